@@ -1,0 +1,158 @@
+//! What a component file is: its bytes and digest, its embedded metadata, the
+//! functions it exports (with their typed signatures) and what it imports.
+//!
+//! Reads types from the compiled component; runs no guest code. Functions whose
+//! types have no JSON form are listed with the reason instead of a signature.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+use sha2::{Digest, Sha256};
+use wasmtime::Engine;
+use wasmtime::component::types::{ComponentFunc, ComponentItem};
+use wasmtime::component::{Component, ComponentExportIndex};
+
+use crate::metadata::{self, ToolMetadata};
+use crate::types::{UnsupportedType, ValType};
+
+/// A component read from disk, not yet compiled.
+#[derive(Debug, Clone)]
+pub struct ComponentFile {
+    pub path: PathBuf,
+    pub bytes: Vec<u8>,
+    /// `sha256:<hex>` of the bytes, metadata section included.
+    pub digest: String,
+    pub metadata: Option<ToolMetadata>,
+}
+
+impl ComponentFile {
+    pub fn read(path: &Path) -> Result<ComponentFile> {
+        let bytes = std::fs::read(path)
+            .with_context(|| format!("cannot read component {}", path.display()))?;
+        Self::from_bytes(path, bytes)
+    }
+
+    pub fn from_bytes(path: &Path, bytes: Vec<u8>) -> Result<ComponentFile> {
+        let digest = format!("sha256:{}", hex::encode(Sha256::digest(&bytes)));
+        let metadata = metadata::read(&bytes)
+            .with_context(|| format!("cannot read the metadata of {}", path.display()))?;
+        Ok(ComponentFile {
+            path: path.to_path_buf(),
+            bytes,
+            digest,
+            metadata,
+        })
+    }
+
+    /// The hex part of the digest, for file names.
+    pub fn digest_hex(&self) -> &str {
+        self.digest.trim_start_matches("sha256:")
+    }
+}
+
+/// A function's typed signature, when every type in it maps to JSON.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Signature {
+    pub params: Vec<(String, ValType)>,
+    pub result: Option<ValType>,
+}
+
+/// One exported function of a component.
+#[derive(Debug, Clone)]
+pub struct ExportedFunction {
+    /// Key of this function in the metadata: `func` or `interface#func`.
+    pub path: String,
+    /// The exported interface it belongs to, if any (e.g. `moat:text/tools@0.1.0`).
+    pub interface: Option<String>,
+    pub name: String,
+    /// The signature, or why this function cannot be a tool.
+    pub signature: Result<Signature, UnsupportedType>,
+    /// Parameter names as declared, whatever their types.
+    pub param_names: Vec<String>,
+    pub export: ComponentExportIndex,
+}
+
+/// Lists the exported functions of `component`, world-level ones and those of
+/// exported interfaces. Interfaces in the `wasi:` namespace (e.g. `wasi:cli/run`)
+/// are the plumbing of a command, not tools, and are skipped.
+pub fn exported_functions(engine: &Engine, component: &Component) -> Vec<ExportedFunction> {
+    let mut out = Vec::new();
+    let ty = component.component_type();
+    for (name, item) in ty.exports(engine) {
+        match item.ty {
+            ComponentItem::ComponentFunc(func) => {
+                if let Some(export) = component.get_export_index(None, name) {
+                    out.push(exported(None, name, &func, export));
+                }
+            }
+            ComponentItem::ComponentInstance(instance) if !name.starts_with("wasi:") => {
+                let Some(instance_index) = component.get_export_index(None, name) else {
+                    continue;
+                };
+                for (func_name, item) in instance.exports(engine) {
+                    if let ComponentItem::ComponentFunc(func) = item.ty
+                        && let Some(export) =
+                            component.get_export_index(Some(&instance_index), func_name)
+                    {
+                        out.push(exported(Some(name), func_name, &func, export));
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    out
+}
+
+fn exported(
+    interface: Option<&str>,
+    name: &str,
+    func: &ComponentFunc,
+    export: ComponentExportIndex,
+) -> ExportedFunction {
+    let param_names = func.params().map(|(n, _)| n.to_string()).collect();
+    let signature = signature(func);
+    ExportedFunction {
+        path: match interface {
+            Some(interface) => format!("{interface}#{name}"),
+            None => name.to_string(),
+        },
+        interface: interface.map(str::to_string),
+        name: name.to_string(),
+        signature,
+        export,
+        param_names,
+    }
+}
+
+fn signature(func: &ComponentFunc) -> Result<Signature, UnsupportedType> {
+    if func.async_() {
+        return Err(UnsupportedType(
+            "async functions are not supported yet".into(),
+        ));
+    }
+    let params = func
+        .params()
+        .map(|(name, ty)| {
+            ValType::from_wasmtime(&ty)
+                .map(|ty| (name.to_string(), ty))
+                .map_err(|e| UnsupportedType(format!("parameter `{name}`: {e}")))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let mut results = func.results();
+    let result = results
+        .next()
+        .map(|ty| ValType::from_wasmtime(&ty).map_err(|e| UnsupportedType(format!("result: {e}"))))
+        .transpose()?;
+    Ok(Signature { params, result })
+}
+
+/// The names of everything `component` imports (interfaces like
+/// `wasi:filesystem/types@0.2.6`, or bare functions), in order.
+pub fn imports(engine: &Engine, component: &Component) -> Vec<String> {
+    component
+        .component_type()
+        .imports(engine)
+        .map(|(name, _)| name.to_string())
+        .collect()
+}

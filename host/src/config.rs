@@ -1,0 +1,236 @@
+//! The user-owned configuration file (`moat.toml`): which components to serve,
+//! under which names, with which limits.
+//!
+//! Strict by design: unknown keys, bad names, missing files and impossible
+//! limits are errors that name the file and the key, never silent defaults.
+//! Relative paths are resolved against the config file's directory.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result, bail};
+use serde::Deserialize;
+
+use crate::limits::{Limits, LimitsOverride};
+
+/// The largest number of calls the whole host runs at once (across components)
+/// unless the config says otherwise. It also sizes the instance pool.
+pub const DEFAULT_MAX_CONCURRENT_CALLS: u32 = 16;
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawConfig {
+    #[serde(default)]
+    server: RawServer,
+    #[serde(default)]
+    limits: LimitsOverride,
+    #[serde(default)]
+    components: BTreeMap<String, RawComponent>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawServer {
+    max_concurrent_calls: Option<u32>,
+    cache_dir: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawComponent {
+    path: PathBuf,
+    #[serde(default)]
+    limits: LimitsOverride,
+}
+
+/// A validated configuration.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Calls running at once across the whole host.
+    pub max_concurrent_calls: u32,
+    /// Where compiled components are cached; `None` means the user cache directory.
+    pub cache_dir: Option<PathBuf>,
+    /// Limits for components that set none of their own.
+    pub default_limits: Limits,
+    /// Components in name order.
+    pub components: Vec<ComponentSpec>,
+}
+
+/// One component to serve.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ComponentSpec {
+    /// The namespace of its tools (`NAME.function`).
+    pub name: String,
+    pub path: PathBuf,
+    pub limits: Limits,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            max_concurrent_calls: DEFAULT_MAX_CONCURRENT_CALLS,
+            cache_dir: None,
+            default_limits: Limits::default(),
+            components: Vec::new(),
+        }
+    }
+}
+
+impl Config {
+    /// Reads and validates a config file.
+    pub fn load(path: &Path) -> Result<Config> {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read config file {}", path.display()))?;
+        let base = path.parent().unwrap_or(Path::new("."));
+        Self::parse(&text, base).with_context(|| format!("invalid config file {}", path.display()))
+    }
+
+    /// Parses config text; relative paths are taken from `base`.
+    pub fn parse(text: &str, base: &Path) -> Result<Config> {
+        let raw: RawConfig = toml::from_str(text)?;
+        let default_limits = Limits::default().with(&raw.limits);
+        default_limits
+            .validate()
+            .map_err(|e| anyhow::anyhow!("[limits]: {e}"))?;
+        let max_concurrent_calls = raw
+            .server
+            .max_concurrent_calls
+            .unwrap_or(DEFAULT_MAX_CONCURRENT_CALLS);
+        if max_concurrent_calls == 0 {
+            bail!("[server] max_concurrent_calls must be greater than zero");
+        }
+        let mut components = Vec::new();
+        for (name, component) in raw.components {
+            validate_component_name(&name).with_context(|| format!("[components.{name}]"))?;
+            let limits = default_limits.with(&component.limits);
+            limits
+                .validate()
+                .map_err(|e| anyhow::anyhow!("[components.{name}.limits]: {e}"))?;
+            components.push(ComponentSpec {
+                name,
+                path: base.join(&component.path),
+                limits,
+            });
+        }
+        Ok(Config {
+            max_concurrent_calls,
+            cache_dir: raw.server.cache_dir.map(|dir| base.join(dir)),
+            default_limits,
+            components,
+        })
+    }
+
+    /// Adds components given on the command line, named after their file stem.
+    pub fn add_paths(&mut self, paths: &[PathBuf]) -> Result<()> {
+        for path in paths {
+            let stem = path.file_stem().and_then(|s| s.to_str()).with_context(|| {
+                format!("cannot derive a component name from {}", path.display())
+            })?;
+            let name = stem.replace('_', "-");
+            validate_component_name(&name).with_context(|| {
+                format!(
+                    "component {} (name it in a config file instead)",
+                    path.display()
+                )
+            })?;
+            self.components.push(ComponentSpec {
+                name,
+                path: path.clone(),
+                limits: self.default_limits,
+            });
+        }
+        Ok(())
+    }
+}
+
+/// Component names become the first segment of tool names: letters, digits,
+/// `-` and `_`, 1 to 64 characters, no dots (dots separate the segments).
+pub fn validate_component_name(name: &str) -> Result<()> {
+    if name.is_empty() || name.len() > 64 {
+        bail!("component name `{name}` must be 1 to 64 characters long");
+    }
+    if let Some(bad) = name
+        .chars()
+        .find(|c| !(c.is_ascii_alphanumeric() || *c == '-' || *c == '_'))
+    {
+        bail!(
+            "component name `{name}` may only contain letters, digits, `-` and `_`, found {bad:?}"
+        );
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    #[test]
+    fn a_full_config_parses() {
+        let config = Config::parse(
+            r#"
+            [server]
+            max_concurrent_calls = 4
+            [limits]
+            wall_clock = "5s"
+            [components.text]
+            path = "dist/text.wasm"
+            [components.slow]
+            path = "/abs/slow.wasm"
+            limits = { wall_clock = "30s", fuel = 10 }
+            "#,
+            Path::new("/etc/moat"),
+        )
+        .unwrap();
+        assert_eq!(config.max_concurrent_calls, 4);
+        let names: Vec<_> = config.components.iter().map(|c| c.name.as_str()).collect();
+        assert_eq!(names, ["slow", "text"], "components come in name order");
+        assert_eq!(
+            config.components[1].path,
+            Path::new("/etc/moat/dist/text.wasm")
+        );
+        assert_eq!(
+            config.components[1].limits.wall_clock,
+            Duration::from_secs(5)
+        );
+        assert_eq!(
+            config.components[0].limits.wall_clock,
+            Duration::from_secs(30)
+        );
+        assert_eq!(config.components[0].limits.fuel, 10);
+    }
+
+    #[test]
+    fn mistakes_are_errors_that_say_where() {
+        let typo = Config::parse(
+            "[components.a]\npath = \"a.wasm\"\nlimit = {}",
+            Path::new("."),
+        )
+        .unwrap_err();
+        assert!(
+            format!("{typo:#}").contains("unknown field `limit`"),
+            "{typo:#}"
+        );
+        let bad_name =
+            Config::parse("[components.\"a.b\"]\npath = \"x\"", Path::new(".")).unwrap_err();
+        assert!(
+            format!("{bad_name:#}").contains("may only contain"),
+            "{bad_name:#}"
+        );
+        let zero = Config::parse(
+            "[components.a]\npath = \"x\"\nlimits = { fuel = 0 }",
+            Path::new("."),
+        )
+        .unwrap_err();
+        assert!(
+            format!("{zero:#}").contains("[components.a.limits]: limit `fuel`"),
+            "{zero:#}"
+        );
+        let bad_duration =
+            Config::parse("[limits]\nwall_clock = \"ten seconds\"", Path::new(".")).unwrap_err();
+        assert!(
+            format!("{bad_duration:#}").contains("wall_clock"),
+            "{bad_duration:#}"
+        );
+    }
+}

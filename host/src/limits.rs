@@ -1,0 +1,195 @@
+//! Per-call resource limits: every knob, its default, and what exceeding it says.
+//!
+//! Defaults are tight; the config raises them per component (`[limits]` for all,
+//! `[components.NAME.limits]` for one). A limit that trips ends only that call,
+//! with an [`LimitExceeded`] error that names the limit and its value.
+
+use std::fmt;
+use std::time::Duration;
+
+use bytesize::ByteSize;
+use serde::Deserialize;
+
+/// The limits one call of one component runs under.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// Fuel per call: roughly one unit per WebAssembly instruction executed.
+    /// Fuel does not tick inside host calls; `wall_clock` covers those.
+    pub fuel: u64,
+    /// Wall-clock deadline for the whole call (instantiation, guest code and the
+    /// host calls it makes), enforced by epoch interruption and an async timeout.
+    pub wall_clock: Duration,
+    /// Total bytes of linear memory across all memories of one call's instance.
+    pub memory: u64,
+    /// Elements in any one table.
+    pub table_elements: u64,
+    /// Core and component instances created by one call.
+    pub instances: u32,
+    /// Tables created by one call.
+    pub tables: u32,
+    /// Linear memories created by one call.
+    pub memories: u32,
+    /// Bytes of the call's result once rendered as JSON.
+    pub output: u64,
+    /// Bytes of guest stdout and of guest stderr kept per call for the log;
+    /// the rest is counted and dropped (the guest is not told).
+    pub guest_log: u64,
+    /// Calls of this component running at once; further calls wait for a slot
+    /// until their own wall-clock deadline.
+    pub concurrent_calls: u32,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            fuel: 3_000_000_000,
+            wall_clock: Duration::from_secs(10),
+            memory: 256 * 1024 * 1024,
+            table_elements: 100_000,
+            instances: 32,
+            tables: 32,
+            memories: 8,
+            output: 1024 * 1024,
+            guest_log: 64 * 1024,
+            concurrent_calls: 8,
+        }
+    }
+}
+
+/// Limits as written in the config: every field optional, unknown keys refused.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LimitsOverride {
+    pub fuel: Option<u64>,
+    #[serde(default, with = "humantime_serde")]
+    pub wall_clock: Option<Duration>,
+    pub memory: Option<ByteSize>,
+    pub table_elements: Option<u64>,
+    pub instances: Option<u32>,
+    pub tables: Option<u32>,
+    pub memories: Option<u32>,
+    pub output: Option<ByteSize>,
+    pub guest_log: Option<ByteSize>,
+    pub concurrent_calls: Option<u32>,
+}
+
+impl Limits {
+    /// These limits with the fields set in `over` replaced.
+    pub fn with(mut self, over: &LimitsOverride) -> Limits {
+        macro_rules! apply {
+            ($($field:ident),*) => { $( if let Some(v) = over.$field { self.$field = v; } )* };
+        }
+        apply!(
+            fuel,
+            wall_clock,
+            table_elements,
+            instances,
+            tables,
+            memories,
+            concurrent_calls
+        );
+        if let Some(v) = over.memory {
+            self.memory = v.as_u64();
+        }
+        if let Some(v) = over.output {
+            self.output = v.as_u64();
+        }
+        if let Some(v) = over.guest_log {
+            self.guest_log = v.as_u64();
+        }
+        self
+    }
+
+    /// Refuses limits that cannot work (zero slots, zero time, zero fuel).
+    pub fn validate(&self) -> Result<(), String> {
+        let checks: [(&str, bool); 5] = [
+            ("fuel", self.fuel > 0),
+            ("wall_clock", !self.wall_clock.is_zero()),
+            ("memory", self.memory > 0),
+            ("output", self.output > 0),
+            ("concurrent_calls", self.concurrent_calls > 0),
+        ];
+        match checks.iter().find(|(_, ok)| !ok) {
+            Some((name, _)) => Err(format!("limit `{name}` must be greater than zero")),
+            None => Ok(()),
+        }
+    }
+}
+
+/// A limit that ended a call.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum LimitExceeded {
+    #[error("fuel limit of {0} units exhausted")]
+    Fuel(u64),
+    #[error("wall-clock limit of {} exceeded", humantime::format_duration(*.0))]
+    WallClock(Duration),
+    #[error("memory limit of {} exceeded (the guest asked for {} in total)", Bytes(*limit), Bytes(*requested))]
+    Memory { limit: u64, requested: u64 },
+    #[error("table limit of {limit} elements exceeded (the guest asked for {requested})")]
+    TableElements { limit: u64, requested: u64 },
+    #[error("{what} limit of {limit} per call exceeded")]
+    Count { what: &'static str, limit: u32 },
+    #[error("output limit of {} exceeded (the result is {} as JSON)", Bytes(*limit), Bytes(*actual))]
+    Output { limit: u64, actual: u64 },
+    #[error("concurrency limit of {limit} calls in flight reached; no slot freed up within the wall-clock limit of {}", humantime::format_duration(*waited))]
+    Concurrency { limit: u32, waited: Duration },
+    #[error("stack limit of {} exhausted (too deep recursion)", Bytes(*.0))]
+    Stack(u64),
+}
+
+/// Bytes shown the way people write them (`256 MiB`).
+struct Bytes(u64);
+
+impl fmt::Display for Bytes {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", ByteSize(self.0).display().iec())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn overrides_replace_only_what_they_name() {
+        let over: LimitsOverride =
+            toml::from_str("fuel = 5\nwall_clock = \"250ms\"\nmemory = \"16MiB\"").unwrap();
+        let limits = Limits::default().with(&over);
+        assert_eq!(limits.fuel, 5);
+        assert_eq!(limits.wall_clock, Duration::from_millis(250));
+        assert_eq!(limits.memory, 16 * 1024 * 1024);
+        assert_eq!(limits.output, Limits::default().output);
+    }
+
+    #[test]
+    fn unknown_limit_names_are_errors() {
+        let err = toml::from_str::<LimitsOverride>("fuell = 5")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("unknown field `fuell`"), "{err}");
+    }
+
+    #[test]
+    fn messages_name_the_limit_and_its_value() {
+        let memory = LimitExceeded::Memory {
+            limit: 256 * 1024 * 1024,
+            requested: 300 * 1024 * 1024,
+        };
+        assert_eq!(
+            memory.to_string(),
+            "memory limit of 256.0 MiB exceeded (the guest asked for 300.0 MiB in total)"
+        );
+        assert_eq!(
+            LimitExceeded::WallClock(Duration::from_secs(10)).to_string(),
+            "wall-clock limit of 10s exceeded"
+        );
+        assert!(
+            Limits {
+                concurrent_calls: 0,
+                ..Limits::default()
+            }
+            .validate()
+            .is_err()
+        );
+    }
+}

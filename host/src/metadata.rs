@@ -1,0 +1,328 @@
+//! Tool metadata embedded in a component's bytes (the `moat-metadata` custom section).
+//!
+//! The standard toolchain drops WIT doc comments from compiled components, so the
+//! descriptions a model reads would otherwise live outside what is digested and
+//! signed. `moat pack` writes them into this section; the host reads them only
+//! from here. This module owns the section's format (versioned JSON, sorted
+//! maps: the same input always gives the same bytes), reading and replacing it,
+//! and the doc-comment conventions of `wit/README.md` (`@param`, `@title`,
+//! annotation tags). It never decides whether a description is trustworthy.
+
+use std::collections::BTreeMap;
+
+use anyhow::{Context, Result, bail, ensure};
+use serde::{Deserialize, Serialize};
+
+/// Name of the custom section holding [`ToolMetadata`].
+pub const SECTION_NAME: &str = "moat-metadata";
+
+/// The only format version this host reads and writes.
+pub const FORMAT_VERSION: u32 = 1;
+
+/// Everything a model is told about a component's tools.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct ToolMetadata {
+    pub version: u32,
+    /// The WIT world the metadata was written from, e.g. `moat:text/text`.
+    pub world: String,
+    /// Per exported function, keyed by export path: `func` for a world-level
+    /// export, `iface-export-name#func` for a function of an exported interface.
+    pub functions: BTreeMap<String, FunctionDocs>,
+}
+
+/// The documentation of one exported function.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct FunctionDocs {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    pub description: String,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub params: BTreeMap<String, String>,
+    #[serde(default, skip_serializing_if = "Hints::is_empty")]
+    pub hints: Hints,
+}
+
+/// MCP tool annotations, as declared by the tool's author. Absent means the MCP
+/// default (not read-only, destructive, not idempotent, open world).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct Hints {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub read_only: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub destructive: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub idempotent: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub open_world: Option<bool>,
+}
+
+impl Hints {
+    pub fn is_empty(&self) -> bool {
+        *self == Hints::default()
+    }
+}
+
+impl ToolMetadata {
+    /// Serialises to the canonical section payload.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        serde_json::to_vec(self).expect("metadata serialises")
+    }
+
+    /// Parses a section payload, refusing unknown versions and fields.
+    pub fn from_bytes(bytes: &[u8]) -> Result<Self> {
+        let metadata: ToolMetadata = serde_json::from_slice(bytes)
+            .with_context(|| format!("the `{SECTION_NAME}` section is not valid metadata"))?;
+        ensure!(
+            metadata.version == FORMAT_VERSION,
+            "the `{SECTION_NAME}` section has format version {}, this host reads version {FORMAT_VERSION}",
+            metadata.version
+        );
+        Ok(metadata)
+    }
+}
+
+/// One top-level section of a component or module binary.
+struct Section<'a> {
+    /// The whole section, id and size included.
+    raw: &'a [u8],
+    /// The name, for custom sections.
+    custom_name: Option<&'a str>,
+    /// The payload after the name, for custom sections.
+    custom_data: &'a [u8],
+}
+
+/// Splits a binary into its top-level sections (nested modules stay opaque).
+fn sections(bytes: &[u8]) -> Result<(&[u8], Vec<Section<'_>>)> {
+    ensure!(
+        bytes.len() >= 8 && &bytes[..4] == b"\0asm",
+        "not a WebAssembly binary (bad magic number)"
+    );
+    let header = &bytes[..8];
+    let mut reader = wasmparser::BinaryReader::new(&bytes[8..], 8);
+    let mut out = Vec::new();
+    while !reader.eof() {
+        let start = reader.original_position();
+        let id = reader.read_u8().context("truncated section header")?;
+        let size = reader.read_var_u32().context("truncated section size")? as usize;
+        let body_start = reader.original_position();
+        ensure!(
+            body_start + size <= bytes.len(),
+            "section at offset {start} runs past the end of the binary"
+        );
+        let body = &bytes[body_start..body_start + size];
+        reader.read_bytes(size).context("truncated section")?;
+        let (custom_name, custom_data) = if id == 0 {
+            let mut body_reader = wasmparser::BinaryReader::new(body, body_start);
+            let name = body_reader
+                .read_string()
+                .context("custom section without a valid name")?;
+            let data_start = body_reader.original_position() - body_start;
+            (Some(name), &body[data_start..])
+        } else {
+            (None, &body[..0])
+        };
+        out.push(Section {
+            raw: &bytes[start..body_start + size],
+            custom_name,
+            custom_data,
+        });
+    }
+    Ok((header, out))
+}
+
+/// Reads the embedded metadata, if the binary has a `moat-metadata` section.
+/// More than one such section is an error: which one would the model see?
+pub fn read(bytes: &[u8]) -> Result<Option<ToolMetadata>> {
+    let (_, sections) = sections(bytes)?;
+    let mut found = sections
+        .iter()
+        .filter(|s| s.custom_name == Some(SECTION_NAME));
+    let Some(first) = found.next() else {
+        return Ok(None);
+    };
+    if found.next().is_some() {
+        bail!("the component has more than one `{SECTION_NAME}` section");
+    }
+    ToolMetadata::from_bytes(first.custom_data).map(Some)
+}
+
+/// Returns `bytes` with any existing `moat-metadata` section replaced by `metadata`.
+pub fn embed(bytes: &[u8], metadata: &ToolMetadata) -> Result<Vec<u8>> {
+    let (header, sections) = sections(bytes)?;
+    let mut out = header.to_vec();
+    for section in sections
+        .iter()
+        .filter(|s| s.custom_name != Some(SECTION_NAME))
+    {
+        out.extend_from_slice(section.raw);
+    }
+    let payload = metadata.to_bytes();
+    let custom = wasm_encoder::CustomSection {
+        name: SECTION_NAME.into(),
+        data: payload.as_slice().into(),
+    };
+    wasm_encoder::ComponentSection::append_to_component(&custom, &mut out);
+    Ok(out)
+}
+
+/// Splits a WIT doc comment into description, title, parameter docs and hints,
+/// following the conventions in `wit/README.md`. Unknown `@tags` are errors:
+/// a typo must not silently drop an annotation.
+pub fn parse_doc_comment(docs: &str) -> Result<FunctionDocs> {
+    let mut out = FunctionDocs::default();
+    let mut description: Vec<&str> = Vec::new();
+    let mut current_param: Option<String> = None;
+    let set = |slot: &mut Option<bool>, value: bool, tag: &str| -> Result<()> {
+        if slot.is_some_and(|existing| existing != value) {
+            bail!("`@{tag}` contradicts an earlier annotation");
+        }
+        *slot = Some(value);
+        Ok(())
+    };
+    for line in docs.lines() {
+        let trimmed = line.trim();
+        let Some(tag_line) = trimmed.strip_prefix('@') else {
+            match &current_param {
+                // An indented line continues the previous `@param`.
+                Some(name) if !trimmed.is_empty() && line.starts_with(char::is_whitespace) => {
+                    let text = out.params.get_mut(name).expect("param was inserted");
+                    text.push(' ');
+                    text.push_str(trimmed);
+                }
+                _ => {
+                    current_param = None;
+                    description.push(line.trim_end());
+                }
+            }
+            continue;
+        };
+        current_param = None;
+        let (tag, rest) = tag_line
+            .split_once(char::is_whitespace)
+            .unwrap_or((tag_line, ""));
+        let rest = rest.trim();
+        let hints = &mut out.hints;
+        match tag {
+            "param" => {
+                let (name, text) = rest.split_once(char::is_whitespace).unwrap_or((rest, ""));
+                let name = name.trim_end_matches(':');
+                ensure!(!name.is_empty(), "`@param` needs a parameter name");
+                ensure!(
+                    !out.params.contains_key(name),
+                    "parameter `{name}` is documented twice"
+                );
+                out.params.insert(name.to_string(), text.trim().to_string());
+                current_param = Some(name.to_string());
+            }
+            "title" => {
+                ensure!(!rest.is_empty(), "`@title` needs a title");
+                ensure!(out.title.is_none(), "`@title` is given twice");
+                out.title = Some(rest.to_string());
+            }
+            "read-only" => set(&mut hints.read_only, true, tag)?,
+            "destructive" => set(&mut hints.destructive, true, tag)?,
+            "non-destructive" => set(&mut hints.destructive, false, tag)?,
+            "idempotent" => set(&mut hints.idempotent, true, tag)?,
+            "open-world" => set(&mut hints.open_world, true, tag)?,
+            "closed-world" => set(&mut hints.open_world, false, tag)?,
+            other => bail!(
+                "unknown doc tag `@{other}` (known: @param, @title, @read-only, @destructive, @non-destructive, @idempotent, @open-world, @closed-world)"
+            ),
+        }
+        if tag != "param" && tag != "title" {
+            ensure!(rest.is_empty(), "`@{tag}` takes no text, found `{rest}`");
+        }
+    }
+    ensure!(
+        !(hints_read_only_and_destructive(&out.hints)),
+        "`@read-only` and `@destructive` contradict each other"
+    );
+    out.description = description.join("\n").trim().to_string();
+    Ok(out)
+}
+
+fn hints_read_only_and_destructive(hints: &Hints) -> bool {
+    hints.read_only == Some(true) && hints.destructive == Some(true)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn doc_comment_conventions() {
+        let docs = parse_doc_comment(
+            "Counts words.\n\nSplits on whitespace.\n@title Word count\n@param text the text to count\n  across two lines\n@read-only\n@idempotent\n@closed-world",
+        )
+        .unwrap();
+        assert_eq!(docs.description, "Counts words.\n\nSplits on whitespace.");
+        assert_eq!(docs.title.as_deref(), Some("Word count"));
+        assert_eq!(docs.params["text"], "the text to count across two lines");
+        assert_eq!(
+            docs.hints,
+            Hints {
+                read_only: Some(true),
+                destructive: None,
+                idempotent: Some(true),
+                open_world: Some(false)
+            }
+        );
+    }
+
+    #[test]
+    fn typos_and_contradictions_are_errors() {
+        let typo = parse_doc_comment("x\n@readonly").unwrap_err().to_string();
+        assert!(typo.contains("unknown doc tag `@readonly`"), "{typo}");
+        assert!(parse_doc_comment("@read-only\n@destructive").is_err());
+        assert!(parse_doc_comment("@destructive\n@non-destructive").is_err());
+        assert!(parse_doc_comment("@param a x\n@param a y").is_err());
+        assert!(parse_doc_comment("@idempotent yes").is_err());
+    }
+
+    #[test]
+    fn embed_replaces_and_read_finds_the_section() {
+        // The smallest component: header only.
+        let empty_component = wat::parse_str("(component)").unwrap();
+        assert_eq!(read(&empty_component).unwrap(), None);
+        let mut metadata = ToolMetadata {
+            version: FORMAT_VERSION,
+            world: "a:b/c".into(),
+            ..Default::default()
+        };
+        metadata.functions.insert(
+            "f".into(),
+            FunctionDocs {
+                description: "first".into(),
+                ..Default::default()
+            },
+        );
+        let once = embed(&empty_component, &metadata).unwrap();
+        assert_eq!(read(&once).unwrap().as_ref(), Some(&metadata));
+        metadata.functions.get_mut("f").unwrap().description = "second".into();
+        let twice = embed(&once, &metadata).unwrap();
+        assert_eq!(
+            read(&twice).unwrap().unwrap().functions["f"].description,
+            "second"
+        );
+        assert_eq!(
+            embed(&twice, &metadata).unwrap(),
+            twice,
+            "embedding is deterministic"
+        );
+        wasmparser::Validator::new_with_features(wasmparser::WasmFeatures::all())
+            .validate_all(&twice)
+            .unwrap();
+    }
+
+    #[test]
+    fn foreign_versions_and_fields_are_refused() {
+        assert!(ToolMetadata::from_bytes(br#"{"version":2,"world":"x","functions":{}}"#).is_err());
+        assert!(
+            ToolMetadata::from_bytes(br#"{"version":1,"world":"x","functions":{},"extra":1}"#)
+                .is_err()
+        );
+    }
+}

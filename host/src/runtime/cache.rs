@@ -1,0 +1,127 @@
+//! The on-disk cache of compiled components, keyed by component digest and
+//! engine configuration, so a restart with known components compiles nothing.
+//!
+//! Loading a cached artifact runs native code that wasmtime produced earlier, so
+//! the cache directory is created private to the user (0700) and entries are
+//! written atomically (temporary file, then rename). Anyone who can write that
+//! directory can already run code as the user. A corrupt or incompatible entry
+//! is reported, removed and recompiled; it never stops the host.
+
+use std::hash::{Hash, Hasher};
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+use sha2::{Digest, Sha256};
+use wasmtime::Engine;
+use wasmtime::component::Component;
+
+/// How a component came to be ready to run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CompileSource {
+    /// Read from the cache, no compilation.
+    Cache,
+    /// Compiled now (and stored for next time, if there is a cache).
+    Compiled,
+}
+
+/// The compiled-artifact cache (or its absence).
+#[derive(Debug, Clone)]
+pub struct CompileCache {
+    dir: Option<PathBuf>,
+    engine_key: String,
+}
+
+/// Feeds `Hash` output into sha256, to turn wasmtime's engine-compatibility hash
+/// into a stable file-name component.
+struct Sha256Hasher(Sha256);
+
+impl Hasher for Sha256Hasher {
+    fn finish(&self) -> u64 {
+        unreachable!("only the digest is read")
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        self.0.update(bytes);
+    }
+}
+
+impl CompileCache {
+    /// A cache in `dir` (created 0700 if missing), or none at all.
+    pub fn new(engine: &Engine, dir: Option<&Path>) -> Result<Self> {
+        let mut hasher = Sha256Hasher(Sha256::new());
+        engine.precompile_compatibility_hash().hash(&mut hasher);
+        let engine_key = hex::encode(&hasher.0.finalize()[..8]);
+        if let Some(dir) = dir {
+            create_private_dir(dir)
+                .with_context(|| format!("cannot create cache directory {}", dir.display()))?;
+        }
+        Ok(CompileCache {
+            dir: dir.map(Path::to_path_buf),
+            engine_key,
+        })
+    }
+
+    /// The user's default cache directory for moat.
+    pub fn default_dir() -> Option<PathBuf> {
+        dirs::cache_dir().map(|dir| dir.join("moat").join("compiled"))
+    }
+
+    fn entry(&self, digest: &str) -> Option<PathBuf> {
+        self.dir
+            .as_ref()
+            .map(|dir| dir.join(format!("{digest}-{}.cwasm", self.engine_key)))
+    }
+
+    /// The compiled form of `bytes` (whose sha256 is `digest`), from the cache
+    /// when possible.
+    pub fn load_or_compile(
+        &self,
+        engine: &Engine,
+        digest: &str,
+        bytes: &[u8],
+    ) -> Result<(Component, CompileSource)> {
+        let entry = self.entry(digest);
+        if let Some(entry) = entry.as_ref().filter(|e| e.exists()) {
+            match deserialize(engine, entry) {
+                Ok(component) => return Ok((component, CompileSource::Cache)),
+                Err(error) => {
+                    tracing::warn!(entry = %entry.display(), error = %format!("{error:#}"), "discarding unusable compile-cache entry");
+                    std::fs::remove_file(entry).ok();
+                }
+            }
+        }
+        let component = Component::from_binary(engine, bytes).map_err(anyhow::Error::from)?;
+        if let Some(entry) = entry
+            && let Err(error) = store(&component, &entry)
+        {
+            tracing::warn!(entry = %entry.display(), error = %format!("{error:#}"), "could not write compile-cache entry");
+        }
+        Ok((component, CompileSource::Compiled))
+    }
+}
+
+#[expect(
+    unsafe_code,
+    reason = "deserialising native code is unsafe by nature; see the module comment for why this file is trusted"
+)]
+fn deserialize(engine: &Engine, entry: &Path) -> Result<Component> {
+    // SAFETY: the entry was written by `store` below into a directory private to
+    // this user, and wasmtime checks that it was produced by a compatible engine.
+    unsafe { Component::deserialize_file(engine, entry) }.map_err(anyhow::Error::from)
+}
+
+fn store(component: &Component, entry: &Path) -> Result<()> {
+    let bytes = component.serialize().map_err(anyhow::Error::from)?;
+    let dir = entry.parent().expect("cache entries live in a directory");
+    let mut temp = tempfile::NamedTempFile::new_in(dir)?;
+    std::io::Write::write_all(&mut temp, &bytes)?;
+    temp.persist(entry)?;
+    Ok(())
+}
+
+fn create_private_dir(dir: &Path) -> std::io::Result<()> {
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+    builder.create(dir)
+}

@@ -1,0 +1,344 @@
+//! The wasmtime engine and the execution of one call.
+//!
+//! Owns: engine configuration (fuel, epochs, pooling allocator, stack sizes),
+//! the epoch ticker, the WASI linker, compiling (through [`cache`]) and
+//! pre-instantiating components, and running a call in a fresh `Store` under its
+//! [`Limits`], with cancellation. It knows nothing of JSON or MCP: values in,
+//! values out, and a [`CallFailure`] that says which limit tripped.
+
+pub mod cache;
+pub mod sandbox;
+
+use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result};
+use tokio::sync::Semaphore;
+use tokio_util::sync::CancellationToken;
+use wasmtime::component::{Component, ComponentExportIndex, InstancePre, Linker, Val};
+use wasmtime::{
+    Engine, InstanceAllocationStrategy, PoolingAllocationConfig, Store, Trap, UpdateDeadline,
+};
+
+use self::cache::{CompileCache, CompileSource};
+use self::sandbox::{CallState, CapturedOutput};
+use crate::limits::{LimitExceeded, Limits};
+
+/// How often the epoch advances: the granularity of wall-clock enforcement and
+/// of cancellation inside running guest code.
+pub const EPOCH_TICK: Duration = Duration::from_millis(10);
+
+/// WebAssembly stack per call; deeper recursion traps with a stack limit error.
+pub const MAX_WASM_STACK: usize = 1024 * 1024;
+
+/// Host stack for the async fiber running a call: the wasm stack plus room for
+/// the host functions it calls into.
+const ASYNC_STACK: usize = MAX_WASM_STACK + 1024 * 1024;
+
+/// Sizes the pooling allocator from the largest limits any component has.
+#[derive(Debug, Clone, Copy)]
+pub struct PoolSizing {
+    /// Calls in flight across the host (one component instance each).
+    pub concurrent_calls: u32,
+    pub limits: Limits,
+}
+
+/// The engine, its linker and the compile cache, shared by all calls.
+pub struct Runtime {
+    engine: Engine,
+    linker: Linker<CallState>,
+    cache: CompileCache,
+    global_slots: Arc<Semaphore>,
+    ticker_stop: Arc<AtomicBool>,
+}
+
+impl Drop for Runtime {
+    fn drop(&mut self) {
+        self.ticker_stop.store(true, Ordering::Relaxed);
+    }
+}
+
+impl Runtime {
+    /// A runtime for serving: pooling allocator sized by `pool`, compile cache in `cache_dir`.
+    pub fn new(pool: Option<PoolSizing>, cache_dir: Option<&Path>) -> Result<Runtime> {
+        let engine = match pool {
+            Some(pool) => Engine::new(&engine_config(Some(&pool))).or_else(|error| {
+                tracing::warn!(error = %format!("{error:#}"), "pooling allocator unavailable, allocating instances on demand");
+                Engine::new(&engine_config(None))
+            }),
+            None => Engine::new(&engine_config(None)),
+        }
+        .map_err(anyhow::Error::from)
+        .context("cannot configure the WebAssembly engine")?;
+        let mut linker = Linker::new(&engine);
+        wasmtime_wasi::p2::add_to_linker_async(&mut linker).map_err(anyhow::Error::from)?;
+        let cache = CompileCache::new(&engine, cache_dir)?;
+        let ticker_stop = Arc::new(AtomicBool::new(false));
+        spawn_epoch_ticker(&engine, ticker_stop.clone());
+        let slots = pool.map_or(crate::config::DEFAULT_MAX_CONCURRENT_CALLS, |p| {
+            p.concurrent_calls
+        });
+        Ok(Runtime {
+            engine,
+            linker,
+            cache,
+            global_slots: Arc::new(Semaphore::new(slots as usize)),
+            ticker_stop,
+        })
+    }
+
+    pub fn engine(&self) -> &Engine {
+        &self.engine
+    }
+
+    /// Compiles `bytes` (sha256 `digest`), or loads the compiled form from the cache.
+    pub fn compile(&self, digest: &str, bytes: &[u8]) -> Result<(Component, CompileSource)> {
+        self.cache.load_or_compile(&self.engine, digest, bytes)
+    }
+
+    /// Links `component` against what the host provides. Fails, naming the import,
+    /// when the component needs something the host does not offer.
+    pub fn pre_instantiate(&self, component: &Component) -> Result<InstancePre<CallState>> {
+        self.linker
+            .instantiate_pre(component)
+            .map_err(anyhow::Error::from)
+    }
+
+    /// Runs `func` of a fresh instance of `pre` with `params`, under `limits`.
+    /// `slots` bounds the calls of this one component.
+    pub async fn call(
+        &self,
+        call: Call<'_>,
+        cancel: &CancellationToken,
+    ) -> Result<CallReport, CallFailure> {
+        let limits = call.limits;
+        let started = Instant::now();
+        let deadline = started + limits.wall_clock;
+        let slots = async {
+            let global = self.global_slots.acquire().await;
+            let local = call.slots.acquire().await;
+            (global, local)
+        };
+        let _permits = tokio::select! {
+            _ = cancel.cancelled() => return Err(CallFailure::Cancelled),
+            permits = tokio::time::timeout_at(deadline.into(), slots) => match permits {
+                Ok(permits) => permits,
+                Err(_) => {
+                    let limit = LimitExceeded::Concurrency { limit: limits.concurrent_calls, waited: limits.wall_clock };
+                    return Err(CallFailure::Limit(limit));
+                }
+            },
+        };
+
+        let stdout = CapturedOutput::new(limits.guest_log);
+        let stderr = CapturedOutput::new(limits.guest_log);
+        let mut store = Store::new(&self.engine, CallState::deny_all(&limits, &stdout, &stderr));
+        store.limiter(|state| &mut state.limiter);
+        store
+            .set_fuel(limits.fuel)
+            .map_err(|e| CallFailure::Internal(e.into()))?;
+        store.set_epoch_deadline(1);
+        store.epoch_deadline_callback(move |_| {
+            if Instant::now() >= deadline {
+                Err(wasmtime::Error::new(LimitExceeded::WallClock(
+                    limits.wall_clock,
+                )))
+            } else {
+                // Hand control back to the executor every tick, so a timeout or a
+                // cancellation can drop a guest that never calls the host.
+                Ok(UpdateDeadline::Yield(1))
+            }
+        });
+
+        let run = async {
+            let instance = call.pre.instantiate_async(&mut store).await?;
+            let func = instance
+                .get_func(&mut store, call.func)
+                .ok_or_else(|| wasmtime::format_err!("the export is not a function"))?;
+            let mut results = vec![Val::Bool(false); call.result_count];
+            func.call_async(&mut store, call.params, &mut results)
+                .await?;
+            Ok::<_, wasmtime::Error>(results)
+        };
+        let outcome = tokio::select! {
+            _ = cancel.cancelled() => Outcome::Cancelled,
+            result = tokio::time::timeout_at(deadline.into(), run) => match result {
+                Ok(Ok(results)) => Outcome::Done(results),
+                Ok(Err(error)) => Outcome::Failed(error),
+                Err(_) => Outcome::TimedOut,
+            },
+        };
+
+        let fuel_used = limits.fuel - store.get_fuel().unwrap_or(0);
+        let output = GuestOutput {
+            stdout: stdout.contents(),
+            stderr: stderr.contents(),
+        };
+        let tripped = store.data().limiter.tripped.clone();
+        let report = |result| CallReport {
+            result,
+            fuel_used,
+            duration: started.elapsed(),
+            output: output.clone(),
+        };
+        match outcome {
+            Outcome::Done(mut results) => Ok(report(results.pop())),
+            Outcome::Cancelled => Err(CallFailure::Cancelled),
+            Outcome::TimedOut => Err(CallFailure::Limit(LimitExceeded::WallClock(
+                limits.wall_clock,
+            ))),
+            Outcome::Failed(error) => Err(classify(error, tripped, &limits, &output)),
+        }
+    }
+}
+
+enum Outcome {
+    Done(Vec<Val>),
+    Failed(wasmtime::Error),
+    TimedOut,
+    Cancelled,
+}
+
+/// One call to make.
+pub struct Call<'a> {
+    pub pre: &'a InstancePre<CallState>,
+    pub func: &'a ComponentExportIndex,
+    pub params: &'a [Val],
+    /// 0 or 1: component functions return at most one value.
+    pub result_count: usize,
+    pub limits: Limits,
+    /// The component's own concurrency slots.
+    pub slots: &'a Semaphore,
+}
+
+/// What a finished call produced.
+#[derive(Debug)]
+pub struct CallReport {
+    pub result: Option<Val>,
+    pub fuel_used: u64,
+    pub duration: Duration,
+    pub output: GuestOutput,
+}
+
+/// Captured guest stdout and stderr: (kept bytes, bytes dropped past the cap).
+#[derive(Debug, Clone, Default)]
+pub struct GuestOutput {
+    pub stdout: (Vec<u8>, u64),
+    pub stderr: (Vec<u8>, u64),
+}
+
+impl GuestOutput {
+    /// The last non-empty line the guest wrote to stderr (where Rust panics go).
+    pub fn last_stderr_line(&self) -> Option<String> {
+        let text = String::from_utf8_lossy(&self.stderr.0);
+        text.lines()
+            .rev()
+            .find(|l| !l.trim().is_empty())
+            .map(|l| l.trim().chars().take(300).collect())
+    }
+}
+
+/// Why a call did not produce a result.
+#[derive(Debug, thiserror::Error)]
+pub enum CallFailure {
+    #[error("{0}")]
+    Limit(LimitExceeded),
+    #[error("the tool trapped: {trap}{}", guest_said.as_ref().map(|s| format!(" (guest stderr: {s})")).unwrap_or_default())]
+    Trap {
+        trap: String,
+        guest_said: Option<String>,
+    },
+    #[error("the call was cancelled")]
+    Cancelled,
+    #[error("internal error")]
+    Internal(#[source] anyhow::Error),
+}
+
+/// Turns a wasmtime error into the limit or trap that caused it.
+fn classify(
+    error: wasmtime::Error,
+    tripped: Option<LimitExceeded>,
+    limits: &Limits,
+    output: &GuestOutput,
+) -> CallFailure {
+    if let Some(limit) = tripped {
+        return CallFailure::Limit(limit);
+    }
+    if let Some(limit) = error.downcast_ref::<LimitExceeded>() {
+        return CallFailure::Limit(limit.clone());
+    }
+    if let Some(trap) = error.downcast_ref::<Trap>() {
+        match trap {
+            Trap::OutOfFuel => return CallFailure::Limit(LimitExceeded::Fuel(limits.fuel)),
+            Trap::Interrupt => {
+                return CallFailure::Limit(LimitExceeded::WallClock(limits.wall_clock));
+            }
+            Trap::StackOverflow => {
+                return CallFailure::Limit(LimitExceeded::Stack(MAX_WASM_STACK as u64));
+            }
+            other => {
+                return CallFailure::Trap {
+                    trap: other.to_string(),
+                    guest_said: output.last_stderr_line(),
+                };
+            }
+        }
+    }
+    let text = format!("{error:#}");
+    for (needle, what, limit) in [
+        ("instance count too high", "instance", limits.instances),
+        ("table count too high", "table", limits.tables),
+        ("memory count too high", "memory", limits.memories),
+    ] {
+        if text.contains(needle) {
+            return CallFailure::Limit(LimitExceeded::Count { what, limit });
+        }
+    }
+    CallFailure::Internal(anyhow::Error::from(error))
+}
+
+fn engine_config(pool: Option<&PoolSizing>) -> wasmtime::Config {
+    let mut config = wasmtime::Config::new();
+    config.wasm_component_model(true);
+    config.consume_fuel(true);
+    config.epoch_interruption(true);
+    config.max_wasm_stack(MAX_WASM_STACK);
+    config.async_stack_size(ASYNC_STACK);
+    if let Some(pool) = pool {
+        let slots = pool.concurrent_calls;
+        let limits = &pool.limits;
+        let mut pooling = PoolingAllocationConfig::new();
+        pooling
+            .total_component_instances(slots)
+            .total_stacks(slots)
+            .max_core_instances_per_component(limits.instances)
+            .total_core_instances(slots.saturating_mul(limits.instances))
+            .max_memories_per_component(limits.memories)
+            .total_memories(slots.saturating_mul(limits.memories))
+            .max_tables_per_component(limits.tables)
+            .total_tables(slots.saturating_mul(limits.tables))
+            .max_memory_size(usize::try_from(limits.memory).unwrap_or(usize::MAX))
+            .table_elements(usize::try_from(limits.table_elements).unwrap_or(usize::MAX));
+        config.allocation_strategy(InstanceAllocationStrategy::Pooling(pooling));
+    }
+    config
+}
+
+/// Advances the engine's epoch every [`EPOCH_TICK`] until the runtime is dropped.
+fn spawn_epoch_ticker(engine: &Engine, stop: Arc<AtomicBool>) {
+    let engine = engine.weak();
+    std::thread::Builder::new()
+        .name("moat-epoch".into())
+        .spawn(move || {
+            while !stop.load(Ordering::Relaxed) {
+                std::thread::sleep(EPOCH_TICK);
+                match engine.upgrade() {
+                    Some(engine) => engine.increment_epoch(),
+                    None => break,
+                }
+            }
+        })
+        .expect("spawn the epoch ticker thread");
+}
