@@ -1,15 +1,21 @@
 //! moat: runs MCP tools as sandboxed WebAssembly components.
 //!
-//! Data flow: component bytes → [`metadata`] (what the model will read, bound to
-//! the bytes) → [`runtime`] (compile once, cached; a fresh limited sandbox per
+//! Data flow: component bytes ([`component`], with [`metadata`] bound to them by
+//! [`pack`]) → [`runtime`] (compile once, cached; a fresh limited sandbox per
 //! call) → [`tools`] (typed WIT exports as MCP tools, schemas from [`schema`],
-//! arguments checked by [`convert`]) → [`server`] (MCP over stdio with rmcp).
+//! arguments checked by [`convert`]) → [`host`] (the loaded set, one call) →
+//! [`server`] (MCP through rmcp). [`config`] and [`limits`] are the user's file.
 
+pub mod cli;
 pub mod component;
 pub mod config;
 pub mod convert;
+pub mod host;
 pub mod limits;
 pub mod metadata;
+pub mod pack;
 pub mod runtime;
 pub mod schema;
+pub mod server;
+pub mod tools;
 pub mod types;

@@ -1,1 +1,11 @@
-fn main() {}
+//! The `moat` binary; everything lives in the library (`moat::cli`).
+
+fn main() -> std::process::ExitCode {
+    match moat::cli::main() {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,258 @@
+//! The `moat` command line: `serve`, `inspect`, `pack`.
+//!
+//! Each subcommand is a thin shell over the library: parse, call, report.
+//! Logs go to stderr; stdout of `serve` belongs to the MCP protocol alone.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use anyhow::{Context, Result, bail};
+use clap::{Parser, Subcommand};
+use rmcp::ServiceExt;
+use serde_json::{Value, json};
+
+use crate::component::{self, ComponentFile};
+use crate::config::Config;
+use crate::host::Host;
+use crate::metadata;
+use crate::pack;
+use crate::runtime::Runtime;
+use crate::runtime::cache::CompileCache;
+use crate::server::McpServer;
+use crate::tools::{ToolDef, tool_name};
+
+#[derive(Debug, Parser)]
+#[command(name = "moat", version, about = "Serve MCP tools as sandboxed WebAssembly components")]
+pub struct Cli {
+    /// Log filter for stderr, e.g. `info`, `moat=debug` (overrides RUST_LOG).
+    #[arg(long, global = true, value_name = "FILTER")]
+    log: Option<String>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Serve components' tools over MCP on stdin/stdout.
+    Serve {
+        /// Config file naming components and their limits.
+        #[arg(long, short)]
+        config: Option<PathBuf>,
+        /// Directory for compiled components (default: the user cache directory).
+        #[arg(long, value_name = "DIR")]
+        cache_dir: Option<PathBuf>,
+        /// Components to serve besides those in the config, named after their file.
+        components: Vec<PathBuf>,
+    },
+    /// Show a component's tools, schemas, imports, metadata and digest.
+    Inspect {
+        component: PathBuf,
+        /// Namespace for the tool names (default: the file name).
+        #[arg(long)]
+        name: Option<String>,
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Embed the WIT documentation of a component's tools into the component.
+    Pack {
+        component: PathBuf,
+        /// The WIT file or directory the component was built from.
+        #[arg(long)]
+        wit: PathBuf,
+        /// The world to read (default: the package's only world).
+        #[arg(long)]
+        world: Option<String>,
+        /// Where to write the packed component (default: replace COMPONENT).
+        #[arg(long, short)]
+        output: Option<PathBuf>,
+    },
+}
+
+/// Entry point of the `moat` binary.
+pub fn main() -> Result<()> {
+    let cli = Cli::parse();
+    init_logging(cli.log.as_deref());
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    runtime.block_on(async {
+        match cli.command {
+            Command::Serve { config, cache_dir, components } => serve(config.as_deref(), cache_dir, &components).await,
+            Command::Inspect { component, name, json } => inspect(&component, name.as_deref(), json),
+            Command::Pack { component, wit, world, output } => {
+                pack(&component, &wit, world.as_deref(), output.as_deref().unwrap_or(&component))
+            }
+        }
+    })
+}
+
+fn init_logging(filter: Option<&str>) {
+    use tracing_subscriber::EnvFilter;
+    let filter = match filter {
+        Some(filter) => EnvFilter::new(filter),
+        None => EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
+    };
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .init();
+}
+
+async fn serve(config_path: Option<&Path>, cache_dir: Option<PathBuf>, paths: &[PathBuf]) -> Result<()> {
+    let mut config = match config_path {
+        Some(path) => Config::load(path)?,
+        None => Config::default(),
+    };
+    config.add_paths(paths)?;
+    if let Some(dir) = cache_dir {
+        config.cache_dir = Some(dir);
+    }
+    if config.components.is_empty() {
+        bail!("nothing to serve: name components in a config file (--config) or on the command line");
+    }
+    let (host, report) = Host::load(&config)?;
+    if host.components().is_empty() {
+        bail!("no component could be loaded ({} refused; see the errors above)", report.refused.len());
+    }
+    tracing::info!(
+        components = host.components().len(),
+        tools = host.tools().count(),
+        refused = report.refused.len(),
+        compiled = report.compiled.len(),
+        "serving MCP on stdio"
+    );
+    let server = McpServer::new(Arc::new(host));
+    let service = server.serve(rmcp::transport::io::stdio_pipes()).await.context("MCP session failed to start")?;
+    let reason = service.waiting().await.context("MCP session ended abnormally")?;
+    tracing::info!(?reason, "MCP session closed");
+    Ok(())
+}
+
+fn inspect(path: &Path, name: Option<&str>, as_json: bool) -> Result<()> {
+    let file = ComponentFile::read(path)?;
+    let runtime = Runtime::new(None, CompileCache::default_dir().as_deref())?;
+    let (component, _) = runtime.compile(file.digest_hex(), &file.bytes).context("not a valid component")?;
+    let name = match name {
+        Some(name) => name.to_string(),
+        None => path.file_stem().and_then(|s| s.to_str()).unwrap_or("component").replace('_', "-"),
+    };
+    crate::config::validate_component_name(&name)?;
+    let imports = component::imports(runtime.engine(), &component);
+    let linkable = runtime.pre_instantiate(&component).err().map(|e| format!("{e:#}"));
+    let mut tools = Vec::new();
+    let mut unavailable = Vec::new();
+    for function in component::exported_functions(runtime.engine(), &component) {
+        let tool = match (&function.signature, tool_name(&name, &function)) {
+            (Ok(signature), Ok(tool_name)) => {
+                let docs = file.metadata.as_ref().and_then(|m| m.functions.get(&function.path));
+                Ok(ToolDef::new(tool_name, &name, &function, signature.clone(), docs))
+            }
+            (Err(reason), _) => Err(reason.to_string()),
+            (_, Err(reason)) => Err(reason),
+        };
+        match tool {
+            Ok(tool) => tools.push(tool),
+            Err(reason) => unavailable.push((function.path.clone(), reason)),
+        }
+    }
+    tools.sort_by(|a, b| a.name.cmp(&b.name));
+    let tool_json = |t: &ToolDef| {
+        let mut value = serde_json::to_value(crate::server::mcp_tool(t)).expect("tools serialise");
+        value["x-moat-generated-description"] = json!(t.generated_description);
+        value
+    };
+    let report = json!({
+        "path": path.display().to_string(),
+        "digest": file.digest,
+        "size": file.bytes.len(),
+        "metadata": file.metadata.as_ref().map(|m| json!({"world": m.world, "functions": m.functions.len()})),
+        "imports": imports,
+        "links": linkable.is_none(),
+        "link_error": linkable,
+        "tools": tools.iter().map(tool_json).collect::<Vec<_>>(),
+        "unavailable": unavailable.iter().map(|(f, r)| json!({"function": f, "reason": r})).collect::<Vec<_>>(),
+    });
+    if as_json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+        return Ok(());
+    }
+    print_inspect_text(&report, &tools);
+    Ok(())
+}
+
+fn print_inspect_text(report: &Value, tools: &[ToolDef]) {
+    println!("component  {}", report["path"].as_str().unwrap_or_default());
+    println!("digest     {}", report["digest"].as_str().unwrap_or_default());
+    println!("size       {} bytes", report["size"]);
+    match report["metadata"].as_object() {
+        Some(m) => println!("metadata   embedded, world {} ({} functions documented)", m["world"].as_str().unwrap_or_default(), m["functions"]),
+        None => println!("metadata   none: descriptions are generated (build with `moat pack`)"),
+    }
+    println!("imports");
+    for import in report["imports"].as_array().into_iter().flatten() {
+        println!("  {}", import.as_str().unwrap_or_default());
+    }
+    if let Some(error) = report["link_error"].as_str() {
+        println!("  ! cannot be served by this host: {error}");
+    }
+    println!("tools");
+    for tool in tools {
+        let mut hints = Vec::new();
+        for (set, label) in [
+            (tool.hints.read_only == Some(true), "read-only"),
+            (tool.hints.destructive == Some(true), "destructive"),
+            (tool.hints.destructive == Some(false), "non-destructive"),
+            (tool.hints.idempotent == Some(true), "idempotent"),
+            (tool.hints.open_world == Some(false), "closed-world"),
+            (tool.hints.open_world == Some(true), "open-world"),
+        ] {
+            if set {
+                hints.push(label);
+            }
+        }
+        let hints = if hints.is_empty() { String::new() } else { format!("  [{}]", hints.join(", ")) };
+        println!("  {}{hints}", tool.name);
+        for line in tool.description.lines() {
+            println!("      {line}");
+        }
+        println!("      input:  {}", Value::Object(tool.input_schema.clone()));
+        if let Some(output) = &tool.output_schema {
+            println!("      output: {}", Value::Object(output.clone()));
+        }
+    }
+    let unavailable = report["unavailable"].as_array().cloned().unwrap_or_default();
+    if !unavailable.is_empty() {
+        println!("not tools");
+        for item in unavailable {
+            println!("  {}: {}", item["function"].as_str().unwrap_or_default(), item["reason"].as_str().unwrap_or_default());
+        }
+    }
+}
+
+fn pack(component_path: &Path, wit: &Path, world: Option<&str>, output: &Path) -> Result<()> {
+    let file = ComponentFile::read(component_path)?;
+    let (metadata, params) = pack::metadata_from_wit(wit, world)?;
+    let runtime = Runtime::new(None, CompileCache::default_dir().as_deref())?;
+    let (component, _) = runtime.compile(file.digest_hex(), &file.bytes).context("not a valid component")?;
+    let exported = component::exported_functions(runtime.engine(), &component);
+    pack::check_matches(&params, &exported)
+        .with_context(|| format!("{} was not built from this WIT world", component_path.display()))?;
+    for path in pack::undocumented(&metadata) {
+        tracing::warn!(function = path, "no doc comment: the tool will be served with a generated description");
+    }
+    let packed = metadata::embed(&file.bytes, &metadata)?;
+    let dir = output.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let mut temp = tempfile::NamedTempFile::new_in(dir).with_context(|| format!("cannot write to {}", dir.display()))?;
+    std::io::Write::write_all(&mut temp, &packed)?;
+    temp.persist(output).with_context(|| format!("cannot write {}", output.display()))?;
+    let packed_file = ComponentFile::from_bytes(output, packed)?;
+    eprintln!(
+        "packed {} ({} functions documented, world {}) → {}\ndigest {}",
+        component_path.display(),
+        metadata.functions.len(),
+        metadata.world,
+        output.display(),
+        packed_file.digest
+    );
+    Ok(())
+}

@@ -1,0 +1,267 @@
+//! The set of loaded components and their tools, and the dispatch of one call.
+//!
+//! Owns: loading each configured component (read, digest, compile through the
+//! cache, link, discover tools), refusing name collisions, the deterministic
+//! tool list, and a call from JSON arguments to a rendered result with its log
+//! line. A component that fails to load is refused with its reason and the
+//! others are served; duplicate component names stop the host (a config error).
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use anyhow::{Context, Result, bail};
+use serde_json::{Map, Value};
+use tokio::sync::Semaphore;
+use tokio_util::sync::CancellationToken;
+use wasmtime::component::{ComponentExportIndex, InstancePre};
+
+use crate::component::{self, ComponentFile};
+use crate::config::{ComponentSpec, Config};
+use crate::convert::ConvertError;
+use crate::limits::{LimitExceeded, Limits};
+use crate::runtime::cache::{CompileCache, CompileSource};
+use crate::runtime::sandbox::CallState;
+use crate::runtime::{Call, CallFailure, GuestOutput, PoolSizing, Runtime};
+use crate::tools::{Rendered, ToolDef, tool_name};
+
+/// One component ready to run.
+pub struct LoadedComponent {
+    pub name: String,
+    pub digest: String,
+    pub limits: Limits,
+    pre: InstancePre<CallState>,
+    slots: Semaphore,
+}
+
+struct ToolEntry {
+    def: ToolDef,
+    component: usize,
+    export: ComponentExportIndex,
+}
+
+/// What happened while loading, for the log and for `moat inspect`.
+#[derive(Debug, Default)]
+pub struct LoadReport {
+    /// Components refused, with the reason.
+    pub refused: Vec<(String, String)>,
+    /// Functions that are not tools, with the reason.
+    pub unavailable: Vec<(String, String)>,
+    /// Components compiled now rather than read from the cache.
+    pub compiled: Vec<String>,
+}
+
+/// All loaded components and tools.
+pub struct Host {
+    runtime: Runtime,
+    components: Vec<LoadedComponent>,
+    tools: BTreeMap<String, ToolEntry>,
+}
+
+/// The outcome of one call, as the MCP layer needs it.
+#[derive(Debug)]
+pub enum CallOutcome {
+    Success { text: String, structured: Option<Value> },
+    /// The tool returned `err`.
+    ToolError(String),
+    /// The arguments did not fit the schema; the guest did not run.
+    InvalidArguments(ConvertError),
+    /// The call was stopped (a limit, a trap, cancellation).
+    Failed(CallFailure),
+}
+
+impl Host {
+    /// Loads every component of `config`.
+    pub fn load(config: &Config) -> Result<(Host, LoadReport)> {
+        let mut seen = BTreeMap::new();
+        for spec in &config.components {
+            if let Some(previous) = seen.insert(spec.name.as_str(), &spec.path) {
+                bail!(
+                    "component name `{}` is used twice ({} and {}); give one of them another name in the config",
+                    spec.name,
+                    previous.display(),
+                    spec.path.display()
+                );
+            }
+        }
+        let cache_dir = config.cache_dir.clone().or_else(CompileCache::default_dir);
+        let runtime = Runtime::new(Some(pool_sizing(config)), cache_dir.as_deref())?;
+        let mut host = Host { runtime, components: Vec::new(), tools: BTreeMap::new() };
+        let mut report = LoadReport::default();
+        for spec in &config.components {
+            if let Err(error) = host.add(spec, &mut report) {
+                let reason = format!("{error:#}");
+                tracing::error!(component = %spec.name, path = %spec.path.display(), %reason, "component refused");
+                report.refused.push((spec.name.clone(), reason));
+            }
+        }
+        Ok((host, report))
+    }
+
+    fn add(&mut self, spec: &ComponentSpec, report: &mut LoadReport) -> Result<()> {
+        let file = ComponentFile::read(&spec.path)?;
+        let (component, source) = self.runtime.compile(file.digest_hex(), &file.bytes).context("not a valid component")?;
+        if source == CompileSource::Compiled {
+            report.compiled.push(spec.name.clone());
+        }
+        let pre = self.runtime.pre_instantiate(&component).context("it needs something this host does not provide")?;
+        let functions = component::exported_functions(self.runtime.engine(), &component);
+        if file.metadata.is_none() {
+            tracing::warn!(component = %spec.name, "no embedded tool metadata: descriptions are generated; build the component with `moat pack`");
+        }
+        if let Some(metadata) = &file.metadata
+            && let Some(stray) = metadata.functions.keys().find(|path| !functions.iter().any(|f| &f.path == *path))
+        {
+            bail!("its metadata documents `{stray}`, which it does not export (was it packed from another WIT world?)");
+        }
+        let index = self.components.len();
+        let mut new_tools = Vec::new();
+        for function in &functions {
+            let signature = match &function.signature {
+                Ok(signature) => signature.clone(),
+                Err(reason) => {
+                    let what = format!("{}: {}", spec.name, function.path);
+                    tracing::warn!(function = %what, %reason, "function is not available as a tool");
+                    report.unavailable.push((what, reason.to_string()));
+                    continue;
+                }
+            };
+            let name = tool_name(&spec.name, function).map_err(anyhow::Error::msg)?;
+            if self.tools.contains_key(&name) || new_tools.iter().any(|(n, _)| n == &name) {
+                bail!("tool name `{name}` is already taken");
+            }
+            let docs = file.metadata.as_ref().and_then(|m| m.functions.get(&function.path));
+            let def = ToolDef::new(name.clone(), &spec.name, function, signature, docs);
+            new_tools.push((name, ToolEntry { def, component: index, export: function.export }));
+        }
+        tracing::info!(
+            component = %spec.name,
+            digest = %file.digest,
+            tools = new_tools.len(),
+            compiled = (source == CompileSource::Compiled),
+            "component loaded"
+        );
+        self.tools.extend(new_tools);
+        self.components.push(LoadedComponent {
+            name: spec.name.clone(),
+            digest: file.digest,
+            limits: spec.limits,
+            pre,
+            slots: Semaphore::new(spec.limits.concurrent_calls as usize),
+        });
+        Ok(())
+    }
+
+    /// Every tool, in name order.
+    pub fn tools(&self) -> impl Iterator<Item = &ToolDef> {
+        self.tools.values().map(|entry| &entry.def)
+    }
+
+    pub fn components(&self) -> &[LoadedComponent] {
+        &self.components
+    }
+
+    pub fn tool(&self, name: &str) -> Option<&ToolDef> {
+        self.tools.get(name).map(|entry| &entry.def)
+    }
+
+    /// Calls tool `name`; `None` when there is no such tool.
+    pub async fn call(&self, name: &str, args: Option<&Map<String, Value>>, cancel: &CancellationToken) -> Option<CallOutcome> {
+        let entry = self.tools.get(name)?;
+        let component = &self.components[entry.component];
+        let params = match entry.def.arguments(args) {
+            Ok(params) => params,
+            Err(error) => {
+                tracing::info!(tool = name, outcome = "invalid-arguments", error = %error, "call refused");
+                return Some(CallOutcome::InvalidArguments(error));
+            }
+        };
+        let call = Call {
+            pre: &component.pre,
+            func: &entry.export,
+            params: &params,
+            result_count: usize::from(entry.def.signature.result.is_some()),
+            limits: component.limits,
+            slots: &component.slots,
+        };
+        let outcome = match self.runtime.call(call, cancel).await {
+            Ok(report) => {
+                log_guest_output(name, &report.output);
+                let outcome = match entry.def.render(report.result.as_ref()) {
+                    Ok(rendered) => within_output_limit(rendered, component.limits.output),
+                    Err(error) => CallOutcome::Failed(CallFailure::Trap {
+                        trap: format!("the result cannot be sent as JSON: {error}"),
+                        guest_said: None,
+                    }),
+                };
+                tracing::info!(
+                    tool = name,
+                    digest = %component.digest,
+                    duration_us = report.duration.as_micros() as u64,
+                    fuel_used = report.fuel_used,
+                    outcome = outcome_label(&outcome),
+                    "call"
+                );
+                outcome
+            }
+            Err(failure) => {
+                let detail = match &failure {
+                    CallFailure::Internal(error) => format!("{error:#}"),
+                    other => other.to_string(),
+                };
+                tracing::warn!(tool = name, digest = %component.digest, outcome = "failed", error = %detail, "call");
+                CallOutcome::Failed(failure)
+            }
+        };
+        Some(outcome)
+    }
+}
+
+fn within_output_limit(rendered: Rendered, limit: u64) -> CallOutcome {
+    let (text, structured, is_error) = match rendered {
+        Rendered::Success { text, structured } => (text, structured, false),
+        Rendered::ToolError { text } => (text, None, true),
+    };
+    let size = text.len() as u64;
+    if size > limit {
+        return CallOutcome::Failed(CallFailure::Limit(LimitExceeded::Output { limit, actual: size }));
+    }
+    if is_error { CallOutcome::ToolError(text) } else { CallOutcome::Success { text, structured } }
+}
+
+fn outcome_label(outcome: &CallOutcome) -> &'static str {
+    match outcome {
+        CallOutcome::Success { .. } => "ok",
+        CallOutcome::ToolError(_) => "tool-error",
+        CallOutcome::InvalidArguments(_) => "invalid-arguments",
+        CallOutcome::Failed(_) => "failed",
+    }
+}
+
+/// Guest output goes to the log (stderr), escaped so that it cannot forge log
+/// lines, never to stdout.
+fn log_guest_output(tool: &str, output: &GuestOutput) {
+    for (stream, (bytes, dropped)) in [("stdout", &output.stdout), ("stderr", &output.stderr)] {
+        if bytes.is_empty() && *dropped == 0 {
+            continue;
+        }
+        let text = String::from_utf8_lossy(bytes);
+        tracing::info!(target: "moat::guest", tool, stream, kept = bytes.len(), dropped, text = %text.escape_debug(), "guest output");
+    }
+}
+
+/// Sizes the instance pool for the largest limits of any component.
+fn pool_sizing(config: &Config) -> PoolSizing {
+    let mut limits = config.default_limits;
+    for spec in &config.components {
+        let l = &spec.limits;
+        limits.memory = limits.memory.max(l.memory);
+        limits.table_elements = limits.table_elements.max(l.table_elements);
+        limits.instances = limits.instances.max(l.instances);
+        limits.tables = limits.tables.max(l.tables);
+        limits.memories = limits.memories.max(l.memories);
+    }
+    PoolSizing { concurrent_calls: config.max_concurrent_calls, limits }
+}
+
+/// Shared handle used by the MCP layer.
+pub type SharedHost = Arc<Host>;

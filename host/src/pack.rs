@@ -1,0 +1,148 @@
+//! `moat pack`: binds the WIT documentation of a component's tools to its bytes.
+//!
+//! Reads the WIT source the component was built from, turns each exported
+//! function's doc comment into [`FunctionDocs`] (conventions in `wit/README.md`),
+//! checks that the WIT world and the compiled component export the same functions
+//! with the same parameters, and writes the `moat-metadata` section. After this,
+//! the component's digest (and any signature over it) covers what the model reads.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use anyhow::{Context, Result, bail};
+use wit_parser::{FunctionKind, Resolve, WorldItem};
+
+use crate::component::ExportedFunction;
+use crate::metadata::{self, FORMAT_VERSION, FunctionDocs, ToolMetadata};
+
+/// The documentation of one function read from WIT, with its parameter names.
+struct WitFunction {
+    docs: FunctionDocs,
+    params: Vec<String>,
+}
+
+/// Reads the metadata for `world` (or the package's only world) from WIT at `wit`
+/// (a file or a directory), refusing malformed doc tags and `@param`s that name
+/// no parameter.
+pub fn metadata_from_wit(wit: &Path, world: Option<&str>) -> Result<(ToolMetadata, BTreeMap<String, Vec<String>>)> {
+    let mut resolve = Resolve::new();
+    let (package, _) = resolve.push_path(wit).with_context(|| format!("cannot read WIT from {}", wit.display()))?;
+    let world_id = resolve.select_world(&[package], world).context("cannot choose the WIT world")?;
+    let world = &resolve.worlds[world_id];
+    let world_name = match world.package {
+        Some(package) => format!("{}/{}", resolve.packages[package].name, world.name),
+        None => world.name.clone(),
+    };
+    let mut functions = BTreeMap::new();
+    for (key, item) in &world.exports {
+        match item {
+            WorldItem::Function(function) => {
+                functions.insert(function.name.clone(), wit_function(function)?);
+            }
+            WorldItem::Interface { id, .. } => {
+                let interface_name = resolve.name_world_key(key);
+                if interface_name.starts_with("wasi:") {
+                    continue;
+                }
+                for (name, function) in &resolve.interfaces[*id].functions {
+                    if matches!(function.kind, FunctionKind::Freestanding | FunctionKind::AsyncFreestanding) {
+                        functions.insert(format!("{interface_name}#{name}"), wit_function(function)?);
+                    }
+                }
+            }
+            WorldItem::Type { .. } => {}
+        }
+    }
+    let params = functions.iter().map(|(path, f)| (path.clone(), f.params.clone())).collect();
+    let metadata = ToolMetadata {
+        version: FORMAT_VERSION,
+        world: world_name,
+        functions: functions.into_iter().map(|(path, f)| (path, f.docs)).collect(),
+    };
+    Ok((metadata, params))
+}
+
+fn wit_function(function: &wit_parser::Function) -> Result<WitFunction> {
+    let docs = metadata::parse_doc_comment(function.docs.contents.as_deref().unwrap_or(""))
+        .with_context(|| format!("in the doc comment of `{}`", function.name))?;
+    let params: Vec<String> = function.params.iter().map(|p| p.name.clone()).collect();
+    if let Some(stray) = docs.params.keys().find(|name| !params.contains(name)) {
+        bail!("the doc comment of `{}` documents parameter `{stray}`, which it does not have", function.name);
+    }
+    Ok(WitFunction { docs, params })
+}
+
+/// Checks that the WIT world describes exactly the functions the component exports.
+pub fn check_matches(wit_params: &BTreeMap<String, Vec<String>>, exported: &[ExportedFunction]) -> Result<()> {
+    for function in exported {
+        match wit_params.get(&function.path) {
+            None => bail!("the component exports `{}`, which the WIT world does not declare", function.path),
+            Some(params) if *params != function.param_names => bail!(
+                "`{}` takes ({}) in the component but ({}) in the WIT world",
+                function.path,
+                function.param_names.join(", "),
+                params.join(", ")
+            ),
+            Some(_) => {}
+        }
+    }
+    if let Some(missing) = wit_params.keys().find(|path| !exported.iter().any(|f| &f.path == *path)) {
+        bail!("the WIT world declares `{missing}`, which the component does not export");
+    }
+    Ok(())
+}
+
+/// Functions whose doc comment is empty: they will be served with a generated description.
+pub fn undocumented(metadata: &ToolMetadata) -> Vec<&str> {
+    metadata.functions.iter().filter(|(_, docs)| docs.description.is_empty()).map(|(path, _)| path.as_str()).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn docs_come_from_world_and_interface_exports() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join("world.wit"),
+            r#"
+            package demo:tools@0.1.0;
+
+            interface text {
+                /// Upper-cases text.
+                /// @param input the text
+                /// @read-only
+                upper: func(input: string) -> string;
+            }
+
+            world demo {
+                export text;
+                /// Adds two numbers.
+                /// @param a the first
+                export add: func(a: s32, b: s32) -> s32;
+            }
+            "#,
+        )
+        .unwrap();
+        let (metadata, params) = metadata_from_wit(dir.path(), None).unwrap();
+        assert_eq!(metadata.world, "demo:tools@0.1.0/demo");
+        assert_eq!(metadata.functions["add"].description, "Adds two numbers.");
+        assert_eq!(metadata.functions["add"].params["a"], "the first");
+        let upper = &metadata.functions["demo:tools/text@0.1.0#upper"];
+        assert_eq!(upper.hints.read_only, Some(true));
+        assert_eq!(params["add"], ["a", "b"]);
+    }
+
+    #[test]
+    fn a_param_doc_for_a_missing_param_is_an_error() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join("world.wit"),
+            "package demo:x;\nworld w {\n  /// Adds.\n  /// @param c nothing\n  export add: func(a: s32) -> s32;\n}\n",
+        )
+        .unwrap();
+        let error = format!("{:#}", metadata_from_wit(dir.path(), None).unwrap_err());
+        assert!(error.contains("documents parameter `c`"), "{error}");
+    }
+}

@@ -1,0 +1,229 @@
+//! Exported functions as MCP tool definitions, and call results as MCP content.
+//!
+//! Owns: tool naming (`component.function`, `component.interface.function`) and
+//! the MCP name rule, descriptions from embedded metadata (or generated ones,
+//! flagged), input/output schemas from the signature, annotations, and the shape
+//! of results: a top-level `result<T, E>` makes `err` a tool error.
+
+use serde_json::{Map, Value, json};
+
+use crate::component::{ExportedFunction, Signature};
+use crate::convert::{self, ConvertError, JsonPath};
+use crate::metadata::{FunctionDocs, Hints};
+use crate::schema::{object_schema, schema_for};
+use crate::types::ValType;
+use wasmtime::component::Val;
+
+/// The longest tool name MCP allows.
+pub const MAX_TOOL_NAME: usize = 128;
+
+/// A tool as the model sees it, with what the host needs to call it.
+#[derive(Debug, Clone)]
+pub struct ToolDef {
+    pub name: String,
+    pub title: Option<String>,
+    pub description: String,
+    /// True when the description was generated because none was embedded.
+    pub generated_description: bool,
+    pub hints: Hints,
+    pub signature: Signature,
+    pub input_schema: Map<String, Value>,
+    pub output_schema: Option<Map<String, Value>>,
+}
+
+/// The MCP name of an exported function: `component.function`, or
+/// `component.interface.function` for a function of an exported interface
+/// (`interface` being the short name, without package or version).
+pub fn tool_name(component: &str, function: &ExportedFunction) -> Result<String, String> {
+    let name = match &function.interface {
+        Some(interface) => format!("{component}.{}.{}", interface_short_name(interface), function.name),
+        None => format!("{component}.{}", function.name),
+    };
+    validate_tool_name(&name)?;
+    Ok(name)
+}
+
+/// `moat:text/tools@0.1.0` → `tools`; a plain name stays as it is.
+pub fn interface_short_name(interface: &str) -> &str {
+    let without_version = interface.split('@').next().unwrap_or(interface);
+    without_version.rsplit('/').next().unwrap_or(without_version)
+}
+
+/// MCP's rule for tool names: `[A-Za-z0-9_.-]{1,128}`.
+pub fn validate_tool_name(name: &str) -> Result<(), String> {
+    if name.is_empty() || name.len() > MAX_TOOL_NAME {
+        return Err(format!("tool name `{name}` must be 1 to {MAX_TOOL_NAME} characters long"));
+    }
+    if let Some(bad) = name.chars().find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'))) {
+        return Err(format!("tool name `{name}` contains {bad:?}, outside [A-Za-z0-9_.-]"));
+    }
+    Ok(())
+}
+
+impl ToolDef {
+    /// Builds the definition of `function` (which must have a signature) of
+    /// component `component`, documented by `docs` when the component embeds them.
+    pub fn new(name: String, component: &str, function: &ExportedFunction, signature: Signature, docs: Option<&FunctionDocs>) -> ToolDef {
+        let (description, generated_description) = match docs {
+            Some(docs) if !docs.description.is_empty() => (docs.description.clone(), false),
+            _ => (
+                format!(
+                    "`{}` of component `{component}` (no description was embedded; build it with `moat pack`)",
+                    function.name
+                ),
+                true,
+            ),
+        };
+        let input_schema = input_schema(&signature, docs);
+        let output_schema = payload_type(&signature).map(output_schema);
+        ToolDef {
+            name,
+            title: docs.and_then(|d| d.title.clone()),
+            description,
+            generated_description,
+            hints: docs.map(|d| d.hints).unwrap_or_default(),
+            signature,
+            input_schema,
+            output_schema,
+        }
+    }
+
+    /// Converts and validates JSON arguments; the guest never sees what fails here.
+    pub fn arguments(&self, args: Option<&Map<String, Value>>) -> Result<Vec<Val>, ConvertError> {
+        convert::args_to_vals(&self.signature.params, args)
+    }
+
+    /// Turns the value a call returned into what the client receives.
+    pub fn render(&self, result: Option<&Val>) -> Result<Rendered, ConvertError> {
+        let root = JsonPath::root();
+        let (payload_ty, payload, failed) = match (&self.signature.result, result) {
+            (None, _) | (Some(_), None) => return Ok(Rendered::Success { text: String::new(), structured: None }),
+            (Some(ValType::Result { ok, err }), Some(Val::Result(outcome))) => match outcome {
+                Ok(payload) => (ok.as_deref(), payload.as_deref(), false),
+                Err(payload) => (err.as_deref(), payload.as_deref(), true),
+            },
+            (Some(ty), Some(val)) => (Some(ty), Some(val), false),
+        };
+        let json = match (payload_ty, payload) {
+            (Some(ty), Some(val)) => Some(convert::to_json(ty, val, &root)?),
+            _ => None,
+        };
+        let text = match &json {
+            Some(Value::String(s)) => s.clone(),
+            Some(other) => other.to_string(),
+            None if failed => "the tool reported an error without details".to_string(),
+            None => String::new(),
+        };
+        if failed {
+            return Ok(Rendered::ToolError { text });
+        }
+        let structured = json.map(|json| match self.output_is_wrapped() {
+            true => json!({ "result": json }),
+            false => json,
+        });
+        Ok(Rendered::Success { text, structured })
+    }
+
+    /// Whether structured output is wrapped as `{"result": ...}` (MCP requires an
+    /// object; records are objects already).
+    fn output_is_wrapped(&self) -> bool {
+        !matches!(payload_type(&self.signature), Some(ValType::Record(_)))
+    }
+}
+
+/// What a call returned, ready for MCP.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Rendered {
+    /// `content` text (a string result as is, anything else as JSON) and
+    /// `structuredContent`.
+    Success { text: String, structured: Option<Value> },
+    /// A returned `err`: `isError: true` with the error value as text.
+    ToolError { text: String },
+}
+
+/// The type a successful call yields: the `ok` side of a top-level `result`.
+fn payload_type(signature: &Signature) -> Option<&ValType> {
+    match &signature.result {
+        Some(ValType::Result { ok, .. }) => ok.as_deref(),
+        other => other.as_ref(),
+    }
+}
+
+fn input_schema(signature: &Signature, docs: Option<&FunctionDocs>) -> Map<String, Value> {
+    let properties = signature.params.iter().map(|(name, ty)| {
+        let mut schema = schema_for(ty);
+        if let (Some(text), Some(object)) = (docs.and_then(|d| d.params.get(name)), schema.as_object_mut()) {
+            object.insert("description".into(), Value::String(text.clone()));
+        }
+        (name.as_str(), schema)
+    });
+    into_map(object_schema(properties))
+}
+
+fn output_schema(ty: &ValType) -> Map<String, Value> {
+    match ty {
+        ValType::Record(_) => into_map(schema_for(ty)),
+        other => into_map(object_schema([("result", schema_for(other))].into_iter())),
+    }
+}
+
+fn into_map(value: Value) -> Map<String, Value> {
+    match value {
+        Value::Object(map) => map,
+        _ => unreachable!("object schemas are objects"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn def(result: Option<ValType>) -> ToolDef {
+        ToolDef {
+            name: "c.f".into(),
+            title: None,
+            description: String::new(),
+            generated_description: false,
+            hints: Hints::default(),
+            signature: Signature { params: vec![], result },
+            input_schema: Map::new(),
+            output_schema: None,
+        }
+    }
+
+    #[test]
+    fn names_follow_the_mcp_rule() {
+        assert_eq!(interface_short_name("moat:text/tools@0.1.0"), "tools");
+        assert_eq!(interface_short_name("tools"), "tools");
+        assert!(validate_tool_name("text.word-count").is_ok());
+        assert!(validate_tool_name(&"a".repeat(129)).is_err());
+        assert!(validate_tool_name("a b").is_err());
+    }
+
+    #[test]
+    fn result_err_is_a_tool_error_and_ok_the_payload() {
+        let ty = ValType::Result { ok: Some(Box::new(ValType::U32)), err: Some(Box::new(ValType::String)) };
+        let tool = def(Some(ty));
+        let err = Val::Result(Err(Some(Box::new(Val::String("no such key".into())))));
+        assert_eq!(tool.render(Some(&err)).unwrap(), Rendered::ToolError { text: "no such key".into() });
+        let ok = Val::Result(Ok(Some(Box::new(Val::U32(7)))));
+        assert_eq!(
+            tool.render(Some(&ok)).unwrap(),
+            Rendered::Success { text: "7".into(), structured: Some(json!({"result": 7})) }
+        );
+    }
+
+    #[test]
+    fn records_are_structured_as_they_are_strings_as_text() {
+        let record = ValType::Record(vec![("words".into(), ValType::U32)]);
+        let tool = def(Some(record));
+        let val = Val::Record(vec![("words".into(), Val::U32(3))]);
+        assert_eq!(
+            tool.render(Some(&val)).unwrap(),
+            Rendered::Success { text: "{\"words\":3}".into(), structured: Some(json!({"words": 3})) }
+        );
+        let tool = def(Some(ValType::String));
+        let Rendered::Success { text, .. } = tool.render(Some(&Val::String("plain".into()))).unwrap() else { panic!() };
+        assert_eq!(text, "plain");
+    }
+}
