@@ -76,7 +76,9 @@ pub fn main() -> Result<()> {
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     runtime.block_on(async {
         match cli.command {
-            Command::Serve { config, cache_dir, components } => serve(config.as_deref(), cache_dir, &components).await,
+            Command::Serve { config, cache_dir, components } => {
+                serve(config.as_deref(), cache_dir, &components).await
+            }
             Command::Inspect { component, name, json } => inspect(&component, name.as_deref(), json),
             Command::Pack { component, wit, world, output } => {
                 pack(&component, &wit, world.as_deref(), output.as_deref().unwrap_or(&component))
@@ -122,7 +124,8 @@ async fn serve(config_path: Option<&Path>, cache_dir: Option<PathBuf>, paths: &[
         "serving MCP on stdio"
     );
     let server = McpServer::new(Arc::new(host));
-    let service = server.serve(rmcp::transport::io::stdio_pipes()).await.context("MCP session failed to start")?;
+    let service =
+        server.serve(rmcp::transport::io::stdio_pipes()).await.context("MCP session failed to start")?;
     let reason = service.waiting().await.context("MCP session ended abnormally")?;
     tracing::info!(?reason, "MCP session closed");
     Ok(())
@@ -185,7 +188,11 @@ fn print_inspect_text(report: &Value, tools: &[ToolDef]) {
     println!("digest     {}", report["digest"].as_str().unwrap_or_default());
     println!("size       {} bytes", report["size"]);
     match report["metadata"].as_object() {
-        Some(m) => println!("metadata   embedded, world {} ({} functions documented)", m["world"].as_str().unwrap_or_default(), m["functions"]),
+        Some(m) => println!(
+            "metadata   embedded, world {} ({} functions documented)",
+            m["world"].as_str().unwrap_or_default(),
+            m["functions"]
+        ),
         None => println!("metadata   none: descriptions are generated (build with `moat pack`)"),
     }
     println!("imports");
@@ -224,7 +231,11 @@ fn print_inspect_text(report: &Value, tools: &[ToolDef]) {
     if !unavailable.is_empty() {
         println!("not tools");
         for item in unavailable {
-            println!("  {}: {}", item["function"].as_str().unwrap_or_default(), item["reason"].as_str().unwrap_or_default());
+            println!(
+                "  {}: {}",
+                item["function"].as_str().unwrap_or_default(),
+                item["reason"].as_str().unwrap_or_default()
+            );
         }
     }
 }
@@ -238,12 +249,19 @@ fn pack(component_path: &Path, wit: &Path, world: Option<&str>, output: &Path) -
     pack::check_matches(&params, &exported)
         .with_context(|| format!("{} was not built from this WIT world", component_path.display()))?;
     for path in pack::undocumented(&metadata) {
-        tracing::warn!(function = path, "no doc comment: the tool will be served with a generated description");
+        tracing::warn!(
+            function = path,
+            "no doc comment: the tool will be served with a generated description"
+        );
     }
     let packed = metadata::embed(&file.bytes, &metadata)?;
     let dir = output.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
-    let mut temp = tempfile::NamedTempFile::new_in(dir).with_context(|| format!("cannot write to {}", dir.display()))?;
+    let mut temp =
+        tempfile::NamedTempFile::new_in(dir).with_context(|| format!("cannot write to {}", dir.display()))?;
     std::io::Write::write_all(&mut temp, &packed)?;
+    // Keep the permissions of the input (a temporary file starts out 0600).
+    let permissions = std::fs::metadata(component_path)?.permissions();
+    temp.as_file().set_permissions(permissions)?;
     temp.persist(output).with_context(|| format!("cannot write {}", output.display()))?;
     let packed_file = ComponentFile::from_bytes(output, packed)?;
     eprintln!(

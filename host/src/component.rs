@@ -27,8 +27,8 @@ pub struct ComponentFile {
 
 impl ComponentFile {
     pub fn read(path: &Path) -> Result<ComponentFile> {
-        let bytes = std::fs::read(path)
-            .with_context(|| format!("cannot read component {}", path.display()))?;
+        let bytes =
+            std::fs::read(path).with_context(|| format!("cannot read component {}", path.display()))?;
         Self::from_bytes(path, bytes)
     }
 
@@ -36,12 +36,7 @@ impl ComponentFile {
         let digest = format!("sha256:{}", hex::encode(Sha256::digest(&bytes)));
         let metadata = metadata::read(&bytes)
             .with_context(|| format!("cannot read the metadata of {}", path.display()))?;
-        Ok(ComponentFile {
-            path: path.to_path_buf(),
-            bytes,
-            digest,
-            metadata,
-        })
+        Ok(ComponentFile { path: path.to_path_buf(), bytes, digest, metadata })
     }
 
     /// The hex part of the digest, for file names.
@@ -91,8 +86,7 @@ pub fn exported_functions(engine: &Engine, component: &Component) -> Vec<Exporte
                 };
                 for (func_name, item) in instance.exports(engine) {
                     if let ComponentItem::ComponentFunc(func) = item.ty
-                        && let Some(export) =
-                            component.get_export_index(Some(&instance_index), func_name)
+                        && let Some(export) = component.get_export_index(Some(&instance_index), func_name)
                     {
                         out.push(exported(Some(name), func_name, &func, export));
                     }
@@ -111,7 +105,7 @@ fn exported(
     export: ComponentExportIndex,
 ) -> ExportedFunction {
     let param_names = func.params().map(|(n, _)| n.to_string()).collect();
-    let signature = signature(func);
+    let signature = signature(name, func);
     ExportedFunction {
         path: match interface {
             Some(interface) => format!("{interface}#{name}"),
@@ -125,11 +119,18 @@ fn exported(
     }
 }
 
-fn signature(func: &ComponentFunc) -> Result<Signature, UnsupportedType> {
+/// Whether an export name is a resource's constructor, method or static
+/// function (`[constructor]counter`, `[method]counter.get`, ...).
+pub fn is_resource_function(name: &str) -> bool {
+    name.starts_with('[')
+}
+
+fn signature(name: &str, func: &ComponentFunc) -> Result<Signature, UnsupportedType> {
+    if is_resource_function(name) {
+        return Err(UnsupportedType("a resource's constructor or method is not a tool".into()));
+    }
     if func.async_() {
-        return Err(UnsupportedType(
-            "async functions are not supported yet".into(),
-        ));
+        return Err(UnsupportedType("async functions are not supported yet".into()));
     }
     let params = func
         .params()
@@ -150,9 +151,5 @@ fn signature(func: &ComponentFunc) -> Result<Signature, UnsupportedType> {
 /// The names of everything `component` imports (interfaces like
 /// `wasi:filesystem/types@0.2.6`, or bare functions), in order.
 pub fn imports(engine: &Engine, component: &Component) -> Vec<String> {
-    component
-        .component_type()
-        .imports(engine)
-        .map(|(name, _)| name.to_string())
-        .collect()
+    component.component_type().imports(engine).map(|(name, _)| name.to_string()).collect()
 }

@@ -89,13 +89,8 @@ impl Config {
     pub fn parse(text: &str, base: &Path) -> Result<Config> {
         let raw: RawConfig = toml::from_str(text)?;
         let default_limits = Limits::default().with(&raw.limits);
-        default_limits
-            .validate()
-            .map_err(|e| anyhow::anyhow!("[limits]: {e}"))?;
-        let max_concurrent_calls = raw
-            .server
-            .max_concurrent_calls
-            .unwrap_or(DEFAULT_MAX_CONCURRENT_CALLS);
+        default_limits.validate().map_err(|e| anyhow::anyhow!("[limits]: {e}"))?;
+        let max_concurrent_calls = raw.server.max_concurrent_calls.unwrap_or(DEFAULT_MAX_CONCURRENT_CALLS);
         if max_concurrent_calls == 0 {
             bail!("[server] max_concurrent_calls must be greater than zero");
         }
@@ -103,14 +98,8 @@ impl Config {
         for (name, component) in raw.components {
             validate_component_name(&name).with_context(|| format!("[components.{name}]"))?;
             let limits = default_limits.with(&component.limits);
-            limits
-                .validate()
-                .map_err(|e| anyhow::anyhow!("[components.{name}.limits]: {e}"))?;
-            components.push(ComponentSpec {
-                name,
-                path: base.join(&component.path),
-                limits,
-            });
+            limits.validate().map_err(|e| anyhow::anyhow!("[components.{name}.limits]: {e}"))?;
+            components.push(ComponentSpec { name, path: base.join(&component.path), limits });
         }
         Ok(Config {
             max_concurrent_calls,
@@ -123,21 +112,15 @@ impl Config {
     /// Adds components given on the command line, named after their file stem.
     pub fn add_paths(&mut self, paths: &[PathBuf]) -> Result<()> {
         for path in paths {
-            let stem = path.file_stem().and_then(|s| s.to_str()).with_context(|| {
-                format!("cannot derive a component name from {}", path.display())
-            })?;
+            let stem = path
+                .file_stem()
+                .and_then(|s| s.to_str())
+                .with_context(|| format!("cannot derive a component name from {}", path.display()))?;
             let name = stem.replace('_', "-");
             validate_component_name(&name).with_context(|| {
-                format!(
-                    "component {} (name it in a config file instead)",
-                    path.display()
-                )
+                format!("component {} (name it in a config file instead)", path.display())
             })?;
-            self.components.push(ComponentSpec {
-                name,
-                path: path.clone(),
-                limits: self.default_limits,
-            });
+            self.components.push(ComponentSpec { name, path: path.clone(), limits: self.default_limits });
         }
         Ok(())
     }
@@ -149,13 +132,8 @@ pub fn validate_component_name(name: &str) -> Result<()> {
     if name.is_empty() || name.len() > 64 {
         bail!("component name `{name}` must be 1 to 64 characters long");
     }
-    if let Some(bad) = name
-        .chars()
-        .find(|c| !(c.is_ascii_alphanumeric() || *c == '-' || *c == '_'))
-    {
-        bail!(
-            "component name `{name}` may only contain letters, digits, `-` and `_`, found {bad:?}"
-        );
+    if let Some(bad) = name.chars().find(|c| !(c.is_ascii_alphanumeric() || *c == '-' || *c == '_')) {
+        bail!("component name `{name}` may only contain letters, digits, `-` and `_`, found {bad:?}");
     }
     Ok(())
 }
@@ -185,52 +163,24 @@ mod tests {
         assert_eq!(config.max_concurrent_calls, 4);
         let names: Vec<_> = config.components.iter().map(|c| c.name.as_str()).collect();
         assert_eq!(names, ["slow", "text"], "components come in name order");
-        assert_eq!(
-            config.components[1].path,
-            Path::new("/etc/moat/dist/text.wasm")
-        );
-        assert_eq!(
-            config.components[1].limits.wall_clock,
-            Duration::from_secs(5)
-        );
-        assert_eq!(
-            config.components[0].limits.wall_clock,
-            Duration::from_secs(30)
-        );
+        assert_eq!(config.components[1].path, Path::new("/etc/moat/dist/text.wasm"));
+        assert_eq!(config.components[1].limits.wall_clock, Duration::from_secs(5));
+        assert_eq!(config.components[0].limits.wall_clock, Duration::from_secs(30));
         assert_eq!(config.components[0].limits.fuel, 10);
     }
 
     #[test]
     fn mistakes_are_errors_that_say_where() {
-        let typo = Config::parse(
-            "[components.a]\npath = \"a.wasm\"\nlimit = {}",
-            Path::new("."),
-        )
-        .unwrap_err();
-        assert!(
-            format!("{typo:#}").contains("unknown field `limit`"),
-            "{typo:#}"
-        );
-        let bad_name =
-            Config::parse("[components.\"a.b\"]\npath = \"x\"", Path::new(".")).unwrap_err();
-        assert!(
-            format!("{bad_name:#}").contains("may only contain"),
-            "{bad_name:#}"
-        );
-        let zero = Config::parse(
-            "[components.a]\npath = \"x\"\nlimits = { fuel = 0 }",
-            Path::new("."),
-        )
-        .unwrap_err();
-        assert!(
-            format!("{zero:#}").contains("[components.a.limits]: limit `fuel`"),
-            "{zero:#}"
-        );
+        let typo =
+            Config::parse("[components.a]\npath = \"a.wasm\"\nlimit = {}", Path::new(".")).unwrap_err();
+        assert!(format!("{typo:#}").contains("unknown field `limit`"), "{typo:#}");
+        let bad_name = Config::parse("[components.\"a.b\"]\npath = \"x\"", Path::new(".")).unwrap_err();
+        assert!(format!("{bad_name:#}").contains("may only contain"), "{bad_name:#}");
+        let zero =
+            Config::parse("[components.a]\npath = \"x\"\nlimits = { fuel = 0 }", Path::new(".")).unwrap_err();
+        assert!(format!("{zero:#}").contains("[components.a.limits]: limit `fuel`"), "{zero:#}");
         let bad_duration =
             Config::parse("[limits]\nwall_clock = \"ten seconds\"", Path::new(".")).unwrap_err();
-        assert!(
-            format!("{bad_duration:#}").contains("wall_clock"),
-            "{bad_duration:#}"
-        );
+        assert!(format!("{bad_duration:#}").contains("wall_clock"), "{bad_duration:#}");
     }
 }

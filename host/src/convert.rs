@@ -49,11 +49,7 @@ impl JsonPath {
         next
     }
     fn error(&self, expected: impl Into<String>, found: impl Into<String>) -> ConvertError {
-        ConvertError {
-            path: self.to_string(),
-            expected: expected.into(),
-            found: found.into(),
-        }
+        ConvertError { path: self.to_string(), expected: expected.into(), found: found.into() }
     }
 }
 
@@ -64,9 +60,7 @@ impl fmt::Display for JsonPath {
             match segment {
                 Segment::Key(key)
                     if !key.is_empty()
-                        && key
-                            .chars()
-                            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-') =>
+                        && key.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-') =>
                 {
                     write!(f, ".{key}")?
                 }
@@ -91,11 +85,7 @@ fn describe(value: &Value) -> String {
         }
         Value::String(s) => {
             let head: String = s.chars().take(PREVIEW).collect();
-            format!(
-                "string {}… ({} characters)",
-                Value::String(head),
-                s.chars().count()
-            )
+            format!("string {}… ({} characters)", Value::String(head), s.chars().count())
         }
         Value::Array(items) => format!("array of {} items", items.len()),
         Value::Object(map) => format!("object with {} properties", map.len()),
@@ -130,9 +120,7 @@ fn object_fields(
             } else {
                 format!("only the {what}s {}", known.join(", "))
             };
-            return Err(path
-                .key(key)
-                .error(expected, format!("unknown {what} `{key}`")));
+            return Err(path.key(key).error(expected, format!("unknown {what} `{key}`")));
         }
     }
     fields
@@ -141,9 +129,7 @@ fn object_fields(
             let field_path = path.key(name);
             match object.get(name) {
                 Some(value) => Ok((name.clone(), to_val(ty, value, &field_path)?)),
-                None => {
-                    Err(field_path.error(format!("required {what} `{name}` ({ty})"), "nothing"))
-                }
+                None => Err(field_path.error(format!("required {what} `{name}` ({ty})"), "nothing")),
             }
         })
         .collect()
@@ -195,12 +181,7 @@ pub fn to_val(ty: &ValType, value: &Value, path: &JsonPath) -> Result<Val, Conve
         ValType::StringMap(inner) => match value {
             Value::Object(map) => Val::Map(
                 map.iter()
-                    .map(|(key, item)| {
-                        Ok((
-                            Val::String(key.clone()),
-                            to_val(inner, item, &path.key(key))?,
-                        ))
-                    })
+                    .map(|(key, item)| Ok((Val::String(key.clone()), to_val(inner, item, &path.key(key))?)))
                     .collect::<Result<_, ConvertError>>()?,
             ),
             _ => return mismatch("object"),
@@ -224,11 +205,7 @@ pub fn to_val(ty: &ValType, value: &Value, path: &JsonPath) -> Result<Val, Conve
             )
         }
         ValType::Variant(cases) => {
-            let (tag, payload) = tagged(
-                cases.iter().map(|(n, t)| (n.as_str(), t.as_ref())),
-                value,
-                path,
-            )?;
+            let (tag, payload) = tagged(cases.iter().map(|(n, t)| (n.as_str(), t.as_ref())), value, path)?;
             Val::Variant(tag, payload)
         }
         ValType::Enum(names) => match value.as_str() {
@@ -242,20 +219,13 @@ pub fn to_val(ty: &ValType, value: &Value, path: &JsonPath) -> Result<Val, Conve
         ValType::Result { ok, err } => {
             let cases = [("ok", ok.as_deref()), ("err", err.as_deref())];
             let (tag, payload) = tagged(cases.into_iter(), value, path)?;
-            Val::Result(if tag == "ok" {
-                Ok(payload)
-            } else {
-                Err(payload)
-            })
+            Val::Result(if tag == "ok" { Ok(payload) } else { Err(payload) })
         }
         ValType::Flags(names) => {
             let items = match value {
                 Value::Array(items) => items,
                 _ => {
-                    return mismatch(&format!(
-                        "array of distinct strings from {}",
-                        quoted_list(names)
-                    ));
+                    return mismatch(&format!("array of distinct strings from {}", quoted_list(names)));
                 }
             };
             let mut seen = HashSet::new();
@@ -265,14 +235,12 @@ pub fn to_val(ty: &ValType, value: &Value, path: &JsonPath) -> Result<Val, Conve
                 match item.as_str() {
                     Some(flag) if names.iter().any(|n| n == flag) => {
                         if !seen.insert(flag) {
-                            return Err(item_path
-                                .error("each flag at most once", format!("`{flag}` again")));
+                            return Err(item_path.error("each flag at most once", format!("`{flag}` again")));
                         }
                         set.push(flag.to_string());
                     }
                     _ => {
-                        return Err(item_path
-                            .error(format!("one of {}", quoted_list(names)), describe(item)));
+                        return Err(item_path.error(format!("one of {}", quoted_list(names)), describe(item)));
                     }
                 }
             }
@@ -282,11 +250,7 @@ pub fn to_val(ty: &ValType, value: &Value, path: &JsonPath) -> Result<Val, Conve
 }
 
 fn quoted_list(names: &[String]) -> String {
-    names
-        .iter()
-        .map(|n| format!("\"{n}\""))
-        .collect::<Vec<_>>()
-        .join(", ")
+    names.iter().map(|n| format!("\"{n}\"")).collect::<Vec<_>>().join(", ")
 }
 
 fn array_items(
@@ -296,11 +260,9 @@ fn array_items(
     len: Option<usize>,
 ) -> Result<Vec<Val>, ConvertError> {
     match value {
-        Value::Array(items) if len.is_none_or(|len| items.len() == len) => items
-            .iter()
-            .enumerate()
-            .map(|(i, item)| to_val(inner, item, &path.index(i)))
-            .collect(),
+        Value::Array(items) if len.is_none_or(|len| items.len() == len) => {
+            items.iter().enumerate().map(|(i, item)| to_val(inner, item, &path.index(i))).collect()
+        }
         _ => Err(path.error(
             match len {
                 Some(len) => format!("array of exactly {len} items"),
@@ -319,10 +281,7 @@ fn tagged<'a>(
 ) -> Result<(String, Option<Box<Val>>), ConvertError> {
     let names: Vec<String> = cases.clone().map(|(name, _)| name.to_string()).collect();
     let expected = || {
-        format!(
-            "object {{\"tag\": one of {}, \"val\": payload if the case has one}}",
-            quoted_list(&names)
-        )
+        format!("object {{\"tag\": one of {}, \"val\": payload if the case has one}}", quoted_list(&names))
     };
     let Value::Object(map) = value else {
         return Err(path.error(expected(), describe(value)));
@@ -331,8 +290,7 @@ fn tagged<'a>(
     let Some(tag) = map.get("tag") else {
         return Err(tag_path.error(expected(), "nothing"));
     };
-    let Some((name, payload_ty)) = cases.clone().find(|(name, _)| tag.as_str() == Some(name))
-    else {
+    let Some((name, payload_ty)) = cases.clone().find(|(name, _)| tag.as_str() == Some(name)) else {
         return Err(tag_path.error(format!("one of {}", quoted_list(&names)), describe(tag)));
     };
     for key in map.keys() {
@@ -342,18 +300,14 @@ fn tagged<'a>(
             } else {
                 "only `tag` (this case carries no value)"
             };
-            return Err(path
-                .key(key)
-                .error(expected, format!("unknown property `{key}`")));
+            return Err(path.key(key).error(expected, format!("unknown property `{key}`")));
         }
     }
     let payload = match payload_ty {
         Some(ty) => match map.get("val") {
             Some(val) => Some(Box::new(to_val(ty, val, &path.key("val"))?)),
             None => {
-                return Err(path
-                    .key("val")
-                    .error(format!("the payload of `{name}` ({ty})"), "nothing"));
+                return Err(path.key("val").error(format!("the payload of `{name}` ({ty})"), "nothing"));
             }
         },
         None => None,
@@ -368,21 +322,11 @@ pub const MAX_EXACT_FLOAT_INTEGER: f64 = 9_007_199_254_740_992.0; // 2^53
 
 /// Reads an integer of the width of `T`, accepting integral floats like `3.0`
 /// (JSON Schema's `integer` does too) while they are exact.
-fn integer<T: TryFrom<i128>>(
-    value: &Value,
-    path: &JsonPath,
-    ty: &ValType,
-) -> Result<T, ConvertError> {
+fn integer<T: TryFrom<i128>>(value: &Value, path: &JsonPath, ty: &ValType) -> Result<T, ConvertError> {
     let wide: Option<i128> = match value {
-        Value::Number(n) => n
-            .as_i64()
-            .map(i128::from)
-            .or_else(|| n.as_u64().map(i128::from))
-            .or_else(|| {
-                n.as_f64()
-                    .filter(|f| f.fract() == 0.0 && f.abs() < MAX_EXACT_FLOAT_INTEGER)
-                    .map(|f| f as i128)
-            }),
+        Value::Number(n) => n.as_i64().map(i128::from).or_else(|| n.as_u64().map(i128::from)).or_else(|| {
+            n.as_f64().filter(|f| f.fract() == 0.0 && f.abs() < MAX_EXACT_FLOAT_INTEGER).map(|f| f as i128)
+        }),
         _ => None,
     };
     let expected = || {
@@ -410,18 +354,11 @@ fn integer_bounds(ty: &ValType) -> (i128, i128) {
 
 /// Converts a component value of type `ty` to JSON.
 pub fn to_json(ty: &ValType, val: &Val, path: &JsonPath) -> Result<Value, ConvertError> {
-    let mismatch = || {
-        Err(path.error(
-            ty.to_string(),
-            format!("a guest value of another shape ({})", val_kind(val)),
-        ))
-    };
+    let mismatch =
+        || Err(path.error(ty.to_string(), format!("a guest value of another shape ({})", val_kind(val))));
     let float = |f: f64| match Number::from_f64(f) {
         Some(n) => Ok(Value::Number(n)),
-        None => Err(path.error(
-            "a finite number (JSON has no NaN or infinity)",
-            f.to_string(),
-        )),
+        None => Err(path.error("a finite number (JSON has no NaN or infinity)", f.to_string())),
     };
     Ok(match (ty, val) {
         (ValType::Bool, Val::Bool(b)) => Value::Bool(*b),
@@ -477,9 +414,7 @@ pub fn to_json(ty: &ValType, val: &Val, path: &JsonPath) -> Result<Value, Conver
             };
             tagged_json(tag, payload_ty.as_ref(), payload.as_deref(), path)?
         }
-        (ValType::Enum(names), Val::Enum(name)) if names.contains(name) => {
-            Value::String(name.clone())
-        }
+        (ValType::Enum(names), Val::Enum(name)) if names.contains(name) => Value::String(name.clone()),
         (ValType::Option(_), Val::Option(None)) => Value::Null,
         (ValType::Option(inner), Val::Option(Some(item))) => to_json(inner, item, path)?,
         (ValType::Result { ok, .. }, Val::Result(Ok(payload))) => {
@@ -509,10 +444,9 @@ fn tagged_json(
         }
         (None, None) => {}
         _ => {
-            return Err(path.error(
-                format!("case `{tag}` as declared"),
-                "a payload that does not match the case",
-            ));
+            return Err(
+                path.error(format!("case `{tag}` as declared"), "a payload that does not match the case")
+            );
         }
     }
     Ok(Value::Object(map))

@@ -11,7 +11,6 @@ use std::sync::Arc;
 
 use anyhow::{Context, Result, bail};
 use serde_json::{Map, Value};
-use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 use wasmtime::component::{ComponentExportIndex, InstancePre};
 
@@ -21,7 +20,7 @@ use crate::convert::ConvertError;
 use crate::limits::{LimitExceeded, Limits};
 use crate::runtime::cache::{CompileCache, CompileSource};
 use crate::runtime::sandbox::CallState;
-use crate::runtime::{Call, CallFailure, GuestOutput, PoolSizing, Runtime};
+use crate::runtime::{Call, CallFailure, ComponentSlots, GuestOutput, PoolSizing, Runtime};
 use crate::tools::{Rendered, ToolDef, tool_name};
 
 /// One component ready to run.
@@ -30,7 +29,7 @@ pub struct LoadedComponent {
     pub digest: String,
     pub limits: Limits,
     pre: InstancePre<CallState>,
-    slots: Semaphore,
+    slots: ComponentSlots,
 }
 
 struct ToolEntry {
@@ -60,7 +59,10 @@ pub struct Host {
 /// The outcome of one call, as the MCP layer needs it.
 #[derive(Debug)]
 pub enum CallOutcome {
-    Success { text: String, structured: Option<Value> },
+    Success {
+        text: String,
+        structured: Option<Value>,
+    },
     /// The tool returned `err`.
     ToolError(String),
     /// The arguments did not fit the schema; the guest did not run.
@@ -99,19 +101,26 @@ impl Host {
 
     fn add(&mut self, spec: &ComponentSpec, report: &mut LoadReport) -> Result<()> {
         let file = ComponentFile::read(&spec.path)?;
-        let (component, source) = self.runtime.compile(file.digest_hex(), &file.bytes).context("not a valid component")?;
+        let (component, source) =
+            self.runtime.compile(file.digest_hex(), &file.bytes).context("not a valid component")?;
         if source == CompileSource::Compiled {
             report.compiled.push(spec.name.clone());
         }
-        let pre = self.runtime.pre_instantiate(&component).context("it needs something this host does not provide")?;
+        let pre = self
+            .runtime
+            .pre_instantiate(&component)
+            .context("it needs something this host does not provide")?;
         let functions = component::exported_functions(self.runtime.engine(), &component);
         if file.metadata.is_none() {
             tracing::warn!(component = %spec.name, "no embedded tool metadata: descriptions are generated; build the component with `moat pack`");
         }
         if let Some(metadata) = &file.metadata
-            && let Some(stray) = metadata.functions.keys().find(|path| !functions.iter().any(|f| &f.path == *path))
+            && let Some(stray) =
+                metadata.functions.keys().find(|path| !functions.iter().any(|f| &f.path == *path))
         {
-            bail!("its metadata documents `{stray}`, which it does not export (was it packed from another WIT world?)");
+            bail!(
+                "its metadata documents `{stray}`, which it does not export (was it packed from another WIT world?)"
+            );
         }
         let index = self.components.len();
         let mut new_tools = Vec::new();
@@ -146,7 +155,7 @@ impl Host {
             digest: file.digest,
             limits: spec.limits,
             pre,
-            slots: Semaphore::new(spec.limits.concurrent_calls as usize),
+            slots: ComponentSlots::new(&spec.limits),
         });
         Ok(())
     }
@@ -165,7 +174,12 @@ impl Host {
     }
 
     /// Calls tool `name`; `None` when there is no such tool.
-    pub async fn call(&self, name: &str, args: Option<&Map<String, Value>>, cancel: &CancellationToken) -> Option<CallOutcome> {
+    pub async fn call(
+        &self,
+        name: &str,
+        args: Option<&Map<String, Value>>,
+        cancel: &CancellationToken,
+    ) -> Option<CallOutcome> {
         let entry = self.tools.get(name)?;
         let component = &self.components[entry.component];
         let params = match entry.def.arguments(args) {
@@ -208,7 +222,8 @@ impl Host {
                     CallFailure::Internal(error) => format!("{error:#}"),
                     other => other.to_string(),
                 };
-                tracing::warn!(tool = name, digest = %component.digest, outcome = "failed", error = %detail, "call");
+                let outcome = if matches!(failure, CallFailure::Cancelled) { "cancelled" } else { "failed" };
+                tracing::warn!(tool = name, digest = %component.digest, outcome, error = %detail, "call");
                 CallOutcome::Failed(failure)
             }
         };

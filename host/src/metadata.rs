@@ -96,10 +96,7 @@ struct Section<'a> {
 
 /// Splits a binary into its top-level sections (nested modules stay opaque).
 fn sections(bytes: &[u8]) -> Result<(&[u8], Vec<Section<'_>>)> {
-    ensure!(
-        bytes.len() >= 8 && &bytes[..4] == b"\0asm",
-        "not a WebAssembly binary (bad magic number)"
-    );
+    ensure!(bytes.len() >= 8 && &bytes[..4] == b"\0asm", "not a WebAssembly binary (bad magic number)");
     let header = &bytes[..8];
     let mut reader = wasmparser::BinaryReader::new(&bytes[8..], 8);
     let mut out = Vec::new();
@@ -116,19 +113,13 @@ fn sections(bytes: &[u8]) -> Result<(&[u8], Vec<Section<'_>>)> {
         reader.read_bytes(size).context("truncated section")?;
         let (custom_name, custom_data) = if id == 0 {
             let mut body_reader = wasmparser::BinaryReader::new(body, body_start);
-            let name = body_reader
-                .read_string()
-                .context("custom section without a valid name")?;
+            let name = body_reader.read_string().context("custom section without a valid name")?;
             let data_start = body_reader.original_position() - body_start;
             (Some(name), &body[data_start..])
         } else {
             (None, &body[..0])
         };
-        out.push(Section {
-            raw: &bytes[start..body_start + size],
-            custom_name,
-            custom_data,
-        });
+        out.push(Section { raw: &bytes[start..body_start + size], custom_name, custom_data });
     }
     Ok((header, out))
 }
@@ -137,9 +128,7 @@ fn sections(bytes: &[u8]) -> Result<(&[u8], Vec<Section<'_>>)> {
 /// More than one such section is an error: which one would the model see?
 pub fn read(bytes: &[u8]) -> Result<Option<ToolMetadata>> {
     let (_, sections) = sections(bytes)?;
-    let mut found = sections
-        .iter()
-        .filter(|s| s.custom_name == Some(SECTION_NAME));
+    let mut found = sections.iter().filter(|s| s.custom_name == Some(SECTION_NAME));
     let Some(first) = found.next() else {
         return Ok(None);
     };
@@ -153,17 +142,11 @@ pub fn read(bytes: &[u8]) -> Result<Option<ToolMetadata>> {
 pub fn embed(bytes: &[u8], metadata: &ToolMetadata) -> Result<Vec<u8>> {
     let (header, sections) = sections(bytes)?;
     let mut out = header.to_vec();
-    for section in sections
-        .iter()
-        .filter(|s| s.custom_name != Some(SECTION_NAME))
-    {
+    for section in sections.iter().filter(|s| s.custom_name != Some(SECTION_NAME)) {
         out.extend_from_slice(section.raw);
     }
     let payload = metadata.to_bytes();
-    let custom = wasm_encoder::CustomSection {
-        name: SECTION_NAME.into(),
-        data: payload.as_slice().into(),
-    };
+    let custom = wasm_encoder::CustomSection { name: SECTION_NAME.into(), data: payload.as_slice().into() };
     wasm_encoder::ComponentSection::append_to_component(&custom, &mut out);
     Ok(out)
 }
@@ -200,9 +183,7 @@ pub fn parse_doc_comment(docs: &str) -> Result<FunctionDocs> {
             continue;
         };
         current_param = None;
-        let (tag, rest) = tag_line
-            .split_once(char::is_whitespace)
-            .unwrap_or((tag_line, ""));
+        let (tag, rest) = tag_line.split_once(char::is_whitespace).unwrap_or((tag_line, ""));
         let rest = rest.trim();
         let hints = &mut out.hints;
         match tag {
@@ -210,10 +191,7 @@ pub fn parse_doc_comment(docs: &str) -> Result<FunctionDocs> {
                 let (name, text) = rest.split_once(char::is_whitespace).unwrap_or((rest, ""));
                 let name = name.trim_end_matches(':');
                 ensure!(!name.is_empty(), "`@param` needs a parameter name");
-                ensure!(
-                    !out.params.contains_key(name),
-                    "parameter `{name}` is documented twice"
-                );
+                ensure!(!out.params.contains_key(name), "parameter `{name}` is documented twice");
                 out.params.insert(name.to_string(), text.trim().to_string());
                 current_param = Some(name.to_string());
             }
@@ -287,31 +265,17 @@ mod tests {
         // The smallest component: header only.
         let empty_component = wat::parse_str("(component)").unwrap();
         assert_eq!(read(&empty_component).unwrap(), None);
-        let mut metadata = ToolMetadata {
-            version: FORMAT_VERSION,
-            world: "a:b/c".into(),
-            ..Default::default()
-        };
-        metadata.functions.insert(
-            "f".into(),
-            FunctionDocs {
-                description: "first".into(),
-                ..Default::default()
-            },
-        );
+        let mut metadata =
+            ToolMetadata { version: FORMAT_VERSION, world: "a:b/c".into(), ..Default::default() };
+        metadata
+            .functions
+            .insert("f".into(), FunctionDocs { description: "first".into(), ..Default::default() });
         let once = embed(&empty_component, &metadata).unwrap();
         assert_eq!(read(&once).unwrap().as_ref(), Some(&metadata));
         metadata.functions.get_mut("f").unwrap().description = "second".into();
         let twice = embed(&once, &metadata).unwrap();
-        assert_eq!(
-            read(&twice).unwrap().unwrap().functions["f"].description,
-            "second"
-        );
-        assert_eq!(
-            embed(&twice, &metadata).unwrap(),
-            twice,
-            "embedding is deterministic"
-        );
+        assert_eq!(read(&twice).unwrap().unwrap().functions["f"].description, "second");
+        assert_eq!(embed(&twice, &metadata).unwrap(), twice, "embedding is deterministic");
         wasmparser::Validator::new_with_features(wasmparser::WasmFeatures::all())
             .validate_all(&twice)
             .unwrap();
@@ -320,9 +284,6 @@ mod tests {
     #[test]
     fn foreign_versions_and_fields_are_refused() {
         assert!(ToolMetadata::from_bytes(br#"{"version":2,"world":"x","functions":{}}"#).is_err());
-        assert!(
-            ToolMetadata::from_bytes(br#"{"version":1,"world":"x","functions":{},"extra":1}"#)
-                .is_err()
-        );
+        assert!(ToolMetadata::from_bytes(br#"{"version":1,"world":"x","functions":{},"extra":1}"#).is_err());
     }
 }

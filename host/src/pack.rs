@@ -24,9 +24,13 @@ struct WitFunction {
 /// Reads the metadata for `world` (or the package's only world) from WIT at `wit`
 /// (a file or a directory), refusing malformed doc tags and `@param`s that name
 /// no parameter.
-pub fn metadata_from_wit(wit: &Path, world: Option<&str>) -> Result<(ToolMetadata, BTreeMap<String, Vec<String>>)> {
+pub fn metadata_from_wit(
+    wit: &Path,
+    world: Option<&str>,
+) -> Result<(ToolMetadata, BTreeMap<String, Vec<String>>)> {
     let mut resolve = Resolve::new();
-    let (package, _) = resolve.push_path(wit).with_context(|| format!("cannot read WIT from {}", wit.display()))?;
+    let (package, _) =
+        resolve.push_path(wit).with_context(|| format!("cannot read WIT from {}", wit.display()))?;
     let world_id = resolve.select_world(&[package], world).context("cannot choose the WIT world")?;
     let world = &resolve.worlds[world_id];
     let world_name = match world.package {
@@ -73,8 +77,11 @@ fn wit_function(function: &wit_parser::Function) -> Result<WitFunction> {
 }
 
 /// Checks that the WIT world describes exactly the functions the component exports.
-pub fn check_matches(wit_params: &BTreeMap<String, Vec<String>>, exported: &[ExportedFunction]) -> Result<()> {
-    for function in exported {
+pub fn check_matches(
+    wit_params: &BTreeMap<String, Vec<String>>,
+    exported: &[ExportedFunction],
+) -> Result<()> {
+    for function in exported.iter().filter(|f| !crate::component::is_resource_function(&f.name)) {
         match wit_params.get(&function.path) {
             None => bail!("the component exports `{}`, which the WIT world does not declare", function.path),
             Some(params) if *params != function.param_names => bail!(
@@ -94,7 +101,12 @@ pub fn check_matches(wit_params: &BTreeMap<String, Vec<String>>, exported: &[Exp
 
 /// Functions whose doc comment is empty: they will be served with a generated description.
 pub fn undocumented(metadata: &ToolMetadata) -> Vec<&str> {
-    metadata.functions.iter().filter(|(_, docs)| docs.description.is_empty()).map(|(path, _)| path.as_str()).collect()
+    metadata
+        .functions
+        .iter()
+        .filter(|(_, docs)| docs.description.is_empty())
+        .map(|(path, _)| path.as_str())
+        .collect()
 }
 
 #[cfg(test)]

@@ -34,11 +34,9 @@ pub fn schema_for(ty: &ValType) -> Value {
         ValType::StringMap(value) => {
             json!({ "type": "object", "additionalProperties": schema_for(value) })
         }
-        ValType::Record(fields) => object_schema(
-            fields
-                .iter()
-                .map(|(name, ty)| (name.as_str(), schema_for(ty))),
-        ),
+        ValType::Record(fields) => {
+            object_schema(fields.iter().map(|(name, ty)| (name.as_str(), schema_for(ty))))
+        }
         ValType::Tuple(types) => json!({
             "type": "array",
             "prefixItems": types.iter().map(schema_for).collect::<Vec<_>>(),
@@ -46,9 +44,7 @@ pub fn schema_for(ty: &ValType) -> Value {
             "minItems": types.len(),
             "maxItems": types.len(),
         }),
-        ValType::Variant(cases) => {
-            tagged_union(cases.iter().map(|(name, ty)| (name.as_str(), ty.as_ref())))
-        }
+        ValType::Variant(cases) => tagged_union(cases.iter().map(|(name, ty)| (name.as_str(), ty.as_ref()))),
         ValType::Enum(names) => json!({ "type": "string", "enum": names }),
         ValType::Option(inner) => json!({ "anyOf": [schema_for(inner), { "type": "null" }] }),
         ValType::Result { ok, err } => {
@@ -84,9 +80,7 @@ fn integer(minimum: i128, maximum: i128) -> Value {
     let number = |n: i128| -> Value {
         match i64::try_from(n) {
             Ok(n) => n.into(),
-            Err(_) => u64::try_from(n)
-                .expect("WIT integer bounds fit in u64")
-                .into(),
+            Err(_) => u64::try_from(n).expect("WIT integer bounds fit in u64").into(),
         }
     };
     json!({ "type": "integer", "minimum": number(minimum), "maximum": number(maximum) })
@@ -97,9 +91,9 @@ fn integer(minimum: i128, maximum: i128) -> Value {
 fn tagged_union<'a>(cases: impl Iterator<Item = (&'a str, Option<&'a ValType>)>) -> Value {
     let alternatives: Vec<Value> = cases
         .map(|(name, payload)| match payload {
-            Some(ty) => object_schema(
-                [("tag", json!({ "const": name })), ("val", schema_for(ty))].into_iter(),
-            ),
+            Some(ty) => {
+                object_schema([("tag", json!({ "const": name })), ("val", schema_for(ty))].into_iter())
+            }
             None => object_schema([("tag", json!({ "const": name }))].into_iter()),
         })
         .collect();
@@ -112,10 +106,7 @@ mod tests {
 
     #[test]
     fn integers_carry_the_width_bounds() {
-        assert_eq!(
-            schema_for(&ValType::U8),
-            json!({"type": "integer", "minimum": 0, "maximum": 255})
-        );
+        assert_eq!(schema_for(&ValType::U8), json!({"type": "integer", "minimum": 0, "maximum": 255}));
         assert_eq!(
             schema_for(&ValType::S64),
             json!({"type": "integer", "minimum": i64::MIN, "maximum": i64::MAX})
@@ -125,10 +116,7 @@ mod tests {
 
     #[test]
     fn records_require_every_field_and_nothing_else() {
-        let ty = ValType::Record(vec![
-            ("a".into(), ValType::Bool),
-            ("b-c".into(), ValType::String),
-        ]);
+        let ty = ValType::Record(vec![("a".into(), ValType::Bool), ("b-c".into(), ValType::String)]);
         assert_eq!(
             schema_for(&ty),
             json!({
@@ -160,15 +148,9 @@ mod tests {
 
     #[test]
     fn results_are_tagged_unions() {
-        let ty = ValType::Result {
-            ok: Some(Box::new(ValType::U32)),
-            err: None,
-        };
+        let ty = ValType::Result { ok: Some(Box::new(ValType::U32)), err: None };
         let schema = schema_for(&ty);
-        assert_eq!(
-            schema["oneOf"][0]["properties"]["tag"],
-            json!({"const": "ok"})
-        );
+        assert_eq!(schema["oneOf"][0]["properties"]["tag"], json!({"const": "ok"}));
         assert_eq!(schema["oneOf"][0]["required"], json!(["tag", "val"]));
         assert_eq!(schema["oneOf"][1]["required"], json!(["tag"]));
     }

@@ -36,7 +36,11 @@ impl McpServer {
 
 /// A tool definition in rmcp's model.
 pub fn mcp_tool(def: &ToolDef) -> Tool {
-    let mut tool = Tool::new_with_raw(def.name.clone(), Some(def.description.clone().into()), Arc::new(def.input_schema.clone()));
+    let mut tool = Tool::new_with_raw(
+        def.name.clone(),
+        Some(def.description.clone().into()),
+        Arc::new(def.input_schema.clone()),
+    );
     if let Some(output) = &def.output_schema {
         tool = tool.with_raw_output_schema(Arc::new(output.clone()));
     }
@@ -80,7 +84,8 @@ impl ServerHandler for McpServer {
         request: CallToolRequestParams,
         context: RequestContext<RoleServer>,
     ) -> Result<CallToolResponse, McpError> {
-        let Some(outcome) = self.host.call(&request.name, request.arguments.as_ref(), &context.ct).await else {
+        let Some(outcome) = self.host.call(&request.name, request.arguments.as_ref(), &context.ct).await
+        else {
             return Err(McpError::invalid_params(format!("unknown tool `{}`", request.name), None));
         };
         let result = match outcome {

@@ -63,7 +63,13 @@ pub fn validate_tool_name(name: &str) -> Result<(), String> {
 impl ToolDef {
     /// Builds the definition of `function` (which must have a signature) of
     /// component `component`, documented by `docs` when the component embeds them.
-    pub fn new(name: String, component: &str, function: &ExportedFunction, signature: Signature, docs: Option<&FunctionDocs>) -> ToolDef {
+    pub fn new(
+        name: String,
+        component: &str,
+        function: &ExportedFunction,
+        signature: Signature,
+        docs: Option<&FunctionDocs>,
+    ) -> ToolDef {
         let (description, generated_description) = match docs {
             Some(docs) if !docs.description.is_empty() => (docs.description.clone(), false),
             _ => (
@@ -97,7 +103,9 @@ impl ToolDef {
     pub fn render(&self, result: Option<&Val>) -> Result<Rendered, ConvertError> {
         let root = JsonPath::root();
         let (payload_ty, payload, failed) = match (&self.signature.result, result) {
-            (None, _) | (Some(_), None) => return Ok(Rendered::Success { text: String::new(), structured: None }),
+            (None, _) | (Some(_), None) => {
+                return Ok(Rendered::Success { text: String::new(), structured: None });
+            }
             (Some(ValType::Result { ok, err }), Some(Val::Result(outcome))) => match outcome {
                 Ok(payload) => (ok.as_deref(), payload.as_deref(), false),
                 Err(payload) => (err.as_deref(), payload.as_deref(), true),
@@ -223,7 +231,9 @@ mod tests {
             Rendered::Success { text: "{\"words\":3}".into(), structured: Some(json!({"words": 3})) }
         );
         let tool = def(Some(ValType::String));
-        let Rendered::Success { text, .. } = tool.render(Some(&Val::String("plain".into()))).unwrap() else { panic!() };
+        let Rendered::Success { text, .. } = tool.render(Some(&Val::String("plain".into()))).unwrap() else {
+            panic!()
+        };
         assert_eq!(text, "plain");
     }
 }

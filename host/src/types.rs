@@ -51,8 +51,7 @@ pub struct UnsupportedType(pub String);
 impl ValType {
     /// Maps a wasmtime component type onto the JSON-mappable model.
     pub fn from_wasmtime(ty: &Type) -> Result<ValType, UnsupportedType> {
-        let unsupported =
-            |what: &str| Err(UnsupportedType(format!("{what} cannot be passed as JSON")));
+        let unsupported = |what: &str| Err(UnsupportedType(format!("{what} cannot be passed as JSON")));
         Ok(match ty {
             Type::Bool => ValType::Bool,
             Type::S8 => ValType::S8,
@@ -81,12 +80,9 @@ impl ValType {
                     .map(|field| Ok((field.name.to_string(), Self::from_wasmtime(&field.ty)?)))
                     .collect::<Result<_, UnsupportedType>>()?,
             ),
-            Type::Tuple(tuple) => ValType::Tuple(
-                tuple
-                    .types()
-                    .map(|ty| Self::from_wasmtime(&ty))
-                    .collect::<Result<_, _>>()?,
-            ),
+            Type::Tuple(tuple) => {
+                ValType::Tuple(tuple.types().map(|ty| Self::from_wasmtime(&ty)).collect::<Result<_, _>>()?)
+            }
             Type::Variant(variant) => ValType::Variant(
                 variant
                     .cases()
@@ -96,24 +92,14 @@ impl ValType {
                     })
                     .collect::<Result<_, UnsupportedType>>()?,
             ),
-            Type::Enum(enumeration) => {
-                ValType::Enum(enumeration.names().map(str::to_string).collect())
-            }
+            Type::Enum(enumeration) => ValType::Enum(enumeration.names().map(str::to_string).collect()),
             Type::Option(option) => {
                 let inner = Self::from_wasmtime(&option.ty())?;
                 Self::option_of(inner)?
             }
             Type::Result(result) => ValType::Result {
-                ok: result
-                    .ok()
-                    .map(|ty| Self::from_wasmtime(&ty))
-                    .transpose()?
-                    .map(Box::new),
-                err: result
-                    .err()
-                    .map(|ty| Self::from_wasmtime(&ty))
-                    .transpose()?
-                    .map(Box::new),
+                ok: result.ok().map(|ty| Self::from_wasmtime(&ty)).transpose()?.map(Box::new),
+                err: result.err().map(|ty| Self::from_wasmtime(&ty)).transpose()?.map(Box::new),
             },
             Type::Flags(flags) => ValType::Flags(flags.names().map(str::to_string).collect()),
             Type::Own(_) | Type::Borrow(_) => return unsupported("a resource handle"),

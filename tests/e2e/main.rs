@@ -1,1 +1,13 @@
+//! End-to-end tests: the real `moat` binary, real components, real MCP clients.
+//!
+//! One test binary, one module per feature. The example components are built
+//! and packed once per run by `guest-examples/build.sh`.
 
+mod conversion;
+mod limits;
+mod packing;
+mod protocol;
+mod python;
+mod sandbox;
+mod support;
+mod tools;

@@ -38,10 +38,7 @@ fn every_integer_width_checks_its_bounds() {
         round_trip(&ty, number(max));
         let below = err(&ty, number(min - 1));
         assert_eq!(below.path, "$");
-        assert!(
-            below.expected.contains(&format!("{min}..={max}")),
-            "{below}"
-        );
+        assert!(below.expected.contains(&format!("{min}..={max}")), "{below}");
         let above = err(&ty, number(max + 1));
         assert!(above.found.starts_with("number "), "{above}");
         err(&ty, json!(1.5));
@@ -58,9 +55,7 @@ fn every_integer_width_checks_its_bounds() {
 fn has_inexact_float_integer(json: &Value) -> bool {
     match json {
         Value::Number(n) => {
-            n.is_f64()
-                && n.as_f64()
-                    .is_some_and(|f| f.fract() == 0.0 && f.abs() >= MAX_EXACT_FLOAT_INTEGER)
+            n.is_f64() && n.as_f64().is_some_and(|f| f.fract() == 0.0 && f.abs() >= MAX_EXACT_FLOAT_INTEGER)
         }
         Value::Array(items) => items.iter().any(has_inexact_float_integer),
         Value::Object(map) => map.values().any(has_inexact_float_integer),
@@ -88,12 +83,7 @@ fn floats_chars_strings_bools() {
 fn non_finite_floats_cannot_leave_as_json() {
     let e = to_json(&ValType::F64, &Val::Float64(f64::NAN), &JsonPath::root()).unwrap_err();
     assert!(e.expected.contains("finite"), "{e}");
-    to_json(
-        &ValType::F32,
-        &Val::Float32(f32::INFINITY),
-        &JsonPath::root(),
-    )
-    .unwrap_err();
+    to_json(&ValType::F32, &Val::Float32(f32::INFINITY), &JsonPath::root()).unwrap_err();
 }
 
 fn record() -> ValType {
@@ -106,44 +96,28 @@ fn record() -> ValType {
 
 #[test]
 fn records_need_every_field_and_refuse_unknown_ones() {
-    round_trip(
-        &record(),
-        json!({"name": "a", "max-results": 3, "tags": ["x"]}),
-    );
+    round_trip(&record(), json!({"name": "a", "max-results": 3, "tags": ["x"]}));
     let missing = err(&record(), json!({"name": "a", "tags": []}));
     assert_eq!(missing.path, "$.max-results");
     assert!(missing.expected.contains("required field"), "{missing}");
-    let unknown = err(
-        &record(),
-        json!({"name": "a", "max-results": 1, "tags": [], "extra": 1}),
-    );
+    let unknown = err(&record(), json!({"name": "a", "max-results": 1, "tags": [], "extra": 1}));
     assert_eq!(unknown.path, "$.extra");
     assert!(unknown.found.contains("unknown field `extra`"), "{unknown}");
-    let nested = err(
-        &record(),
-        json!({"name": "a", "max-results": 1, "tags": ["ok", 7]}),
-    );
+    let nested = err(&record(), json!({"name": "a", "max-results": 1, "tags": ["ok", 7]}));
     assert_eq!(nested.path, "$.tags[1]");
     assert_eq!(nested.expected, "string");
 }
 
 #[test]
 fn arguments_object_is_checked_like_a_record() {
-    let params = vec![
-        ("a".to_string(), ValType::S32),
-        ("b".to_string(), ValType::S32),
-    ];
+    let params = vec![("a".to_string(), ValType::S32), ("b".to_string(), ValType::S32)];
     let args = json!({"a": 1, "b": 2});
     let vals = args_to_vals(&params, args.as_object()).unwrap();
     assert_eq!(vals, vec![Val::S32(1), Val::S32(2)]);
     let e = args_to_vals(&params, json!({"a": 1}).as_object()).unwrap_err();
     assert_eq!(e.path, "$.b");
     assert!(e.expected.contains("required parameter `b` (s32)"), "{e}");
-    let e = args_to_vals(
-        &params,
-        json!({"a": 1, "b": 2, "sidenote": "x"}).as_object(),
-    )
-    .unwrap_err();
+    let e = args_to_vals(&params, json!({"a": 1, "b": 2, "sidenote": "x"}).as_object()).unwrap_err();
     assert_eq!(e.path, "$.sidenote");
     assert!(args_to_vals(&[], None).unwrap().is_empty());
     let odd_key = args_to_vals(&[], json!({"a b": 1}).as_object()).unwrap_err();
@@ -166,36 +140,23 @@ fn tuples_lists_maps() {
 
 #[test]
 fn variants_enums_options_results_flags() {
-    let variant = ValType::Variant(vec![
-        ("none".into(), None),
-        ("some".into(), Some(ValType::U8)),
-    ]);
+    let variant = ValType::Variant(vec![("none".into(), None), ("some".into(), Some(ValType::U8))]);
     round_trip(&variant, json!({"tag": "none"}));
     round_trip(&variant, json!({"tag": "some", "val": 4}));
     assert_eq!(err(&variant, json!({"tag": "some"})).path, "$.val");
-    assert_eq!(
-        err(&variant, json!({"tag": "none", "val": 1})).path,
-        "$.val"
-    );
+    assert_eq!(err(&variant, json!({"tag": "none", "val": 1})).path, "$.val");
     assert_eq!(err(&variant, json!({"tag": "other"})).path, "$.tag");
     err(&variant, json!("none"));
 
     let enumeration = ValType::Enum(vec!["celsius".into(), "kelvin".into()]);
     round_trip(&enumeration, json!("kelvin"));
-    assert!(
-        err(&enumeration, json!("Kelvin"))
-            .expected
-            .contains("\"celsius\", \"kelvin\"")
-    );
+    assert!(err(&enumeration, json!("Kelvin")).expected.contains("\"celsius\", \"kelvin\""));
 
     let option = ValType::Option(Box::new(ValType::U8));
     round_trip(&option, json!(null));
     round_trip(&option, json!(7));
 
-    let result = ValType::Result {
-        ok: Some(Box::new(ValType::String)),
-        err: None,
-    };
+    let result = ValType::Result { ok: Some(Box::new(ValType::String)), err: None };
     round_trip(&result, json!({"tag": "ok", "val": "fine"}));
     round_trip(&result, json!({"tag": "err"}));
 
@@ -242,22 +203,14 @@ fn arb_type() -> impl Strategy<Value = ValType> {
             inner.clone().prop_map(|t| ValType::List(Box::new(t))),
             (inner.clone(), 0u32..3).prop_map(|(t, n)| ValType::FixedList(Box::new(t), n)),
             inner.clone().prop_map(|t| ValType::StringMap(Box::new(t))),
-            prop::collection::vec(inner.clone(), 0..4).prop_map(|ts| ValType::Record(
-                names("field", ts.len()).into_iter().zip(ts).collect()
-            )),
+            prop::collection::vec(inner.clone(), 0..4)
+                .prop_map(|ts| ValType::Record(names("field", ts.len()).into_iter().zip(ts).collect())),
             prop::collection::vec(inner.clone(), 1..4).prop_map(ValType::Tuple),
-            prop::collection::vec(prop::option::of(inner.clone()), 1..4).prop_map(|ts| {
-                ValType::Variant(names("case", ts.len()).into_iter().zip(ts).collect())
-            }),
-            inner
-                .clone()
-                .prop_filter_map("nested option", |t| ValType::option_of(t).ok()),
-            (prop::option::of(inner.clone()), prop::option::of(inner)).prop_map(|(ok, err)| {
-                ValType::Result {
-                    ok: ok.map(Box::new),
-                    err: err.map(Box::new),
-                }
-            }),
+            prop::collection::vec(prop::option::of(inner.clone()), 1..4)
+                .prop_map(|ts| { ValType::Variant(names("case", ts.len()).into_iter().zip(ts).collect()) }),
+            inner.clone().prop_filter_map("nested option", |t| ValType::option_of(t).ok()),
+            (prop::option::of(inner.clone()), prop::option::of(inner))
+                .prop_map(|(ok, err)| { ValType::Result { ok: ok.map(Box::new), err: err.map(Box::new) } }),
         ]
     })
 }
@@ -277,17 +230,13 @@ fn arb_val(ty: &ValType) -> BoxedStrategy<Val> {
         ValType::F64 => prop::num::f64::NORMAL.prop_map(Val::Float64).boxed(),
         ValType::Char => any::<char>().prop_map(Val::Char).boxed(),
         ValType::String => ".{0,8}".prop_map(Val::String).boxed(),
-        ValType::List(inner) => prop::collection::vec(arb_val(&inner), 0..4)
-            .prop_map(Val::List)
-            .boxed(),
-        ValType::FixedList(inner, n) => prop::collection::vec(arb_val(&inner), n as usize)
-            .prop_map(Val::FixedLengthList)
-            .boxed(),
-        ValType::StringMap(inner) => {
-            prop::collection::btree_map("[a-z]{1,3}", arb_val(&inner), 0..3)
-                .prop_map(|m| Val::Map(m.into_iter().map(|(k, v)| (Val::String(k), v)).collect()))
-                .boxed()
+        ValType::List(inner) => prop::collection::vec(arb_val(&inner), 0..4).prop_map(Val::List).boxed(),
+        ValType::FixedList(inner, n) => {
+            prop::collection::vec(arb_val(&inner), n as usize).prop_map(Val::FixedLengthList).boxed()
         }
+        ValType::StringMap(inner) => prop::collection::btree_map("[a-z]{1,3}", arb_val(&inner), 0..3)
+            .prop_map(|m| Val::Map(m.into_iter().map(|(k, v)| (Val::String(k), v)).collect()))
+            .boxed(),
         ValType::Record(fields) => {
             let names: Vec<String> = fields.iter().map(|(n, _)| n.clone()).collect();
             fields
@@ -297,28 +246,23 @@ fn arb_val(ty: &ValType) -> BoxedStrategy<Val> {
                 .prop_map(move |vals| Val::Record(names.clone().into_iter().zip(vals).collect()))
                 .boxed()
         }
-        ValType::Tuple(types) => types
-            .iter()
-            .map(arb_val)
-            .collect::<Vec<_>>()
-            .prop_map(Val::Tuple)
-            .boxed(),
+        ValType::Tuple(types) => types.iter().map(arb_val).collect::<Vec<_>>().prop_map(Val::Tuple).boxed(),
         ValType::Variant(cases) => {
             let alternatives: Vec<BoxedStrategy<Val>> = cases
                 .into_iter()
                 .map(|(name, payload)| match payload {
-                    Some(t) => arb_val(&t)
-                        .prop_map(move |v| Val::Variant(name.clone(), Some(Box::new(v))))
-                        .boxed(),
+                    Some(t) => {
+                        arb_val(&t).prop_map(move |v| Val::Variant(name.clone(), Some(Box::new(v)))).boxed()
+                    }
                     None => Just(Val::Variant(name, None)).boxed(),
                 })
                 .collect();
             prop::strategy::Union::new(alternatives).boxed()
         }
         ValType::Enum(names) => prop::sample::select(names).prop_map(Val::Enum).boxed(),
-        ValType::Option(inner) => prop::option::of(arb_val(&inner))
-            .prop_map(|v| Val::Option(v.map(Box::new)))
-            .boxed(),
+        ValType::Option(inner) => {
+            prop::option::of(arb_val(&inner)).prop_map(|v| Val::Option(v.map(Box::new))).boxed()
+        }
         ValType::Result { ok, err } => {
             let side = |t: Option<Box<ValType>>| -> BoxedStrategy<Option<Box<Val>>> {
                 match t {
@@ -332,9 +276,9 @@ fn arb_val(ty: &ValType) -> BoxedStrategy<Val> {
             ]
             .boxed()
         }
-        ValType::Flags(names) => prop::sample::subsequence(names.clone(), 0..=names.len())
-            .prop_map(Val::Flags)
-            .boxed(),
+        ValType::Flags(names) => {
+            prop::sample::subsequence(names.clone(), 0..=names.len()).prop_map(Val::Flags).boxed()
+        }
     }
 }
 
@@ -348,8 +292,7 @@ fn arb_json() -> impl Strategy<Value = Value> {
         any::<u64>().prop_map(Value::from),
         prop::num::f64::NORMAL.prop_map(Value::from),
         prop::sample::select(vec![
-            "ok", "err", "tag", "val", "case-0", "case-1", "flag-0", "flag-1", "field-0", "x", "",
-            "ab"
+            "ok", "err", "tag", "val", "case-0", "case-1", "flag-0", "flag-1", "field-0", "x", "", "ab"
         ])
         .prop_map(Value::from),
     ];
@@ -357,8 +300,7 @@ fn arb_json() -> impl Strategy<Value = Value> {
         prop_oneof![
             prop::collection::vec(inner.clone(), 0..4).prop_map(Value::Array),
             prop::collection::btree_map(
-                prop::sample::select(vec!["tag", "val", "field-0", "field-1", "a"])
-                    .prop_map(String::from),
+                prop::sample::select(vec!["tag", "val", "field-0", "field-1", "a"]).prop_map(String::from),
                 inner,
                 0..3
             )

@@ -54,10 +54,7 @@ impl CompileCache {
             create_private_dir(dir)
                 .with_context(|| format!("cannot create cache directory {}", dir.display()))?;
         }
-        Ok(CompileCache {
-            dir: dir.map(Path::to_path_buf),
-            engine_key,
-        })
+        Ok(CompileCache { dir: dir.map(Path::to_path_buf), engine_key })
     }
 
     /// The user's default cache directory for moat.
@@ -66,9 +63,7 @@ impl CompileCache {
     }
 
     fn entry(&self, digest: &str) -> Option<PathBuf> {
-        self.dir
-            .as_ref()
-            .map(|dir| dir.join(format!("{digest}-{}.cwasm", self.engine_key)))
+        self.dir.as_ref().map(|dir| dir.join(format!("{digest}-{}.cwasm", self.engine_key)))
     }
 
     /// The compiled form of `bytes` (whose sha256 is `digest`), from the cache

@@ -18,9 +18,7 @@ use anyhow::{Context, Result};
 use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 use wasmtime::component::{Component, ComponentExportIndex, InstancePre, Linker, Val};
-use wasmtime::{
-    Engine, InstanceAllocationStrategy, PoolingAllocationConfig, Store, Trap, UpdateDeadline,
-};
+use wasmtime::{Engine, InstanceAllocationStrategy, PoolingAllocationConfig, Store, Trap, UpdateDeadline};
 
 use self::cache::{CompileCache, CompileSource};
 use self::sandbox::{CallState, CapturedOutput};
@@ -77,9 +75,7 @@ impl Runtime {
         let cache = CompileCache::new(&engine, cache_dir)?;
         let ticker_stop = Arc::new(AtomicBool::new(false));
         spawn_epoch_ticker(&engine, ticker_stop.clone());
-        let slots = pool.map_or(crate::config::DEFAULT_MAX_CONCURRENT_CALLS, |p| {
-            p.concurrent_calls
-        });
+        let slots = pool.map_or(crate::config::DEFAULT_MAX_CONCURRENT_CALLS, |p| p.concurrent_calls);
         Ok(Runtime {
             engine,
             linker,
@@ -101,50 +97,41 @@ impl Runtime {
     /// Links `component` against what the host provides. Fails, naming the import,
     /// when the component needs something the host does not offer.
     pub fn pre_instantiate(&self, component: &Component) -> Result<InstancePre<CallState>> {
-        self.linker
-            .instantiate_pre(component)
-            .map_err(anyhow::Error::from)
+        self.linker.instantiate_pre(component).map_err(anyhow::Error::from)
     }
 
     /// Runs `func` of a fresh instance of `pre` with `params`, under `limits`.
-    /// `slots` bounds the calls of this one component.
-    pub async fn call(
-        &self,
-        call: Call<'_>,
-        cancel: &CancellationToken,
-    ) -> Result<CallReport, CallFailure> {
+    /// The wall clock starts once the call has a running slot.
+    pub async fn call(&self, call: Call<'_>, cancel: &CancellationToken) -> Result<CallReport, CallFailure> {
         let limits = call.limits;
-        let started = Instant::now();
-        let deadline = started + limits.wall_clock;
+        // Admission first (fails at once when every slot and waiting place is
+        // taken), then a slot of the component and one of the whole host.
+        let Ok(_admitted) = call.slots.admission.try_acquire() else {
+            let limit =
+                LimitExceeded::Concurrency { running: limits.concurrent_calls, queued: limits.queued_calls };
+            return Err(CallFailure::Limit(limit));
+        };
         let slots = async {
+            let local = call.slots.running.acquire().await;
             let global = self.global_slots.acquire().await;
-            let local = call.slots.acquire().await;
-            (global, local)
+            (local, global)
         };
         let _permits = tokio::select! {
             _ = cancel.cancelled() => return Err(CallFailure::Cancelled),
-            permits = tokio::time::timeout_at(deadline.into(), slots) => match permits {
-                Ok(permits) => permits,
-                Err(_) => {
-                    let limit = LimitExceeded::Concurrency { limit: limits.concurrent_calls, waited: limits.wall_clock };
-                    return Err(CallFailure::Limit(limit));
-                }
-            },
+            permits = slots => permits,
         };
+        let started = Instant::now();
+        let deadline = started + limits.wall_clock;
 
         let stdout = CapturedOutput::new(limits.guest_log);
         let stderr = CapturedOutput::new(limits.guest_log);
         let mut store = Store::new(&self.engine, CallState::deny_all(&limits, &stdout, &stderr));
         store.limiter(|state| &mut state.limiter);
-        store
-            .set_fuel(limits.fuel)
-            .map_err(|e| CallFailure::Internal(e.into()))?;
+        store.set_fuel(limits.fuel).map_err(|e| CallFailure::Internal(e.into()))?;
         store.set_epoch_deadline(1);
         store.epoch_deadline_callback(move |_| {
             if Instant::now() >= deadline {
-                Err(wasmtime::Error::new(LimitExceeded::WallClock(
-                    limits.wall_clock,
-                )))
+                Err(wasmtime::Error::new(LimitExceeded::WallClock(limits.wall_clock)))
             } else {
                 // Hand control back to the executor every tick, so a timeout or a
                 // cancellation can drop a guest that never calls the host.
@@ -158,8 +145,7 @@ impl Runtime {
                 .get_func(&mut store, call.func)
                 .ok_or_else(|| wasmtime::format_err!("the export is not a function"))?;
             let mut results = vec![Val::Bool(false); call.result_count];
-            func.call_async(&mut store, call.params, &mut results)
-                .await?;
+            func.call_async(&mut store, call.params, &mut results).await?;
             Ok::<_, wasmtime::Error>(results)
         };
         let outcome = tokio::select! {
@@ -172,23 +158,14 @@ impl Runtime {
         };
 
         let fuel_used = limits.fuel - store.get_fuel().unwrap_or(0);
-        let output = GuestOutput {
-            stdout: stdout.contents(),
-            stderr: stderr.contents(),
-        };
+        let output = GuestOutput { stdout: stdout.contents(), stderr: stderr.contents() };
         let tripped = store.data().limiter.tripped.clone();
-        let report = |result| CallReport {
-            result,
-            fuel_used,
-            duration: started.elapsed(),
-            output: output.clone(),
-        };
+        let report =
+            |result| CallReport { result, fuel_used, duration: started.elapsed(), output: output.clone() };
         match outcome {
             Outcome::Done(mut results) => Ok(report(results.pop())),
             Outcome::Cancelled => Err(CallFailure::Cancelled),
-            Outcome::TimedOut => Err(CallFailure::Limit(LimitExceeded::WallClock(
-                limits.wall_clock,
-            ))),
+            Outcome::TimedOut => Err(CallFailure::Limit(LimitExceeded::WallClock(limits.wall_clock))),
             Outcome::Failed(error) => Err(classify(error, tripped, &limits, &output)),
         }
     }
@@ -210,7 +187,25 @@ pub struct Call<'a> {
     pub result_count: usize,
     pub limits: Limits,
     /// The component's own concurrency slots.
-    pub slots: &'a Semaphore,
+    pub slots: &'a ComponentSlots,
+}
+
+/// A component's running slots and waiting places.
+#[derive(Debug)]
+pub struct ComponentSlots {
+    /// Running plus waiting calls.
+    admission: Semaphore,
+    running: Semaphore,
+}
+
+impl ComponentSlots {
+    pub fn new(limits: &Limits) -> Self {
+        let running = limits.concurrent_calls as usize;
+        ComponentSlots {
+            admission: Semaphore::new(running + limits.queued_calls as usize),
+            running: Semaphore::new(running),
+        }
+    }
 }
 
 /// What a finished call produced.
@@ -230,13 +225,22 @@ pub struct GuestOutput {
 }
 
 impl GuestOutput {
-    /// The last non-empty line the guest wrote to stderr (where Rust panics go).
+    /// What the guest last said on stderr before failing: a Rust panic's
+    /// `panicked at FILE:LINE:` line with its message, or else the last line.
+    /// At most 300 characters.
     pub fn last_stderr_line(&self) -> Option<String> {
         let text = String::from_utf8_lossy(&self.stderr.0);
-        text.lines()
-            .rev()
-            .find(|l| !l.trim().is_empty())
-            .map(|l| l.trim().chars().take(300).collect())
+        let lines: Vec<&str> = text.lines().map(str::trim).filter(|l| !l.is_empty()).collect();
+        let said = match lines.iter().rposition(|l| l.contains("panicked at")) {
+            Some(start) => lines[start..]
+                .iter()
+                .take_while(|l| !l.starts_with("note: run with `RUST_BACKTRACE"))
+                .copied()
+                .collect::<Vec<_>>()
+                .join(" "),
+            None => lines.last()?.to_string(),
+        };
+        Some(said.chars().take(300).collect())
     }
 }
 
@@ -246,10 +250,7 @@ pub enum CallFailure {
     #[error("{0}")]
     Limit(LimitExceeded),
     #[error("the tool trapped: {trap}{}", guest_said.as_ref().map(|s| format!(" (guest stderr: {s})")).unwrap_or_default())]
-    Trap {
-        trap: String,
-        guest_said: Option<String>,
-    },
+    Trap { trap: String, guest_said: Option<String> },
     #[error("the call was cancelled")]
     Cancelled,
     #[error("internal error")]
@@ -280,7 +281,7 @@ fn classify(
             }
             other => {
                 return CallFailure::Trap {
-                    trap: other.to_string(),
+                    trap: other.to_string().trim_start_matches("wasm trap: ").to_string(),
                     guest_said: output.last_stderr_line(),
                 };
             }

@@ -27,20 +27,13 @@ pub struct CallState {
 
 impl WasiView for CallState {
     fn ctx(&mut self) -> WasiCtxView<'_> {
-        WasiCtxView {
-            ctx: &mut self.wasi,
-            table: &mut self.table,
-        }
+        WasiCtxView { ctx: &mut self.wasi, table: &mut self.table }
     }
 }
 
 impl CallState {
     /// A sandbox that grants nothing, with output captured into `stdout`/`stderr`.
-    pub fn deny_all(
-        limits: &Limits,
-        stdout: &CapturedOutput,
-        stderr: &CapturedOutput,
-    ) -> CallState {
+    pub fn deny_all(limits: &Limits, stdout: &CapturedOutput, stderr: &CapturedOutput) -> CallState {
         let mut wasi = WasiCtx::builder();
         wasi.stdout(stdout.clone())
             .stderr(stderr.clone())
@@ -48,11 +41,7 @@ impl CallState {
             .allow_udp(false)
             .allow_ip_name_lookup(false)
             .socket_addr_check(|_, _| Box::pin(async { false }));
-        CallState {
-            wasi: wasi.build(),
-            table: ResourceTable::new(),
-            limiter: CallLimiter::new(limits),
-        }
+        CallState { wasi: wasi.build(), table: ResourceTable::new(), limiter: CallLimiter::new(limits) }
     }
 }
 
@@ -188,10 +177,7 @@ impl ResourceLimiter for CallLimiter {
         if requested > self.memory_limit {
             // Refuse the growth (memory.grow returns -1, as the guest's allocator
             // expects) and remember why, so the trap that follows is explained.
-            self.tripped = Some(LimitExceeded::Memory {
-                limit: self.memory_limit,
-                requested,
-            });
+            self.tripped = Some(LimitExceeded::Memory { limit: self.memory_limit, requested });
             return Ok(false);
         }
         if maximum.is_some_and(|max| desired > max) {
@@ -208,10 +194,8 @@ impl ResourceLimiter for CallLimiter {
         maximum: Option<usize>,
     ) -> wasmtime::Result<bool> {
         if desired as u64 > self.table_elements {
-            self.tripped = Some(LimitExceeded::TableElements {
-                limit: self.table_elements,
-                requested: desired as u64,
-            });
+            self.tripped =
+                Some(LimitExceeded::TableElements { limit: self.table_elements, requested: desired as u64 });
             return Ok(false);
         }
         Ok(maximum.is_none_or(|max| desired <= max))
@@ -242,25 +226,10 @@ mod tests {
 
     #[test]
     fn memory_limit_counts_every_memory_and_names_itself() {
-        let mut limiter = CallLimiter::new(&Limits {
-            memory: 100,
-            ..Limits::default()
-        });
+        let mut limiter = CallLimiter::new(&Limits { memory: 100, ..Limits::default() });
         assert!(limiter.memory_growing(0, 60, None).unwrap());
-        assert!(
-            limiter.memory_growing(0, 30, None).unwrap(),
-            "a second memory fits"
-        );
-        assert!(
-            !limiter.memory_growing(60, 80, None).unwrap(),
-            "60+30 → 80+30 exceeds 100"
-        );
-        assert_eq!(
-            limiter.tripped,
-            Some(LimitExceeded::Memory {
-                limit: 100,
-                requested: 110
-            })
-        );
+        assert!(limiter.memory_growing(0, 30, None).unwrap(), "a second memory fits");
+        assert!(!limiter.memory_growing(60, 80, None).unwrap(), "60+30 → 80+30 exceeds 100");
+        assert_eq!(limiter.tripped, Some(LimitExceeded::Memory { limit: 100, requested: 110 }));
     }
 }

@@ -1,0 +1,165 @@
+//! Every limit, tried by the hostile component: the call fails naming the limit
+//! and its value, while a normal call made at the same time and one made after
+//! both succeed. Plus guest stdout spam and cancellation.
+
+use std::io::{BufRead, BufReader, Write};
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use serde_json::{Value, json};
+
+use crate::support::{MOAT, Moat, example, is_error, shared_cache, text};
+
+const CONFIG: &str = r#"
+[components.text]
+path = "{dist}/text.wasm"
+
+[components.hostile]
+path = "{dist}/hostile.wasm"
+limits = { fuel = 400_000_000, wall_clock = "20s", memory = "48MiB", output = "64KiB", guest_log = "1KiB" }
+
+[components.slow]
+path = "{dist}/hostile.wasm"
+limits = { fuel = 1_000_000_000_000, wall_clock = "1s" }
+
+[components.single]
+path = "{dist}/hostile.wasm"
+limits = { fuel = 1_000_000_000_000, wall_clock = "60s", concurrent_calls = 1, queued_calls = 0 }
+"#;
+
+/// Runs `tool(args)` next to a normal call; the first must fail with a message
+/// containing `expected`, the normal one (and one made afterwards) must succeed.
+async fn contained(moat: &Moat, tool: &str, args: Value, expected: &str) {
+    let hostile = moat.call(tool, args);
+    let normal = async {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        moat.call("text.word-count", json!({"text": "still here"})).await
+    };
+    let (hostile, normal) = tokio::join!(hostile, normal);
+    assert!(is_error(&hostile), "{tool} must fail");
+    let message = text(&hostile);
+    assert!(message.starts_with("moat stopped the call: "), "{message}");
+    assert!(message.contains(expected), "{tool}: {message:?} should contain {expected:?}");
+    assert_eq!(normal.structured_content.unwrap()["words"], 2, "the concurrent normal call succeeded");
+    let after = moat.call("hostile.ok", json!({})).await;
+    assert_eq!(text(&after), "ok", "the same component still serves after {tool}");
+}
+
+#[tokio::test]
+async fn fuel_memory_stack_output_and_traps_end_only_their_call() {
+    let moat = Moat::start(CONFIG).await;
+    contained(&moat, "hostile.spin", json!({}), "fuel limit of 400000000 units exhausted").await;
+    contained(&moat, "hostile.allocate", json!({"mebibytes": 100}), "memory limit of 48.0 MiB exceeded")
+        .await;
+    contained(&moat, "hostile.recurse", json!({"depth": 10_000_000}), "stack limit of 1.0 MiB exhausted")
+        .await;
+    contained(&moat, "hostile.huge-output", json!({"mebibytes": 1}), "output limit of 64.0 KiB exceeded")
+        .await;
+    contained(&moat, "hostile.crash", json!({"message": "boom"}), "the tool trapped").await;
+    let crash = moat.call("hostile.crash", json!({"message": "kaboom"})).await;
+    assert!(text(&crash).contains("kaboom"), "the panic message is reported: {}", text(&crash));
+    moat.stop().await;
+}
+
+#[tokio::test]
+async fn wall_clock_stops_compute_and_guests_blocked_in_host_calls() {
+    let moat = Moat::start(CONFIG).await;
+    contained(&moat, "slow.spin", json!({}), "wall-clock limit of 1s exceeded").await;
+    // Fuel does not tick while the guest sleeps inside a host call: only the
+    // wall clock can stop it.
+    contained(&moat, "slow.sleep", json!({"seconds": 30}), "wall-clock limit of 1s exceeded").await;
+    moat.stop().await;
+}
+
+#[tokio::test]
+async fn calls_beyond_the_concurrency_limit_are_refused() {
+    let moat = Moat::start(CONFIG).await;
+    let busy = moat.call("single.sleep", json!({"seconds": 3}));
+    let refused = async {
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        moat.call("single.ok", json!({})).await
+    };
+    let (busy, refused) = tokio::join!(busy, refused);
+    assert_eq!(text(&busy), "3");
+    assert!(is_error(&refused));
+    assert!(
+        text(&refused).contains("concurrency limit reached: 1 calls of this component running and 0 waiting"),
+        "{}",
+        text(&refused)
+    );
+    assert_eq!(text(&moat.call("single.ok", json!({})).await), "ok", "a slot is free again");
+    moat.stop().await;
+}
+
+#[tokio::test]
+async fn cancellation_stops_the_running_guest() {
+    let moat = Moat::start(CONFIG).await;
+    // `single` has one slot and no waiting place: while the spin runs, any other
+    // call to it is refused. After cancellation it must be free at once, which
+    // the 60 s wall clock and 10^12 fuel could never have done.
+    let spin = moat.call("single.spin", json!({}));
+    let cancelled = tokio::time::timeout(Duration::from_millis(700), spin).await;
+    assert!(
+        cancelled.is_err(),
+        "the spin was still running; dropping the request sends notifications/cancelled"
+    );
+    assert!(
+        moat.wait_for_log("outcome=\"cancelled\"").await,
+        "the host logs the cancellation:\n{}",
+        moat.stderr()
+    );
+    let next = moat.call("single.ok", json!({})).await;
+    assert_eq!(text(&next), "ok", "the slot was freed: the guest stopped");
+    moat.stop().await;
+}
+
+/// Guest stdout that imitates JSON-RPC never reaches the protocol stream; it is
+/// captured, capped, and logged escaped to stderr.
+#[test]
+fn guest_stdout_spam_cannot_forge_protocol_messages() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("moat.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[components.hostile]\npath = {:?}\nlimits = {{ guest_log = \"1KiB\" }}\n",
+            example("hostile")
+        ),
+    )
+    .unwrap();
+    let mut child = Command::new(MOAT)
+        .args(["serve", "--config"])
+        .arg(&config)
+        .arg("--cache-dir")
+        .arg(shared_cache())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    for message in [
+        json!({"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"raw","version":"1"}}}),
+        json!({"jsonrpc":"2.0","method":"notifications/initialized"}),
+        json!({"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"hostile.chatter","arguments":{"lines":2000}}}),
+    ] {
+        writeln!(stdin, "{message}").unwrap();
+    }
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let init = lines.next().unwrap().unwrap();
+    assert!(init.contains("\"id\":1"), "{init}");
+    let answer: Value = serde_json::from_str(&lines.next().unwrap().unwrap()).unwrap();
+    assert_eq!(answer["id"], 2);
+    assert_eq!(answer["result"]["content"][0]["text"], "2000", "the chatty call still succeeds");
+    drop(stdin);
+    assert!(lines.next().is_none(), "nothing else on stdout: no forged message");
+    let output = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let guest_lines: Vec<&str> = stderr.lines().filter(|l| l.contains("moat::guest")).collect();
+    assert_eq!(guest_lines.len(), 2, "stdout and stderr of the guest, one log line each:\n{stderr}");
+    assert!(guest_lines.iter().all(|l| l.contains("kept=1024") && l.contains("dropped=")), "{guest_lines:?}");
+    assert!(
+        !stderr.lines().any(|l| l.starts_with("{\"jsonrpc\"")),
+        "guest output is escaped inside log lines, never a line of its own"
+    );
+}

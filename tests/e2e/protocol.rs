@@ -1,0 +1,141 @@
+//! MCP over stdio: version negotiation, tools/list, errors, ping, clean exit.
+
+use std::io::{BufRead, BufReader, Write};
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use rmcp::model::ProtocolVersion;
+use serde_json::{Value, json};
+
+use crate::support::{Lifecycle, MOAT, Moat, USEFUL, example, is_error, shared_cache, text};
+
+#[tokio::test]
+async fn lists_every_tool_in_name_order_with_embedded_docs() {
+    let moat = Moat::start(USEFUL).await;
+    let tools = moat.client.list_all_tools().await.unwrap();
+    let names: Vec<&str> = tools.iter().map(|t| t.name.as_ref()).collect();
+    let mut sorted = names.clone();
+    sorted.sort();
+    assert_eq!(names, sorted, "tools/list is in name order");
+    for expected in ["text.word-count", "json.query", "datetime.add-days", "hash.digest", "units.convert"] {
+        assert!(names.contains(&expected), "{expected} missing from {names:?}");
+    }
+    assert!(
+        names.contains(&"kitchen-sink.stateful.version"),
+        "interface functions are namespaced by interface"
+    );
+    assert!(
+        !names.iter().any(|n| n.contains("maybe-maybe") || n.contains("counter")),
+        "unsupported types are not tools"
+    );
+
+    let word_count = tools.iter().find(|t| t.name == "text.word-count").unwrap();
+    assert_eq!(
+        word_count.description.as_deref(),
+        Some("Counts the characters, words, lines and bytes of a text.")
+    );
+    assert_eq!(word_count.title.as_deref(), Some("Count words"));
+    assert_eq!(word_count.input_schema["properties"]["text"]["description"], json!("the text to count"));
+    let annotations = word_count.annotations.as_ref().expect("annotations from doc tags");
+    assert_eq!(annotations.read_only_hint, Some(true));
+    assert_eq!(annotations.open_world_hint, Some(false));
+    assert_eq!(
+        word_count.output_schema.as_ref().unwrap()["required"],
+        json!(["characters", "words", "lines", "bytes"])
+    );
+
+    let again = moat.client.list_all_tools().await.unwrap();
+    assert_eq!(tools, again, "tools/list is deterministic");
+    moat.stop().await;
+}
+
+#[tokio::test]
+async fn every_protocol_revision_lists_and_calls() {
+    let config = format!("[components.text]\npath = {:?}\n", example("text"));
+    let mut lifecycles: Vec<(Lifecycle, ProtocolVersion)> = [
+        ProtocolVersion::V_2024_11_05,
+        ProtocolVersion::V_2025_03_26,
+        ProtocolVersion::V_2025_06_18,
+        ProtocolVersion::V_2025_11_25,
+    ]
+    .into_iter()
+    .map(|v| (Lifecycle::Initialize(v.clone()), v))
+    .collect();
+    lifecycles.push((Lifecycle::Discover, ProtocolVersion::V_2026_07_28));
+    for (lifecycle, version) in lifecycles {
+        let moat = Moat::start_with(&config, lifecycle, &shared_cache()).await;
+        let negotiated = moat.client.peer_info().expect("server info").protocol_version.clone();
+        assert_eq!(negotiated, version, "negotiated version");
+        let tools = moat.client.list_all_tools().await.unwrap();
+        assert_eq!(tools.len(), 4, "{version}: tools/list");
+        let result = moat.call("text.change-case", json!({"text": "hello world", "to": "kebab"})).await;
+        assert_eq!(text(&result), "hello-world", "{version}: tools/call");
+        moat.stop().await;
+    }
+}
+
+#[tokio::test]
+async fn an_unknown_tool_is_a_protocol_error() {
+    let moat = Moat::start(USEFUL).await;
+    let error = moat.try_call("text.no-such-tool", json!({})).await.expect_err("unknown tool");
+    let rmcp::ServiceError::McpError(error) = error else { panic!("expected a JSON-RPC error, got {error}") };
+    assert_eq!(error.code.0, -32602);
+    assert!(error.message.contains("unknown tool `text.no-such-tool`"), "{}", error.message);
+    // The session goes on.
+    assert!(!is_error(&moat.call("hash.encode", json!({"encoding": "hex", "data": "A"})).await));
+    moat.stop().await;
+}
+
+/// A raw JSON-RPC session against the binary: every stdout line is a JSON-RPC
+/// message, ping answers, and closing stdin ends the process cleanly.
+#[test]
+fn raw_stdio_session_pings_and_exits_on_eof() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = Command::new(MOAT)
+        .args(["serve", "--cache-dir"])
+        .arg(shared_cache())
+        .arg(example("hash"))
+        .current_dir(dir.path())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let messages = [
+        json!({"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"raw","version":"1"}}}),
+        json!({"jsonrpc":"2.0","method":"notifications/initialized"}),
+        json!({"jsonrpc":"2.0","id":2,"method":"ping"}),
+        json!({"jsonrpc":"2.0","id":3,"method":"tools/call","params":{"name":"hash.digest","arguments":{"algorithm":"sha256","data":"abc"}}}),
+    ];
+    for message in &messages {
+        writeln!(stdin, "{message}").unwrap();
+    }
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let mut responses = Vec::new();
+    while responses.len() < 3 {
+        let line = lines.next().expect("a response").unwrap();
+        let message: Value =
+            serde_json::from_str(&line).unwrap_or_else(|e| panic!("stdout line is not JSON ({e}): {line}"));
+        assert_eq!(message["jsonrpc"], "2.0");
+        responses.push(message);
+    }
+    let by_id =
+        |id: i64| responses.iter().find(|m| m["id"] == id).unwrap_or_else(|| panic!("no response {id}"));
+    assert_eq!(by_id(2)["result"], json!({}), "ping answers with an empty result");
+    assert_eq!(
+        by_id(3)["result"]["content"][0]["text"],
+        "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+    );
+    drop(stdin);
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        assert!(std::time::Instant::now() < deadline, "moat did not exit after stdin closed");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert!(status.success(), "clean exit on EOF: {status}");
+    assert!(lines.next().is_none(), "nothing after the last response");
+}

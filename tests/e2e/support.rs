@@ -1,0 +1,183 @@
+//! Shared test machinery: the example components (built and packed once per
+//! run), the real `moat` binary started with a config, and rmcp's client.
+
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::Duration;
+
+use rmcp::model::{CallToolRequestParams, CallToolResult, ClientConfig, ProtocolVersion};
+use rmcp::service::RunningService;
+use rmcp::transport::TokioChildProcess;
+use rmcp::{ClientLifecycleMode, ClientServiceExt, RoleClient, ServiceExt};
+use serde_json::Value;
+use tokio::io::AsyncBufReadExt;
+
+pub const MOAT: &str = env!("CARGO_BIN_EXE_moat");
+
+pub fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("host/ has a parent").to_path_buf()
+}
+
+/// `guest-examples/dist`, after building and packing every example once.
+pub fn examples() -> PathBuf {
+    static BUILT: OnceLock<Result<PathBuf, String>> = OnceLock::new();
+    BUILT
+        .get_or_init(|| {
+            let root = repo_root();
+            let output = std::process::Command::new("bash")
+                .arg(root.join("guest-examples/build.sh"))
+                .env("MOAT", MOAT)
+                .output()
+                .map_err(|e| format!("cannot run guest-examples/build.sh: {e}"))?;
+            if !output.status.success() {
+                return Err(format!(
+                    "guest-examples/build.sh failed:\n{}",
+                    String::from_utf8_lossy(&output.stderr)
+                ));
+            }
+            Ok(root.join("guest-examples/dist"))
+        })
+        .clone()
+        .unwrap_or_else(|e| panic!("{e}"))
+}
+
+pub fn example(name: &str) -> PathBuf {
+    examples().join(format!("{name}.wasm"))
+}
+
+/// A compile cache shared by the tests of one run (each test binary run).
+pub fn shared_cache() -> PathBuf {
+    PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("moat-e2e-cache")
+}
+
+/// A running `moat serve` and an rmcp client connected to it.
+pub struct Moat {
+    pub client: RunningService<RoleClient, ClientConfig>,
+    stderr: Arc<Mutex<String>>,
+    _dir: tempfile::TempDir,
+}
+
+/// How the client starts its session.
+#[derive(Clone)]
+pub enum Lifecycle {
+    /// `initialize` proposing this version.
+    Initialize(ProtocolVersion),
+    /// 2026-07-28: `server/discover`, per-request metadata, no initialize.
+    Discover,
+}
+
+impl Moat {
+    /// Serves `config` (TOML; `{dist}` stands for the examples directory).
+    pub async fn start(config: &str) -> Moat {
+        Self::start_with(config, Lifecycle::Initialize(ProtocolVersion::V_2025_11_25), &shared_cache()).await
+    }
+
+    /// Serves `config` with extra environment variables on the moat process.
+    pub async fn start_with_env(config: &str, env: &[(&str, &str)]) -> Moat {
+        let lifecycle = Lifecycle::Initialize(ProtocolVersion::V_2025_11_25);
+        Self::launch(config, lifecycle, &shared_cache(), env).await
+    }
+
+    pub async fn start_with(config: &str, lifecycle: Lifecycle, cache: &Path) -> Moat {
+        Self::launch(config, lifecycle, cache, &[]).await
+    }
+
+    async fn launch(config: &str, lifecycle: Lifecycle, cache: &Path, env: &[(&str, &str)]) -> Moat {
+        let dir = tempfile::tempdir().unwrap();
+        let config_path = dir.path().join("moat.toml");
+        let dist = examples();
+        std::fs::write(&config_path, config.replace("{dist}", dist.to_str().unwrap())).unwrap();
+        let mut command = tokio::process::Command::new(MOAT);
+        command
+            .args(["serve", "--config"])
+            .arg(&config_path)
+            .arg("--cache-dir")
+            .arg(cache)
+            .env("RUST_LOG", "info")
+            .envs(env.iter().copied());
+        let (transport, stderr) =
+            TokioChildProcess::builder(command).stderr(Stdio::piped()).spawn().expect("spawn moat");
+        let log = Arc::new(Mutex::new(String::new()));
+        let sink = log.clone();
+        let stderr = stderr.expect("stderr is piped");
+        tokio::spawn(async move {
+            let mut lines = tokio::io::BufReader::new(stderr).lines();
+            while let Ok(Some(line)) = lines.next_line().await {
+                sink.lock().unwrap().push_str(&line);
+                sink.lock().unwrap().push('\n');
+            }
+        });
+        let mut info = ClientConfig::default();
+        let client = match lifecycle {
+            Lifecycle::Initialize(version) => {
+                info.protocol_version = version;
+                info.serve(transport).await
+            }
+            Lifecycle::Discover => {
+                let mode =
+                    ClientLifecycleMode::Discover { preferred_versions: vec![ProtocolVersion::V_2026_07_28] };
+                info.serve_with_lifecycle(transport, mode).await
+            }
+        };
+        let client = client.unwrap_or_else(|e| {
+            panic!("MCP session did not start: {e}\nmoat stderr:\n{}", log.lock().unwrap())
+        });
+        Moat { client, stderr: log, _dir: dir }
+    }
+
+    /// Calls a tool; JSON-RPC errors panic (tool errors are results).
+    pub async fn call(&self, tool: &str, arguments: Value) -> CallToolResult {
+        self.try_call(tool, arguments).await.unwrap_or_else(|e| panic!("{tool}: {e}"))
+    }
+
+    pub async fn try_call(&self, tool: &str, arguments: Value) -> Result<CallToolResult, rmcp::ServiceError> {
+        let Value::Object(arguments) = arguments else { panic!("arguments must be an object") };
+        self.client.call_tool(CallToolRequestParams::new(tool.to_string()).with_arguments(arguments)).await
+    }
+
+    /// Everything moat wrote to stderr so far.
+    pub fn stderr(&self) -> String {
+        self.stderr.lock().unwrap().clone()
+    }
+
+    /// Waits (up to 10 s) until stderr contains `needle`.
+    pub async fn wait_for_log(&self, needle: &str) -> bool {
+        for _ in 0..200 {
+            if self.stderr().contains(needle) {
+                return true;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        false
+    }
+
+    pub async fn stop(self) {
+        self.client.cancel().await.ok();
+    }
+}
+
+/// The text of a result's first content block.
+pub fn text(result: &CallToolResult) -> String {
+    result.content.first().and_then(|c| c.as_text()).map(|t| t.text.clone()).unwrap_or_default()
+}
+
+pub fn is_error(result: &CallToolResult) -> bool {
+    result.is_error == Some(true)
+}
+
+/// The config serving the useful examples and the kitchen sink.
+pub const USEFUL: &str = r#"
+[components.text]
+path = "{dist}/text.wasm"
+[components.json]
+path = "{dist}/json-query.wasm"
+[components.datetime]
+path = "{dist}/datetime.wasm"
+[components.hash]
+path = "{dist}/hash.wasm"
+[components.units]
+path = "{dist}/units.wasm"
+[components.kitchen-sink]
+path = "{dist}/kitchen-sink.wasm"
+"#;

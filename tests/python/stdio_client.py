@@ -1,0 +1,59 @@
+"""Drives `moat serve` over stdio with the official MCP Python SDK.
+
+Run by the Rust end-to-end test `python::the_official_python_sdk_lists_and_calls_tools`
+with MOAT_BIN (the moat binary) and MOAT_CONFIG (a config serving `text` and
+`kitchen-sink`). Exits non-zero on the first failed check.
+"""
+
+import asyncio
+import os
+import sys
+
+from mcp import ClientSession, StdioServerParameters
+from mcp.client.stdio import stdio_client
+
+
+def check(condition, message):
+    if not condition:
+        print(f"FAILED: {message}", file=sys.stderr)
+        sys.exit(1)
+
+
+async def main():
+    server = StdioServerParameters(
+        command=os.environ["MOAT_BIN"],
+        args=["serve", "--config", os.environ["MOAT_CONFIG"]],
+        env={"RUST_LOG": "warn"},
+    )
+    async with stdio_client(server) as (read, write):
+        async with ClientSession(read, write) as session:
+            init = await session.initialize()
+            check(init.server_info.name == "moat", f"server name: {init.server_info}")
+            print(f"negotiated protocol {init.protocol_version}")
+
+            tools = (await session.list_tools()).tools
+            names = [tool.name for tool in tools]
+            check(names == sorted(names), f"tools in name order: {names}")
+            count = next(t for t in tools if t.name == "text.word-count")
+            check(count.description.startswith("Counts the characters"), count.description)
+            check(count.annotations is not None and count.annotations.read_only_hint is True, "read-only hint")
+            check(count.output_schema["type"] == "object", "output schema")
+
+            result = await session.call_tool("text.word-count", {"text": "one two three"})
+            check(not result.is_error, f"word-count failed: {result}")
+            check(result.structured_content["words"] == 3, f"structured content: {result.structured_content}")
+
+            result = await session.call_tool("kitchen-sink.echo-shape", {"x": {"tag": "circle", "val": 2.5}})
+            check(result.structured_content == {"result": {"tag": "circle", "val": 2.5}}, str(result))
+
+            result = await session.call_tool("kitchen-sink.echo-result", {"x": {"tag": "err", "val": "no"}})
+            check(result.is_error and result.content[0].text == "no", f"err is a tool error: {result}")
+
+            result = await session.call_tool("kitchen-sink.echo-u8", {"x": 300})
+            check(result.is_error, "out-of-range argument refused")
+            check("expected integer in 0..=255" in result.content[0].text, result.content[0].text)
+
+    print("python client: all checks passed")
+
+
+asyncio.run(main())
