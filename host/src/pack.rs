@@ -146,6 +146,18 @@ mod tests {
         assert_eq!(params["add"], ["a", "b"]);
     }
 
+    /// The reference world in `wit/` follows its own conventions.
+    #[test]
+    fn the_reference_world_in_wit_packs() {
+        let wit = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../wit");
+        let (metadata, params) = metadata_from_wit(&wit, None).unwrap();
+        let distance = &metadata.functions["distance"];
+        assert_eq!(distance.title.as_deref(), Some("Distance between cities"));
+        assert_eq!(distance.params["from"], "the city to start from");
+        assert_eq!(distance.hints.read_only, Some(true));
+        assert_eq!(params["distance"], ["from", "to", "unit"]);
+    }
+
     #[test]
     fn a_param_doc_for_a_missing_param_is_an_error() {
         let dir = tempfile::tempdir().unwrap();

@@ -95,13 +95,19 @@ impl Guest for Units {
         let (from, to) = (from.trim(), to.trim());
         if TEMPERATURES.contains(&from) || TEMPERATURES.contains(&to) {
             if !(TEMPERATURES.contains(&from) && TEMPERATURES.contains(&to)) {
-                return Err(format!("cannot convert between `{from}` and `{to}`: only temperatures convert to temperatures"));
+                return Err(format!(
+                    "cannot convert between `{from}` and `{to}`: only temperatures convert to temperatures"
+                ));
             }
             let kelvin = to_kelvin(value, from);
             if kelvin < 0.0 {
                 return Err("that temperature is below absolute zero".into());
             }
-            return Ok(Conversion { value: from_kelvin(kelvin, to), unit: to.into(), dimension: Dimension::Temperature });
+            return Ok(Conversion {
+                value: from_kelvin(kelvin, to),
+                unit: to.into(),
+                dimension: Dimension::Temperature,
+            });
         }
         let (from_dim, from_factor) = linear(from).ok_or_else(|| unknown(from))?;
         let (to_dim, to_factor) = linear(to).ok_or_else(|| unknown(to))?;

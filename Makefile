@@ -1,0 +1,29 @@
+# moat's two front-door commands (see README.md):
+#
+#   make serve   build moat and the example tools, then serve them over MCP on stdio
+#   make test    install what the tests need, then run every test
+#
+# Recipes print nothing on stdout: `make -s serve` can itself be an MCP server
+# command, since stdout belongs to the protocol.
+
+MOAT := target/debug/moat
+PYTHON ?= python3
+
+.PHONY: serve test examples host deps
+
+host:
+	@cargo build --quiet -p moat >&2
+
+examples: host
+	@MOAT=$(MOAT) guest-examples/build.sh
+
+serve: examples
+	@exec $(MOAT) serve --config guest-examples/moat.toml
+
+deps:
+	@if command -v rustup >/dev/null; then rustup target add wasm32-wasip2 >&2; fi
+	@$(PYTHON) -m pip install --quiet --disable-pip-version-check --root-user-action=ignore \
+		-r tests/python/requirements.txt >&2
+
+test: deps
+	cargo test --workspace
