@@ -127,7 +127,7 @@ pub enum LimitExceeded {
     Memory { limit: u64, requested: u64 },
     #[error("table limit of {limit} elements exceeded (the guest asked for {requested})")]
     TableElements { limit: u64, requested: u64 },
-    #[error("{what} limit of {limit} per call exceeded")]
+    #[error("limit of {limit} {what} per call exceeded")]
     Count { what: &'static str, limit: u32 },
     #[error("output limit of {} exceeded (the result is {} as JSON)", Bytes(*limit), Bytes(*actual))]
     Output { limit: u64, actual: u64 },

@@ -2,13 +2,12 @@
 //! and its value, while a normal call made at the same time and one made after
 //! both succeed. Plus guest stdout spam and cancellation.
 
-use std::io::{BufRead, BufReader, Write};
-use std::process::{Command, Stdio};
+use std::io::{BufRead, BufReader};
 use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use crate::support::{MOAT, Moat, example, is_error, shared_cache, text};
+use crate::support::{Moat, example, is_error, raw_serve, text, writeln_message};
 
 const CONFIG: &str = r#"
 [components.text]
@@ -127,24 +126,11 @@ fn guest_stdout_spam_cannot_forge_protocol_messages() {
         ),
     )
     .unwrap();
-    let mut child = Command::new(MOAT)
-        .args(["serve", "--config"])
-        .arg(&config)
-        .arg("--cache-dir")
-        .arg(shared_cache())
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut stdin = child.stdin.take().unwrap();
-    for message in [
-        json!({"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"raw","version":"1"}}}),
-        json!({"jsonrpc":"2.0","method":"notifications/initialized"}),
-        json!({"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"hostile.chatter","arguments":{"lines":2000}}}),
-    ] {
-        writeln!(stdin, "{message}").unwrap();
-    }
+    let (mut child, mut stdin) = raw_serve(&["--config".as_ref(), config.as_os_str()]);
+    writeln_message(
+        &mut stdin,
+        &json!({"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"hostile.chatter","arguments":{"lines":2000}}}),
+    );
     let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
     let init = lines.next().unwrap().unwrap();
     assert!(init.contains("\"id\":1"), "{init}");
@@ -162,4 +148,42 @@ fn guest_stdout_spam_cannot_forge_protocol_messages() {
         !stderr.lines().any(|l| l.starts_with("{\"jsonrpc\"")),
         "guest output is escaped inside log lines, never a line of its own"
     );
+}
+
+#[tokio::test]
+async fn instance_table_and_memory_counts_are_limited() {
+    let config = r#"
+[components.instances]
+path = "{dist}/hash.wasm"
+limits = { instances = 1 }
+[components.memories]
+path = "{dist}/hash.wasm"
+limits = { memories = 0 }
+[components.tables]
+path = "{dist}/hash.wasm"
+limits = { tables = 0 }
+[components.elements]
+path = "{dist}/hash.wasm"
+limits = { table_elements = 1 }
+[components.hash]
+path = "{dist}/hash.wasm"
+"#;
+    let moat = Moat::start(config).await;
+    let args = json!({"encoding": "hex", "data": "A"});
+    for (component, expected) in [
+        ("instances", "limit of 1 instances per call exceeded"),
+        ("memories", "limit of 0 linear memories per call exceeded"),
+        ("tables", "limit of 0 tables per call exceeded"),
+        ("elements", "table limit of 1 elements exceeded"),
+    ] {
+        let result = moat.call(&format!("{component}.encode"), args.clone()).await;
+        assert!(is_error(&result), "{component}");
+        assert!(text(&result).contains(expected), "{component}: {}", text(&result));
+    }
+    assert_eq!(
+        text(&moat.call("hash.encode", args).await),
+        "41",
+        "the same component with default limits works"
+    );
+    moat.stop().await;
 }

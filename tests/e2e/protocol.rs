@@ -1,13 +1,14 @@
 //! MCP over stdio: version negotiation, tools/list, errors, ping, clean exit.
 
-use std::io::{BufRead, BufReader, Write};
-use std::process::{Command, Stdio};
+use std::io::{BufRead, BufReader};
 use std::time::Duration;
 
 use rmcp::model::ProtocolVersion;
 use serde_json::{Value, json};
 
-use crate::support::{Lifecycle, MOAT, Moat, USEFUL, example, is_error, shared_cache, text};
+use crate::support::{
+    Lifecycle, Moat, USEFUL, example, is_error, raw_serve, shared_cache, text, writeln_message,
+};
 
 #[tokio::test]
 async fn lists_every_tool_in_name_order_with_embedded_docs() {
@@ -90,26 +91,13 @@ async fn an_unknown_tool_is_a_protocol_error() {
 /// message, ping answers, and closing stdin ends the process cleanly.
 #[test]
 fn raw_stdio_session_pings_and_exits_on_eof() {
-    let dir = tempfile::tempdir().unwrap();
-    let mut child = Command::new(MOAT)
-        .args(["serve", "--cache-dir"])
-        .arg(shared_cache())
-        .arg(example("hash"))
-        .current_dir(dir.path())
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut stdin = child.stdin.take().unwrap();
-    let messages = [
-        json!({"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"raw","version":"1"}}}),
-        json!({"jsonrpc":"2.0","method":"notifications/initialized"}),
+    let hash = example("hash");
+    let (mut child, mut stdin) = raw_serve(&[hash.as_os_str()]);
+    for message in [
         json!({"jsonrpc":"2.0","id":2,"method":"ping"}),
         json!({"jsonrpc":"2.0","id":3,"method":"tools/call","params":{"name":"hash.digest","arguments":{"algorithm":"sha256","data":"abc"}}}),
-    ];
-    for message in &messages {
-        writeln!(stdin, "{message}").unwrap();
+    ] {
+        writeln_message(&mut stdin, &message);
     }
     let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
     let mut responses = Vec::new();

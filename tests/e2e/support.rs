@@ -42,6 +42,36 @@ pub fn examples() -> PathBuf {
         .unwrap_or_else(|e| panic!("{e}"))
 }
 
+/// `moat serve ARGS` with piped stdio and no client: for tests that must see
+/// the raw bytes on stdout. The initialize handshake is already written.
+pub fn raw_serve(args: &[&std::ffi::OsStr]) -> (std::process::Child, std::process::ChildStdin) {
+    let mut child = std::process::Command::new(MOAT)
+        .arg("serve")
+        .args(args)
+        .arg("--cache-dir")
+        .arg(shared_cache())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn moat");
+    let mut stdin = child.stdin.take().expect("stdin is piped");
+    for message in [
+        serde_json::json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+            "protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "raw", "version": "1"}}}),
+        serde_json::json!({"jsonrpc": "2.0", "method": "notifications/initialized"}),
+    ] {
+        writeln_message(&mut stdin, &message);
+    }
+    (child, stdin)
+}
+
+/// Writes one JSON-RPC message as a line.
+pub fn writeln_message(stdin: &mut std::process::ChildStdin, message: &Value) {
+    use std::io::Write;
+    writeln!(stdin, "{message}").expect("write to moat's stdin");
+}
+
 pub fn example(name: &str) -> PathBuf {
     examples().join(format!("{name}.wasm"))
 }

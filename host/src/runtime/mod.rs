@@ -289,9 +289,9 @@ fn classify(
     }
     let text = format!("{error:#}");
     for (needle, what, limit) in [
-        ("instance count too high", "instance", limits.instances),
-        ("table count too high", "table", limits.tables),
-        ("memory count too high", "memory", limits.memories),
+        ("instance count too high", "instances", limits.instances),
+        ("table count too high", "tables", limits.tables),
+        ("memory count too high", "linear memories", limits.memories),
     ] {
         if text.contains(needle) {
             return CallFailure::Limit(LimitExceeded::Count { what, limit });
