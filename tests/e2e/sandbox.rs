@@ -113,3 +113,13 @@ async fn shell_payloads_in_arguments_are_only_data() {
 fn hex_encode(text: &str) -> String {
     text.bytes().map(|b| format!("{b:02x}")).collect()
 }
+
+#[tokio::test]
+async fn every_call_gets_a_fresh_instance() {
+    let moat = Moat::start(&config()).await;
+    for _ in 0..3 {
+        let count = moat.call("hostile.count", json!({})).await;
+        assert_eq!(text(&count), "1", "a global counter starts from zero on every call: no state survives");
+    }
+    moat.stop().await;
+}

@@ -6,6 +6,10 @@ wit_bindgen::generate!({ world: "hostile", path: "wit" });
 use std::hint::black_box;
 use std::io::{Read, Write};
 use std::net::{TcpStream, ToSocketAddrs};
+use std::sync::atomic::{AtomicU32, Ordering};
+
+/// State that would leak from one call to the next if instances were reused.
+static CALLS: AtomicU32 = AtomicU32::new(0);
 
 struct Hostile;
 
@@ -102,6 +106,10 @@ impl Guest for Hostile {
     fn lookup(host: String) -> Result<Vec<String>, String> {
         let addresses = (host.as_str(), 80).to_socket_addrs().map_err(|e| format!("{host}: {e}"))?;
         Ok(addresses.map(|a| a.ip().to_string()).collect())
+    }
+
+    fn count() -> u32 {
+        CALLS.fetch_add(1, Ordering::SeqCst) + 1
     }
 }
 
