@@ -44,12 +44,15 @@ enum Command {
         /// Components to serve besides those in the config, named after their file.
         components: Vec<PathBuf>,
     },
-    /// Show a component's tools, schemas, imports, metadata and digest.
+    /// Show a component's tools, schemas, imports, grants, metadata and digest.
     Inspect {
         component: PathBuf,
         /// Namespace for the tool names (default: the file name).
         #[arg(long)]
         name: Option<String>,
+        /// Show the grants this config gives the component named NAME.
+        #[arg(long, short)]
+        config: Option<PathBuf>,
         /// Print JSON instead of text.
         #[arg(long)]
         json: bool,
@@ -79,7 +82,9 @@ pub fn main() -> Result<()> {
             Command::Serve { config, cache_dir, components } => {
                 serve(config.as_deref(), cache_dir, &components).await
             }
-            Command::Inspect { component, name, json } => inspect(&component, name.as_deref(), json),
+            Command::Inspect { component, name, config, json } => {
+                inspect(&component, name.as_deref(), config.as_deref(), json)
+            }
             Command::Pack { component, wit, world, output } => {
                 pack(&component, &wit, world.as_deref(), output.as_deref().unwrap_or(&component))
             }
@@ -131,7 +136,7 @@ async fn serve(config_path: Option<&Path>, cache_dir: Option<PathBuf>, paths: &[
     Ok(())
 }
 
-fn inspect(path: &Path, name: Option<&str>, as_json: bool) -> Result<()> {
+fn inspect(path: &Path, name: Option<&str>, config: Option<&Path>, as_json: bool) -> Result<()> {
     let file = ComponentFile::read(path)?;
     let runtime = Runtime::new(None, CompileCache::default_dir().as_deref())?;
     let (component, _) = runtime.compile(file.digest_hex(), &file.bytes).context("not a valid component")?;
@@ -140,7 +145,22 @@ fn inspect(path: &Path, name: Option<&str>, as_json: bool) -> Result<()> {
         None => path.file_stem().and_then(|s| s.to_str()).unwrap_or("component").replace('_', "-"),
     };
     crate::config::validate_component_name(&name)?;
+    let policy = match config {
+        Some(config) => {
+            Config::load(config)?
+                .components
+                .into_iter()
+                .find(|c| c.name == name)
+                .with_context(|| {
+                    format!("{} has no component named `{name}` (use --name)", config.display())
+                })?
+                .policy
+        }
+        None => Default::default(),
+    };
     let imports = component::imports(runtime.engine(), &component);
+    let grants = policy.describe();
+    let warnings = policy.ungranted_imports(&imports);
     let linkable = runtime.pre_instantiate(&component).err().map(|e| format!("{e:#}"));
     let mut tools = Vec::new();
     let mut unavailable = Vec::new();
@@ -170,6 +190,8 @@ fn inspect(path: &Path, name: Option<&str>, as_json: bool) -> Result<()> {
         "size": file.bytes.len(),
         "metadata": file.metadata.as_ref().map(|m| json!({"world": m.world, "functions": m.functions.len()})),
         "imports": imports,
+        "grants": grants,
+        "warnings": warnings,
         "links": linkable.is_none(),
         "link_error": linkable,
         "tools": tools.iter().map(tool_json).collect::<Vec<_>>(),
@@ -201,6 +223,17 @@ fn print_inspect_text(report: &Value, tools: &[ToolDef]) {
     }
     if let Some(error) = report["link_error"].as_str() {
         println!("  ! cannot be served by this host: {error}");
+    }
+    println!("grants");
+    let grants = report["grants"].as_array().cloned().unwrap_or_default();
+    if grants.is_empty() {
+        println!("  none: the component can reach nothing outside itself");
+    }
+    for grant in grants {
+        println!("  {}", grant.as_str().unwrap_or_default());
+    }
+    for warning in report["warnings"].as_array().into_iter().flatten() {
+        println!("  ! {}", warning.as_str().unwrap_or_default());
     }
     println!("tools");
     for tool in tools {

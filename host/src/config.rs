@@ -1,5 +1,5 @@
 //! The user-owned configuration file (`moat.toml`): which components to serve,
-//! under which names, with which limits.
+//! under which names, with which limits and grants ([`crate::policy`]).
 //!
 //! Strict by design: unknown keys, bad names, missing files and impossible
 //! limits are errors that name the file and the key, never silent defaults.
@@ -11,7 +11,11 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result, bail};
 use serde::Deserialize;
 
+use std::sync::Arc;
+
 use crate::limits::{Limits, LimitsOverride};
+use crate::policy::secrets::SecretSource;
+use crate::policy::{Policy, RawGrants};
 
 /// The largest number of calls the whole host runs at once (across components)
 /// unless the config says otherwise. It also sizes the instance pool.
@@ -41,6 +45,10 @@ struct RawComponent {
     path: PathBuf,
     #[serde(default)]
     limits: LimitsOverride,
+    #[serde(default)]
+    grants: RawGrants,
+    #[serde(default)]
+    secrets: BTreeMap<String, SecretSource>,
 }
 
 /// A validated configuration.
@@ -57,12 +65,14 @@ pub struct Config {
 }
 
 /// One component to serve.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub struct ComponentSpec {
     /// The namespace of its tools (`NAME.function`).
     pub name: String,
     pub path: PathBuf,
     pub limits: Limits,
+    /// What it may reach; empty (nothing) unless the config grants something.
+    pub policy: Arc<Policy>,
 }
 
 impl Default for Config {
@@ -99,7 +109,14 @@ impl Config {
             validate_component_name(&name).with_context(|| format!("[components.{name}]"))?;
             let limits = default_limits.with(&component.limits);
             limits.validate().map_err(|e| anyhow::anyhow!("[components.{name}.limits]: {e}"))?;
-            components.push(ComponentSpec { name, path: base.join(&component.path), limits });
+            let policy = Policy::from_raw(&component.grants, &component.secrets, base)
+                .with_context(|| format!("[components.{name}]"))?;
+            components.push(ComponentSpec {
+                name,
+                path: base.join(&component.path),
+                limits,
+                policy: Arc::new(policy),
+            });
         }
         Ok(Config {
             max_concurrent_calls,
@@ -120,7 +137,12 @@ impl Config {
             validate_component_name(&name).with_context(|| {
                 format!("component {} (name it in a config file instead)", path.display())
             })?;
-            self.components.push(ComponentSpec { name, path: path.clone(), limits: self.default_limits });
+            self.components.push(ComponentSpec {
+                name,
+                path: path.clone(),
+                limits: self.default_limits,
+                policy: Arc::default(),
+            });
         }
         Ok(())
     }

@@ -18,6 +18,8 @@ use crate::component::{self, ComponentFile};
 use crate::config::{ComponentSpec, Config};
 use crate::convert::ConvertError;
 use crate::limits::{LimitExceeded, Limits};
+use crate::policy::Policy;
+use crate::policy::secrets::Redactor;
 use crate::runtime::cache::{CompileCache, CompileSource};
 use crate::runtime::sandbox::CallState;
 use crate::runtime::{Call, CallFailure, ComponentSlots, GuestOutput, PoolSizing, Runtime};
@@ -25,7 +27,8 @@ use crate::tools::{Rendered, ToolDef, tool_name};
 
 /// One component ready to run.
 pub struct LoadedComponent {
-    pub name: String,
+    pub name: Arc<str>,
+    pub policy: Arc<Policy>,
     pub digest: String,
     pub limits: Limits,
     pre: InstancePre<CallState>,
@@ -111,6 +114,13 @@ impl Host {
             .pre_instantiate(&component)
             .context("it needs something this host does not provide")?;
         let functions = component::exported_functions(self.runtime.engine(), &component);
+        for grant in spec.policy.describe() {
+            tracing::info!(component = %spec.name, %grant, "grant");
+        }
+        let imports = component::imports(self.runtime.engine(), &component);
+        for warning in spec.policy.ungranted_imports(&imports) {
+            tracing::warn!(component = %spec.name, "{warning}: calls that need it will be refused");
+        }
         if file.metadata.is_none() {
             tracing::warn!(component = %spec.name, "no embedded tool metadata: descriptions are generated; build the component with `moat pack`");
         }
@@ -151,7 +161,8 @@ impl Host {
         );
         self.tools.extend(new_tools);
         self.components.push(LoadedComponent {
-            name: spec.name.clone(),
+            name: spec.name.as_str().into(),
+            policy: spec.policy.clone(),
             digest: file.digest,
             limits: spec.limits,
             pre,
@@ -196,12 +207,15 @@ impl Host {
             result_count: usize::from(entry.def.signature.result.is_some()),
             limits: component.limits,
             slots: &component.slots,
+            policy: &component.policy,
+            component: &component.name,
         };
         let outcome = match self.runtime.call(call, cancel).await {
             Ok(report) => {
-                log_guest_output(name, &report.output);
+                let redactor = component.policy.redactor();
+                log_guest_output(name, &report.output, redactor);
                 let outcome = match entry.def.render(report.result.as_ref()) {
-                    Ok(rendered) => within_output_limit(rendered, component.limits.output),
+                    Ok(rendered) => within_output_limit(redact(rendered, redactor), component.limits.output),
                     Err(error) => CallOutcome::Failed(CallFailure::Trap {
                         trap: format!("the result cannot be sent as JSON: {error}"),
                         guest_said: None,
@@ -218,6 +232,13 @@ impl Host {
                 outcome
             }
             Err(failure) => {
+                let failure = match failure {
+                    CallFailure::Trap { trap, guest_said } => CallFailure::Trap {
+                        trap,
+                        guest_said: guest_said.map(|said| component.policy.redactor().redact(&said)),
+                    },
+                    other => other,
+                };
                 let detail = match &failure {
                     CallFailure::Internal(error) => format!("{error:#}"),
                     other => other.to_string(),
@@ -228,6 +249,24 @@ impl Host {
             }
         };
         Some(outcome)
+    }
+}
+
+/// Hides the component's secret values in what goes back to the client (the
+/// guest should never have had them; this is the second line of defence).
+fn redact(rendered: Rendered, redactor: &Redactor) -> Rendered {
+    if redactor.is_empty() {
+        return rendered;
+    }
+    match rendered {
+        Rendered::Success { text, structured } => Rendered::Success {
+            text: redactor.redact(&text),
+            structured: structured.map(|value| {
+                let redacted = redactor.redact(&value.to_string());
+                serde_json::from_str(&redacted).unwrap_or(value)
+            }),
+        },
+        Rendered::ToolError { text } => Rendered::ToolError { text: redactor.redact(&text) },
     }
 }
 
@@ -254,12 +293,12 @@ fn outcome_label(outcome: &CallOutcome) -> &'static str {
 
 /// Guest output goes to the log (stderr), escaped so that it cannot forge log
 /// lines, never to stdout.
-fn log_guest_output(tool: &str, output: &GuestOutput) {
+fn log_guest_output(tool: &str, output: &GuestOutput, redactor: &Redactor) {
     for (stream, (bytes, dropped)) in [("stdout", &output.stdout), ("stderr", &output.stderr)] {
         if bytes.is_empty() && *dropped == 0 {
             continue;
         }
-        let text = String::from_utf8_lossy(bytes);
+        let text = redactor.redact(&String::from_utf8_lossy(bytes));
         tracing::info!(target: "moat::guest", tool, stream, kept = bytes.len(), dropped, text = %text.escape_debug(), "guest output");
     }
 }

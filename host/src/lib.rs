@@ -14,6 +14,7 @@ pub mod host;
 pub mod limits;
 pub mod metadata;
 pub mod pack;
+pub mod policy;
 pub mod runtime;
 pub mod schema;
 pub mod server;

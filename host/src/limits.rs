@@ -37,6 +37,12 @@ pub struct Limits {
     /// Bytes of guest stdout and of guest stderr kept per call for the log;
     /// the rest is counted and dropped (the guest is not told).
     pub guest_log: u64,
+    /// Bytes of one outgoing HTTP request body (wasi:http).
+    pub http_request_body: u64,
+    /// Bytes of one HTTP response body; a larger response is refused.
+    pub http_response_body: u64,
+    /// Time for one HTTP exchange: connect, send, and read the whole response.
+    pub http_timeout: Duration,
     /// Calls of this component running at once.
     pub concurrent_calls: u32,
     /// Calls of this component waiting for a running slot. A call that finds
@@ -57,6 +63,9 @@ impl Default for Limits {
             memories: 8,
             output: 1024 * 1024,
             guest_log: 64 * 1024,
+            http_request_body: 1024 * 1024,
+            http_response_body: 10 * 1024 * 1024,
+            http_timeout: Duration::from_secs(10),
             concurrent_calls: 8,
             queued_calls: 32,
         }
@@ -77,6 +86,10 @@ pub struct LimitsOverride {
     pub memories: Option<u32>,
     pub output: Option<ByteSize>,
     pub guest_log: Option<ByteSize>,
+    pub http_request_body: Option<ByteSize>,
+    pub http_response_body: Option<ByteSize>,
+    #[serde(default, with = "humantime_serde")]
+    pub http_timeout: Option<Duration>,
     pub concurrent_calls: Option<u32>,
     pub queued_calls: Option<u32>,
 }
@@ -87,7 +100,17 @@ impl Limits {
         macro_rules! apply {
             ($($field:ident),*) => { $( if let Some(v) = over.$field { self.$field = v; } )* };
         }
-        apply!(fuel, wall_clock, table_elements, instances, tables, memories, concurrent_calls, queued_calls);
+        apply!(
+            fuel,
+            wall_clock,
+            table_elements,
+            instances,
+            tables,
+            memories,
+            http_timeout,
+            concurrent_calls,
+            queued_calls
+        );
         if let Some(v) = over.memory {
             self.memory = v.as_u64();
         }
@@ -96,6 +119,12 @@ impl Limits {
         }
         if let Some(v) = over.guest_log {
             self.guest_log = v.as_u64();
+        }
+        if let Some(v) = over.http_request_body {
+            self.http_request_body = v.as_u64();
+        }
+        if let Some(v) = over.http_response_body {
+            self.http_response_body = v.as_u64();
         }
         self
     }

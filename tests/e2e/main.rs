@@ -6,6 +6,7 @@
 mod conversion;
 mod limits;
 mod packing;
+mod policy;
 mod protocol;
 mod python;
 mod sandbox;

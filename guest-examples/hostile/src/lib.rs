@@ -108,9 +108,64 @@ impl Guest for Hostile {
         Ok(addresses.map(|a| a.ip().to_string()).collect())
     }
 
+    fn write_file(path: String, text: String) -> Result<(), String> {
+        std::fs::write(&path, text).map_err(|e| format!("{path}: {e}"))
+    }
+
+    fn remove_file(path: String) -> Result<(), String> {
+        std::fs::remove_file(&path).map_err(|e| format!("{path}: {e}"))
+    }
+
+    fn rename_file(from: String, to: String) -> Result<(), String> {
+        std::fs::rename(&from, &to).map_err(|e| format!("{from} → {to}: {e}"))
+    }
+
+    fn truncate_file(path: String) -> Result<(), String> {
+        std::fs::OpenOptions::new()
+            .write(true)
+            .truncate(true)
+            .open(&path)
+            .map(drop)
+            .map_err(|e| format!("{path}: {e}"))
+    }
+
+    fn make_symlink(target: String, link: String) -> Result<(), String> {
+        let (dir, relative) = preopen_of(&link)?;
+        dir.symlink_at(&target, &relative).map_err(|e| format!("{link} → {target}: {e:?}"))
+    }
+
+    fn hard_link(existing: String, link: String) -> Result<(), String> {
+        let (from_dir, from) = preopen_of(&existing)?;
+        let (to_dir, to) = preopen_of(&link)?;
+        from_dir
+            .link_at(wasi::filesystem::types::PathFlags::empty(), &from, &to_dir, &to)
+            .map_err(|e| format!("{existing} → {link}: {e:?}"))
+    }
+
+    fn http_get(url: String, headers: Vec<(String, String)>) -> Result<String, String> {
+        let response = http_client::get(&url, &headers)?;
+        let mut out = format!("{}\n", response.status);
+        for (name, value) in &response.headers {
+            out.push_str(&format!("{name}: {value}\n"));
+        }
+        out.push('\n');
+        out.push_str(&String::from_utf8_lossy(&response.body));
+        Ok(out)
+    }
+
     fn count() -> u32 {
         CALLS.fetch_add(1, Ordering::SeqCst) + 1
     }
+}
+
+/// The preopened directory holding `path`, and the path relative to it.
+fn preopen_of(path: &str) -> Result<(wasi::filesystem::types::Descriptor, String), String> {
+    for (dir, root) in wasi::filesystem::preopens::get_directories() {
+        if let Some(rest) = path.strip_prefix(&root) {
+            return Ok((dir, rest.trim_start_matches('/').to_string()));
+        }
+    }
+    Err(format!("{path} is in no granted directory"))
 }
 
 export!(Hostile);

@@ -23,6 +23,7 @@ use wasmtime::{Engine, InstanceAllocationStrategy, PoolingAllocationConfig, Stor
 use self::cache::{CompileCache, CompileSource};
 use self::sandbox::{CallState, CapturedOutput};
 use crate::limits::{LimitExceeded, Limits};
+use crate::policy::Policy;
 
 /// How often the epoch advances: the granularity of wall-clock enforcement and
 /// of cancellation inside running guest code.
@@ -72,6 +73,7 @@ impl Runtime {
         .context("cannot configure the WebAssembly engine")?;
         let mut linker = Linker::new(&engine);
         wasmtime_wasi::p2::add_to_linker_async(&mut linker).map_err(anyhow::Error::from)?;
+        wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker).map_err(anyhow::Error::from)?;
         let cache = CompileCache::new(&engine, cache_dir)?;
         let ticker_stop = Arc::new(AtomicBool::new(false));
         spawn_epoch_ticker(&engine, ticker_stop.clone());
@@ -125,7 +127,9 @@ impl Runtime {
 
         let stdout = CapturedOutput::new(limits.guest_log);
         let stderr = CapturedOutput::new(limits.guest_log);
-        let mut store = Store::new(&self.engine, CallState::deny_all(&limits, &stdout, &stderr));
+        let state = CallState::new(&limits, call.policy, call.component, &stdout, &stderr)
+            .map_err(CallFailure::Internal)?;
+        let mut store = Store::new(&self.engine, state);
         store.limiter(|state| &mut state.limiter);
         store.set_fuel(limits.fuel).map_err(|e| CallFailure::Internal(e.into()))?;
         store.set_epoch_deadline(1);
@@ -188,6 +192,10 @@ pub struct Call<'a> {
     pub limits: Limits,
     /// The component's own concurrency slots.
     pub slots: &'a ComponentSlots,
+    /// What the component is granted.
+    pub policy: &'a Arc<Policy>,
+    /// The component's name, for egress logs.
+    pub component: &'a Arc<str>,
 }
 
 /// A component's running slots and waiting places.

@@ -1,8 +1,9 @@
-//! What one call's guest can reach: the WASI context, its captured output and the
-//! resource limiter, all fresh per call.
+//! What one call's guest can reach: the WASI context, wasi:http, its captured
+//! output and the resource limiter, all fresh per call.
 //!
-//! Deny by default: no preopened directories, no environment, no arguments, stdin
-//! closed, no TCP or UDP, no name lookup, every socket address refused. Every
+//! Deny by default, then exactly the component's [`Policy`]: without grants no
+//! preopened directories, no environment, no arguments, stdin closed, no TCP or
+//! UDP, no name lookup, every socket address and HTTP destination refused. Every
 //! network switch is set explicitly rather than relying on a default. Guest stdout
 //! and stderr go to capped in-memory buffers, never to the host's stdout (which
 //! belongs to the MCP protocol).
@@ -15,13 +16,18 @@ use wasmtime::component::ResourceTable;
 use wasmtime_wasi::cli::{IsTerminal, StdoutStream};
 use wasmtime_wasi::p2::{OutputStream, Pollable, StreamResult};
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
+use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
 
 use crate::limits::{LimitExceeded, Limits};
+use crate::policy::Policy;
+use crate::policy::egress::{EgressHooks, EgressLimits};
 
 /// The store data of one call.
 pub struct CallState {
     wasi: WasiCtx,
     table: ResourceTable,
+    http: WasiHttpCtx,
+    egress: EgressHooks,
     pub limiter: CallLimiter,
 }
 
@@ -31,9 +37,22 @@ impl WasiView for CallState {
     }
 }
 
+impl WasiHttpView for CallState {
+    fn http(&mut self) -> WasiHttpCtxView<'_> {
+        WasiHttpCtxView { ctx: &mut self.http, table: &mut self.table, hooks: &mut self.egress }
+    }
+}
+
 impl CallState {
-    /// A sandbox that grants nothing, with output captured into `stdout`/`stderr`.
-    pub fn deny_all(limits: &Limits, stdout: &CapturedOutput, stderr: &CapturedOutput) -> CallState {
+    /// A sandbox that grants exactly what `policy` grants and nothing else,
+    /// with output captured into `stdout`/`stderr`.
+    pub fn new(
+        limits: &Limits,
+        policy: &Arc<Policy>,
+        component: &Arc<str>,
+        stdout: &CapturedOutput,
+        stderr: &CapturedOutput,
+    ) -> anyhow::Result<CallState> {
         let mut wasi = WasiCtx::builder();
         wasi.stdout(stdout.clone())
             .stderr(stderr.clone())
@@ -41,7 +60,19 @@ impl CallState {
             .allow_udp(false)
             .allow_ip_name_lookup(false)
             .socket_addr_check(|_, _| Box::pin(async { false }));
-        CallState { wasi: wasi.build(), table: ResourceTable::new(), limiter: CallLimiter::new(limits) }
+        policy.apply(&mut wasi)?;
+        let egress_limits = EgressLimits {
+            request_body: limits.http_request_body,
+            response_body: limits.http_response_body,
+            timeout: limits.http_timeout,
+        };
+        Ok(CallState {
+            wasi: wasi.build(),
+            table: ResourceTable::new(),
+            http: WasiHttpCtx::new(),
+            egress: EgressHooks::new(policy.clone(), egress_limits, component.clone()),
+            limiter: CallLimiter::new(limits),
+        })
     }
 }
 

@@ -1,0 +1,249 @@
+//! What the user grants a component: directories, environment variables,
+//! outgoing HTTP destinations (with secrets the host injects), raw TCP
+//! addresses and name lookup. Nothing else exists for the guest.
+//!
+//! Each capability follows one path: TOML (`Raw*`, unknown keys refused) →
+//! validated grant (paths canonicalised, patterns parsed, secrets read, every
+//! mistake an error naming the key) → the per-call WASI context
+//! ([`Policy::apply`]). No MCP request, tool or guest can change a grant: the
+//! policy is read once, from the user's file.
+
+pub mod egress;
+pub mod secrets;
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::{Component as PathComponent, Path, PathBuf};
+use std::sync::Arc;
+
+use anyhow::{Context, Result, bail, ensure};
+use serde::Deserialize;
+use wasmtime_wasi::{FsPerms, WasiCtxBuilder};
+
+use self::egress::HttpGrant;
+use self::secrets::{Redactor, SecretSource, Secrets};
+
+/// `[components.NAME.grants]` as written.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawGrants {
+    #[serde(default)]
+    files: Vec<RawFileGrant>,
+    #[serde(default)]
+    env: BTreeMap<String, String>,
+    #[serde(default)]
+    env_from_host: Vec<String>,
+    #[serde(default)]
+    http: Vec<egress::RawHttpGrant>,
+    #[serde(default)]
+    tcp_connect: Vec<String>,
+    #[serde(default)]
+    name_lookup: bool,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawFileGrant {
+    host: PathBuf,
+    guest: String,
+    mode: FileMode,
+}
+
+/// Access to a granted directory.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum FileMode {
+    /// Read files and list directories; nothing can be created, changed or removed.
+    Ro,
+    /// Everything inside the directory, nothing outside it.
+    Rw,
+}
+
+/// One directory a component may use.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileGrant {
+    /// Canonical host path (symlinks in the grant itself resolved at load).
+    pub host: PathBuf,
+    pub guest: String,
+    pub mode: FileMode,
+}
+
+/// A component's validated grants and secrets.
+#[derive(Debug, Default)]
+pub struct Policy {
+    pub files: Vec<FileGrant>,
+    /// Variables the guest sees, with their values (from the policy or the host).
+    pub env: BTreeMap<String, String>,
+    pub http: Vec<HttpGrant>,
+    pub tcp_connect: Vec<SocketAddr>,
+    pub name_lookup: bool,
+    pub secrets: Secrets,
+}
+
+impl Policy {
+    /// Validates `raw` grants and reads `secrets` (paths relative to `base`).
+    pub fn from_raw(
+        raw: &RawGrants,
+        secrets: &BTreeMap<String, SecretSource>,
+        base: &Path,
+    ) -> Result<Policy> {
+        let secrets = Secrets::load(secrets).context("secrets")?;
+        let mut files: Vec<FileGrant> = Vec::new();
+        for (i, grant) in raw.files.iter().enumerate() {
+            let grant = file_grant(grant, base).with_context(|| format!("grants.files[{i}]"))?;
+            if let Some(other) = files.iter().find(|g| g.guest == grant.guest) {
+                bail!(
+                    "grants.files[{i}]: guest path `{}` is granted twice ({})",
+                    grant.guest,
+                    other.host.display()
+                );
+            }
+            files.push(grant);
+        }
+        let mut env = BTreeMap::new();
+        for (name, value) in &raw.env {
+            validate_env_name(name).context("grants.env")?;
+            env.insert(name.clone(), value.clone());
+        }
+        for name in &raw.env_from_host {
+            validate_env_name(name).context("grants.env_from_host")?;
+            ensure!(!env.contains_key(name), "grants: `{name}` is in both env and env_from_host");
+            let value = std::env::var(name).with_context(|| {
+                format!("grants.env_from_host names `{name}`, which is not set in the host environment")
+            })?;
+            env.insert(name.clone(), value);
+        }
+        let http = raw
+            .http
+            .iter()
+            .enumerate()
+            .map(|(i, grant)| {
+                HttpGrant::from_raw(grant, &secrets).with_context(|| format!("grants.http[{i}]"))
+            })
+            .collect::<Result<Vec<_>>>()?;
+        let tcp_connect = raw
+            .tcp_connect
+            .iter()
+            .map(|address| {
+                address.parse::<SocketAddr>().with_context(|| {
+                    format!("grants.tcp_connect: `{address}` is not an IP:port address (names are not allowed here)")
+                })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        if let Some(unused) = secrets.names().find(|name| !http.iter().any(|g| g.uses_secret(name))) {
+            bail!("secret `{unused}` is not used by any grants.http header; remove it or use it");
+        }
+        Ok(Policy { files, env, http, tcp_connect, name_lookup: raw.name_lookup, secrets })
+    }
+
+    /// Adds the granted capabilities to a deny-all WASI context.
+    pub fn apply(&self, wasi: &mut WasiCtxBuilder) -> Result<()> {
+        for grant in &self.files {
+            let perms = match grant.mode {
+                FileMode::Ro => FsPerms::ReadOnly,
+                FileMode::Rw => FsPerms::ReadWrite,
+            };
+            wasi.preopened_dir(&grant.host, &grant.guest, perms)
+                .map_err(anyhow::Error::from)
+                .with_context(|| format!("cannot open granted directory {}", grant.host.display()))?;
+        }
+        for (name, value) in &self.env {
+            wasi.env(name, value);
+        }
+        if !self.tcp_connect.is_empty() {
+            let allowed: Arc<[SocketAddr]> = self.tcp_connect.clone().into();
+            wasi.allow_tcp(true).socket_addr_check(move |address, use_| {
+                let allowed = allowed.clone();
+                Box::pin(async move {
+                    matches!(use_, wasmtime_wasi::sockets::SocketAddrUse::TcpConnect)
+                        && allowed.contains(&address)
+                })
+            });
+        }
+        wasi.allow_ip_name_lookup(self.name_lookup);
+        Ok(())
+    }
+
+    /// Hides every secret value of this component in `text`.
+    pub fn redactor(&self) -> &Redactor {
+        self.secrets.redactor()
+    }
+
+    /// One line per grant, for `moat inspect` and the serve log.
+    pub fn describe(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        for grant in &self.files {
+            let mode = if grant.mode == FileMode::Rw { "read-write" } else { "read-only" };
+            out.push(format!("files: {} → {} ({mode})", grant.host.display(), grant.guest));
+        }
+        for name in self.env.keys() {
+            out.push(format!("env: {name}"));
+        }
+        for grant in &self.http {
+            out.push(format!("http: {}", grant.describe()));
+        }
+        for address in &self.tcp_connect {
+            out.push(format!("tcp connect: {address}"));
+        }
+        if self.name_lookup {
+            out.push("name lookup".into());
+        }
+        out
+    }
+
+    /// Imports of the component that no grant backs, as warnings: the guest may
+    /// expect a capability it will be refused.
+    pub fn ungranted_imports(&self, imports: &[String]) -> Vec<String> {
+        let mut warnings = Vec::new();
+        let imports_of = |prefix: &str| imports.iter().any(|i| i.starts_with(prefix));
+        if imports_of("wasi:filesystem/") && self.files.is_empty() {
+            warnings.push("imports wasi:filesystem but is granted no directory".into());
+        }
+        if imports_of("wasi:http/outgoing-handler") && self.http.is_empty() {
+            warnings.push("imports wasi:http/outgoing-handler but is granted no HTTP destination".into());
+        }
+        if imports_of("wasi:sockets/tcp") && self.tcp_connect.is_empty() {
+            warnings.push("imports wasi:sockets/tcp but is granted no TCP address".into());
+        }
+        if imports_of("wasi:sockets/ip-name-lookup") && !self.name_lookup {
+            warnings.push("imports wasi:sockets/ip-name-lookup but is not granted name lookup".into());
+        }
+        warnings
+    }
+}
+
+fn file_grant(raw: &RawFileGrant, base: &Path) -> Result<FileGrant> {
+    let host = expand_home(&raw.host)?;
+    let host = if host.is_absolute() { host } else { base.join(host) };
+    let host = host
+        .canonicalize()
+        .with_context(|| format!("host directory {} does not exist or cannot be read", host.display()))?;
+    ensure!(host.is_dir(), "host path {} is not a directory", host.display());
+    let guest = &raw.guest;
+    let guest_path = Path::new(guest);
+    ensure!(guest_path.is_absolute(), "guest path `{guest}` must be absolute (e.g. /data)");
+    ensure!(
+        guest_path.components().all(|c| matches!(c, PathComponent::RootDir | PathComponent::Normal(_))),
+        "guest path `{guest}` must not contain `.` or `..`"
+    );
+    ensure!(guest != "/", "guest path `/` is not allowed: grant a named directory such as /data");
+    Ok(FileGrant { host, guest: guest.clone(), mode: raw.mode })
+}
+
+fn expand_home(path: &Path) -> Result<PathBuf> {
+    match path.strip_prefix("~") {
+        Ok(rest) => Ok(dirs::home_dir().context("`~` used but the home directory is unknown")?.join(rest)),
+        Err(_) => Ok(path.to_path_buf()),
+    }
+}
+
+fn validate_env_name(name: &str) -> Result<()> {
+    ensure!(
+        !name.is_empty() && !name.contains('=') && !name.contains('\0'),
+        "`{name}` is not a valid environment variable name"
+    );
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests;
