@@ -101,6 +101,11 @@ http = [{{ url = "http://127.0.0.1:{port}", headers = {{ Authorization = "Bearer
 [components.hostile.secrets]
 TOKEN = {{ env = "MOAT_TEST_TOKEN" }}
 
+[components.net]
+path = "{{dist}}/hostile.wasm"
+[components.net.grants]
+tcp_connect = ["127.0.0.1:{port}"]
+
 [components.notes]
 path = "{{dist}}/notes.wasm"
 [components.notes.grants]
@@ -128,6 +133,10 @@ impl Fixture {
         let result = self.moat.call(&format!("hostile.{tool}"), args.clone()).await;
         let message = text(&result);
         assert!(is_error(&result), "{tool}({args}) must be refused, got {message}");
+        assert!(
+            !message.starts_with("moat stopped the call"),
+            "{tool}: refused by the sandbox, not a crash: {message}"
+        );
         assert_clean(&message);
         message
     }
@@ -266,12 +275,65 @@ async fn egress_goes_only_to_the_granted_host_with_the_secret_added_by_the_host(
         .await;
     assert!(big.contains("HttpResponseBodySize"), "{big}");
     // Raw sockets stay off even towards the granted address.
-    f.denied("connect", json!({"address": format!("127.0.0.1:{}", f.allowed.port)})).await;
+    f.denied("tcp-connect", json!({"address": format!("127.0.0.1:{}", f.allowed.port)})).await;
     f.denied("lookup", json!({"host": "localhost"})).await;
 
     assert!(f.moat.wait_for_log("egress refused").await);
     assert_clean(&f.moat.stderr());
     f.moat.stop().await;
+}
+
+#[tokio::test]
+async fn raw_tcp_is_granted_address_by_address() {
+    let f = fixture().await;
+    let granted =
+        f.moat.call("net.tcp-connect", json!({"address": format!("127.0.0.1:{}", f.allowed.port)})).await;
+    assert!(!is_error(&granted), "the granted address connects: {}", text(&granted));
+    for address in [format!("127.0.0.1:{}", f.other.port), format!("[::1]:{}", f.allowed.port)] {
+        let refused = f.moat.call("net.tcp-connect", json!({"address": address})).await;
+        assert!(
+            is_error(&refused) && text(&refused).starts_with(&address),
+            "{address} is not granted: {}",
+            text(&refused)
+        );
+    }
+    let lookup = f.moat.call("net.lookup", json!({"host": "localhost"})).await;
+    assert!(is_error(&lookup), "name lookup needs its own grant");
+    let http = f
+        .moat
+        .call("net.http-get", json!({"url": format!("http://127.0.0.1:{}/", f.allowed.port), "headers": []}))
+        .await;
+    assert!(is_error(&http), "a TCP grant is not an HTTP grant");
+    assert!(f.other.requests().is_empty());
+    f.moat.stop().await;
+}
+
+#[test]
+fn inspect_shows_grants_beside_imports_and_warns_about_ungranted_ones() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("moat.toml");
+    std::fs::write(&config, format!("[components.notes]\npath = \"notes.wasm\"\n[components.notes.grants]\nfiles = [{{ host = {:?}, guest = \"/notes\", mode = \"rw\" }}]\n", dir.path())).unwrap();
+    let inspect = |args: &[&str]| -> serde_json::Value {
+        let output = std::process::Command::new(crate::support::MOAT)
+            .arg("inspect")
+            .arg("--json")
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+        serde_json::from_slice(&output.stdout).unwrap()
+    };
+    let notes = crate::support::example("notes");
+    let granted = inspect(&[notes.to_str().unwrap(), "--config", config.to_str().unwrap()]);
+    let grants = granted["grants"].as_array().unwrap();
+    assert!(
+        grants.len() == 1 && grants[0].as_str().unwrap().ends_with("→ /notes (read-write)"),
+        "{grants:?}"
+    );
+    assert_eq!(granted["warnings"], json!([]));
+    let bare = inspect(&[notes.to_str().unwrap()]);
+    assert_eq!(bare["grants"], json!([]));
+    assert_eq!(bare["warnings"], json!(["imports wasi:filesystem but is granted no directory"]));
 }
 
 #[tokio::test]

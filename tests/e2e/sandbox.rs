@@ -35,6 +35,7 @@ async fn no_file_outside_a_grant_exists_for_the_guest() {
     ] {
         let result = moat.call("hostile.read-file", json!({"path": path})).await;
         assert!(is_error(&result), "reading {path} must fail");
+        assert!(text(&result).starts_with(path), "refused by the sandbox, not a crash: {}", text(&result));
         assert!(!text(&result).contains(CANARY));
     }
     for path in ["/", ".", dir.path().to_str().unwrap()] {
@@ -66,12 +67,18 @@ async fn no_sockets_and_no_name_lookup() {
     listener.set_nonblocking(true).unwrap();
     let address = listener.local_addr().unwrap().to_string();
     let moat = Moat::start(&config()).await;
-    let connect = moat.call("hostile.connect", json!({"address": address})).await;
+    let connect = moat.call("hostile.tcp-connect", json!({"address": address})).await;
     assert!(is_error(&connect), "connecting to {address} must fail: {}", text(&connect));
+    assert!(text(&connect).starts_with(&address), "refused by the sandbox, not a crash: {}", text(&connect));
     tokio::time::sleep(Duration::from_millis(100)).await;
     assert!(listener.accept().is_err(), "the listener saw no connection");
     let lookup = moat.call("hostile.lookup", json!({"host": "localhost"})).await;
     assert!(is_error(&lookup), "name lookup must fail: {}", text(&lookup));
+    assert!(
+        text(&lookup).starts_with("localhost: "),
+        "refused by the sandbox, not a crash: {}",
+        text(&lookup)
+    );
     moat.stop().await;
 }
 

@@ -98,7 +98,7 @@ impl Guest for Hostile {
         Ok(text)
     }
 
-    fn connect(address: String) -> Result<String, String> {
+    fn tcp_connect(address: String) -> Result<String, String> {
         let stream = TcpStream::connect(&address).map_err(|e| format!("{address}: {e}"))?;
         Ok(format!("connected to {}", stream.peer_addr().map(|a| a.to_string()).unwrap_or_default()))
     }

@@ -155,8 +155,15 @@ impl Policy {
             wasi.allow_tcp(true).socket_addr_check(move |address, use_| {
                 let allowed = allowed.clone();
                 Box::pin(async move {
-                    matches!(use_, wasmtime_wasi::sockets::SocketAddrUse::TcpConnect)
-                        && allowed.contains(&address)
+                    use wasmtime_wasi::sockets::SocketAddrUse;
+                    match use_ {
+                        SocketAddrUse::TcpConnect => allowed.contains(&address),
+                        // The OS binds a connecting socket to an ephemeral port;
+                        // wasmtime asks about that implicit bind with the
+                        // wildcard address. Nothing else may bind or listen.
+                        SocketAddrUse::TcpBind => address.ip().is_unspecified() && address.port() == 0,
+                        _ => false,
+                    }
                 })
             });
         }
