@@ -13,7 +13,7 @@ if command -v rustup >/dev/null && ! rustup target list --installed | grep -qx w
     rustup target add wasm32-wasip2 >&2
 fi
 cargo build --quiet --manifest-path "$here/Cargo.toml" --target wasm32-wasip2 --release >&2
-mkdir -p "$here/dist"
+mkdir -p "$here/dist" "$here/dist/notes"   # dist/notes: the directory moat.toml grants to `notes`
 for wit in "$here"/*/wit; do
     dir=$(dirname "$wit")
     name=$(basename "$dir")
