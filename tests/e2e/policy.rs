@@ -246,6 +246,10 @@ async fn egress_goes_only_to_the_granted_host_with_the_secret_added_by_the_host(
     assert!(!arrived[0].contains("guest-made"), "the guest's own header was replaced");
     assert!(body.contains("[redacted secret TOKEN]"), "the echoed secret is hidden from the guest: {body}");
     assert_clean(&body);
+    // Whatever the guest got, it can store in its writable grant: no token there either.
+    let kept = f.moat.call("hostile.write-file", json!({"path": "/data/echo.txt", "text": body})).await;
+    assert!(!is_error(&kept));
+    assert_clean(&std::fs::read_to_string(f.rw.path().join("echo.txt")).unwrap());
 
     // Not granted: another port, another literal for the same address, another host.
     for url in [

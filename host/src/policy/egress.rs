@@ -323,16 +323,9 @@ async fn send(
     let address = resolve(grant, &host, port).await?;
 
     let (mut parts, body) = request.into_parts();
-    let body = Limited::new(body, limits.request_body as usize)
-        .collect()
-        .await
-        .map_err(|_| {
-            refuse(
-                HttpError::HttpRequestBodySize(None),
-                format!("request body larger than {} bytes", limits.request_body),
-            )
-        })?
-        .to_bytes();
+    let body =
+        collect_capped(body, limits.request_body, HttpError::HttpRequestBodySize(None), "request body")
+            .await?;
     for (name, template) in &grant.headers {
         let value = HeaderValue::from_str(&policy.secrets.render(template))
             .map_err(|_| refuse(HttpError::InternalError(None), "a rendered header is not a valid value"))?;
@@ -369,16 +362,9 @@ async fn send(
     };
 
     let (parts, body) = response.into_parts();
-    let body = Limited::new(body, limits.response_body as usize)
-        .collect()
-        .await
-        .map_err(|_| {
-            refuse(
-                HttpError::HttpResponseBodySize(None),
-                format!("response body larger than {} bytes", limits.response_body),
-            )
-        })?
-        .to_bytes();
+    let body =
+        collect_capped(body, limits.response_body, HttpError::HttpResponseBodySize(None), "response body")
+            .await?;
     let redactor: &Redactor = policy.redactor();
     let mut parts = parts;
     if !redactor.is_empty() {
@@ -394,6 +380,21 @@ async fn send(
     let body = if redactor.is_empty() { body } else { Bytes::from(redactor.redact_bytes(&body)) };
     let body: WasiBody = Full::new(body).map_err(|never| match never {}).boxed_unsync();
     Ok(http::Response::from_parts(parts, body))
+}
+
+/// Reads a whole body, refusing one larger than `limit` bytes with `too_large`.
+async fn collect_capped<B>(body: B, limit: u64, too_large: HttpError, what: &str) -> Result<Bytes, Refusal>
+where
+    B: hyper::body::Body<Data = Bytes>,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    match Limited::new(body, usize::try_from(limit).unwrap_or(usize::MAX)).collect().await {
+        Ok(collected) => Ok(collected.to_bytes()),
+        Err(error) if error.downcast_ref::<http_body_util::LengthLimitError>().is_some() => {
+            Err(refuse(too_large, format!("{what} larger than {limit} bytes")))
+        }
+        Err(error) => Err(refuse(HttpError::HttpProtocolError, format!("{what}: {error}"))),
+    }
 }
 
 /// Resolves `host` and returns the first address the grant allows.
