@@ -2,6 +2,7 @@
 #
 #   make serve   build moat and the example tools, then serve them over MCP on stdio
 #   make test    install what the tests need, then run every test
+#   make bench   release build, then moat against the native baseline (BENCHMARKS.md)
 #
 # Recipes print nothing on stdout: `make -s serve` can itself be an MCP server
 # command, since stdout belongs to the protocol.
@@ -9,7 +10,7 @@
 MOAT := target/debug/moat
 PYTHON ?= python3
 
-.PHONY: serve test examples host deps
+.PHONY: serve test examples host deps bench
 
 host:
 	@cargo build --quiet -p moat >&2
@@ -27,3 +28,8 @@ deps:
 
 test: deps
 	cargo test --workspace
+
+bench:
+	@cargo build --quiet --release -p moat -p moat-native-baseline -p moat-bench >&2
+	@MOAT=target/release/moat guest-examples/build.sh
+	target/release/moat-bench

@@ -138,7 +138,7 @@ async fn serve(config_path: Option<&Path>, cache_dir: Option<PathBuf>, paths: &[
 
 fn inspect(path: &Path, name: Option<&str>, config: Option<&Path>, as_json: bool) -> Result<()> {
     let file = ComponentFile::read(path)?;
-    let runtime = Runtime::new(None, CompileCache::default_dir().as_deref())?;
+    let runtime = Runtime::new(None, CompileCache::default_dir().as_deref(), Default::default())?;
     let (component, _) = runtime.compile(file.digest_hex(), &file.bytes).context("not a valid component")?;
     let name = match name {
         Some(name) => name.to_string(),
@@ -276,7 +276,7 @@ fn print_inspect_text(report: &Value, tools: &[ToolDef]) {
 fn pack(component_path: &Path, wit: &Path, world: Option<&str>, output: &Path) -> Result<()> {
     let file = ComponentFile::read(component_path)?;
     let (metadata, params) = pack::metadata_from_wit(wit, world)?;
-    let runtime = Runtime::new(None, CompileCache::default_dir().as_deref())?;
+    let runtime = Runtime::new(None, CompileCache::default_dir().as_deref(), Default::default())?;
     let (component, _) = runtime.compile(file.digest_hex(), &file.bytes).context("not a valid component")?;
     let exported = component::exported_functions(runtime.engine(), &component);
     pack::check_matches(&params, &exported)

@@ -16,6 +16,7 @@ use std::sync::Arc;
 use crate::limits::{Limits, LimitsOverride};
 use crate::policy::secrets::SecretSource;
 use crate::policy::{Policy, RawGrants};
+use crate::runtime::EngineOptions;
 
 /// The largest number of calls the whole host runs at once (across components)
 /// unless the config says otherwise. It also sizes the instance pool.
@@ -62,6 +63,9 @@ pub struct Config {
     pub default_limits: Limits,
     /// Components in name order.
     pub components: Vec<ComponentSpec>,
+    /// Fuel and epoch interruption; always on from a config file (see
+    /// [`EngineOptions`]), only a program using the library can change them.
+    pub engine: EngineOptions,
 }
 
 /// One component to serve.
@@ -82,6 +86,7 @@ impl Default for Config {
             cache_dir: None,
             default_limits: Limits::default(),
             components: Vec::new(),
+            engine: EngineOptions::default(),
         }
     }
 }
@@ -123,6 +128,7 @@ impl Config {
             cache_dir: raw.server.cache_dir.map(|dir| base.join(dir)),
             default_limits,
             components,
+            engine: EngineOptions::default(),
         })
     }
 

@@ -89,7 +89,7 @@ impl Host {
             }
         }
         let cache_dir = config.cache_dir.clone().or_else(CompileCache::default_dir);
-        let runtime = Runtime::new(Some(pool_sizing(config)), cache_dir.as_deref())?;
+        let runtime = Runtime::new(Some(pool_sizing(config)), cache_dir.as_deref(), config.engine)?;
         let mut host = Host { runtime, components: Vec::new(), tools: BTreeMap::new() };
         let mut report = LoadReport::default();
         for spec in &config.components {

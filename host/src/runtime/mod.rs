@@ -36,6 +36,23 @@ pub const MAX_WASM_STACK: usize = 1024 * 1024;
 /// the host functions it calls into.
 const ASYNC_STACK: usize = MAX_WASM_STACK + 1024 * 1024;
 
+/// Engine features that enforce limits. Both are on unless a program using
+/// the library turns them off; the benchmarks do, to measure what each costs.
+/// There is no config key or CLI flag for this: without fuel a guest's compute
+/// is bounded only by the wall clock, and without epochs a spinning guest can be
+/// stopped only when it calls the host.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EngineOptions {
+    pub fuel: bool,
+    pub epoch_interruption: bool,
+}
+
+impl Default for EngineOptions {
+    fn default() -> Self {
+        EngineOptions { fuel: true, epoch_interruption: true }
+    }
+}
+
 /// Sizes the pooling allocator from the largest limits any component has.
 #[derive(Debug, Clone, Copy)]
 pub struct PoolSizing {
@@ -51,6 +68,7 @@ pub struct Runtime {
     cache: CompileCache,
     global_slots: Arc<Semaphore>,
     ticker_stop: Arc<AtomicBool>,
+    options: EngineOptions,
 }
 
 impl Drop for Runtime {
@@ -61,13 +79,17 @@ impl Drop for Runtime {
 
 impl Runtime {
     /// A runtime for serving: pooling allocator sized by `pool`, compile cache in `cache_dir`.
-    pub fn new(pool: Option<PoolSizing>, cache_dir: Option<&Path>) -> Result<Runtime> {
+    pub fn new(
+        pool: Option<PoolSizing>,
+        cache_dir: Option<&Path>,
+        options: EngineOptions,
+    ) -> Result<Runtime> {
         let engine = match pool {
-            Some(pool) => Engine::new(&engine_config(Some(&pool))).or_else(|error| {
+            Some(pool) => Engine::new(&engine_config(Some(&pool), options)).or_else(|error| {
                 tracing::warn!(error = %format!("{error:#}"), "pooling allocator unavailable, allocating instances on demand");
-                Engine::new(&engine_config(None))
+                Engine::new(&engine_config(None, options))
             }),
-            None => Engine::new(&engine_config(None)),
+            None => Engine::new(&engine_config(None, options)),
         }
         .map_err(anyhow::Error::from)
         .context("cannot configure the WebAssembly engine")?;
@@ -84,6 +106,7 @@ impl Runtime {
             cache,
             global_slots: Arc::new(Semaphore::new(slots as usize)),
             ticker_stop,
+            options,
         })
     }
 
@@ -131,17 +154,21 @@ impl Runtime {
             .map_err(CallFailure::Internal)?;
         let mut store = Store::new(&self.engine, state);
         store.limiter(|state| &mut state.limiter);
-        store.set_fuel(limits.fuel).map_err(|e| CallFailure::Internal(e.into()))?;
-        store.set_epoch_deadline(1);
-        store.epoch_deadline_callback(move |_| {
-            if Instant::now() >= deadline {
-                Err(wasmtime::Error::new(LimitExceeded::WallClock(limits.wall_clock)))
-            } else {
-                // Hand control back to the executor every tick, so a timeout or a
-                // cancellation can drop a guest that never calls the host.
-                Ok(UpdateDeadline::Yield(1))
-            }
-        });
+        if self.options.fuel {
+            store.set_fuel(limits.fuel).map_err(|e| CallFailure::Internal(e.into()))?;
+        }
+        if self.options.epoch_interruption {
+            store.set_epoch_deadline(1);
+            store.epoch_deadline_callback(move |_| {
+                if Instant::now() >= deadline {
+                    Err(wasmtime::Error::new(LimitExceeded::WallClock(limits.wall_clock)))
+                } else {
+                    // Hand control back to the executor every tick, so a timeout or a
+                    // cancellation can drop a guest that never calls the host.
+                    Ok(UpdateDeadline::Yield(1))
+                }
+            });
+        }
 
         let run = async {
             let instance = call.pre.instantiate_async(&mut store).await?;
@@ -161,7 +188,7 @@ impl Runtime {
             },
         };
 
-        let fuel_used = limits.fuel - store.get_fuel().unwrap_or(0);
+        let fuel_used = if self.options.fuel { limits.fuel - store.get_fuel().unwrap_or(0) } else { 0 };
         let output = GuestOutput { stdout: stdout.contents(), stderr: stderr.contents() };
         let tripped = store.data().limiter.tripped.clone();
         let report =
@@ -308,11 +335,11 @@ fn classify(
     CallFailure::Internal(anyhow::Error::from(error))
 }
 
-fn engine_config(pool: Option<&PoolSizing>) -> wasmtime::Config {
+fn engine_config(pool: Option<&PoolSizing>, options: EngineOptions) -> wasmtime::Config {
     let mut config = wasmtime::Config::new();
     config.wasm_component_model(true);
-    config.consume_fuel(true);
-    config.epoch_interruption(true);
+    config.consume_fuel(options.fuel);
+    config.epoch_interruption(options.epoch_interruption);
     config.max_wasm_stack(MAX_WASM_STACK);
     config.async_stack_size(ASYNC_STACK);
     if let Some(pool) = pool {

@@ -1,0 +1,454 @@
+//! moat's benchmark harness: moat against the native baseline, side by side in
+//! one run, reported as ratios (moat / native) with absolute figures as context.
+//!
+//! Both servers are driven the same way: a child process spoken to over stdio
+//! with raw JSON-RPC lines, so the client costs the same on both sides. The cost
+//! of each limit is measured in process through the moat library, the only
+//! place fuel and epochs can be switched off. Method and results: BENCHMARKS.md.
+//!
+//! Run with `make bench` (release build of everything, then this).
+
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, bail};
+use serde_json::{Value, json};
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader, Lines};
+use tokio::process::{Child, ChildStdin, ChildStdout, Command};
+use tokio::sync::Semaphore;
+
+/// How much of everything to do.
+struct Plan {
+    warmup: usize,
+    add_calls: usize,
+    sha_calls: usize,
+    transform_calls: usize,
+    pipelined_calls: usize,
+    in_flight: usize,
+    cold_starts: usize,
+}
+
+const FULL: Plan = Plan {
+    warmup: 100,
+    add_calls: 3000,
+    sha_calls: 100,
+    transform_calls: 300,
+    pipelined_calls: 10_000,
+    in_flight: 64,
+    cold_starts: 10,
+};
+const QUICK: Plan = Plan {
+    warmup: 10,
+    add_calls: 200,
+    sha_calls: 10,
+    transform_calls: 20,
+    pipelined_calls: 1000,
+    in_flight: 64,
+    cold_starts: 3,
+};
+
+/// The ten distinct example components of the 10-component cold start.
+const TEN: [&str; 10] =
+    ["bench", "text", "json-query", "datetime", "hash", "units", "notes", "fetch", "kitchen-sink", "hostile"];
+
+/// A server under test, spoken to over its stdio.
+struct Server {
+    child: Child,
+    stdin: ChildStdin,
+    lines: Lines<BufReader<ChildStdout>>,
+    next_id: u64,
+}
+
+impl Server {
+    /// Spawns `command` and runs initialize + tools/list; returns the server and
+    /// the time from spawn to the tools/list answer.
+    async fn start(mut command: Command) -> Result<(Server, Duration)> {
+        let started = Instant::now();
+        let mut child = command
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .kill_on_drop(true)
+            .spawn()
+            .context("spawn server")?;
+        let stdin = child.stdin.take().unwrap();
+        let lines = BufReader::new(child.stdout.take().unwrap()).lines();
+        let mut server = Server { child, stdin, lines, next_id: 1 };
+        server
+            .request(
+                "initialize",
+                json!({"protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "moat-bench", "version": "1"}}),
+            )
+            .await?;
+        server.send(&json!({"jsonrpc": "2.0", "method": "notifications/initialized"})).await?;
+        let tools = server.request("tools/list", json!({})).await?;
+        let elapsed = started.elapsed();
+        if tools["tools"].as_array().is_none_or(|t| t.is_empty()) {
+            bail!("the server lists no tools: {tools}");
+        }
+        Ok((server, elapsed))
+    }
+
+    async fn send(&mut self, message: &Value) -> Result<()> {
+        let mut line = serde_json::to_vec(message)?;
+        line.push(b'\n');
+        self.stdin.write_all(&line).await?;
+        Ok(())
+    }
+
+    async fn request(&mut self, method: &str, params: Value) -> Result<Value> {
+        let id = self.next_id;
+        self.next_id += 1;
+        self.send(&json!({"jsonrpc": "2.0", "id": id, "method": method, "params": params})).await?;
+        loop {
+            let line = self.lines.next_line().await?.context("the server closed its stdout")?;
+            let message: Value = serde_json::from_str(&line)?;
+            if message["id"] == id {
+                if let Some(error) = message.get("error") {
+                    bail!("{method} failed: {error}");
+                }
+                return Ok(message["result"].clone());
+            }
+        }
+    }
+
+    /// One tools/call; fails on a tool error, so a broken run cannot look fast.
+    async fn call(&mut self, tool: &str, args: &Value) -> Result<Duration> {
+        let started = Instant::now();
+        let result = self.request("tools/call", json!({"name": tool, "arguments": args})).await?;
+        let elapsed = started.elapsed();
+        if result["isError"] == true {
+            bail!("{tool} returned an error: {result}");
+        }
+        Ok(elapsed)
+    }
+
+    /// `calls` tools/call requests with at most `in_flight` outstanding; calls per second.
+    async fn pipelined(&mut self, tool: &str, args: &Value, calls: usize, in_flight: usize) -> Result<f64> {
+        let window = Arc::new(Semaphore::new(in_flight));
+        let first_id = self.next_id;
+        self.next_id += calls as u64;
+        let started = Instant::now();
+        let mut errors = 0usize;
+        let writer = {
+            let window = window.clone();
+            let stdin = &mut self.stdin;
+            async move {
+                for i in 0..calls as u64 {
+                    window.acquire().await.expect("semaphore open").forget();
+                    let message = json!({"jsonrpc": "2.0", "id": first_id + i, "method": "tools/call",
+                        "params": {"name": tool, "arguments": args}});
+                    let mut line = serde_json::to_vec(&message)?;
+                    line.push(b'\n');
+                    stdin.write_all(&line).await?;
+                }
+                anyhow::Ok(())
+            }
+        };
+        let reader = async {
+            let mut received = 0;
+            while received < calls {
+                let line = self.lines.next_line().await?.context("the server closed its stdout")?;
+                let message: Value = serde_json::from_str(&line)?;
+                if message.get("id").is_some() {
+                    received += 1;
+                    if message["result"]["isError"] == true || message.get("error").is_some() {
+                        errors += 1;
+                    }
+                    window.add_permits(1);
+                }
+            }
+            anyhow::Ok(())
+        };
+        let (written, read) = tokio::join!(writer, reader);
+        written?;
+        read?;
+        let elapsed = started.elapsed();
+        if errors > 0 {
+            bail!("{errors} of {calls} pipelined calls failed");
+        }
+        Ok(calls as f64 / elapsed.as_secs_f64())
+    }
+
+    /// (current, peak) resident set in KiB, from /proc.
+    fn memory(&self) -> Result<(u64, u64)> {
+        let pid = self.child.id().context("the server has exited")?;
+        let status = std::fs::read_to_string(format!("/proc/{pid}/status"))?;
+        let field = |name: &str| -> Result<u64> {
+            let line = status
+                .lines()
+                .find(|l| l.starts_with(name))
+                .with_context(|| format!("no {name} in /proc"))?;
+            Ok(line.split_whitespace().nth(1).context("malformed /proc line")?.parse()?)
+        };
+        Ok((field("VmRSS:")?, field("VmHWM:")?))
+    }
+}
+
+/// How to start each side.
+struct Sides {
+    moat: PathBuf,
+    native: PathBuf,
+    dist: PathBuf,
+    work: tempfile::TempDir,
+}
+
+impl Sides {
+    fn config(&self, components: &[&str]) -> Result<PathBuf> {
+        let mut text = String::new();
+        for name in components {
+            let path = self.dist.join(format!("{name}.wasm"));
+            text.push_str(&format!("[components.{name}]\npath = {path:?}\n"));
+            if *name == "bench" {
+                text.push_str("limits = { concurrent_calls = 64, queued_calls = 1024, output = \"4MiB\" }\n");
+            }
+        }
+        let path = self.work.path().join(format!("moat-{}.toml", components.len()));
+        std::fs::write(&path, text)?;
+        Ok(path)
+    }
+
+    fn moat(&self, config: &Path, cache: &Path) -> Command {
+        let mut command = Command::new(&self.moat);
+        command.arg("serve").arg("--config").arg(config).arg("--cache-dir").arg(cache);
+        command
+    }
+
+    fn native(&self) -> Command {
+        Command::new(&self.native)
+    }
+}
+
+fn percentile(samples: &mut [Duration], p: f64) -> Duration {
+    samples.sort();
+    let index = ((samples.len() as f64 - 1.0) * p).round() as usize;
+    samples[index]
+}
+
+fn micros(d: Duration) -> String {
+    format!("{:.1} µs", d.as_secs_f64() * 1e6)
+}
+
+fn millis(d: Duration) -> String {
+    format!("{:.1} ms", d.as_secs_f64() * 1e3)
+}
+
+fn ratio(moat: f64, native: f64) -> String {
+    format!("{:.2}×", moat / native)
+}
+
+struct Row {
+    what: String,
+    moat: String,
+    native: String,
+    ratio: String,
+    target: &'static str,
+}
+
+async fn latency(
+    server: &mut Server,
+    tool: &str,
+    args: &Value,
+    warmup: usize,
+    calls: usize,
+) -> Result<Vec<Duration>> {
+    for _ in 0..warmup {
+        server.call(tool, args).await?;
+    }
+    let mut samples = Vec::with_capacity(calls);
+    for _ in 0..calls {
+        samples.push(server.call(tool, args).await?);
+    }
+    Ok(samples)
+}
+
+async fn run(plan: &Plan, sides: &Sides) -> Result<Vec<Row>> {
+    let mut rows = Vec::new();
+    let warm_cache = sides.work.path().join("cache-warm");
+    let one = sides.config(&["bench"])?;
+    let ten = sides.config(&TEN)?;
+
+    // Fill the warm cache once.
+    Server::start(sides.moat(&ten, &warm_cache)).await?;
+
+    // 1. Sequential round trips.
+    let add = json!({"a": 40, "b": 2});
+    let data = json!({"data": "x".repeat(1024 * 1024)});
+    let document = json!({"document": bench_tools::sample_document(1000)});
+    let (mut moat, _) = Server::start(sides.moat(&one, &warm_cache)).await?;
+    let (mut native, _) = Server::start(sides.native()).await?;
+    let cases: [(&str, &str, &Value, usize, &'static str); 3] = [
+        ("trivial (add)", "bench.add", &add, plan.add_calls, "≤ 1.3×"),
+        ("compute (sha256 of 1 MiB)", "bench.sha256", &data, plan.sha_calls, "≤ 2×"),
+        ("JSON transform (1000 records)", "bench.transform", &document, plan.transform_calls, "≤ 2×"),
+    ];
+    for (label, tool, args, calls, target) in cases {
+        let mut m = latency(&mut moat, tool, args, plan.warmup.min(calls), calls).await?;
+        let mut n = latency(&mut native, tool, args, plan.warmup.min(calls), calls).await?;
+        for (p, name) in [(0.5, "p50"), (0.99, "p99")] {
+            let (mp, np) = (percentile(&mut m, p), percentile(&mut n, p));
+            rows.push(Row {
+                what: format!("{label}, {name}"),
+                moat: micros(mp),
+                native: micros(np),
+                ratio: ratio(mp.as_secs_f64(), np.as_secs_f64()),
+                target: if p == 0.5 { target } else { "" },
+            });
+        }
+    }
+    drop((moat, native));
+
+    // 2. Pipelined throughput, and memory under that load.
+    let (mut moat, _) = Server::start(sides.moat(&ten, &warm_cache)).await?;
+    let (mut native, _) = Server::start(sides.native()).await?;
+    latency(&mut moat, "bench.add", &add, plan.warmup, 0).await?;
+    let moat_idle = moat.memory()?.0;
+    let native_idle = native.memory()?.0;
+    let m = moat.pipelined("bench.add", &add, plan.pipelined_calls, plan.in_flight).await?;
+    let n = native.pipelined("bench.add", &add, plan.pipelined_calls, plan.in_flight).await?;
+    rows.push(Row {
+        what: format!("pipelined add, {} in flight (calls/s; higher is better)", plan.in_flight),
+        moat: format!("{m:.0}"),
+        native: format!("{n:.0}"),
+        ratio: ratio(m, n),
+        target: "≥ 0.8×",
+    });
+    let moat_peak = moat.memory()?.1;
+    let native_peak = native.memory()?.1;
+    rows.push(Row {
+        what: "resident memory, idle (moat: 10 components)".into(),
+        moat: format!("{:.1} MiB", moat_idle as f64 / 1024.0),
+        native: format!("{:.1} MiB", native_idle as f64 / 1024.0),
+        ratio: ratio(moat_idle as f64, native_idle as f64),
+        target: "",
+    });
+    rows.push(Row {
+        what: "resident memory, peak under the pipelined load".into(),
+        moat: format!("{:.1} MiB", moat_peak as f64 / 1024.0),
+        native: format!("{:.1} MiB", native_peak as f64 / 1024.0),
+        ratio: ratio(moat_peak as f64, native_peak as f64),
+        target: "",
+    });
+    drop((moat, native));
+
+    // 3. Cold start: spawn to the tools/list answer (median of several).
+    let mut native_starts = Vec::new();
+    for _ in 0..plan.cold_starts {
+        native_starts.push(Server::start(sides.native()).await?.1);
+    }
+    let native_start = percentile(&mut native_starts, 0.5);
+    for (label, config, warm, target) in [
+        ("cold start, 1 component, cache warm", &one, true, ""),
+        ("cold start, 1 component, cache cold", &one, false, ""),
+        ("cold start, 10 components, cache warm", &ten, true, "≤ 2×"),
+        ("cold start, 10 components, cache cold", &ten, false, ""),
+    ] {
+        let mut starts = Vec::new();
+        for i in 0..plan.cold_starts {
+            let cache =
+                if warm { warm_cache.clone() } else { sides.work.path().join(format!("cold-{label}-{i}")) };
+            starts.push(Server::start(sides.moat(config, &cache)).await?.1);
+        }
+        let m = percentile(&mut starts, 0.5);
+        rows.push(Row {
+            what: label.into(),
+            moat: millis(m),
+            native: millis(native_start),
+            ratio: ratio(m.as_secs_f64(), native_start.as_secs_f64()),
+            target,
+        });
+    }
+    Ok(rows)
+}
+
+/// Per-call cost in process (no MCP transport) with fuel and epochs switched.
+async fn limit_costs(plan: &Plan, sides: &Sides) -> Result<Vec<(String, Duration, Duration)>> {
+    use moat::config::Config;
+    use moat::host::{CallOutcome, Host};
+    use moat::runtime::EngineOptions;
+    let add = json!({"a": 40, "b": 2});
+    let data = json!({"data": "x".repeat(1024 * 1024)});
+    let mut out = Vec::new();
+    for (label, fuel, epoch_interruption) in [
+        ("all limits on", true, true),
+        ("fuel off", false, true),
+        ("epoch off", true, false),
+        ("fuel and epoch off", false, false),
+    ] {
+        let mut config = Config::parse(
+            &format!(
+                "[components.bench]\npath = {:?}\nlimits = {{ output = \"4MiB\" }}\n",
+                sides.dist.join("bench.wasm")
+            ),
+            Path::new("/"),
+        )?;
+        config.cache_dir = Some(sides.work.path().join("cache-inprocess"));
+        config.engine = EngineOptions { fuel, epoch_interruption };
+        let (host, _) = Host::load(&config)?;
+        let cancel = tokio_util::sync::CancellationToken::new();
+        let measure = async |tool: &str, args: &Value, calls: usize| -> Result<Duration> {
+            let mut samples = Vec::new();
+            for i in 0..calls + plan.warmup.min(calls) {
+                let started = Instant::now();
+                let outcome = host.call(tool, args.as_object(), &cancel).await.context("no such tool")?;
+                if !matches!(outcome, CallOutcome::Success { .. }) {
+                    bail!("{tool}: {outcome:?}");
+                }
+                if i >= plan.warmup.min(calls) {
+                    samples.push(started.elapsed());
+                }
+            }
+            Ok(percentile(&mut samples, 0.5))
+        };
+        let trivial = measure("bench.add", &add, plan.add_calls).await?;
+        let compute = measure("bench.sha256", &data, plan.sha_calls).await?;
+        out.push((label.to_string(), trivial, compute));
+    }
+    Ok(out)
+}
+
+#[tokio::main]
+async fn main() -> Result<()> {
+    let quick = std::env::args().any(|a| a == "--quick");
+    let plan = if quick { &QUICK } else { &FULL };
+    let bin_dir = std::env::current_exe()?.parent().context("no binary directory")?.to_path_buf();
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let sides = Sides {
+        moat: bin_dir.join("moat"),
+        native: bin_dir.join("moat-native-baseline"),
+        dist: root.join("guest-examples/dist"),
+        work: tempfile::tempdir()?,
+    };
+    for needed in [&sides.moat, &sides.native, &sides.dist.join("bench.wasm")] {
+        if !needed.exists() {
+            bail!("{} is missing: run `make bench`", needed.display());
+        }
+    }
+    eprintln!("moat-bench: {} plan; this takes a few minutes", if quick { "quick" } else { "full" });
+    let rows = run(plan, &sides).await?;
+    let costs = limit_costs(plan, &sides).await?;
+
+    println!("| measurement | moat | native | moat / native | target |");
+    println!("| --- | ---: | ---: | ---: | --- |");
+    for row in &rows {
+        println!("| {} | {} | {} | {} | {} |", row.what, row.moat, row.native, row.ratio, row.target);
+    }
+    println!();
+    println!(
+        "| limits (in process, median per call) | add | sha256 of 1 MiB | add vs all on | sha256 vs all on |"
+    );
+    println!("| --- | ---: | ---: | ---: | ---: |");
+    let (base_add, base_sha) = (costs[0].1, costs[0].2);
+    for (label, add, sha) in &costs {
+        println!(
+            "| {label} | {} | {} | {} | {} |",
+            micros(*add),
+            micros(*sha),
+            ratio(add.as_secs_f64(), base_add.as_secs_f64()),
+            ratio(sha.as_secs_f64(), base_sha.as_secs_f64())
+        );
+    }
+    Ok(())
+}
