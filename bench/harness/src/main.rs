@@ -212,6 +212,9 @@ impl Sides {
 
     fn moat(&self, config: &Path, cache: &Path) -> Command {
         let mut command = Command::new(&self.moat);
+        if let Ok(filter) = std::env::var("MOAT_BENCH_LOG") {
+            command.arg("--log").arg(filter);
+        }
         command.arg("serve").arg("--config").arg(config).arg("--cache-dir").arg(cache);
         command
     }
@@ -285,8 +288,16 @@ async fn run(plan: &Plan, sides: &Sides) -> Result<Vec<Row>> {
         ("JSON transform (1000 records)", "bench.transform", &document, plan.transform_calls, "≤ 2×"),
     ];
     for (label, tool, args, calls, target) in cases {
-        let mut m = latency(&mut moat, tool, args, plan.warmup.min(calls), calls).await?;
-        let mut n = latency(&mut native, tool, args, plan.warmup.min(calls), calls).await?;
+        // Interleaved, call by call, so both sides see the same machine state.
+        for _ in 0..plan.warmup.min(calls) {
+            moat.call(tool, args).await?;
+            native.call(tool, args).await?;
+        }
+        let (mut m, mut n) = (Vec::with_capacity(calls), Vec::with_capacity(calls));
+        for _ in 0..calls {
+            m.push(moat.call(tool, args).await?);
+            n.push(native.call(tool, args).await?);
+        }
         for (p, name) in [(0.5, "p50"), (0.99, "p99")] {
             let (mp, np) = (percentile(&mut m, p), percentile(&mut n, p));
             rows.push(Row {

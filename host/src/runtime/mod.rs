@@ -32,6 +32,10 @@ pub const EPOCH_TICK: Duration = Duration::from_millis(10);
 /// WebAssembly stack per call; deeper recursion traps with a stack limit error.
 pub const MAX_WASM_STACK: usize = 1024 * 1024;
 
+/// Bytes of each pooled linear memory and table reset in place on reuse
+/// (beyond this, pages are returned to the kernel).
+const KEEP_RESIDENT: usize = 2 * 1024 * 1024;
+
 /// Host stack for the async fiber running a call: the wasm stack plus room for
 /// the host functions it calls into.
 const ASYNC_STACK: usize = MAX_WASM_STACK + 1024 * 1024;
@@ -356,7 +360,15 @@ fn engine_config(pool: Option<&PoolSizing>, options: EngineOptions) -> wasmtime:
             .max_tables_per_component(limits.tables)
             .total_tables(slots.saturating_mul(limits.tables))
             .max_memory_size(usize::try_from(limits.memory).unwrap_or(usize::MAX))
-            .table_elements(usize::try_from(limits.table_elements).unwrap_or(usize::MAX));
+            .table_elements(usize::try_from(limits.table_elements).unwrap_or(usize::MAX))
+            // Reset a returning instance's memory and tables in place (only the
+            // pages it dirtied, found with PAGEMAP_SCAN on Linux 6.7+; a memset
+            // of the low addresses elsewhere), instead of madvise: no TLB
+            // shootdowns and no page faults on the next call. Memory still goes
+            // back to its initial image, so nothing leaks from call to call.
+            .linear_memory_keep_resident(KEEP_RESIDENT)
+            .table_keep_resident(KEEP_RESIDENT)
+            .pagemap_scan(wasmtime::Enabled::Auto);
         config.allocation_strategy(InstanceAllocationStrategy::Pooling(pooling));
     }
     config
