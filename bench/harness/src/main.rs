@@ -328,20 +328,18 @@ async fn run(plan: &Plan, sides: &Sides) -> Result<Vec<Row>> {
     });
     let moat_peak = moat.memory()?.1;
     let native_peak = native.memory()?.1;
-    rows.push(Row {
-        what: "resident memory, idle (moat: 10 components)".into(),
-        moat: format!("{:.1} MiB", moat_idle as f64 / 1024.0),
-        native: format!("{:.1} MiB", native_idle as f64 / 1024.0),
-        ratio: ratio(moat_idle as f64, native_idle as f64),
-        target: "",
-    });
-    rows.push(Row {
-        what: "resident memory, peak under the pipelined load".into(),
-        moat: format!("{:.1} MiB", moat_peak as f64 / 1024.0),
-        native: format!("{:.1} MiB", native_peak as f64 / 1024.0),
-        ratio: ratio(moat_peak as f64, native_peak as f64),
-        target: "",
-    });
+    for (what, moat_kib, native_kib) in [
+        ("resident memory, idle (moat: 10 components)", moat_idle, native_idle),
+        ("resident memory, peak under the pipelined load", moat_peak, native_peak),
+    ] {
+        rows.push(Row {
+            what: what.into(),
+            moat: format!("{:.1} MiB", moat_kib as f64 / 1024.0),
+            native: format!("{:.1} MiB", native_kib as f64 / 1024.0),
+            ratio: ratio(moat_kib as f64, native_kib as f64),
+            target: "",
+        });
+    }
     drop((moat, native));
 
     // 3. Cold start: spawn to the tools/list answer (median of several).
