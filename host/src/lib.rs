@@ -20,3 +20,4 @@ pub mod schema;
 pub mod server;
 pub mod tools;
 pub mod types;
+pub mod vet;

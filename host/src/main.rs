@@ -2,7 +2,7 @@
 
 fn main() -> std::process::ExitCode {
     match moat::cli::main() {
-        Ok(()) => std::process::ExitCode::SUCCESS,
+        Ok(code) => code,
         Err(error) => {
             eprintln!("error: {error:#}");
             std::process::ExitCode::FAILURE

@@ -14,6 +14,30 @@ use crate::schema::{object_schema, schema_for};
 use crate::types::ValType;
 use wasmtime::component::Val;
 
+/// The tools of a compiled component named `name`, in name order, and the
+/// exported functions that are not tools, with the reason.
+pub fn component_tools(
+    engine: &wasmtime::Engine,
+    component: &wasmtime::component::Component,
+    file: &crate::component::ComponentFile,
+    name: &str,
+) -> (Vec<ToolDef>, Vec<(String, String)>) {
+    let mut tools = Vec::new();
+    let mut unavailable = Vec::new();
+    for function in crate::component::exported_functions(engine, component) {
+        match (&function.signature, tool_name(name, &function)) {
+            (Ok(signature), Ok(tool_name)) => {
+                let docs = file.metadata.as_ref().and_then(|m| m.functions.get(&function.path));
+                tools.push(ToolDef::new(tool_name, name, &function, signature.clone(), docs));
+            }
+            (Err(reason), _) => unavailable.push((function.path.clone(), reason.to_string())),
+            (_, Err(reason)) => unavailable.push((function.path.clone(), reason)),
+        }
+    }
+    tools.sort_by(|a, b| a.name.cmp(&b.name));
+    (tools, unavailable)
+}
+
 /// The longest tool name MCP allows.
 pub const MAX_TOOL_NAME: usize = 128;
 

@@ -1,4 +1,4 @@
-//! The `moat` command line: `serve`, `inspect`, `pack`.
+//! The `moat` command line: `serve`, `inspect`, `vet`, `pack`.
 //!
 //! Each subcommand is a thin shell over the library: parse, call, report.
 //! Logs go to stderr; stdout of `serve` belongs to the MCP protocol alone.
@@ -19,7 +19,10 @@ use crate::pack;
 use crate::runtime::Runtime;
 use crate::runtime::cache::CompileCache;
 use crate::server::McpServer;
-use crate::tools::{ToolDef, tool_name};
+use crate::tools::{ToolDef, component_tools};
+use crate::vet::Severity;
+
+mod vet;
 
 #[derive(Debug, Parser)]
 #[command(name = "moat", version, about = "Serve MCP tools as sandboxed WebAssembly components")]
@@ -57,6 +60,24 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Look for poisoned tool metadata, shadowing, disguised text and broad grants.
+    ///
+    /// A TARGET is a component (.wasm) or a JSON file holding an MCP tools/list
+    /// result, so any MCP server's tools can be vetted. Exit status: 0 when
+    /// nothing is at or above --fail-on, 1 when something is, 2 on bad input.
+    Vet {
+        targets: Vec<PathBuf>,
+        /// Take component names and grants from this config (vets all of its
+        /// components when no TARGET is given).
+        #[arg(long, short)]
+        config: Option<PathBuf>,
+        /// `text` or `json` (`{"tools":[{"name","findings":[...]}]}`).
+        #[arg(long, value_enum, default_value = "text")]
+        format: OutputFormat,
+        /// The severity at which the exit status becomes 1.
+        #[arg(long, value_enum, default_value = "medium")]
+        fail_on: Severity,
+    },
     /// Embed the WIT documentation of a component's tools into the component.
     Pack {
         component: PathBuf,
@@ -72,8 +93,17 @@ enum Command {
     },
 }
 
-/// Entry point of the `moat` binary.
-pub fn main() -> Result<()> {
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+enum OutputFormat {
+    Text,
+    Json,
+}
+
+/// Exit status for bad input where a command distinguishes it (`moat vet`).
+pub const EXIT_BAD_INPUT: u8 = 2;
+
+/// Entry point of the `moat` binary: the process exit status, or an error.
+pub fn main() -> Result<std::process::ExitCode> {
     let cli = Cli::parse();
     init_logging(cli.log.as_deref());
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
@@ -85,10 +115,14 @@ pub fn main() -> Result<()> {
             Command::Inspect { component, name, config, json } => {
                 inspect(&component, name.as_deref(), config.as_deref(), json)
             }
+            Command::Vet { targets, config, format, fail_on } => {
+                return Ok(vet_command(&targets, config.as_deref(), format, fail_on));
+            }
             Command::Pack { component, wit, world, output } => {
                 pack(&component, &wit, world.as_deref(), output.as_deref().unwrap_or(&component))
             }
-        }
+        }?;
+        Ok(std::process::ExitCode::SUCCESS)
     })
 }
 
@@ -138,6 +172,32 @@ async fn serve(config_path: Option<&Path>, cache_dir: Option<PathBuf>, paths: &[
     Ok(())
 }
 
+fn vet_command(
+    paths: &[PathBuf],
+    config: Option<&Path>,
+    format: OutputFormat,
+    fail_on: Severity,
+) -> std::process::ExitCode {
+    let targets = match vet::load_targets(paths, config) {
+        Ok(targets) => targets,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            return std::process::ExitCode::from(EXIT_BAD_INPUT);
+        }
+    };
+    let report = vet::vet_targets(targets);
+    match format {
+        OutputFormat::Json => {
+            println!("{}", serde_json::to_string_pretty(&report.to_json(fail_on)).expect("reports serialise"))
+        }
+        OutputFormat::Text => print!("{}", report.to_text(fail_on)),
+    }
+    match report.worst() {
+        Some(worst) if worst >= fail_on => std::process::ExitCode::FAILURE,
+        _ => std::process::ExitCode::SUCCESS,
+    }
+}
+
 fn inspect(path: &Path, name: Option<&str>, config: Option<&Path>, as_json: bool) -> Result<()> {
     let file = ComponentFile::read(path)?;
     let runtime = Runtime::new(None, CompileCache::default_dir().as_deref(), Default::default())?;
@@ -164,23 +224,7 @@ fn inspect(path: &Path, name: Option<&str>, config: Option<&Path>, as_json: bool
     let grants = policy.describe();
     let warnings = policy.ungranted_imports(&imports);
     let linkable = runtime.pre_instantiate(&component).err().map(|e| format!("{e:#}"));
-    let mut tools = Vec::new();
-    let mut unavailable = Vec::new();
-    for function in component::exported_functions(runtime.engine(), &component) {
-        let tool = match (&function.signature, tool_name(&name, &function)) {
-            (Ok(signature), Ok(tool_name)) => {
-                let docs = file.metadata.as_ref().and_then(|m| m.functions.get(&function.path));
-                Ok(ToolDef::new(tool_name, &name, &function, signature.clone(), docs))
-            }
-            (Err(reason), _) => Err(reason.to_string()),
-            (_, Err(reason)) => Err(reason),
-        };
-        match tool {
-            Ok(tool) => tools.push(tool),
-            Err(reason) => unavailable.push((function.path.clone(), reason)),
-        }
-    }
-    tools.sort_by(|a, b| a.name.cmp(&b.name));
+    let (tools, unavailable) = component_tools(runtime.engine(), &component, &file, &name);
     let tool_json = |t: &ToolDef| {
         let mut value = serde_json::to_value(crate::server::mcp_tool(t)).expect("tools serialise");
         value["x-moat-generated-description"] = json!(t.generated_description);

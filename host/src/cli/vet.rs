@@ -1,0 +1,212 @@
+//! `moat vet TARGET...`: loads components or MCP `tools/list` JSON files,
+//! vets every tool against the others, and reports as text or JSON.
+//!
+//! Exit status: 0 when nothing is at or above `--fail-on`, 1 when something
+//! is, 2 when a target cannot be read (the caller maps [`VetError`]).
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context as _, Result, bail};
+use serde_json::{Value, json};
+
+use crate::component::{self, ComponentFile};
+use crate::config::{ComponentSpec, Config};
+use crate::policy::Policy;
+use crate::runtime::Runtime;
+use crate::runtime::cache::CompileCache;
+use crate::server::mcp_tool;
+use crate::tools::component_tools;
+use crate::vet::capabilities::vet_capabilities;
+use crate::vet::{Finding, Severity, ToolFindings, vet_tools, worst};
+
+/// One thing vetted: a component or a tools/list file.
+pub struct Target {
+    pub label: String,
+    /// `Some(digest)` for a component.
+    pub digest: Option<String>,
+    pub tools: Vec<Value>,
+    pub capability_findings: Vec<Finding>,
+}
+
+/// What `moat vet` found in all targets.
+pub struct VetReport {
+    pub targets: Vec<(Target, Vec<ToolFindings>)>,
+}
+
+impl VetReport {
+    pub fn worst(&self) -> Option<Severity> {
+        self.targets
+            .iter()
+            .flat_map(|(target, tools)| {
+                tools.iter().filter_map(ToolFindings::worst).chain(worst(&target.capability_findings))
+            })
+            .max()
+    }
+
+    pub fn to_json(&self, fail_on: Severity) -> Value {
+        let tools: Vec<Value> = self
+            .targets
+            .iter()
+            .flat_map(|(target, tools)| {
+                tools.iter().map(|t| json!({"name": t.name, "target": target.label, "findings": t.findings}))
+            })
+            .collect();
+        let components: Vec<Value> = self
+            .targets
+            .iter()
+            .filter(|(target, _)| target.digest.is_some())
+            .map(|(target, _)| {
+                json!({"target": target.label, "digest": target.digest, "findings": target.capability_findings})
+            })
+            .collect();
+        json!({
+            "tools": tools,
+            "components": components,
+            "fail_on": fail_on,
+            "failed": self.worst().is_some_and(|w| w >= fail_on),
+        })
+    }
+
+    pub fn to_text(&self, fail_on: Severity) -> String {
+        let mut out = String::new();
+        let mut counts = [0usize; 4];
+        for (target, tools) in &self.targets {
+            let what = match &target.digest {
+                Some(digest) => format!("component, {digest}"),
+                None => "tools/list".into(),
+            };
+            out.push_str(&format!("{} ({what}, {} tools)\n", target.label, tools.len()));
+            let mut groups: Vec<(&str, &[Finding])> =
+                tools.iter().map(|t| (t.name.as_str(), t.findings.as_slice())).collect();
+            groups.push(("(capabilities)", &target.capability_findings));
+            for (name, findings) in groups {
+                if findings.is_empty() {
+                    if name != "(capabilities)" {
+                        out.push_str(&format!("  {name}: no findings\n"));
+                    }
+                    continue;
+                }
+                out.push_str(&format!("  {name}\n"));
+                for finding in findings {
+                    counts[finding.severity as usize] += 1;
+                    out.push_str(&format!(
+                        "    {:<8} {}  in {}\n             {}\n             {:?}\n",
+                        finding.severity.to_string(),
+                        finding.rule,
+                        finding.field,
+                        finding.message,
+                        finding.span
+                    ));
+                }
+            }
+        }
+        let worst = self.worst();
+        out.push_str(&format!(
+            "{} critical, {} high, {} medium, {} low; fail-on {fail_on}: {}\n",
+            counts[3],
+            counts[2],
+            counts[1],
+            counts[0],
+            if worst.is_some_and(|w| w >= fail_on) { "FAILED" } else { "passed" }
+        ));
+        out
+    }
+}
+
+/// Reads every target (or every component of `config` when there are none).
+pub fn load_targets(paths: &[PathBuf], config: Option<&Path>) -> Result<Vec<Target>> {
+    let config = config.map(Config::load).transpose()?;
+    let mut targets = Vec::new();
+    if paths.is_empty() {
+        let Some(config) = &config else {
+            bail!("nothing to vet: give components, tools/list files or --config")
+        };
+        for spec in &config.components {
+            targets.push(component_target(&spec.path, &spec.name, &spec.policy)?);
+        }
+        return Ok(targets);
+    }
+    for path in paths {
+        let is_json = path.extension().is_some_and(|e| e == "json");
+        if is_json {
+            targets.push(tool_list_target(path)?);
+            continue;
+        }
+        let spec = config.as_ref().and_then(|c| spec_for(c, path));
+        let name = match spec {
+            Some(spec) => spec.name.clone(),
+            None => path.file_stem().and_then(|s| s.to_str()).unwrap_or("component").replace('_', "-"),
+        };
+        let policy = spec.map(|s| s.policy.clone()).unwrap_or_default();
+        targets.push(component_target(path, &name, &policy)?);
+    }
+    Ok(targets)
+}
+
+/// The configured component served from `path`, if any.
+fn spec_for<'a>(config: &'a Config, path: &Path) -> Option<&'a ComponentSpec> {
+    let wanted = path.canonicalize().ok()?;
+    config.components.iter().find(|spec| spec.path.canonicalize().ok().as_deref() == Some(&wanted))
+}
+
+fn component_target(path: &Path, name: &str, policy: &Policy) -> Result<Target> {
+    let file = ComponentFile::read(path)?;
+    let runtime = Runtime::new(None, CompileCache::default_dir().as_deref(), Default::default())?;
+    let (component, _) = runtime
+        .compile(file.digest_hex(), &file.bytes)
+        .with_context(|| format!("{} is not a valid component", path.display()))?;
+    let (tools, _) = component_tools(runtime.engine(), &component, &file, name);
+    let tools = tools.iter().map(|t| serde_json::to_value(mcp_tool(t)).expect("tools serialise")).collect();
+    let imports = component::imports(runtime.engine(), &component);
+    Ok(Target {
+        label: path.display().to_string(),
+        digest: Some(file.digest.clone()),
+        tools,
+        capability_findings: vet_capabilities(&imports, policy),
+    })
+}
+
+/// A file holding a `tools/list` result: `{"tools": [...]}`, a whole JSON-RPC
+/// response `{"result": {"tools": [...]}}`, or a bare array of tools.
+fn tool_list_target(path: &Path) -> Result<Target> {
+    let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let value: Value =
+        serde_json::from_str(&text).with_context(|| format!("{} is not valid JSON", path.display()))?;
+    let tools = match &value {
+        Value::Array(tools) => tools.clone(),
+        _ => value
+            .get("tools")
+            .or_else(|| value.pointer("/result/tools"))
+            .and_then(Value::as_array)
+            .cloned()
+            .with_context(|| {
+                format!("{} holds no tools/list result (expected `tools` or `result.tools`)", path.display())
+            })?,
+    };
+    for (i, tool) in tools.iter().enumerate() {
+        if !tool.get("name").is_some_and(Value::is_string) {
+            bail!("{}: tools[{i}] has no string `name`", path.display());
+        }
+    }
+    Ok(Target { label: path.display().to_string(), digest: None, tools, capability_findings: Vec::new() })
+}
+
+/// Vets all targets together: each target's tools are the siblings of one
+/// another, every other target's tools are "others" (shadowing).
+pub fn vet_targets(targets: Vec<Target>) -> VetReport {
+    let names = |t: &Target| -> Vec<String> {
+        t.tools.iter().filter_map(|tool| tool.get("name").and_then(Value::as_str).map(String::from)).collect()
+    };
+    let all: Vec<Vec<String>> = targets.iter().map(names).collect();
+    let targets = targets
+        .into_iter()
+        .enumerate()
+        .map(|(i, target)| {
+            let others: Vec<String> =
+                all.iter().enumerate().filter(|(j, _)| *j != i).flat_map(|(_, n)| n.clone()).collect();
+            let findings = vet_tools(&target.tools, &others);
+            (target, findings)
+        })
+        .collect();
+    VetReport { targets }
+}

@@ -1,0 +1,621 @@
+//! `moat vet`: reads tool definitions the way an attacker writes them.
+//!
+//! Owns: findings (rule, severity, field, span, reason), the walk over every
+//! string of an MCP tool definition (name, title, description, each
+//! parameter's name, description, default, enum and examples, annotations),
+//! and the checks that are not phrase rules: invisible and look-alike
+//! characters, encoded payloads (decoded and read again), references to
+//! other components' tools (shadowing), schema sanity and annotations.
+//! The phrase rules are in [`rules`], the text machinery in [`text`].
+
+pub mod capabilities;
+pub mod rules;
+pub mod text;
+
+use std::fmt;
+
+use base64::Engine as _;
+use regex::Regex;
+use serde::Serialize;
+use serde_json::{Map, Value};
+
+use rules::{Check, EXFILTRATION_PARAMETERS, NOT_TOOL_NAMES, RULES, SECRET_PARAMETERS};
+use text::{Invisible, Normalized, homoglyph_words, invisible_runs, make_visible};
+
+/// How bad a finding is. Ordered: `Low < Medium < High < Critical`.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, serde::Deserialize, clap::ValueEnum,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    Low,
+    Medium,
+    High,
+    Critical,
+}
+
+impl fmt::Display for Severity {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Severity::Low => "low",
+            Severity::Medium => "medium",
+            Severity::High => "high",
+            Severity::Critical => "critical",
+        })
+    }
+}
+
+/// One thing `vet` found.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Finding {
+    pub rule: String,
+    pub severity: Severity,
+    /// Where in the definition: `description`, `inputSchema.properties.path.description`, ...
+    pub field: String,
+    /// The offending text, invisible characters made visible.
+    pub span: String,
+    pub message: String,
+}
+
+/// The findings for one tool.
+#[derive(Debug, Clone, Serialize)]
+pub struct ToolFindings {
+    pub name: String,
+    pub findings: Vec<Finding>,
+}
+
+impl ToolFindings {
+    pub fn worst(&self) -> Option<Severity> {
+        self.findings.iter().map(|f| f.severity).max()
+    }
+}
+
+/// What a definition is read against.
+#[derive(Debug, Clone, Default)]
+pub struct Context {
+    /// Tool names of the same component or server: naming them is normal.
+    pub siblings: Vec<String>,
+    /// Tool names of other components or servers: naming them is shadowing.
+    pub others: Vec<String>,
+}
+
+/// The longest span quoted in a finding.
+const MAX_SPAN: usize = 160;
+/// How deep decoded payloads are decoded again.
+const MAX_DECODE_DEPTH: usize = 2;
+/// Nesting of schemas beyond this is reported.
+const MAX_SCHEMA_DEPTH: usize = 8;
+
+/// Vets one MCP tool definition (`{"name", "title", "description", "inputSchema", ...}`).
+pub fn vet_tool(tool: &Value, context: &Context) -> ToolFindings {
+    let name = tool.get("name").and_then(Value::as_str).unwrap_or("").to_string();
+    let mut findings = Vec::new();
+    let mut scanner = Scanner { context, tool_name: &name, findings: &mut findings };
+    scanner.name("name", &name);
+    if let Err(reason) = crate::tools::validate_tool_name(&name) {
+        scanner.push("schema-name", Severity::Medium, "name", &name, reason);
+    }
+    for key in ["title", "description"] {
+        if let Some(text) = tool.get(key).and_then(Value::as_str) {
+            scanner.text(key, text);
+        }
+    }
+    if let Some(annotations) = tool.get("annotations").and_then(Value::as_object) {
+        if let Some(title) = annotations.get("title").and_then(Value::as_str) {
+            scanner.text("annotations.title", title);
+        }
+        scanner.annotations(annotations);
+    }
+    match tool.get("inputSchema") {
+        Some(Value::Object(schema)) if schema.get("type").and_then(Value::as_str) == Some("object") => {
+            scanner.schema("inputSchema", schema, 0, true)
+        }
+        _ => scanner.push(
+            "schema-invalid",
+            Severity::Medium,
+            "inputSchema",
+            "",
+            "inputSchema is missing or not an object schema, as MCP requires".into(),
+        ),
+    }
+    if let Some(Value::Object(schema)) = tool.get("outputSchema") {
+        scanner.schema("outputSchema", schema, 0, false);
+    }
+    escalate_combinations(&mut findings);
+    ToolFindings { name, findings }
+}
+
+/// Vets a list of tools served together (one component or one server):
+/// each tool's siblings are the others of the list.
+pub fn vet_tools(tools: &[Value], others: &[String]) -> Vec<ToolFindings> {
+    let siblings: Vec<String> =
+        tools.iter().filter_map(|t| t.get("name").and_then(Value::as_str).map(String::from)).collect();
+    let context = Context { siblings, others: others.to_vec() };
+    tools.iter().map(|tool| vet_tool(tool, &context)).collect()
+}
+
+/// Scans one piece of text (a tool's output, say) with the text rules.
+pub fn vet_text(field: &str, text: &str, context: &Context) -> Vec<Finding> {
+    let mut findings = Vec::new();
+    let mut scanner = Scanner { context, tool_name: "", findings: &mut findings };
+    scanner.text(field, text);
+    findings
+}
+
+/// A tool that asks for secrets and also asks for silence is the canonical
+/// poisoning attack: both findings become critical.
+fn escalate_combinations(findings: &mut [Finding]) {
+    let has = |ids: &[&str]| findings.iter().any(|f| ids.contains(&f.rule.as_str()));
+    let takes = has(&["sensitive-file", "credential-request", "context-exfiltration", "exfiltration-url"]);
+    let hides = has(&["concealment", "hidden-instructions", "invisible-characters"]);
+    if takes && hides {
+        for finding in findings.iter_mut() {
+            if matches!(
+                finding.rule.as_str(),
+                "sensitive-file" | "credential-request" | "context-exfiltration" | "exfiltration-url"
+            ) {
+                finding.severity = Severity::Critical;
+            }
+        }
+    }
+}
+
+struct Scanner<'a> {
+    context: &'a Context,
+    tool_name: &'a str,
+    findings: &'a mut Vec<Finding>,
+}
+
+impl Scanner<'_> {
+    fn push(&mut self, rule: &str, severity: Severity, field: &str, span: &str, message: String) {
+        let span = truncate(&make_visible(span), MAX_SPAN);
+        if self.findings.iter().any(|f| f.rule == rule && f.field == field && f.span == span) {
+            return;
+        }
+        self.findings.push(Finding { rule: rule.into(), severity, field: field.into(), span, message });
+    }
+
+    /// A name (of the tool or a parameter): disguises only.
+    fn name(&mut self, field: &str, name: &str) {
+        self.disguises(field, name, 0);
+    }
+
+    /// Free text: disguises, phrase rules, other components' tools, encoded payloads.
+    fn text(&mut self, field: &str, text: &str) {
+        self.text_at_depth(field, text, 0);
+    }
+
+    fn text_at_depth(&mut self, field: &str, text: &str, depth: usize) {
+        self.disguises(field, text, depth);
+        let normalized = Normalized::new(text);
+        self.phrase_rules(field, text, &normalized);
+        self.other_tools(field, text, &normalized);
+        if depth < MAX_DECODE_DEPTH {
+            self.encoded(field, text, depth);
+        }
+    }
+
+    fn disguises(&mut self, field: &str, text: &str, depth: usize) {
+        for run in invisible_runs(text) {
+            let span = &text[run.range.clone()];
+            let (severity, message) = match run.kind {
+                Invisible::Tag => (
+                    Severity::Critical,
+                    format!(
+                        "invisible Unicode tag characters spell {:?}",
+                        run.decoded.as_deref().unwrap_or_default()
+                    ),
+                ),
+                Invisible::Bidi => {
+                    (Severity::High, "bidirectional control characters change what a reader sees".into())
+                }
+                Invisible::ZeroWidth => (
+                    Severity::Medium,
+                    "zero-width characters hide inside the text (splitting words, carrying data)".into(),
+                ),
+                Invisible::VariationSelector => {
+                    (Severity::High, "variation selectors outside emoji can carry hidden bytes".into())
+                }
+                Invisible::Filler => (Severity::Medium, "invisible filler characters".into()),
+            };
+            self.push("invisible-characters", severity, field, span, message);
+            if let Some(decoded) = run.decoded.filter(|d| !d.trim().is_empty())
+                && depth < MAX_DECODE_DEPTH
+            {
+                self.text_at_depth(&format!("{field} (hidden tag text)"), &decoded, depth + 1);
+            }
+        }
+        for word in homoglyph_words(text) {
+            let span = &text[word.range.clone()];
+            self.push(
+                "confusable-characters",
+                Severity::High,
+                field,
+                span,
+                format!("look-alike letters from another script: reads as {:?}", word.latin),
+            );
+        }
+    }
+
+    fn phrase_rules(&mut self, field: &str, original: &str, normalized: &Normalized) {
+        'rules: for rule in RULES.iter() {
+            for pattern in &rule.patterns {
+                for captures in pattern.captures_iter(&normalized.text) {
+                    let whole = captures.get(0).expect("group 0 always matches");
+                    let mut severity = rule.severity;
+                    let mut message = rule.reason.to_string();
+                    match rule.check {
+                        Check::None => {}
+                        Check::NotPublicSshMaterial => {
+                            let target = captures.name("target").map_or("", |m| m.as_str());
+                            if ["authorized_keys", "known_hosts", ".pub", ".ssh/config"]
+                                .iter()
+                                .any(|public| target.contains(public))
+                            {
+                                continue;
+                            }
+                        }
+                        Check::ToolReference => {
+                            if let Some(tool) = captures.name("tool") {
+                                let tool = tool.as_str().trim_matches(|c: char| ".,;:".contains(c));
+                                match self.classify_tool(tool) {
+                                    ToolRef::Sibling => continue,
+                                    ToolRef::Other(full) => {
+                                        severity = Severity::High;
+                                        message = format!(
+                                            "names `{full}`, a tool of another component (shadowing)"
+                                        );
+                                    }
+                                    ToolRef::UnknownToolLike => {}
+                                    ToolRef::NotATool if rule.id == "cross-tool" => continue,
+                                    ToolRef::NotATool => {}
+                                }
+                            }
+                        }
+                    }
+                    let range = normalized.original_range(whole.range());
+                    self.push(rule.id, severity, field, &original[range], message);
+                    continue 'rules;
+                }
+            }
+        }
+    }
+
+    fn classify_tool(&self, name: &str) -> ToolRef {
+        if NOT_TOOL_NAMES.contains(&name) || name.is_empty() {
+            return ToolRef::NotATool;
+        }
+        let same = |candidate: &str| {
+            let candidate = candidate.to_lowercase();
+            let short = candidate.rsplit('.').next().unwrap_or(&candidate).to_string();
+            let loose = |s: &str| s.replace('-', "_");
+            loose(&candidate) == loose(name) || loose(&short) == loose(name)
+        };
+        if self.context.siblings.iter().any(|s| same(s)) || same(self.tool_name) {
+            return ToolRef::Sibling;
+        }
+        if let Some(other) = self.context.others.iter().find(|o| same(o)) {
+            return ToolRef::Other(other.clone());
+        }
+        if name.contains(['_', '.', '-']) { ToolRef::UnknownToolLike } else { ToolRef::NotATool }
+    }
+
+    /// Names of other components' tools in this text: shadowing.
+    fn other_tools(&mut self, field: &str, original: &str, normalized: &Normalized) {
+        for other in &self.context.others {
+            let lower = other.to_lowercase();
+            let short = lower.rsplit('.').next().unwrap_or(&lower).to_string();
+            if self
+                .context
+                .siblings
+                .iter()
+                .any(|s| s.to_lowercase().ends_with(&format!(".{short}")) || s.to_lowercase() == short)
+            {
+                // The same short name exists here too; only the full name is shadowing.
+                if let Some(found) = find_word(&normalized.text, &lower) {
+                    self.shadowing(field, original, normalized, found, other);
+                }
+                continue;
+            }
+            // A bare function name counts when it is distinctive or quoted as a tool.
+            let distinctive = short.contains(['_', '-']) || short.len() >= 12;
+            let found = find_word(&normalized.text, &lower).or_else(|| {
+                if distinctive {
+                    find_word(&normalized.text, &short)
+                } else {
+                    let quoted = Regex::new(&format!(
+                        r"[`'\x22]{}[`'\x22]|\b{} tool\b",
+                        regex::escape(&short),
+                        regex::escape(&short)
+                    ))
+                    .ok()?;
+                    quoted.find(&normalized.text).map(|m| m.range())
+                }
+            });
+            if let Some(found) = found {
+                self.shadowing(field, original, normalized, found, other);
+            }
+        }
+    }
+
+    fn shadowing(
+        &mut self,
+        field: &str,
+        original: &str,
+        normalized: &Normalized,
+        found: std::ops::Range<usize>,
+        other: &str,
+    ) {
+        let range = normalized.original_range(found);
+        self.push(
+            "shadowing",
+            Severity::High,
+            field,
+            &original[range],
+            format!("names `{other}`, a tool of another component: a description must only speak about its own tools"),
+        );
+    }
+
+    /// Base64, hex, percent and `\u` escapes that decode to text are decoded
+    /// and read again; what they hide is reported on the encoded span.
+    fn encoded(&mut self, field: &str, text: &str, depth: usize) {
+        static CANDIDATES: std::sync::LazyLock<[(Encoding, Regex); 4]> = std::sync::LazyLock::new(|| {
+            [
+                (Encoding::Base64, Regex::new(r"[A-Za-z0-9+/_-]{16,}={0,2}").unwrap()),
+                (Encoding::Hex, Regex::new(r"(?:\\x)?(?:[0-9a-fA-F]{2}(?:\\x|\s)?){12,}").unwrap()),
+                (Encoding::Percent, Regex::new(r"(?:%[0-9a-fA-F]{2}[^%\s]{0,3}){6,}").unwrap()),
+                (Encoding::UnicodeEscape, Regex::new(r"(?:\\u[0-9a-fA-F]{4}){4,}").unwrap()),
+            ]
+        });
+        for (encoding, pattern) in CANDIDATES.iter() {
+            for found in pattern.find_iter(text) {
+                let Some(decoded) = encoding.decode(found.as_str()) else { continue };
+                let mut inner = Vec::new();
+                let mut scanner =
+                    Scanner { context: self.context, tool_name: self.tool_name, findings: &mut inner };
+                scanner.text_at_depth(field, &decoded, depth + 1);
+                let Some(worst) = inner.iter().map(|f| f.severity).max() else { continue };
+                let rules: Vec<&str> = inner.iter().map(|f| f.rule.as_str()).collect();
+                self.push(
+                    "encoded-payload",
+                    worst.max(Severity::High),
+                    field,
+                    found.as_str(),
+                    format!(
+                        "{} text that decodes to {:?} ({})",
+                        encoding.name(),
+                        truncate(&decoded, 120),
+                        rules.join(", ")
+                    ),
+                );
+            }
+        }
+    }
+
+    fn schema(&mut self, path: &str, schema: &Map<String, Value>, depth: usize, input: bool) {
+        if depth > MAX_SCHEMA_DEPTH {
+            self.push(
+                "schema-depth",
+                Severity::Low,
+                path,
+                "",
+                format!("schema nests deeper than {MAX_SCHEMA_DEPTH} levels"),
+            );
+            return;
+        }
+        for key in ["title", "description"] {
+            if let Some(text) = schema.get(key).and_then(Value::as_str) {
+                self.text(&format!("{path}.{key}"), text);
+            }
+        }
+        for key in ["default", "const", "enum", "examples"] {
+            if let Some(value) = schema.get(key) {
+                let mut strings = Vec::new();
+                collect_strings(value, &mut strings);
+                for (i, s) in strings.iter().enumerate() {
+                    let field = if strings.len() == 1 {
+                        format!("{path}.{key}")
+                    } else {
+                        format!("{path}.{key}[{i}]")
+                    };
+                    self.text(&field, s);
+                }
+            }
+        }
+        let is_object = schema.get("type").and_then(Value::as_str) == Some("object");
+        let properties = schema.get("properties").and_then(Value::as_object);
+        if input && is_object && depth > 0 && properties.is_none_or(Map::is_empty) {
+            let additional = schema.get("additionalProperties");
+            if !matches!(additional, Some(Value::Bool(false)))
+                && !matches!(additional, Some(Value::Object(_)))
+            {
+                self.push(
+                    "schema-free-form",
+                    Severity::Low,
+                    path,
+                    "",
+                    "a free-form object: the model may put anything here".into(),
+                );
+            }
+        }
+        if let Some(properties) = properties {
+            for (name, property) in properties {
+                let field = format!("{path}.properties.{name}");
+                self.name(&field, name);
+                if input && depth == 0 {
+                    self.parameter_name(&field, name);
+                }
+                if let Value::Object(property) = property {
+                    self.schema(&field, property, depth + 1, input);
+                }
+            }
+        }
+        for key in ["items", "additionalProperties"] {
+            if let Some(Value::Object(inner)) = schema.get(key) {
+                self.schema(&format!("{path}.{key}"), inner, depth + 1, input);
+            }
+        }
+        for key in ["anyOf", "oneOf", "allOf", "prefixItems"] {
+            for (i, inner) in schema.get(key).and_then(Value::as_array).into_iter().flatten().enumerate() {
+                if let Value::Object(inner) = inner {
+                    self.schema(&format!("{path}.{key}[{i}]"), inner, depth + 1, input);
+                }
+            }
+        }
+    }
+
+    fn parameter_name(&mut self, field: &str, name: &str) {
+        let key = name.to_lowercase().replace('-', "_");
+        if EXFILTRATION_PARAMETERS.contains(&key.as_str()) {
+            self.push(
+                "suspicious-parameter",
+                Severity::Medium,
+                field,
+                name,
+                "a parameter named for the model's context or notes, a known exfiltration channel".into(),
+            );
+        } else if SECRET_PARAMETERS.contains(&key.as_str()) {
+            self.push(
+                "secret-parameter",
+                Severity::Low,
+                field,
+                name,
+                "a secret passed through the model; grant it as a host-injected secret instead".into(),
+            );
+        }
+    }
+
+    fn annotations(&mut self, annotations: &Map<String, Value>) {
+        let flag = |key: &str| annotations.get(key).and_then(Value::as_bool);
+        if flag("readOnlyHint") == Some(true) && flag("destructiveHint") == Some(true) {
+            self.push(
+                "annotation-contradiction",
+                Severity::Medium,
+                "annotations",
+                "readOnlyHint: true, destructiveHint: true",
+                "claims to be read-only and destructive at once".into(),
+            );
+        }
+        let verb =
+            Regex::new(r"(?i)(?:^|[._-])(?:delete|remove|drop|destroy|wipe|erase|purge|truncate|kill)")
+                .expect("valid regex");
+        if flag("readOnlyHint") == Some(true) && verb.is_match(self.tool_name) {
+            self.push(
+                "annotation-misleading",
+                Severity::Medium,
+                "annotations.readOnlyHint",
+                self.tool_name,
+                "the name says it changes or deletes things, the annotation says read-only".into(),
+            );
+        }
+    }
+}
+
+enum ToolRef {
+    Sibling,
+    Other(String),
+    UnknownToolLike,
+    NotATool,
+}
+
+fn collect_strings(value: &Value, out: &mut Vec<String>) {
+    match value {
+        Value::String(s) => out.push(s.clone()),
+        Value::Array(items) => items.iter().for_each(|v| collect_strings(v, out)),
+        Value::Object(map) => map.values().for_each(|v| collect_strings(v, out)),
+        _ => {}
+    }
+}
+
+fn find_word(haystack: &str, word: &str) -> Option<std::ops::Range<usize>> {
+    let pattern = Regex::new(&format!(r"(?:^|[^a-z0-9_.-]){}(?:$|[^a-z0-9_-])", regex::escape(word))).ok()?;
+    pattern.find(haystack).map(|m| {
+        let start = m.start() + m.as_str().find(word).unwrap_or(0);
+        start..start + word.len()
+    })
+}
+
+fn truncate(text: &str, max: usize) -> String {
+    if text.chars().count() <= max {
+        return text.to_string();
+    }
+    let cut: String = text.chars().take(max).collect();
+    format!("{cut}…")
+}
+
+#[derive(Debug, Clone, Copy)]
+enum Encoding {
+    Base64,
+    Hex,
+    Percent,
+    UnicodeEscape,
+}
+
+impl Encoding {
+    fn name(self) -> &'static str {
+        match self {
+            Encoding::Base64 => "base64",
+            Encoding::Hex => "hex",
+            Encoding::Percent => "percent-encoded",
+            Encoding::UnicodeEscape => "\\u-escaped",
+        }
+    }
+
+    /// The text behind `encoded`, when it decodes to mostly readable text.
+    fn decode(self, encoded: &str) -> Option<String> {
+        let bytes = match self {
+            Encoding::Base64 => {
+                let trimmed = encoded.trim_end_matches('=');
+                let engines = [
+                    base64::engine::general_purpose::STANDARD_NO_PAD,
+                    base64::engine::general_purpose::URL_SAFE_NO_PAD,
+                ];
+                engines.iter().find_map(|engine| engine.decode(trimmed).ok())?
+            }
+            Encoding::Hex => {
+                let digits: String =
+                    encoded.replace("\\x", "").chars().filter(|c| !c.is_whitespace()).collect();
+                hex::decode(digits).ok()?
+            }
+            Encoding::Percent => {
+                let mut bytes = Vec::new();
+                let mut chars = encoded.bytes();
+                while let Some(b) = chars.next() {
+                    if b == b'%' {
+                        let hi = chars.next()?;
+                        let lo = chars.next()?;
+                        bytes.push(u8::from_str_radix(std::str::from_utf8(&[hi, lo]).ok()?, 16).ok()?);
+                    } else {
+                        bytes.push(b);
+                    }
+                }
+                bytes
+            }
+            Encoding::UnicodeEscape => {
+                let text: Option<String> = encoded
+                    .split("\\u")
+                    .filter(|s| !s.is_empty())
+                    .map(|h| u32::from_str_radix(h, 16).ok().and_then(char::from_u32))
+                    .collect();
+                return text.filter(|t| readable(t));
+            }
+        };
+        let text = String::from_utf8(bytes).ok()?;
+        readable(&text).then_some(text)
+    }
+}
+
+/// Mostly letters, digits, spaces and punctuation: text, not binary.
+fn readable(text: &str) -> bool {
+    let total = text.chars().count();
+    let printable = text.chars().filter(|c| !c.is_control() || c.is_whitespace()).count();
+    total >= 6 && printable * 10 >= total * 9 && text.chars().any(char::is_alphabetic)
+}
+
+/// The worst severity among `findings`, if any.
+pub fn worst(findings: &[Finding]) -> Option<Severity> {
+    findings.iter().map(|f| f.severity).max()
+}
+
+#[cfg(test)]
+mod tests;
