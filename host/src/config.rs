@@ -14,9 +14,12 @@ use serde::Deserialize;
 use std::sync::Arc;
 
 use crate::limits::{Limits, LimitsOverride};
+use crate::lock::LockFile;
 use crate::policy::secrets::SecretSource;
 use crate::policy::{Policy, RawGrants};
 use crate::runtime::EngineOptions;
+use crate::signing::TrustedKey;
+use crate::vet::Severity;
 
 /// The largest number of calls the whole host runs at once (across components)
 /// unless the config says otherwise. It also sizes the instance pool.
@@ -31,6 +34,27 @@ struct RawConfig {
     limits: LimitsOverride,
     #[serde(default)]
     components: BTreeMap<String, RawComponent>,
+    #[serde(default)]
+    trust: RawTrust,
+    #[serde(default)]
+    vet: RawVet,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawTrust {
+    /// Public keys (PEM) whose signatures are trusted.
+    #[serde(default)]
+    keys: Vec<PathBuf>,
+    #[serde(default)]
+    require_signature: bool,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawVet {
+    /// `low`, `medium`, `high`, `critical` or `never`.
+    refuse_at: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -44,6 +68,8 @@ struct RawServer {
 #[serde(deny_unknown_fields)]
 struct RawComponent {
     path: PathBuf,
+    /// Where it was pulled from (`oci://host/repo@sha256:...`); written by `moat add`.
+    source: Option<String>,
     #[serde(default)]
     limits: LimitsOverride,
     #[serde(default)]
@@ -66,6 +92,48 @@ pub struct Config {
     /// Fuel and epoch interruption; always on from a config file (see
     /// [`EngineOptions`]), only a program using the library can change them.
     pub engine: EngineOptions,
+    /// What a component must pass before it is served.
+    pub gates: LoadGates,
+}
+
+/// The checks a component passes before it is served, in this order:
+/// signature, lock, vet (with every other component's tools in view).
+#[derive(Debug, Clone)]
+pub struct LoadGates {
+    /// Keys whose signatures are trusted.
+    pub trusted_keys: Vec<TrustedKey>,
+    /// Refuse components without a valid signature from a trusted key.
+    pub require_signature: bool,
+    /// The approved state; `None` when there is no lock file.
+    pub lock: Option<LockFile>,
+    /// Vet findings at or above this refuse a component (`None`: only warn).
+    pub vet_refuse_at: Option<Severity>,
+}
+
+impl Default for LoadGates {
+    fn default() -> Self {
+        LoadGates {
+            trusted_keys: Vec::new(),
+            require_signature: false,
+            lock: None,
+            vet_refuse_at: Some(DEFAULT_VET_REFUSE_AT),
+        }
+    }
+}
+
+/// Vet findings this severe refuse a component at load unless the config says otherwise.
+pub const DEFAULT_VET_REFUSE_AT: Severity = Severity::High;
+
+/// Parses `[vet] refuse_at`.
+fn parse_refuse_at(text: &str) -> Result<Option<Severity>> {
+    Ok(match text {
+        "never" => None,
+        "low" => Some(Severity::Low),
+        "medium" => Some(Severity::Medium),
+        "high" => Some(Severity::High),
+        "critical" => Some(Severity::Critical),
+        other => bail!("[vet] refuse_at = {other:?}: expected low, medium, high, critical or never"),
+    })
 }
 
 /// One component to serve.
@@ -74,6 +142,8 @@ pub struct ComponentSpec {
     /// The namespace of its tools (`NAME.function`).
     pub name: String,
     pub path: PathBuf,
+    /// Where it was pulled from, if it was (`oci://...@sha256:...`).
+    pub source: Option<String>,
     pub limits: Limits,
     /// What it may reach; empty (nothing) unless the config grants something.
     pub policy: Arc<Policy>,
@@ -87,6 +157,7 @@ impl Default for Config {
             default_limits: Limits::default(),
             components: Vec::new(),
             engine: EngineOptions::default(),
+            gates: LoadGates::default(),
         }
     }
 }
@@ -118,17 +189,36 @@ impl Config {
                 .with_context(|| format!("[components.{name}]"))?;
             components.push(ComponentSpec {
                 name,
+                source: component.source,
                 path: base.join(&component.path),
                 limits,
                 policy: Arc::new(policy),
             });
         }
+        let mut trusted_keys = Vec::new();
+        for (i, key) in raw.trust.keys.iter().enumerate() {
+            trusted_keys
+                .push(TrustedKey::read(&base.join(key)).with_context(|| format!("[trust] keys[{i}]"))?);
+        }
+        if raw.trust.require_signature && trusted_keys.is_empty() {
+            bail!("[trust] require_signature is set but no keys are trusted: add [trust] keys");
+        }
+        let vet_refuse_at = match &raw.vet.refuse_at {
+            Some(text) => parse_refuse_at(text)?,
+            None => Some(DEFAULT_VET_REFUSE_AT),
+        };
         Ok(Config {
             max_concurrent_calls,
             cache_dir: raw.server.cache_dir.map(|dir| base.join(dir)),
             default_limits,
             components,
             engine: EngineOptions::default(),
+            gates: LoadGates {
+                trusted_keys,
+                require_signature: raw.trust.require_signature,
+                lock: None,
+                vet_refuse_at,
+            },
         })
     }
 
@@ -145,6 +235,7 @@ impl Config {
             })?;
             self.components.push(ComponentSpec {
                 name,
+                source: None,
                 path: path.clone(),
                 limits: self.default_limits,
                 policy: Arc::default(),

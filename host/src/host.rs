@@ -15,15 +15,18 @@ use tokio_util::sync::CancellationToken;
 use wasmtime::component::{ComponentExportIndex, InstancePre};
 
 use crate::component::{self, ComponentFile};
-use crate::config::{ComponentSpec, Config};
+use crate::config::{ComponentSpec, Config, LoadGates};
 use crate::convert::ConvertError;
 use crate::limits::{LimitExceeded, Limits};
+use crate::lock::{self, LockedComponent};
 use crate::policy::Policy;
 use crate::policy::secrets::Redactor;
 use crate::runtime::cache::{CompileCache, CompileSource};
 use crate::runtime::sandbox::CallState;
 use crate::runtime::{Call, CallFailure, ComponentSlots, GuestOutput, PoolSizing, Runtime};
+use crate::signing;
 use crate::tools::{Rendered, ToolDef, tool_name};
+use crate::vet::{Severity, vet_tools};
 
 /// One component ready to run.
 pub struct LoadedComponent {
@@ -50,6 +53,58 @@ pub struct LoadReport {
     pub unavailable: Vec<(String, String)>,
     /// Components compiled now rather than read from the cache.
     pub compiled: Vec<String>,
+}
+
+/// A component that passed its checks, before the vet gate.
+struct Prepared {
+    spec: ComponentSpec,
+    digest: String,
+    pre: InstancePre<CallState>,
+    tools: Vec<(String, ToolDef, ComponentExportIndex)>,
+}
+
+fn refuse(report: &mut LoadReport, spec: &ComponentSpec, error: &anyhow::Error) {
+    let reason = format!("{error:#}");
+    tracing::error!(component = %spec.name, path = %spec.path.display(), %reason, "component refused");
+    report.refused.push((spec.name.clone(), reason));
+}
+
+fn has_signature(path: &std::path::Path) -> bool {
+    signing::bundle_path(path).exists() || signing::oci_signature_path(path).exists()
+}
+
+/// Vets a component's tools with the other components' tools in view; every
+/// finding is logged, and findings at or above `refuse_at` refuse it.
+fn vet_gate(component: &Prepared, others: &[String], refuse_at: Option<Severity>) -> Result<()> {
+    let tools: Vec<Value> = component
+        .tools
+        .iter()
+        .map(|(_, def, _)| serde_json::to_value(crate::server::mcp_tool(def)).expect("tools serialise"))
+        .collect();
+    let mut blocking = Vec::new();
+    for tool in vet_tools(&tools, others) {
+        for finding in &tool.findings {
+            tracing::warn!(
+                component = %component.spec.name,
+                tool = %tool.name,
+                rule = %finding.rule,
+                severity = %finding.severity,
+                field = %finding.field,
+                span = %finding.span,
+                "vet: {}", finding.message
+            );
+            if refuse_at.is_some_and(|limit| finding.severity >= limit) {
+                blocking.push(format!(
+                    "{} {} in {} {}: {}",
+                    finding.severity, finding.rule, tool.name, finding.field, finding.message
+                ));
+            }
+        }
+    }
+    if !blocking.is_empty() {
+        bail!("vet findings at or above the refusal level ([vet] refuse_at): {}", blocking.join("; "));
+    }
+    Ok(())
 }
 
 /// All loaded components and tools.
@@ -92,18 +147,43 @@ impl Host {
         let runtime = Runtime::new(Some(pool_sizing(config)), cache_dir.as_deref(), config.engine)?;
         let mut host = Host { runtime, components: Vec::new(), tools: BTreeMap::new() };
         let mut report = LoadReport::default();
+        let mut prepared = Vec::new();
         for spec in &config.components {
-            if let Err(error) = host.add(spec, &mut report) {
-                let reason = format!("{error:#}");
-                tracing::error!(component = %spec.name, path = %spec.path.display(), %reason, "component refused");
-                report.refused.push((spec.name.clone(), reason));
+            match host.prepare(spec, &config.gates, &mut report) {
+                Ok(component) => prepared.push(component),
+                Err(error) => refuse(&mut report, spec, &error),
+            }
+        }
+        // Vet with every other component's tools in view: naming them is shadowing.
+        let names: Vec<Vec<String>> =
+            prepared.iter().map(|p| p.tools.iter().map(|(name, _, _)| name.clone()).collect()).collect();
+        for (i, component) in prepared.into_iter().enumerate() {
+            let others: Vec<String> =
+                names.iter().enumerate().filter(|(j, _)| *j != i).flat_map(|(_, n)| n.clone()).collect();
+            match vet_gate(&component, &others, config.gates.vet_refuse_at) {
+                Ok(()) => host.register(component),
+                Err(error) => refuse(&mut report, &component.spec, &error),
             }
         }
         Ok((host, report))
     }
 
-    fn add(&mut self, spec: &ComponentSpec, report: &mut LoadReport) -> Result<()> {
-        let file = ComponentFile::read(&spec.path)?;
+    /// Reads, checks (signature, lock), compiles and links one component.
+    fn prepare(
+        &mut self,
+        spec: &ComponentSpec,
+        gates: &LoadGates,
+        report: &mut LoadReport,
+    ) -> Result<Prepared> {
+        let bytes =
+            std::fs::read(&spec.path).with_context(|| format!("cannot read {}", spec.path.display()))?;
+        // The signature is checked on the raw bytes, before anything parses them.
+        if gates.require_signature || (!gates.trusted_keys.is_empty() && has_signature(&spec.path)) {
+            let key = signing::verify_component(&spec.path, &bytes, &gates.trusted_keys)
+                .context("signature check failed")?;
+            tracing::info!(component = %spec.name, key = %key.label, "signature verified");
+        }
+        let file = ComponentFile::from_bytes(&spec.path, bytes)?;
         let (component, source) =
             self.runtime.compile(file.digest_hex(), &file.bytes).context("not a valid component")?;
         if source == CompileSource::Compiled {
@@ -132,8 +212,7 @@ impl Host {
                 "its metadata documents `{stray}`, which it does not export (was it packed from another WIT world?)"
             );
         }
-        let index = self.components.len();
-        let mut new_tools = Vec::new();
+        let mut tools: Vec<(String, ToolDef, ComponentExportIndex)> = Vec::new();
         for function in &functions {
             let signature = match &function.signature {
                 Ok(signature) => signature.clone(),
@@ -145,30 +224,52 @@ impl Host {
                 }
             };
             let name = tool_name(&spec.name, function).map_err(anyhow::Error::msg)?;
-            if self.tools.contains_key(&name) || new_tools.iter().any(|(n, _)| n == &name) {
+            if self.tools.contains_key(&name) || tools.iter().any(|(n, _, _)| n == &name) {
                 bail!("tool name `{name}` is already taken");
             }
             let docs = file.metadata.as_ref().and_then(|m| m.functions.get(&function.path));
             let def = ToolDef::new(name.clone(), &spec.name, function, signature, docs);
-            new_tools.push((name, ToolEntry { def, component: index, export: function.export }));
+            tools.push((name, def, function.export));
+        }
+        if let Some(lock) = &gates.lock {
+            let Some(approved) = lock.components.get(&spec.name) else {
+                bail!(
+                    "`{}` is not in moat.lock: review it (`moat vet`), then approve it with `moat lock --update {}`",
+                    spec.name,
+                    spec.name
+                );
+            };
+            let defs: Vec<ToolDef> = tools.iter().map(|(_, def, _)| def.clone()).collect();
+            let current = LockedComponent::new(&file.digest, &defs, &spec.policy, approved.source.clone());
+            let changes = current.changes_since(approved);
+            if !changes.is_empty() {
+                bail!("{}", lock::refusal(&spec.name, &changes));
+            }
         }
         tracing::info!(
             component = %spec.name,
             digest = %file.digest,
-            tools = new_tools.len(),
+            tools = tools.len(),
             compiled = (source == CompileSource::Compiled),
             "component loaded"
         );
-        self.tools.extend(new_tools);
+        Ok(Prepared { spec: spec.clone(), digest: file.digest, pre, tools })
+    }
+
+    fn register(&mut self, prepared: Prepared) {
+        let index = self.components.len();
+        let spec = prepared.spec;
+        for (name, def, export) in prepared.tools {
+            self.tools.insert(name, ToolEntry { def, component: index, export });
+        }
         self.components.push(LoadedComponent {
             name: spec.name.as_str().into(),
             policy: spec.policy.clone(),
-            digest: file.digest,
+            digest: prepared.digest,
             limits: spec.limits,
-            pre,
+            pre: prepared.pre,
             slots: ComponentSlots::new(&spec.limits),
         });
-        Ok(())
     }
 
     /// Every tool, in name order.

@@ -12,3 +12,4 @@ mod python;
 mod sandbox;
 mod support;
 mod tools;
+mod trust;

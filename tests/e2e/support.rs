@@ -115,15 +115,34 @@ impl Moat {
 
     async fn launch(config: &str, lifecycle: Lifecycle, cache: &Path, env: &[(&str, &str)]) -> Moat {
         let dir = tempfile::tempdir().unwrap();
-        let config_path = dir.path().join("moat.toml");
         let dist = examples();
-        std::fs::write(&config_path, config.replace("{dist}", dist.to_str().unwrap())).unwrap();
+        std::fs::write(dir.path().join("moat.toml"), config.replace("{dist}", dist.to_str().unwrap()))
+            .unwrap();
+        Self::spawn(dir, lifecycle, cache, env, &[]).await
+    }
+
+    /// Serves `dir/moat.toml` (with whatever else the test put in `dir`, such
+    /// as a lock file) with extra `serve` arguments.
+    pub async fn serve_dir(dir: tempfile::TempDir, args: &[&str]) -> Moat {
+        let lifecycle = Lifecycle::Initialize(ProtocolVersion::V_2025_11_25);
+        Self::spawn(dir, lifecycle, &shared_cache(), &[], args).await
+    }
+
+    async fn spawn(
+        dir: tempfile::TempDir,
+        lifecycle: Lifecycle,
+        cache: &Path,
+        env: &[(&str, &str)],
+        args: &[&str],
+    ) -> Moat {
+        let config_path = dir.path().join("moat.toml");
         let mut command = tokio::process::Command::new(MOAT);
         command
             .args(["serve", "--config"])
             .arg(&config_path)
             .arg("--cache-dir")
             .arg(cache)
+            .args(args)
             .env("RUST_LOG", "info")
             .envs(env.iter().copied());
         let (transport, stderr) =
@@ -164,6 +183,30 @@ impl Moat {
     pub async fn try_call(&self, tool: &str, arguments: Value) -> Result<CallToolResult, rmcp::ServiceError> {
         let Value::Object(arguments) = arguments else { panic!("arguments must be an object") };
         self.client.call_tool(CallToolRequestParams::new(tool.to_string()).with_arguments(arguments)).await
+    }
+
+    /// Runs `moat serve` on `dir/moat.toml` with stdin closed: whether it got
+    /// as far as serving, and its log.
+    pub async fn serve_dir_or_fail(dir: tempfile::TempDir, args: &[&str]) -> (bool, String) {
+        let output = tokio::process::Command::new(MOAT)
+            .args(["serve", "--config"])
+            .arg(dir.path().join("moat.toml"))
+            .arg("--cache-dir")
+            .arg(shared_cache())
+            .args(args)
+            .env("RUST_LOG", "info")
+            .stdin(Stdio::null())
+            .output()
+            .await
+            .expect("run moat serve");
+        let log = String::from_utf8_lossy(&output.stderr).into_owned();
+        (log.contains("serving MCP on stdio"), log)
+    }
+
+    /// The names of the tools served.
+    pub async fn tool_names(&self) -> Vec<String> {
+        let tools = self.client.list_all_tools().await.expect("tools/list");
+        tools.into_iter().map(|t| t.name.to_string()).collect()
     }
 
     /// Everything moat wrote to stderr so far.

@@ -22,6 +22,7 @@ use crate::server::McpServer;
 use crate::tools::{ToolDef, component_tools};
 use crate::vet::Severity;
 
+mod trust;
 mod vet;
 
 #[derive(Debug, Parser)]
@@ -46,6 +47,8 @@ enum Command {
         cache_dir: Option<PathBuf>,
         /// Components to serve besides those in the config, named after their file.
         components: Vec<PathBuf>,
+        #[command(flatten)]
+        trust: ServeTrust,
     },
     /// Show a component's tools, schemas, imports, grants, metadata and digest.
     Inspect {
@@ -78,6 +81,41 @@ enum Command {
         #[arg(long, value_enum, default_value = "medium")]
         fail_on: Severity,
     },
+    /// Pin each component of the config (bytes, tool definitions, grants) in moat.lock.
+    ///
+    /// `moat serve` refuses any component that differs from the lock and says
+    /// what changed. Approve a change with `--update NAME` after reading it.
+    Lock {
+        #[arg(long, short, default_value = "moat.toml")]
+        config: PathBuf,
+        /// The lock file (default: moat.lock beside the config).
+        #[arg(long)]
+        lock: Option<PathBuf>,
+        /// Approve the current state of component NAME (repeatable).
+        #[arg(long, value_name = "NAME")]
+        update: Vec<String>,
+    },
+    /// Make an ECDSA P-256 key pair: PREFIX.key (private) and PREFIX.pub.
+    Keygen {
+        #[arg(default_value = "moat")]
+        prefix: PathBuf,
+    },
+    /// Sign a component: writes COMPONENT.sigstore.json (a sigstore bundle).
+    Sign {
+        component: PathBuf,
+        /// The private key (PKCS#8 PEM, from `moat keygen`).
+        #[arg(long)]
+        key: PathBuf,
+        #[arg(long, short)]
+        output: Option<PathBuf>,
+    },
+    /// Verify a component's signature against public keys you trust.
+    Verify {
+        component: PathBuf,
+        /// A trusted public key (PEM); repeatable.
+        #[arg(long = "key", required = true)]
+        keys: Vec<PathBuf>,
+    },
     /// Embed the WIT documentation of a component's tools into the component.
     Pack {
         component: PathBuf,
@@ -91,6 +129,23 @@ enum Command {
         #[arg(long, short)]
         output: Option<PathBuf>,
     },
+}
+
+/// What `serve` demands of components before it serves them.
+#[derive(Debug, clap::Args)]
+struct ServeTrust {
+    /// The lock file (default: moat.lock beside the config, when it exists).
+    #[arg(long)]
+    lock: Option<PathBuf>,
+    /// Refuse to start without a lock file.
+    #[arg(long)]
+    locked: bool,
+    /// Refuse components without a valid signature from a trusted key.
+    #[arg(long)]
+    require_signature: bool,
+    /// A trusted public key (PEM), besides the config's [trust] keys; repeatable.
+    #[arg(long = "trusted-key", value_name = "FILE")]
+    trusted_keys: Vec<PathBuf>,
 }
 
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
@@ -109,9 +164,23 @@ pub fn main() -> Result<std::process::ExitCode> {
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     runtime.block_on(async {
         match cli.command {
-            Command::Serve { config, cache_dir, components } => {
-                serve(config.as_deref(), cache_dir, &components).await
+            Command::Serve { config, cache_dir, components, trust } => {
+                serve(config.as_deref(), cache_dir, &components, &trust).await
             }
+            Command::Lock { config, lock, update } => {
+                let lock = lock.unwrap_or_else(|| crate::lock::path_for_config(&config));
+                let complete = trust::lock(&config, &lock, &update)?;
+                return Ok(if complete {
+                    std::process::ExitCode::SUCCESS
+                } else {
+                    std::process::ExitCode::FAILURE
+                });
+            }
+            Command::Keygen { prefix } => trust::keygen(&prefix),
+            Command::Sign { component, key, output } => {
+                trust::sign(&component, &key, output.as_deref()).map(drop)
+            }
+            Command::Verify { component, keys } => trust::verify(&component, &keys),
             Command::Inspect { component, name, config, json } => {
                 inspect(&component, name.as_deref(), config.as_deref(), json)
             }
@@ -141,12 +210,43 @@ fn init_logging(filter: Option<&str>) {
         .init();
 }
 
-async fn serve(config_path: Option<&Path>, cache_dir: Option<PathBuf>, paths: &[PathBuf]) -> Result<()> {
+async fn serve(
+    config_path: Option<&Path>,
+    cache_dir: Option<PathBuf>,
+    paths: &[PathBuf],
+    trust: &ServeTrust,
+) -> Result<()> {
     let mut config = match config_path {
         Some(path) => Config::load(path)?,
         None => Config::default(),
     };
     config.add_paths(paths)?;
+    for key in &trust.trusted_keys {
+        config.gates.trusted_keys.push(crate::signing::TrustedKey::read(key)?);
+    }
+    if trust.require_signature {
+        if config.gates.trusted_keys.is_empty() {
+            bail!("--require-signature needs a trusted key (--trusted-key FILE or [trust] keys)");
+        }
+        config.gates.require_signature = true;
+    }
+    let lock_path = trust.lock.clone().or_else(|| config_path.map(crate::lock::path_for_config));
+    config.gates.lock = match &lock_path {
+        Some(path) => crate::lock::LockFile::read(path)?,
+        None => None,
+    };
+    match (&config.gates.lock, &lock_path) {
+        (Some(_), Some(path)) => {
+            tracing::info!(lock = %path.display(), "components are checked against the lock")
+        }
+        (None, _) if trust.locked => {
+            bail!(
+                "--locked: no lock file{}; create one with `moat lock`",
+                lock_path.map(|p| format!(" at {}", p.display())).unwrap_or_default()
+            )
+        }
+        _ => tracing::warn!("no moat.lock: components are not pinned (create one with `moat lock`)"),
+    }
     if let Some(dir) = cache_dir {
         config.cache_dir = Some(dir);
     }
@@ -170,6 +270,19 @@ async fn serve(config_path: Option<&Path>, cache_dir: Option<PathBuf>, paths: &[
     let reason = service.waiting().await.context("MCP session ended abnormally")?;
     tracing::info!(?reason, "MCP session closed");
     Ok(())
+}
+
+/// Compiles the component at `path` (through the cache) and derives its tools
+/// under the name `name`; also returns its imports.
+fn compiled_tools(path: &Path, name: &str) -> Result<(ComponentFile, Vec<ToolDef>, Vec<String>)> {
+    let file = ComponentFile::read(path)?;
+    let runtime = Runtime::new(None, CompileCache::default_dir().as_deref(), Default::default())?;
+    let (component, _) = runtime
+        .compile(file.digest_hex(), &file.bytes)
+        .with_context(|| format!("{} is not a valid component", path.display()))?;
+    let (tools, _) = component_tools(runtime.engine(), &component, &file, name);
+    let imports = component::imports(runtime.engine(), &component);
+    Ok((file, tools, imports))
 }
 
 fn vet_command(

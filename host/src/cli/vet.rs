@@ -9,13 +9,9 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context as _, Result, bail};
 use serde_json::{Value, json};
 
-use crate::component::{self, ComponentFile};
 use crate::config::{ComponentSpec, Config};
 use crate::policy::Policy;
-use crate::runtime::Runtime;
-use crate::runtime::cache::CompileCache;
 use crate::server::mcp_tool;
-use crate::tools::component_tools;
 use crate::vet::capabilities::vet_capabilities;
 use crate::vet::{Finding, Severity, ToolFindings, vet_tools, worst};
 
@@ -149,15 +145,9 @@ fn spec_for<'a>(config: &'a Config, path: &Path) -> Option<&'a ComponentSpec> {
     config.components.iter().find(|spec| spec.path.canonicalize().ok().as_deref() == Some(&wanted))
 }
 
-fn component_target(path: &Path, name: &str, policy: &Policy) -> Result<Target> {
-    let file = ComponentFile::read(path)?;
-    let runtime = Runtime::new(None, CompileCache::default_dir().as_deref(), Default::default())?;
-    let (component, _) = runtime
-        .compile(file.digest_hex(), &file.bytes)
-        .with_context(|| format!("{} is not a valid component", path.display()))?;
-    let (tools, _) = component_tools(runtime.engine(), &component, &file, name);
+pub fn component_target(path: &Path, name: &str, policy: &Policy) -> Result<Target> {
+    let (file, tools, imports) = super::compiled_tools(path, name)?;
     let tools = tools.iter().map(|t| serde_json::to_value(mcp_tool(t)).expect("tools serialise")).collect();
-    let imports = component::imports(runtime.engine(), &component);
     Ok(Target {
         label: path.display().to_string(),
         digest: Some(file.digest.clone()),

@@ -1,0 +1,289 @@
+//! `moat.lock`: what the user approved, and what changed since (rug pulls).
+//!
+//! Owns: the lock format (JSON, one entry per component: the sha256 of its
+//! bytes, each tool's canonical definition and its digest, the grants and
+//! their digest, and where it came from), the comparison of a loaded
+//! component against its entry, and the diff that says exactly what
+//! changed: old and new text, parameters added or removed, schema changes,
+//! annotation flips and grants, with capability expansions marked.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result, bail};
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+use sha2::{Digest, Sha256};
+
+use crate::policy::Policy;
+use crate::server::mcp_tool;
+use crate::tools::ToolDef;
+
+/// The lock file format version this host reads and writes.
+pub const LOCK_VERSION: u32 = 1;
+/// The lock file's name next to the config file.
+pub const LOCK_FILE_NAME: &str = "moat.lock";
+
+/// The whole lock file.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LockFile {
+    pub version: u32,
+    pub components: BTreeMap<String, LockedComponent>,
+}
+
+/// One approved component.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LockedComponent {
+    /// `sha256:...` of the component's bytes.
+    pub digest: String,
+    /// Where it was pulled from (`oci://host/repo@sha256:...`), if it was.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<String>,
+    /// `sha256:...` of the grants below, canonical.
+    pub grants_digest: String,
+    pub grants: Vec<String>,
+    pub tools: BTreeMap<String, LockedTool>,
+}
+
+/// One approved tool: its canonical definition and that definition's digest.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LockedTool {
+    pub digest: String,
+    pub definition: Value,
+}
+
+impl LockFile {
+    /// Reads a lock file; `Ok(None)` when there is none.
+    pub fn read(path: &Path) -> Result<Option<LockFile>> {
+        let text = match std::fs::read_to_string(path) {
+            Ok(text) => text,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(e).with_context(|| format!("cannot read {}", path.display())),
+        };
+        let lock: LockFile = serde_json::from_str(&text)
+            .with_context(|| format!("{} is not a valid lock file", path.display()))?;
+        if lock.version != LOCK_VERSION {
+            bail!("{} has version {}, this moat reads version {LOCK_VERSION}", path.display(), lock.version);
+        }
+        Ok(Some(lock))
+    }
+
+    /// Writes the lock file atomically, keys sorted, one trailing newline.
+    pub fn write(&self, path: &Path) -> Result<()> {
+        let text = serde_json::to_string_pretty(&canonical(&serde_json::to_value(self)?))? + "\n";
+        let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+        let mut temp = tempfile::NamedTempFile::new_in(dir)
+            .with_context(|| format!("cannot write to {}", dir.display()))?;
+        std::io::Write::write_all(&mut temp, text.as_bytes())?;
+        temp.persist(path).with_context(|| format!("cannot write {}", path.display()))?;
+        Ok(())
+    }
+}
+
+/// The lock file that belongs to a config file: `moat.lock` beside it.
+pub fn path_for_config(config: &Path) -> PathBuf {
+    config.parent().unwrap_or(Path::new(".")).join(LOCK_FILE_NAME)
+}
+
+impl LockedComponent {
+    /// The entry for a component as it is now.
+    pub fn new(digest: &str, tools: &[ToolDef], policy: &Policy, source: Option<String>) -> LockedComponent {
+        let grants = policy.describe();
+        let tools = tools
+            .iter()
+            .map(|tool| {
+                let definition = canonical(&serde_json::to_value(mcp_tool(tool)).expect("tools serialise"));
+                (tool.name.clone(), LockedTool { digest: digest_of(&definition), definition })
+            })
+            .collect();
+        LockedComponent {
+            digest: digest.to_string(),
+            source,
+            grants_digest: digest_of(&Value::from(grants.clone())),
+            grants,
+            tools,
+        }
+    }
+
+    /// Everything that differs from `approved`, as lines for a person; empty
+    /// when nothing does. Expansions of what the component can do are marked.
+    pub fn changes_since(&self, approved: &LockedComponent) -> Vec<String> {
+        let mut out = Vec::new();
+        if self.digest != approved.digest {
+            out.push(format!("code: {} → {}", approved.digest, self.digest));
+        }
+        for (name, old) in &approved.tools {
+            match self.tools.get(name) {
+                None => out.push(format!("tool {name}: removed")),
+                Some(new) if new.digest != old.digest => {
+                    tool_changes(name, &old.definition, &new.definition, &mut out)
+                }
+                Some(_) => {}
+            }
+        }
+        for (name, new) in &self.tools {
+            if !approved.tools.contains_key(name) {
+                let description = new.definition.get("description").and_then(Value::as_str).unwrap_or("");
+                out.push(format!("tool {name}: added [capability expansion]\n    + {}", indent(description)));
+            }
+        }
+        if self.grants_digest != approved.grants_digest {
+            for grant in &approved.grants {
+                if !self.grants.contains(grant) {
+                    out.push(format!("grant removed: {grant}"));
+                }
+            }
+            for grant in &self.grants {
+                if !approved.grants.contains(grant) {
+                    out.push(format!("grant added: {grant} [capability expansion]"));
+                }
+            }
+        }
+        out
+    }
+}
+
+fn tool_changes(name: &str, old: &Value, new: &Value, out: &mut Vec<String>) {
+    for key in ["title", "description"] {
+        let (before, after) = (old.get(key).and_then(Value::as_str), new.get(key).and_then(Value::as_str));
+        if before != after {
+            let mut text = format!("tool {name}: {key} changed");
+            let diff = similar::TextDiff::from_lines(before.unwrap_or(""), after.unwrap_or(""));
+            for change in diff.iter_all_changes() {
+                let sign = match change.tag() {
+                    similar::ChangeTag::Delete => '-',
+                    similar::ChangeTag::Insert => '+',
+                    similar::ChangeTag::Equal => ' ',
+                };
+                let _ = write!(
+                    text,
+                    "\n    {sign} {}",
+                    crate::vet::text::make_visible(change.value().trim_end_matches('\n'))
+                );
+            }
+            out.push(text);
+        }
+    }
+    schema_changes(name, "parameter", old.get("inputSchema"), new.get("inputSchema"), out);
+    if old.get("outputSchema") != new.get("outputSchema") {
+        out.push(format!(
+            "tool {name}: output schema changed\n    - {}\n    + {}",
+            compact(old.get("outputSchema")),
+            compact(new.get("outputSchema"))
+        ));
+    }
+    let empty = Map::new();
+    let annotations =
+        |v: &Value| v.get("annotations").and_then(Value::as_object).cloned().unwrap_or(empty.clone());
+    let (before, after) = (annotations(old), annotations(new));
+    let keys: std::collections::BTreeSet<&String> = before.keys().chain(after.keys()).collect();
+    for key in keys {
+        let (b, a) = (before.get(key), after.get(key));
+        if b != a {
+            let expansion = match key.as_str() {
+                "readOnlyHint" => b == Some(&Value::Bool(true)),
+                "destructiveHint" => a == Some(&Value::Bool(true)),
+                "openWorldHint" => a == Some(&Value::Bool(true)),
+                "idempotentHint" => b == Some(&Value::Bool(true)),
+                _ => false,
+            };
+            out.push(format!(
+                "tool {name}: annotation {key}: {} → {}{}",
+                compact(b),
+                compact(a),
+                if expansion { " [capability expansion]" } else { "" }
+            ));
+        }
+    }
+}
+
+fn schema_changes(name: &str, what: &str, old: Option<&Value>, new: Option<&Value>, out: &mut Vec<String>) {
+    let properties = |schema: Option<&Value>| {
+        schema.and_then(|s| s.get("properties")).and_then(Value::as_object).cloned().unwrap_or_default()
+    };
+    let required = |schema: Option<&Value>| -> Vec<String> {
+        schema
+            .and_then(|s| s.get("required"))
+            .and_then(Value::as_array)
+            .map(|r| r.iter().filter_map(|v| v.as_str().map(String::from)).collect())
+            .unwrap_or_default()
+    };
+    let (before, after) = (properties(old), properties(new));
+    for (param, schema) in &after {
+        match before.get(param) {
+            None => out.push(format!(
+                "tool {name}: {what} `{param}` added [capability expansion]\n    + {}",
+                compact(Some(schema))
+            )),
+            Some(previous) if previous != schema => out.push(format!(
+                "tool {name}: {what} `{param}` changed\n    - {}\n    + {}",
+                compact(Some(previous)),
+                compact(Some(schema))
+            )),
+            Some(_) => {}
+        }
+    }
+    for param in before.keys().filter(|p| !after.contains_key(*p)) {
+        out.push(format!("tool {name}: {what} `{param}` removed"));
+    }
+    let (was, is) = (required(old), required(new));
+    if was != is && before.keys().eq(after.keys()) {
+        out.push(format!("tool {name}: required {what}s {was:?} → {is:?}"));
+    }
+    fn rest(schema: Option<&Value>) -> Option<Vec<(&String, &Value)>> {
+        schema.and_then(Value::as_object).map(|s| {
+            s.iter().filter(|(k, _)| !matches!(k.as_str(), "properties" | "required")).collect::<Vec<_>>()
+        })
+    }
+    if rest(old) != rest(new) {
+        out.push(format!(
+            "tool {name}: input schema changed\n    - {}\n    + {}",
+            compact(old),
+            compact(new)
+        ));
+    }
+}
+
+fn compact(value: Option<&Value>) -> String {
+    value.map_or_else(|| "(none)".to_string(), |v| crate::vet::text::make_visible(&v.to_string()))
+}
+
+/// Multi-line text under a `+` line: invisible characters shown, lines indented.
+fn indent(text: &str) -> String {
+    text.lines().map(crate::vet::text::make_visible).collect::<Vec<_>>().join("\n      ")
+}
+
+/// The same value with every object's keys sorted (JSON Canonicalization
+/// Scheme order for the ASCII keys MCP uses), so equal definitions hash equal.
+pub fn canonical(value: &Value) -> Value {
+    match value {
+        Value::Object(map) => {
+            let mut keys: Vec<&String> = map.keys().collect();
+            keys.sort();
+            Value::Object(keys.into_iter().map(|k| (k.clone(), canonical(&map[k]))).collect())
+        }
+        Value::Array(items) => Value::Array(items.iter().map(canonical).collect()),
+        other => other.clone(),
+    }
+}
+
+/// `sha256:...` of a value's canonical compact JSON.
+pub fn digest_of(value: &Value) -> String {
+    let bytes = serde_json::to_vec(&canonical(value)).expect("values serialise");
+    format!("sha256:{}", hex::encode(Sha256::digest(bytes)))
+}
+
+/// The report for a component that differs from its lock entry.
+pub fn refusal(name: &str, changes: &[String]) -> String {
+    let mut text = format!("`{name}` differs from what moat.lock approved:");
+    for change in changes {
+        let _ = write!(text, "\n  {change}");
+    }
+    let _ =
+        write!(text, "\nreview the change (`moat vet`), then approve it with `moat lock --update {name}`");
+    text
+}

@@ -1,0 +1,295 @@
+//! Publishing components to OCI registries and pulling them back, in the
+//! standard Wasm artifact layout, signed the way cosign signs.
+//!
+//! Owns: `oci://` references; the push of a component (config
+//! `application/vnd.wasm.config.v0+json`, one `application/wasm` layer,
+//! an OCI image manifest) and of its cosign signature (the simple-signing
+//! payload as a layer of the manifest tagged `sha256-<digest>.sig`, the
+//! signature in its `dev.cosignproject.cosign/signature` annotation); and
+//! the pull that resolves a tag to a digest once, checks every digest on
+//! the way down, and verifies the signature chain before anything is kept.
+//! Plain HTTP is used for loopback registries only.
+
+use anyhow::{Context, Result, bail, ensure};
+use oci_client::client::{ClientConfig, ClientProtocol};
+use oci_client::secrets::RegistryAuth;
+use oci_client::{Client, Reference};
+use serde_json::{Value, json};
+
+use crate::signing::{self, OciSignature, TrustedKey, oci_digest};
+
+pub const OCI_MANIFEST_MEDIA_TYPE: &str = "application/vnd.oci.image.manifest.v1+json";
+pub const WASM_CONFIG_MEDIA_TYPE: &str = "application/vnd.wasm.config.v0+json";
+pub const WASM_LAYER_MEDIA_TYPE: &str = "application/wasm";
+pub const OCI_CONFIG_MEDIA_TYPE: &str = "application/vnd.oci.image.config.v1+json";
+pub const SIMPLE_SIGNING_MEDIA_TYPE: &str = "application/vnd.dev.cosign.simplesigning.v1+json";
+pub const COSIGN_SIGNATURE_ANNOTATION: &str = "dev.cosignproject.cosign/signature";
+
+/// An `oci://HOST[:PORT]/REPOSITORY[:TAG|@DIGEST]` reference.
+#[derive(Debug, Clone)]
+pub struct OciRef(Reference);
+
+impl OciRef {
+    pub fn parse(text: &str) -> Result<OciRef> {
+        let rest = text
+            .strip_prefix("oci://")
+            .with_context(|| format!("`{text}` is not an oci:// reference (oci://HOST/REPOSITORY:TAG)"))?;
+        ensure!(rest.contains('/'), "`{text}` names no repository (oci://HOST/REPOSITORY:TAG)");
+        let reference: Reference =
+            rest.parse().with_context(|| format!("`{text}` is not a valid reference"))?;
+        Ok(OciRef(reference))
+    }
+
+    /// `HOST/REPOSITORY`, what cosign calls the docker reference.
+    pub fn repository(&self) -> String {
+        format!("{}/{}", self.0.registry(), self.0.repository())
+    }
+
+    /// `oci://HOST/REPOSITORY@DIGEST`: the pinned form.
+    pub fn pinned(&self, digest: &str) -> String {
+        format!("oci://{}@{digest}", self.repository())
+    }
+
+    fn with_tag(&self, tag: &str) -> Reference {
+        Reference::with_tag(self.0.registry().into(), self.0.repository().into(), tag.into())
+    }
+
+    fn is_loopback(&self) -> bool {
+        let host = self.0.registry().rsplit_once(':').map_or(self.0.registry(), |(host, port)| {
+            if port.chars().all(|c| c.is_ascii_digit()) { host } else { self.0.registry() }
+        });
+        matches!(host, "localhost" | "127.0.0.1" | "[::1]")
+    }
+}
+
+impl std::fmt::Display for OciRef {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "oci://{}", self.0)
+    }
+}
+
+/// A registry client for one reference: HTTPS, or plain HTTP on loopback.
+/// Credentials come from `MOAT_REGISTRY_USERNAME` and `MOAT_REGISTRY_PASSWORD`.
+pub struct Registry {
+    client: Client,
+    auth: RegistryAuth,
+    reference: OciRef,
+}
+
+impl Registry {
+    pub async fn connect(reference: &OciRef) -> Result<Registry> {
+        // reqwest's rustls needs a process-wide crypto provider; ours is ring.
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let protocol = if reference.is_loopback() {
+            ClientProtocol::HttpsExcept(vec![reference.0.registry().to_string()])
+        } else {
+            ClientProtocol::Https
+        };
+        let client = Client::new(ClientConfig { protocol, ..Default::default() });
+        let auth = match (std::env::var("MOAT_REGISTRY_USERNAME"), std::env::var("MOAT_REGISTRY_PASSWORD")) {
+            (Ok(user), Ok(password)) => RegistryAuth::Basic(user, password),
+            _ => RegistryAuth::Anonymous,
+        };
+        client.store_auth_if_needed(reference.0.resolve_registry(), &auth).await;
+        Ok(Registry { client, auth, reference: reference.clone() })
+    }
+
+    async fn push_blob(&self, bytes: &[u8]) -> Result<(String, usize)> {
+        let digest = oci_digest(bytes);
+        self.client
+            .push_blob(&self.reference.0, bytes.to_vec(), &digest)
+            .await
+            .with_context(|| format!("cannot push blob {digest} to {}", self.reference))?;
+        Ok((digest, bytes.len()))
+    }
+
+    async fn push_manifest(&self, reference: &Reference, manifest: &[u8]) -> Result<String> {
+        self.client
+            .push_manifest_raw(
+                reference,
+                manifest.to_vec(),
+                OCI_MANIFEST_MEDIA_TYPE.parse().expect("valid header"),
+            )
+            .await
+            .with_context(|| format!("cannot push manifest to oci://{reference}"))?;
+        Ok(oci_digest(manifest))
+    }
+
+    /// Pushes `component` in the Wasm artifact layout under the reference's
+    /// tag; the manifest digest.
+    pub async fn push_component(
+        &self,
+        component: &[u8],
+        exports: &[String],
+        imports: &[String],
+    ) -> Result<String> {
+        ensure!(
+            self.reference.0.tag().is_some() && self.reference.0.digest().is_none(),
+            "publish to a tag, e.g. oci://HOST/REPO:1.0.0"
+        );
+        let layer_digest = oci_digest(component);
+        let config = serde_json::to_vec(&json!({
+            "created": humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string(),
+            "architecture": "wasm",
+            "os": "wasip2",
+            "layerDigests": [layer_digest],
+            "component": {"exports": exports, "imports": imports, "target": null},
+        }))?;
+        let (config_digest, config_size) = self.push_blob(&config).await?;
+        let (layer_digest, layer_size) = self.push_blob(component).await?;
+        let manifest = serde_json::to_vec(&json!({
+            "schemaVersion": 2,
+            "mediaType": OCI_MANIFEST_MEDIA_TYPE,
+            "artifactType": WASM_CONFIG_MEDIA_TYPE,
+            "config": {"mediaType": WASM_CONFIG_MEDIA_TYPE, "digest": config_digest, "size": config_size},
+            "layers": [{"mediaType": WASM_LAYER_MEDIA_TYPE, "digest": layer_digest, "size": layer_size}],
+        }))?;
+        self.push_manifest(&self.reference.0, &manifest).await
+    }
+
+    /// Pushes cosign's signature of `manifest_digest` (tag `sha256-<hex>.sig`).
+    pub async fn push_signature(
+        &self,
+        manifest_digest: &str,
+        payload: &[u8],
+        signature: &str,
+    ) -> Result<String> {
+        let (payload_digest, payload_size) = self.push_blob(payload).await?;
+        let config = serde_json::to_vec(&json!({
+            "architecture": "", "os": "", "config": {}, "created": "0001-01-01T00:00:00Z",
+            "history": [{"created": "0001-01-01T00:00:00Z"}],
+            "rootfs": {"type": "layers", "diff_ids": [payload_digest]},
+        }))?;
+        let (config_digest, config_size) = self.push_blob(&config).await?;
+        let manifest = serde_json::to_vec(&json!({
+            "schemaVersion": 2,
+            "mediaType": OCI_MANIFEST_MEDIA_TYPE,
+            "config": {"mediaType": OCI_CONFIG_MEDIA_TYPE, "digest": config_digest, "size": config_size},
+            "layers": [{
+                "mediaType": SIMPLE_SIGNING_MEDIA_TYPE, "digest": payload_digest, "size": payload_size,
+                "annotations": {COSIGN_SIGNATURE_ANNOTATION: signature},
+            }],
+        }))?;
+        let tag = signature_tag(manifest_digest);
+        self.push_manifest(&self.reference.with_tag(&tag), &manifest).await?;
+        Ok(tag)
+    }
+
+    async fn manifest(&self, reference: &Reference) -> Result<(Vec<u8>, Value)> {
+        let (bytes, _) = self
+            .client
+            .pull_manifest_raw(reference, &self.auth, &[OCI_MANIFEST_MEDIA_TYPE])
+            .await
+            .with_context(|| format!("cannot pull manifest oci://{reference}"))?;
+        let value: Value = serde_json::from_slice(&bytes)
+            .with_context(|| format!("the manifest of oci://{reference} is not JSON"))?;
+        Ok((bytes.to_vec(), value))
+    }
+
+    async fn blob(&self, digest: &str) -> Result<Vec<u8>> {
+        let mut bytes = Vec::new();
+        self.client
+            .pull_blob(&self.reference.0, digest, &mut bytes)
+            .await
+            .with_context(|| format!("cannot pull blob {digest} from {}", self.reference))?;
+        ensure!(
+            oci_digest(&bytes) == digest,
+            "blob {digest} from {} does not match its digest",
+            self.reference
+        );
+        Ok(bytes)
+    }
+
+    /// Resolves the reference to a manifest digest once, pulls the component
+    /// layer and the signature, and verifies the chain against `keys`.
+    pub async fn pull_verified(&self, keys: &[TrustedKey]) -> Result<Pulled> {
+        let (manifest_bytes, manifest) = self.manifest(&self.reference.0).await?;
+        let manifest_digest = oci_digest(&manifest_bytes);
+        if let Some(wanted) = self.reference.0.digest() {
+            ensure!(
+                wanted == manifest_digest,
+                "the registry returned manifest {manifest_digest} for {wanted}"
+            );
+        }
+        // From here on, only the digest is used, never the tag.
+        let config_type = manifest.pointer("/config/mediaType").and_then(Value::as_str).unwrap_or("");
+        ensure!(
+            config_type == WASM_CONFIG_MEDIA_TYPE,
+            "{} is not a Wasm artifact (config media type {config_type:?}, expected {WASM_CONFIG_MEDIA_TYPE})",
+            self.reference
+        );
+        let layers = manifest.get("layers").and_then(Value::as_array).cloned().unwrap_or_default();
+        let [layer] = layers.as_slice() else {
+            bail!("{} must have exactly one layer, it has {}", self.reference, layers.len())
+        };
+        ensure!(
+            layer.get("mediaType").and_then(Value::as_str) == Some(WASM_LAYER_MEDIA_TYPE),
+            "the layer of {} is not {WASM_LAYER_MEDIA_TYPE}",
+            self.reference
+        );
+        let layer_digest = layer.get("digest").and_then(Value::as_str).context("the layer has no digest")?;
+        let component = self.blob(layer_digest).await?;
+
+        let tag = signature_tag(&manifest_digest);
+        let (_, signature_manifest) = self
+            .manifest(&self.reference.with_tag(&tag))
+            .await
+            .with_context(|| format!("{} is not signed (no {tag})", self.reference))?;
+        let signature_layers =
+            signature_manifest.get("layers").and_then(Value::as_array).cloned().unwrap_or_default();
+        let mut last_error = None;
+        for layer in signature_layers {
+            if layer.get("mediaType").and_then(Value::as_str) != Some(SIMPLE_SIGNING_MEDIA_TYPE) {
+                continue;
+            }
+            let Some(signature) = layer
+                .pointer(&format!("/annotations/{}", COSIGN_SIGNATURE_ANNOTATION.replace('/', "~1")))
+                .and_then(Value::as_str)
+            else {
+                continue;
+            };
+            let Some(digest) = layer.get("digest").and_then(Value::as_str) else { continue };
+            let payload = self.blob(digest).await?;
+            let chain = OciSignature {
+                reference: self.reference.repository(),
+                manifest: String::from_utf8(manifest_bytes.clone()).context("the manifest is not UTF-8")?,
+                payload: String::from_utf8(payload).context("the signature payload is not UTF-8")?,
+                signature: signature.to_string(),
+            };
+            match chain.verify(&component, keys) {
+                Ok(key) => {
+                    let key = key.label.clone();
+                    return Ok(Pulled { component, manifest_digest, signature: chain, key });
+                }
+                Err(error) => last_error = Some(error),
+            }
+        }
+        Err(last_error.unwrap_or_else(|| anyhow::anyhow!("{tag} holds no cosign signature")))
+            .with_context(|| format!("the signature of {} does not verify", self.reference))
+    }
+}
+
+/// What `pull_verified` brings back, verified.
+pub struct Pulled {
+    pub component: Vec<u8>,
+    pub manifest_digest: String,
+    pub signature: OciSignature,
+    /// The trusted key that verified it.
+    pub key: String,
+}
+
+/// cosign's tag for the signatures of a manifest: `sha256-<hex>.sig`.
+pub fn signature_tag(manifest_digest: &str) -> String {
+    format!("{}.sig", manifest_digest.replace(':', "-"))
+}
+
+/// Signs `manifest_digest` of `reference` as cosign does: the payload and its signature.
+pub fn cosign_sign(
+    key: &p256::ecdsa::SigningKey,
+    reference: &OciRef,
+    manifest_digest: &str,
+) -> (Vec<u8>, String) {
+    let payload = signing::simple_signing_payload(&reference.repository(), manifest_digest);
+    let signature = signing::sign_bytes(key, &payload);
+    (payload, signature)
+}
