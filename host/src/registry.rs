@@ -264,8 +264,9 @@ impl Registry {
                 Err(error) => last_error = Some(error),
             }
         }
-        Err(last_error.unwrap_or_else(|| anyhow::anyhow!("{tag} holds no cosign signature")))
-            .with_context(|| format!("the signature of {} does not verify", self.reference))
+        Err(last_error
+            .unwrap_or_else(|| anyhow::anyhow!("it is not signed: {tag} holds no cosign signature")))
+        .with_context(|| format!("the signature of {} does not verify", self.reference))
     }
 }
 

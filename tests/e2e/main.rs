@@ -5,6 +5,7 @@
 
 mod conversion;
 mod limits;
+mod oci;
 mod packing;
 mod policy;
 mod protocol;

@@ -22,6 +22,7 @@ use crate::server::McpServer;
 use crate::tools::{ToolDef, component_tools};
 use crate::vet::Severity;
 
+mod publish;
 mod trust;
 mod vet;
 
@@ -116,6 +117,36 @@ enum Command {
         #[arg(long = "key", required = true)]
         keys: Vec<PathBuf>,
     },
+    /// Vet, sign and push a component to an OCI registry (Wasm artifact layout,
+    /// cosign signature).
+    Publish {
+        component: PathBuf,
+        /// Where: oci://HOST/REPOSITORY:TAG (plain HTTP only for loopback hosts).
+        reference: String,
+        /// The private key to sign with (PKCS#8 PEM, from `moat keygen`).
+        #[arg(long)]
+        key: PathBuf,
+        /// Refuse to publish with vet findings at or above this severity.
+        #[arg(long, value_enum, default_value = "medium")]
+        fail_on: Severity,
+    },
+    /// Pull a component from an OCI registry, verify its signature, vet it,
+    /// and pin it by digest in the config and the lock.
+    Add {
+        /// oci://HOST/REPOSITORY:TAG or oci://HOST/REPOSITORY@sha256:...
+        reference: String,
+        /// A trusted public key (PEM); repeatable.
+        #[arg(long = "key", required = true)]
+        keys: Vec<PathBuf>,
+        #[arg(long, short, default_value = "moat.toml")]
+        config: PathBuf,
+        /// The component's name (default: the repository's last segment).
+        #[arg(long)]
+        name: Option<String>,
+        /// Refuse to add with vet findings at or above this severity.
+        #[arg(long, value_enum, default_value = "medium")]
+        fail_on: Severity,
+    },
     /// Embed the WIT documentation of a component's tools into the component.
     Pack {
         component: PathBuf,
@@ -177,6 +208,12 @@ pub fn main() -> Result<std::process::ExitCode> {
                 });
             }
             Command::Keygen { prefix } => trust::keygen(&prefix),
+            Command::Publish { component, reference, key, fail_on } => {
+                publish::publish(&component, &reference, &key, fail_on).await
+            }
+            Command::Add { reference, keys, config, name, fail_on } => {
+                publish::add(&reference, &keys, &config, name.as_deref(), fail_on).await
+            }
             Command::Sign { component, key, output } => {
                 trust::sign(&component, &key, output.as_deref()).map(drop)
             }

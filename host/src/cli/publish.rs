@@ -1,0 +1,116 @@
+//! `moat publish` and `moat add`: vet → sign → push, and pull → verify →
+//! vet → pin (config and lock, by digest).
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result, bail};
+
+use super::compiled_tools;
+use super::vet::{component_target, vet_targets};
+use crate::config::{Config, validate_component_name};
+use crate::lock::{LOCK_VERSION, LockFile, LockedComponent, path_for_config};
+use crate::policy::Policy;
+use crate::registry::{OciRef, Registry, cosign_sign};
+use crate::signing::{self, TrustedKey};
+use crate::vet::Severity;
+
+/// Vets, signs and pushes `component` to `reference` (a tag).
+pub async fn publish(component: &Path, reference: &str, key: &Path, fail_on: Severity) -> Result<()> {
+    let reference = OciRef::parse(reference)?;
+    let key = signing::read_signing_key(key)?;
+    let name = component.file_stem().and_then(|s| s.to_str()).unwrap_or("component").replace('_', "-");
+    vet_or_refuse(component, &name, fail_on)?;
+    let (file, tools, imports) = compiled_tools(component, &name)?;
+    let exports: Vec<String> = tools.iter().map(|t| t.name.clone()).collect();
+    let registry = Registry::connect(&reference).await?;
+    let manifest_digest = registry.push_component(&file.bytes, &exports, &imports).await?;
+    let (payload, signature) = cosign_sign(&key, &reference, &manifest_digest);
+    let tag = registry.push_signature(&manifest_digest, &payload, &signature).await?;
+    println!("published {reference}");
+    println!("  digest    {}", reference.pinned(&manifest_digest));
+    println!("  component {}", file.digest);
+    println!("  signature {}:{tag}", reference.repository());
+    Ok(())
+}
+
+fn vet_or_refuse(component: &Path, name: &str, fail_on: Severity) -> Result<()> {
+    let report = vet_targets(vec![component_target(component, name, &Policy::default())?]);
+    if report.worst().is_some_and(|worst| worst >= fail_on) {
+        eprint!("{}", report.to_text(fail_on));
+        bail!("{} has vet findings at or above {fail_on}", component.display());
+    }
+    Ok(())
+}
+
+/// Pulls `reference`, verifies its signature against `keys`, vets it, and
+/// pins it by digest in the config (`[components.NAME]`) and the lock.
+pub async fn add(
+    reference: &str,
+    keys: &[PathBuf],
+    config_path: &Path,
+    name: Option<&str>,
+    fail_on: Severity,
+) -> Result<()> {
+    let reference = OciRef::parse(reference)?;
+    let keys: Vec<TrustedKey> = keys.iter().map(|k| TrustedKey::read(k)).collect::<Result<_>>()?;
+    let name = match name {
+        Some(name) => name.to_string(),
+        None => reference.repository().rsplit('/').next().unwrap_or("component").to_string(),
+    };
+    validate_component_name(&name).context("choose another name with --name")?;
+    let config_text = match std::fs::read_to_string(config_path) {
+        Ok(text) => {
+            let config = Config::load(config_path)?;
+            if config.components.iter().any(|c| c.name == name) {
+                bail!("{} already has a component named `{name}` (use --name)", config_path.display());
+            }
+            text
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
+        Err(e) => return Err(e).with_context(|| format!("cannot read {}", config_path.display())),
+    };
+
+    let registry = Registry::connect(&reference).await?;
+    let pulled = registry.pull_verified(&keys).await?;
+    let pinned = reference.pinned(&pulled.manifest_digest);
+
+    let base = config_path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let relative = PathBuf::from("components")
+        .join(format!("{name}@{}.wasm", pulled.manifest_digest.trim_start_matches("sha256:")));
+    let path = base.join(&relative);
+    std::fs::create_dir_all(path.parent().expect("has a parent"))?;
+    std::fs::write(&path, &pulled.component).with_context(|| format!("cannot write {}", path.display()))?;
+    std::fs::write(
+        signing::oci_signature_path(&path),
+        serde_json::to_string_pretty(&pulled.signature)? + "\n",
+    )?;
+    if let Err(error) = vet_or_refuse(&path, &name, fail_on) {
+        let _ = std::fs::remove_file(signing::oci_signature_path(&path));
+        let _ = std::fs::remove_file(&path);
+        return Err(error);
+    }
+
+    let (file, tools, _) = compiled_tools(&path, &name)?;
+    let entry = LockedComponent::new(&file.digest, &tools, &Policy::default(), Some(pinned.clone()));
+    let lock_path = path_for_config(config_path);
+    let mut lock = LockFile::read(&lock_path)?
+        .unwrap_or(LockFile { version: LOCK_VERSION, components: Default::default() });
+    lock.components.insert(name.clone(), entry);
+
+    let mut text = config_text;
+    if !text.is_empty() && !text.ends_with('\n') {
+        text.push('\n');
+    }
+    text.push_str(&format!(
+        "\n[components.{name}]\npath = {:?}\nsource = {:?}\n",
+        relative.display().to_string(),
+        pinned
+    ));
+    std::fs::write(config_path, text).with_context(|| format!("cannot write {}", config_path.display()))?;
+    lock.write(&lock_path)?;
+    println!("added `{name}` from {pinned}");
+    println!("  signature verified with {}", pulled.key);
+    println!("  component {} ({} tools) → {}", file.digest, tools.len(), path.display());
+    println!("  pinned in {} and {}", config_path.display(), lock_path.display());
+    Ok(())
+}
