@@ -377,3 +377,42 @@ fn vet_reports_json_and_exit_status() {
     assert_eq!(broken.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&broken.stderr).contains("broken.json is not valid JSON"));
 }
+
+/// Interoperability: sigstore-js (`@sigstore/verify`, the verifier npm itself
+/// uses) accepts moat's bundle with moat's public key, and rejects a flipped
+/// byte and a stranger's key.
+#[test]
+fn sigstore_js_verifies_moat_signatures() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let component = d.join("units.wasm");
+    std::fs::copy(example("units"), &component).unwrap();
+    for prefix in ["alice", "mallory"] {
+        assert!(moat(&["keygen".as_ref(), d.join(prefix).as_os_str()]).status.success());
+    }
+    assert!(
+        moat(&["sign".as_ref(), component.as_os_str(), "--key".as_ref(), d.join("alice.key").as_os_str()])
+            .status
+            .success()
+    );
+    let script = crate::support::repo_root().join("tests/sigstore-js/verify.js");
+    let node = |key: &str| {
+        let output = Command::new("node")
+            .arg(&script)
+            .arg(&component)
+            .arg(d.join("units.wasm.sigstore.json"))
+            .arg(d.join(key))
+            .output()
+            .expect("node is installed (make test installs tests/sigstore-js)");
+        (output.status.success(), format!("{}{}", stdout(&output), String::from_utf8_lossy(&output.stderr)))
+    };
+    let (ok, log) = node("alice.pub");
+    assert!(ok && log.contains("verified"), "{log}");
+    let (ok, log) = node("mallory.pub");
+    assert!(!ok, "a stranger's key must not verify: {log}");
+    let mut bytes = std::fs::read(&component).unwrap();
+    bytes[100] ^= 1;
+    std::fs::write(&component, bytes).unwrap();
+    let (ok, log) = node("alice.pub");
+    assert!(!ok && log.contains("rejected"), "a flipped byte must not verify: {log}");
+}
