@@ -127,6 +127,13 @@ fn evaluate(file: &str) -> Tally {
     total
 }
 
+/// The adversarial set's first run, before any rule saw it, found 29% of
+/// its attacks with 17% false positives (README.md). The rules were then
+/// generalised (obfuscation undone, paraphrase families, feedback addresses);
+/// these bounds keep what that gained, with room for one case either way.
+const ADVERSARIAL_DETECTION_FLOOR: f64 = 0.90;
+const ADVERSARIAL_FALSE_POSITIVE_CEILING: f64 = 0.06;
+
 /// The rules were tuned on this set: it must be (nearly) perfect.
 #[test]
 fn development_set() {
@@ -136,6 +143,27 @@ fn development_set() {
     assert!(
         tally.false_positive_rate() <= 0.03,
         "false positives {:.2} above 0.03",
+        tally.false_positive_rate()
+    );
+}
+
+/// Written after the rules, to get past them: paraphrases without the
+/// rules' keywords, obfuscations the rules do not decode (leetspeak, spaced
+/// letters, ROT13, split base64), a language without rules (Italian), and
+/// benign text built to trip them. Its first run is the honest estimate for
+/// unseen attacks; the rules were generalised after it (see the bounds).
+#[test]
+fn adversarial_set() {
+    let tally = evaluate("adversarial.jsonl");
+    assert!(tally.malicious >= 25 && tally.benign >= 15, "the set is too small to mean anything");
+    assert!(
+        tally.detection() >= ADVERSARIAL_DETECTION_FLOOR,
+        "detection {:.2} fell below the first run",
+        tally.detection()
+    );
+    assert!(
+        tally.false_positive_rate() <= ADVERSARIAL_FALSE_POSITIVE_CEILING,
+        "false positives {:.2} rose above the first run",
         tally.false_positive_rate()
     );
 }

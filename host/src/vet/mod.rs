@@ -237,48 +237,82 @@ impl Scanner<'_> {
         }
     }
 
+    /// Runs every phrase rule on the normalised text, then on the text with
+    /// its obfuscations undone (leetspeak, spaced letters, punctuation between
+    /// words, ROT13) for the rules that did not match already.
     fn phrase_rules(&mut self, field: &str, original: &str, normalized: &Normalized) {
-        'rules: for rule in RULES.iter() {
-            for pattern in &rule.patterns {
-                for captures in pattern.captures_iter(&normalized.text) {
-                    let whole = captures.get(0).expect("group 0 always matches");
-                    let mut severity = rule.severity;
-                    let mut message = rule.reason.to_string();
-                    match rule.check {
-                        Check::None => {}
-                        Check::NotPublicSshMaterial => {
-                            let target = captures.name("target").map_or("", |m| m.as_str());
-                            if ["authorized_keys", "known_hosts", ".pub", ".ssh/config"]
-                                .iter()
-                                .any(|public| target.contains(public))
-                            {
-                                continue;
-                            }
-                        }
-                        Check::ToolReference => {
-                            if let Some(tool) = captures.name("tool") {
-                                let tool = tool.as_str().trim_matches(|c: char| ".,;:".contains(c));
-                                match self.classify_tool(tool) {
-                                    ToolRef::Sibling => continue,
-                                    ToolRef::Other(full) => {
-                                        severity = Severity::High;
-                                        message = format!(
-                                            "names `{full}`, a tool of another component (shadowing)"
-                                        );
-                                    }
-                                    ToolRef::UnknownToolLike => {}
-                                    ToolRef::NotATool if rule.id == "cross-tool" => continue,
-                                    ToolRef::NotATool => {}
-                                }
-                            }
-                        }
-                    }
-                    let range = normalized.original_range(whole.range());
-                    self.push(rule.id, severity, field, &original[range], message);
-                    continue 'rules;
+        let mut matched = Vec::new();
+        for rule in RULES.iter() {
+            if let Some((severity, message, range)) = self.match_rule(rule, &normalized.text) {
+                let range = normalized.original_range(range);
+                self.push(rule.id, severity, field, &original[range], message);
+                matched.push(rule.id);
+            }
+        }
+        for (how, variant) in text::deobfuscated_variants(&normalized.text) {
+            for rule in RULES.iter() {
+                if matched.contains(&rule.id) {
+                    continue;
+                }
+                if let Some((severity, message, range)) = self.match_rule(rule, &variant) {
+                    let message =
+                        format!("{message} (hidden by {how}; read as {:?})", &variant[range.clone()]);
+                    self.push(rule.id, severity, field, original, message);
+                    matched.push(rule.id);
                 }
             }
         }
+    }
+
+    /// The first match of `rule` in `text` that passes its check: severity,
+    /// message and range.
+    fn match_rule(
+        &self,
+        rule: &rules::Rule,
+        text: &str,
+    ) -> Option<(Severity, String, std::ops::Range<usize>)> {
+        for pattern in &rule.patterns {
+            for captures in pattern.captures_iter(text) {
+                let whole = captures.get(0).expect("group 0 always matches");
+                let mut severity = rule.severity;
+                let mut message = rule.reason.to_string();
+                match rule.check {
+                    Check::None => {}
+                    Check::NotPublicSshMaterial => {
+                        let target = captures.name("target").map_or("", |m| m.as_str());
+                        if ["authorized_keys", "known_hosts", ".pub", ".ssh/config"]
+                            .iter()
+                            .any(|public| target.contains(public))
+                        {
+                            continue;
+                        }
+                    }
+                    Check::NotFeedback => {
+                        if rules::FEEDBACK.is_match(whole.as_str()) {
+                            continue;
+                        }
+                    }
+                    Check::ToolReference => {
+                        if let Some(tool) = captures.name("tool") {
+                            let tool = tool.as_str().trim_matches(|c: char| ".,;:".contains(c));
+                            match self.classify_tool(tool) {
+                                ToolRef::Sibling => continue,
+                                ToolRef::Other(full) => {
+                                    severity = Severity::High;
+                                    message =
+                                        format!("names `{full}`, a tool of another component (shadowing)");
+                                }
+                                ToolRef::UnknownToolLike => {}
+                                ToolRef::NotATool if rule.id == "cross-tool" => continue,
+                                ToolRef::NotATool => {}
+                            }
+                        }
+                    }
+                }
+                return Some((severity, message, whole.range()));
+            }
+        }
+        None
     }
 
     fn classify_tool(&self, name: &str) -> ToolRef {
@@ -361,7 +395,10 @@ impl Scanner<'_> {
     fn encoded(&mut self, field: &str, text: &str, depth: usize) {
         static CANDIDATES: std::sync::LazyLock<[(Encoding, Regex); 4]> = std::sync::LazyLock::new(|| {
             [
-                (Encoding::Base64, Regex::new(r"[A-Za-z0-9+/_-]{16,}={0,2}").unwrap()),
+                (
+                    Encoding::Base64,
+                    Regex::new(r"[A-Za-z0-9+/_-]{8,}(?: [A-Za-z0-9+/_-]{8,})*={0,2}").unwrap(),
+                ),
                 (Encoding::Hex, Regex::new(r"(?:\\x)?(?:[0-9a-fA-F]{2}(?:\\x|\s)?){12,}").unwrap()),
                 (Encoding::Percent, Regex::new(r"(?:%[0-9a-fA-F]{2}[^%\s]{0,3}){6,}").unwrap()),
                 (Encoding::UnicodeEscape, Regex::new(r"(?:\\u[0-9a-fA-F]{4}){4,}").unwrap()),
@@ -565,7 +602,11 @@ impl Encoding {
     fn decode(self, encoded: &str) -> Option<String> {
         let bytes = match self {
             Encoding::Base64 => {
-                let trimmed = encoded.trim_end_matches('=');
+                let joined: String = encoded.chars().filter(|c| *c != ' ').collect();
+                if joined.len() < 16 {
+                    return None;
+                }
+                let trimmed = joined.trim_end_matches('=');
                 let engines = [
                     base64::engine::general_purpose::STANDARD_NO_PAD,
                     base64::engine::general_purpose::URL_SAFE_NO_PAD,

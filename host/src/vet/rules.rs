@@ -23,7 +23,16 @@ pub enum Check {
     ToolReference,
     /// Public SSH material (`authorized_keys`, `known_hosts`, `.pub`) is not a secret.
     NotPublicSshMaterial,
+    /// "Send feedback to support@..." addresses the reader about their own
+    /// feedback, not the model about data.
+    NotFeedback,
 }
+
+/// What people send to a support address of their own accord.
+pub static FEEDBACK: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"\b(?:feedback|bug reports?|questions?|suggestions?|comments?|issues?)\b")
+        .expect("valid regex")
+});
 
 pub struct Rule {
     pub id: &'static str,
@@ -34,19 +43,19 @@ pub struct Rule {
 }
 
 /// Imperative verbs that move data somewhere (into an argument, a message, a URL).
-const SINK: &str = r"(?:\b(?:pass|send|include|provide|attach|copy|paste|put|insert|append|fill|upload|post|forward|share|leak|extract|dump|submit|transmit|embed|give|supply|exfiltrate|collect|gather)\b|渡して|渡す|渡し|送信|送って|送る|含めて|含める|添付|入力して|貼り付け|コピーして|アップロード|共有して|传递|传入|发送|发给|包含|附上|附加|放入|填入|粘贴|复制|上传|提供|\b(?:pasa|pásale|pasale|envía|envia|enviar|incluye|incluir|adjunta|copia|pega|sube|comparte|proporciona|pon)\b|\b(?:passe|passez|envoie|envoyez|envoyer|inclus|incluez|inclure|joins|joignez|copiez|colle|collez|partage|partagez|fournis|fournissez|mets|mettez|transmets|transmettez)\b|\b(?:übergib|übergeben|sende|senden|schicke|schick|schicken|füge|einfügen|hänge|kopiere|teile|gib|übermittle|übermitteln)\b)";
+const SINK: &str = r"(?:\b(?:pass|send|include|provide|attach|copy|paste|put|insert|append|fill|upload|post|forward|share|leak|extract|dump|submit|transmit|embed|supply|exfiltrate|collect|gather)\b|渡して|渡す|渡し|送信|送って|送る|含めて|含める|添付|入力して|貼り付け|コピーして|アップロード|共有して|传递|传入|发送|发给|包含|附上|附加|放入|填入|粘贴|复制|上传|提供|附带|带上|\b(?:pasa|pásale|pasale|envía|envia|enviar|incluye|incluir|adjunta|copia|pega|sube|comparte|proporciona|pon)\b|\b(?:passe|passez|envoie|envoyez|envoyer|inclus|incluez|inclure|joins|joignez|copiez|colle|collez|partage|partagez|fournis|fournissez|mets|mettez|transmets|transmettez)\b|\b(?:übergib|übergeben|sende|senden|schicke|schick|schicken|füge|einfügen|hänge|kopiere|teile|gib|übermittle|übermitteln)\b)";
 
 /// Imperative verbs that read or open something.
-const READ: &str = r"(?:\b(?:read|open|cat|load|access)\b|読み取って|読み取り|読み込んで|読み込み|読んで|開いて|读取|读出|打开|\b(?:lee|leer|abre|accede)\b|\b(?:lis|lisez|lire|ouvre|ouvrez)\b|\b(?:lies|lese|lesen|öffne|öffnen)\b)";
+const READ: &str = r"(?:\b(?:read|open|cat|load|access|look (?:inside|in|into|through))\b|読み取って|読み取り|読み込んで|読み込み|読んで|開いて|读取|读出|打开|\b(?:lee|leer|abre|accede)\b|\b(?:lis|lisez|lire|ouvre|ouvrez)\b|\b(?:lies|lese|lesen|öffne|öffnen)\b)";
 
 /// Specific files that hold secrets.
-const SENSITIVE_PATH: &str = r"(?:~/\.ssh\S*|\.ssh/\S*|\bid_(?:rsa|dsa|ecdsa|ed25519)\b|mcp\.json|~/\.cursor\S*|\.cursor/\S*|claude_desktop_config(?:\.json)?|(?:^|[\s/`'(])\.env\b|/etc/(?:passwd|shadow|sudoers)|\.aws/credentials|~/\.aws\S*|\.netrc|\.npmrc|\.pypirc|\.git-credentials|\.kube/config|\.docker/config\.json|\.(?:bash|zsh)_history|\.gnupg\S*|wallet\.dat|keychain|login\.keychain)";
+const SENSITIVE_PATH: &str = r"(?:~/\.ssh\S*|\.ssh/\S*|\bid_(?:rsa|dsa|ecdsa|ed25519)\b|mcp\.json|~/\.cursor\S*|\.cursor/\S*|claude_desktop_config(?:\.json)?|(?:^|[\s/`'(])\.env\b|/etc/(?:passwd|shadow|sudoers)|\.aws/credentials|~/\.aws\S*|\.netrc|\.npmrc|\.pypirc|\.git-credentials|\.kube/config|\.docker/config\.json|\.(?:bash|zsh)_history|\.gnupg\S*|wallet\.dat|login\.keychain|\.ssh (?:folder|directory|dir)\b|\bdotfiles\b|~/\.(?:bashrc|zshrc|profile|bash_profile)\b)";
 
 /// Secrets by what they are.
-const SECRET: &str = r"(?:\bprivate[ _-]?keys?\b|\bssh[ _-]?keys?\b|\bpasswords?\b|\bpassphrases?\b|\bcredentials?\b|\bapi[ _-]?keys?\b|\baccess[ _-]?tokens?\b|\bauth(?:entication)?[ _-]?tokens?\b|\bbearer[ _-]?tokens?\b|\bsecret[ _-]?keys?\b|\bsession (?:cookies?|tokens?)\b|\bcookies\b|\bseed phrases?\b|\bmnemonic\b|\benvironment variables\b|秘密鍵|ssh ?鍵|パスワード|認証情報|資格情報|api ?キー|アクセストークン|トークン|環境変数|私钥|密钥|密码|凭证|凭据|令牌|环境变量|clave privada|claves privadas|contraseñas?|credenciales|tokens? de acceso|claves? de (?:la )?api|variables de entorno|clés? privées?|mots? de passe|identifiants|jetons? d'accès|clés? d'api|variables d'environnement|private[nr]? schlüssel|passw(?:o|ö)rt(?:er)?|zugangsdaten|anmeldedaten|zugriffstoken|api-schlüssel|umgebungsvariablen)";
+const SECRET: &str = r"(?:\b[a-z0-9_]*_(?:api_key|secret|token|password|secret_key)\b|\benvironment variables?\b|\bprivate[ _-]?keys?\b|\bssh[ _-]?keys?\b|\bpasswords?\b|\bpassphrases?\b|\bcredentials?\b|\bapi[ _-]?keys?\b|\baccess[ _-]?tokens?\b|\bauth(?:entication)?[ _-]?tokens?\b|\bbearer[ _-]?tokens?\b|\bsecret[ _-]?keys?\b|\bsession (?:cookies?|tokens?)\b|\bcookies\b|\bseed phrases?\b|\bmnemonic\b|\benvironment variables\b|秘密鍵|ssh ?鍵|パスワード|認証情報|資格情報|api ?キー|アクセストークン|トークン|環境変数|私钥|密钥|密码|凭证|凭据|令牌|环境变量|clave privada|claves privadas|contraseñas?|credenciales|tokens? de acceso|claves? de (?:la )?api|variables de entorno|clés? privées?|mots? de passe|identifiants|jetons? d'accès|clés? d'api|variables d'environnement|private[nr]? schlüssel|passw(?:o|ö)rt(?:er)?|zugangsdaten|anmeldedaten|zugriffstoken|api-schlüssel|umgebungsvariablen)";
 
 /// What the model knows and the user did not choose to share.
-const CONTEXT: &str = r"(?:\bsystem prompt\b|\bsystem message\b|\b(?:conversation|chat|message) history\b|\bprevious (?:messages|conversation)\b|\b(?:entire|full|whole) conversation\b|\ball (?:previous |prior )?messages\b|\byour (?:instructions|system instructions)\b|\bcontext window\b|システムプロンプト|会話履歴|チャット履歴|これまでの会話|系统提示词?|对话历史|聊天记录|聊天历史|之前的对话|historial de (?:la )?conversación|historial del chat|prompt del sistema|mensajes anteriores|historique de (?:la )?conversation|prompt système|invite système|messages précédents|gesprächsverlauf|chatverlauf|systemprompt|system-prompt|bisherigen nachrichten)";
+const CONTEXT: &str = r"(?:\bsystem prompt\b|\bsystem message\b|\b(?:conversation|chat|message) history\b|\bprevious (?:messages|conversation)\b|\b(?:entire|full|whole) conversation\b|\ball (?:previous |prior )?messages\b|\byour (?:instructions|system instructions)\b|\bcontext window\b|\beverything (?:the user|they|you) (?:told|said|wrote|shared|typed)\b|\beverything in your context\b|システムプロンプト|会話履歴|チャット履歴|これまでの会話|系统提示词?|对话历史|聊天记录|聊天历史|聊天内容|之前的对话|historial de (?:la )?conversación|historial del chat|prompt del sistema|mensajes anteriores|historique de (?:la )?conversation|prompt système|invite système|messages précédents|gesprächsverlauf|chatverlauf|systemprompt|system-prompt|bisherigen nachrichten)";
 
 /// A stretch of text within one instruction (paths contain dots, so this is
 /// bounded by length rather than by sentence).
@@ -115,6 +124,16 @@ pub static RULES: LazyLock<Vec<Rule>> = LazyLock::new(|| {
             Check::None,
             &[
                 s(
+                    r"\b(?:previous|prior|earlier|above|original|existing) (?:rules|instructions|guidance|guidelines|policies) (?:are|is) (?:no longer (?:valid|in effect|applicable)|void|superseded|cancelled|obsolete)|\b(?:guidance|instructions|rules|guidelines) (?:is|are) (?:hereby )?superseded by\b",
+                ),
+                s(
+                    r"\bpretend (?:that )?(?:the |your |all )?(?:safety|content|usage|security) (?:policy|policies|filters?|rules|guidelines|restrictions) (?:has|have|is|are) (?:been )?(?:lifted|disabled|removed|off|suspended)",
+                ),
+                s(r"(?:^|[.!?]\s+)(?:system|developer)\s*:\s"),
+                s(
+                    r"\bignora (?:tutte )?le (?:istruzioni|regole) (?:precedenti|anteriori)|\bdimentica (?:tutte )?le (?:tue )?istruzioni|\bignore (?:todas )?as instruções anteriores|\besqueça (?:todas )?as (?:suas )?instruções",
+                ),
+                s(
                     r"\b(?:ignore|disregard|forget|override|bypass)\b (?:all |any |the |your )*(?:previous |prior |above |earlier |preceding |other |existing |system |safety |original )+(?:instructions|directions|rules|prompts?|guidelines|messages|constraints)",
                 ),
                 s(
@@ -149,6 +168,12 @@ pub static RULES: LazyLock<Vec<Rule>> = LazyLock::new(|| {
             "asks the model to hide what it does from the user",
             Check::None,
             &[
+                s(
+                    r"\bneed not be (?:discussed|mentioned|disclosed|shown|reported)\b|\b(?:no need|there is no need|unnecessary) to (?:mention|tell|inform|bring up)\b.{0,30}?\buser\b|\b(?:respond|reply|answer) (?:to the user )?(?:normally|as usual)\b|\bin the background\b.{0,40}?\b(?:not|never|need not)\b",
+                ),
+                s(
+                    r"\bno (?:le )?(?:digas|menciones|informes|cuentes|reveles|muestres)\b.{0,30}?\bal usuario|\b(?:inutile|pas besoin|pas la peine) d'en (?:parler|informer)\b|\bne (?:dis|dites|mentionne|mentionnez|révèle|révélez|signale|signalez|montre|montrez|informe|informez)\b.{0,40}?\b(?:pas|rien)\b.{0,30}?l'utilisateur",
+                ),
                 s(
                     r"\b(?:do not|don't|never|must not|should not)\b (?:ever )?(?:tell|mention|inform|reveal|show|disclose|alert|notify|let)\b.{0,30}?\b(?:the )?user\b",
                 ),
@@ -227,6 +252,9 @@ pub static RULES: LazyLock<Vec<Rule>> = LazyLock::new(|| {
             Check::None,
             &[
                 format!(
+                    r"\b(?:already )?(?:approved|authorized|authorised|consented to|agreed to) (?:sharing|share|sending|send|giving|passing)\b.{{0,40}}?{SECRET}"
+                ),
+                format!(
                     r"{SINK}{W}(?:the |your |its |their |all |any |user'?s? )*(?:contents? of |value of )?{SECRET}"
                 ),
                 format!(r"{READ}{W}{SECRET}{W}\b(?:and|then)\b{W}{SINK}"),
@@ -254,8 +282,12 @@ pub static RULES: LazyLock<Vec<Rule>> = LazyLock::new(|| {
             "exfiltration-url",
             Severity::High,
             "tells the model to send data to a fixed address",
-            Check::None,
+            Check::NotFeedback,
             &[
+                s(r"!\[[^\]]*\]\(https?://[^)\s]*[?&][^)\s]*(?:\{|%7b|\$)"),
+                s(
+                    r"https?://\S*[?&][a-z_]+=\{[^}]*(?:conversation|history|context|secret|token|prompt|summary|messages?|password|key)[^}]*\}",
+                ),
                 format!(
                     r"{SINK}{W}(?:\bto\b|\ba\b|\bà\b|\ban\b|に|到|给|至)?\s*(?:https?://\S+|[a-z0-9._%+-]+@[a-z0-9-]+(?:\.[a-z0-9-]+)+)"
                 ),
@@ -271,6 +303,9 @@ pub static RULES: LazyLock<Vec<Rule>> = LazyLock::new(|| {
             "gives instructions about another tool or server (shadowing)",
             Check::ToolReference,
             &[
+                s(
+                    r"\b(?:by|from|with|of) any (?:other )?tool\b|\bany tool (?:that|which)\b|\b(?:if|when|whenever) an? [a-z-]+ tool is (?:present|available|installed|loaded)\b",
+                ),
                 s(
                     r"\b(?:when|whenever|if|after|once)\b (?:you |the (?:assistant|model|agent|user) )?(?:use|call|invoke|run)s? (?:the )?[`'\x22]?(?P<tool>[a-z0-9_.-]+)[`'\x22]?",
                 ),
@@ -308,7 +343,7 @@ pub static RULES: LazyLock<Vec<Rule>> = LazyLock::new(|| {
             Check::None,
             &[
                 s(
-                    r"\b(?:decode|base64[- ]decode|hex[- ]decode|rot13|decrypt|deobfuscate)\b.{0,80}?\b(?:and|then)\b.{0,40}?\b(?:follow|execute|run|obey|do|perform|apply|carry out)\b",
+                    r"\b(?:decode|base64[- ]decode|hex[- ]decode|rot13|decrypt|deobfuscate)\b.{0,80}?\b(?:and|then)\b.{0,40}?\b(?:follow|execute|run|obey|perform|carry out|apply)\b.{0,20}?\b(?:it|them|that|this|the (?:decoded |hidden |resulting )?(?:instructions?|text|content|message|commands?|result))\b|\bdo (?:what|as) it says\b",
                 ),
                 s(
                     r"デコードして.{0,40}?(?:従|実行)|解码.{0,40}?(?:执行|遵循|照做|按照)|\bdecodifica\b.{0,60}?\b(?:sigue|ejecuta|obedece)\b|\bdécode[zr]?\b.{0,60}?\b(?:suis|suivez|exécute|exécutez)\b|\bdekodiere\b.{0,60}?\b(?:befolge|führe|folge)\b",

@@ -245,6 +245,55 @@ impl Normalized {
     }
 }
 
+/// The normalised text with common obfuscations undone, each with what it
+/// undid: leetspeak digits inside words, letters spaced apart, punctuation
+/// between words, and ROT13. Only variants that differ are returned.
+pub fn deobfuscated_variants(normalized: &str) -> Vec<(&'static str, String)> {
+    use std::sync::LazyLock;
+    static SPACED: LazyLock<regex::Regex> =
+        LazyLock::new(|| regex::Regex::new(r"\b(?:[a-z] ){2,}[a-z]\b").expect("valid regex"));
+    static PUNCTUATED: LazyLock<regex::Regex> =
+        LazyLock::new(|| regex::Regex::new(r"([a-z])[.·•_*|~-]+(\s|$)").expect("valid regex"));
+    let mut variants = Vec::new();
+    let leet: String = normalized
+        .split(' ')
+        .map(|word| {
+            let letters = word.chars().any(|c| c.is_ascii_alphabetic());
+            let disguised = word.chars().any(|c| "013457@$".contains(c));
+            if !(letters && disguised) {
+                return word.to_string();
+            }
+            word.chars()
+                .map(|c| match c {
+                    '0' => 'o',
+                    '1' => 'i',
+                    '3' => 'e',
+                    '4' => 'a',
+                    '5' | '$' => 's',
+                    '7' => 't',
+                    '@' => 'a',
+                    c => c,
+                })
+                .collect()
+        })
+        .collect::<Vec<_>>()
+        .join(" ");
+    let spaced = SPACED.replace_all(&leet, |caps: &regex::Captures| caps[0].replace(' ', "")).into_owned();
+    let joined = PUNCTUATED.replace_all(&spaced, "$1$2").into_owned();
+    if joined != normalized {
+        variants.push(("leetspeak, spacing or punctuation", joined));
+    }
+    let rot13: String = normalized
+        .chars()
+        .map(|c| match c {
+            'a'..='z' => (((c as u8 - b'a') + 13) % 26 + b'a') as char,
+            c => c,
+        })
+        .collect();
+    variants.push(("ROT13", rot13));
+    variants
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
