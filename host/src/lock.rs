@@ -287,3 +287,72 @@ pub fn refusal(name: &str, changes: &[String]) -> String {
         write!(text, "\nreview the change (`moat vet`), then approve it with `moat lock --update {name}`");
     text
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn entry(tools: Value, grants: &[&str]) -> LockedComponent {
+        let grants: Vec<String> = grants.iter().map(|g| g.to_string()).collect();
+        let tools = tools
+            .as_object()
+            .unwrap()
+            .iter()
+            .map(|(name, definition)| {
+                let definition = canonical(definition);
+                (name.clone(), LockedTool { digest: digest_of(&definition), definition })
+            })
+            .collect();
+        LockedComponent {
+            digest: "sha256:aa".into(),
+            source: None,
+            grants_digest: digest_of(&Value::from(grants.clone())),
+            grants,
+            tools,
+        }
+    }
+
+    #[test]
+    fn key_order_does_not_change_a_digest() {
+        let a =
+            json!({"name": "t", "inputSchema": {"type": "object", "properties": {"x": {"type": "string"}}}});
+        let b =
+            json!({"inputSchema": {"properties": {"x": {"type": "string"}}, "type": "object"}, "name": "t"});
+        assert_eq!(digest_of(&a), digest_of(&b));
+        assert_ne!(digest_of(&a), digest_of(&json!({"name": "t "})));
+    }
+
+    #[test]
+    fn every_kind_of_change_is_named() {
+        let v1 = entry(
+            json!({
+                "c.a": {"description": "A.", "inputSchema": {"type": "object", "properties": {"x": {"type": "string"}}, "required": ["x"]}},
+                "c.gone": {"description": "Old."},
+            }),
+            &["files: /data → /data (read-only)"],
+        );
+        let v2 = entry(
+            json!({
+                "c.a": {"description": "A.", "inputSchema": {"type": "object", "properties": {"x": {"type": "integer"}}, "required": []},
+                        "outputSchema": {"type": "object"}, "annotations": {"openWorldHint": true}},
+                "c.new": {"description": "New\u{200B}tool."},
+            }),
+            &["files: /data → /data (read-write)"],
+        );
+        let changes = v2.changes_since(&v1).join("\n");
+        for expected in [
+            "tool c.gone: removed",
+            "tool c.new: added [capability expansion]",
+            "New<U+200B>tool.",
+            "parameter `x` changed",
+            "output schema changed",
+            "annotation openWorldHint: (none) → true [capability expansion]",
+            "grant removed: files: /data → /data (read-only)",
+            "grant added: files: /data → /data (read-write) [capability expansion]",
+        ] {
+            assert!(changes.contains(expected), "{expected:?} missing from:\n{changes}");
+        }
+        assert!(v1.changes_since(&v1).is_empty());
+    }
+}

@@ -135,8 +135,8 @@ enum Command {
     Add {
         /// oci://HOST/REPOSITORY:TAG or oci://HOST/REPOSITORY@sha256:...
         reference: String,
-        /// A trusted public key (PEM); repeatable.
-        #[arg(long = "key", required = true)]
+        /// A trusted public key (PEM); repeatable (default: the config's [trust] keys).
+        #[arg(long = "key")]
         keys: Vec<PathBuf>,
         #[arg(long, short, default_value = "moat.toml")]
         config: PathBuf,

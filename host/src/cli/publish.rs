@@ -52,7 +52,7 @@ pub async fn add(
     fail_on: Severity,
 ) -> Result<()> {
     let reference = OciRef::parse(reference)?;
-    let keys: Vec<TrustedKey> = keys.iter().map(|k| TrustedKey::read(k)).collect::<Result<_>>()?;
+    let mut keys: Vec<TrustedKey> = keys.iter().map(|k| TrustedKey::read(k)).collect::<Result<_>>()?;
     let name = match name {
         Some(name) => name.to_string(),
         None => reference.repository().rsplit('/').next().unwrap_or("component").to_string(),
@@ -64,12 +64,18 @@ pub async fn add(
             if config.components.iter().any(|c| c.name == name) {
                 bail!("{} already has a component named `{name}` (use --name)", config_path.display());
             }
+            if keys.is_empty() {
+                keys = config.gates.trusted_keys;
+            }
             text
         }
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
         Err(e) => return Err(e).with_context(|| format!("cannot read {}", config_path.display())),
     };
 
+    if keys.is_empty() {
+        bail!("no trusted key: give --key PUB or list keys in the config's [trust] keys");
+    }
     let registry = Registry::connect(&reference).await?;
     let pulled = registry.pull_verified(&keys).await?;
     let pinned = reference.pinned(&pulled.manifest_digest);
