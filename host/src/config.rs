@@ -38,6 +38,15 @@ struct RawConfig {
     trust: RawTrust,
     #[serde(default)]
     vet: RawVet,
+    #[serde(default)]
+    audit: RawAudit,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawAudit {
+    /// The audit log file (JSON lines, hash-chained).
+    path: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -94,6 +103,8 @@ pub struct Config {
     pub engine: EngineOptions,
     /// What a component must pass before it is served.
     pub gates: LoadGates,
+    /// Where every call is recorded ([`crate::audit`]); `None`: nowhere.
+    pub audit_path: Option<PathBuf>,
 }
 
 /// The checks a component passes before it is served, in this order:
@@ -158,6 +169,7 @@ impl Default for Config {
             components: Vec::new(),
             engine: EngineOptions::default(),
             gates: LoadGates::default(),
+            audit_path: None,
         }
     }
 }
@@ -219,6 +231,7 @@ impl Config {
                 lock: None,
                 vet_refuse_at,
             },
+            audit_path: raw.audit.path.map(|path| base.join(path)),
         })
     }
 

@@ -14,6 +14,7 @@ use serde_json::{Map, Value};
 use tokio_util::sync::CancellationToken;
 use wasmtime::component::{ComponentExportIndex, InstancePre};
 
+use crate::audit::{AuditLog, AuditRecord};
 use crate::component::{self, ComponentFile};
 use crate::config::{ComponentSpec, Config, LoadGates};
 use crate::convert::ConvertError;
@@ -53,6 +54,13 @@ pub struct LoadReport {
     pub unavailable: Vec<(String, String)>,
     /// Components compiled now rather than read from the cache.
     pub compiled: Vec<String>,
+}
+
+/// A call whose audit line could not be written fails closed: the client
+/// gets an internal error and the log says why.
+fn audit_failed(error: anyhow::Error) -> CallOutcome {
+    tracing::error!(error = %format!("{error:#}"), "audit log write failed; the call is reported as failed");
+    CallOutcome::Failed(CallFailure::Internal(error.context("the audit log could not be written")))
 }
 
 /// A component that passed its checks, before the vet gate.
@@ -112,6 +120,7 @@ pub struct Host {
     runtime: Runtime,
     components: Vec<LoadedComponent>,
     tools: BTreeMap<String, ToolEntry>,
+    audit: Option<AuditLog>,
 }
 
 /// The outcome of one call, as the MCP layer needs it.
@@ -145,7 +154,8 @@ impl Host {
         }
         let cache_dir = config.cache_dir.clone().or_else(CompileCache::default_dir);
         let runtime = Runtime::new(Some(pool_sizing(config)), cache_dir.as_deref(), config.engine)?;
-        let mut host = Host { runtime, components: Vec::new(), tools: BTreeMap::new() };
+        let audit = config.audit_path.as_deref().map(AuditLog::open).transpose()?;
+        let mut host = Host { runtime, components: Vec::new(), tools: BTreeMap::new(), audit };
         let mut report = LoadReport::default();
         let mut prepared = Vec::new();
         for spec in &config.components {
@@ -286,18 +296,37 @@ impl Host {
     }
 
     /// Calls tool `name`; `None` when there is no such tool.
+    /// `principal` is who asked (`stdio` for the local client); it goes to the audit log.
     pub async fn call(
         &self,
+        principal: &str,
         name: &str,
         args: Option<&Map<String, Value>>,
         cancel: &CancellationToken,
     ) -> Option<CallOutcome> {
+        let started = std::time::Instant::now();
         let entry = self.tools.get(name)?;
         let component = &self.components[entry.component];
+        let audit = |outcome: &str, fuel_used: Option<u64>| -> Result<()> {
+            let Some(log) = &self.audit else { return Ok(()) };
+            log.record(&AuditRecord {
+                principal,
+                tool: name,
+                component: &component.name,
+                component_digest: &component.digest,
+                arguments: args,
+                duration: started.elapsed(),
+                fuel_used,
+                outcome,
+            })
+        };
         let params = match entry.def.arguments(args) {
             Ok(params) => params,
             Err(error) => {
                 tracing::info!(tool = name, outcome = "invalid-arguments", error = %error, "call refused");
+                if let Err(error) = audit("invalid-arguments", None) {
+                    return Some(audit_failed(error));
+                }
                 return Some(CallOutcome::InvalidArguments(error));
             }
         };
@@ -330,6 +359,9 @@ impl Host {
                     outcome = outcome_label(&outcome),
                     "call"
                 );
+                if let Err(error) = audit(outcome_label(&outcome), Some(report.fuel_used)) {
+                    return Some(audit_failed(error));
+                }
                 outcome
             }
             Err(failure) => {
@@ -346,6 +378,9 @@ impl Host {
                 };
                 let outcome = if matches!(failure, CallFailure::Cancelled) { "cancelled" } else { "failed" };
                 tracing::warn!(tool = name, digest = %component.digest, outcome, error = %detail, "call");
+                if let Err(error) = audit(outcome, None) {
+                    return Some(audit_failed(error));
+                }
                 CallOutcome::Failed(failure)
             }
         };

@@ -6,6 +6,7 @@
 //! arguments checked by [`convert`]) → [`host`] (the loaded set, one call) →
 //! [`server`] (MCP through rmcp). [`config`] and [`limits`] are the user's file.
 
+pub mod audit;
 pub mod cli;
 pub mod component;
 pub mod config;

@@ -19,6 +19,9 @@ use crate::host::{CallOutcome, Host};
 use crate::runtime::CallFailure;
 use crate::tools::ToolDef;
 
+/// Who calls over stdio: the local client that started moat.
+pub const STDIO_PRINCIPAL: &str = "stdio";
+
 /// The rmcp handler serving a [`Host`].
 #[derive(Clone)]
 pub struct McpServer {
@@ -84,7 +87,8 @@ impl ServerHandler for McpServer {
         request: CallToolRequestParams,
         context: RequestContext<RoleServer>,
     ) -> Result<CallToolResponse, McpError> {
-        let Some(outcome) = self.host.call(&request.name, request.arguments.as_ref(), &context.ct).await
+        let Some(outcome) =
+            self.host.call(STDIO_PRINCIPAL, &request.name, request.arguments.as_ref(), &context.ct).await
         else {
             return Err(McpError::invalid_params(format!("unknown tool `{}`", request.name), None));
         };

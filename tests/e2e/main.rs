@@ -3,6 +3,7 @@
 //! One test binary, one module per feature. The example components are built
 //! and packed once per run by `guest-examples/build.sh`.
 
+mod audit;
 mod conversion;
 mod limits;
 mod oci;

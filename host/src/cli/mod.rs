@@ -147,6 +147,11 @@ enum Command {
         #[arg(long, value_enum, default_value = "medium")]
         fail_on: Severity,
     },
+    /// The audit log.
+    Audit {
+        #[command(subcommand)]
+        command: AuditCommand,
+    },
     /// Embed the WIT documentation of a component's tools into the component.
     Pack {
         component: PathBuf,
@@ -177,6 +182,15 @@ struct ServeTrust {
     /// A trusted public key (PEM), besides the config's [trust] keys; repeatable.
     #[arg(long = "trusted-key", value_name = "FILE")]
     trusted_keys: Vec<PathBuf>,
+    /// Append one hash-chained JSON line per call to FILE (overrides [audit] path).
+    #[arg(long, value_name = "FILE")]
+    audit: Option<PathBuf>,
+}
+
+#[derive(Debug, Subcommand)]
+enum AuditCommand {
+    /// Check the chain from the first line; name the first edited, removed or moved line.
+    Verify { file: PathBuf },
 }
 
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
@@ -208,6 +222,16 @@ pub fn main() -> Result<std::process::ExitCode> {
                 });
             }
             Command::Keygen { prefix } => trust::keygen(&prefix),
+            Command::Audit { command: AuditCommand::Verify { file } } => {
+                let verified = crate::audit::verify(&file)?;
+                println!(
+                    "{}: {} lines, chain intact; head {}",
+                    file.display(),
+                    verified.lines,
+                    verified.head
+                );
+                Ok(())
+            }
             Command::Publish { component, reference, key, fail_on } => {
                 publish::publish(&component, &reference, &key, fail_on).await
             }
@@ -266,6 +290,9 @@ async fn serve(
             bail!("--require-signature needs a trusted key (--trusted-key FILE or [trust] keys)");
         }
         config.gates.require_signature = true;
+    }
+    if let Some(audit) = &trust.audit {
+        config.audit_path = Some(audit.clone());
     }
     let lock_path = trust.lock.clone().or_else(|| config_path.map(crate::lock::path_for_config));
     config.gates.lock = match &lock_path {
