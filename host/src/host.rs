@@ -141,6 +141,9 @@ pub enum CallOutcome {
 impl Host {
     /// Loads every component of `config`.
     pub fn load(config: &Config) -> Result<(Host, LoadReport)> {
+        // The vet rules are large regular expressions: compile them while the
+        // components are read and deserialised.
+        let rules_ready = std::thread::spawn(crate::vet::warm_up);
         let mut seen = BTreeMap::new();
         for spec in &config.components {
             if let Some(previous) = seen.insert(spec.name.as_str(), &spec.path) {
@@ -165,6 +168,10 @@ impl Host {
             }
         }
         // Vet with every other component's tools in view: naming them is shadowing.
+        let vet_started = std::time::Instant::now();
+        if rules_ready.join().is_err() {
+            bail!("the vet rules failed to compile");
+        }
         let names: Vec<Vec<String>> =
             prepared.iter().map(|p| p.tools.iter().map(|(name, _, _)| name.clone()).collect()).collect();
         for (i, component) in prepared.into_iter().enumerate() {
@@ -175,6 +182,7 @@ impl Host {
                 Err(error) => refuse(&mut report, &component.spec, &error),
             }
         }
+        tracing::debug!(duration_us = vet_started.elapsed().as_micros() as u64, "vet gate");
         Ok((host, report))
     }
 

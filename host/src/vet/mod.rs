@@ -357,13 +357,7 @@ impl Scanner<'_> {
                 if distinctive {
                     find_word(&normalized.text, &short)
                 } else {
-                    let quoted = Regex::new(&format!(
-                        r"[`'\x22]{}[`'\x22]|\b{} tool\b",
-                        regex::escape(&short),
-                        regex::escape(&short)
-                    ))
-                    .ok()?;
-                    quoted.find(&normalized.text).map(|m| m.range())
+                    find_quoted_or_tool(&normalized.text, &short)
                 }
             });
             if let Some(found) = found {
@@ -564,11 +558,44 @@ fn collect_strings(value: &Value, out: &mut Vec<String>) {
     }
 }
 
+/// `word` in `haystack` as a whole tool name: not inside a longer name.
+/// (Plain search, no regex: this runs for every other tool on every string.)
 fn find_word(haystack: &str, word: &str) -> Option<std::ops::Range<usize>> {
-    let pattern = Regex::new(&format!(r"(?:^|[^a-z0-9_.-]){}(?:$|[^a-z0-9_-])", regex::escape(word))).ok()?;
-    pattern.find(haystack).map(|m| {
-        let start = m.start() + m.as_str().find(word).unwrap_or(0);
-        start..start + word.len()
+    find_delimited(
+        haystack,
+        word,
+        |before| !is_name_char(before) && before != '.',
+        |after| !is_name_char(after),
+    )
+}
+
+/// `short` quoted (`'name'`, `` `name` ``, `"name"`) or followed by " tool".
+fn find_quoted_or_tool(haystack: &str, short: &str) -> Option<std::ops::Range<usize>> {
+    let quote = |c: char| matches!(c, '`' | '\'' | '"');
+    find_delimited(haystack, short, quote, quote).or_else(|| {
+        let with_tool = format!("{short} tool");
+        find_delimited(haystack, &with_tool, |c| !is_name_char(c), |c| !c.is_alphanumeric())
+            .map(|r| r.start..r.start + short.len())
+    })
+}
+
+fn is_name_char(c: char) -> bool {
+    c.is_ascii_alphanumeric() || c == '_' || c == '-'
+}
+
+fn find_delimited(
+    haystack: &str,
+    needle: &str,
+    before_ok: impl Fn(char) -> bool,
+    after_ok: impl Fn(char) -> bool,
+) -> Option<std::ops::Range<usize>> {
+    if needle.is_empty() {
+        return None;
+    }
+    haystack.match_indices(needle).map(|(start, _)| start..start + needle.len()).find(|range| {
+        let before = haystack[..range.start].chars().next_back();
+        let after = haystack[range.end..].chars().next();
+        before.is_none_or(&before_ok) && after.is_none_or(&after_ok)
     })
 }
 
@@ -651,6 +678,12 @@ fn readable(text: &str) -> bool {
     let total = text.chars().count();
     let printable = text.chars().filter(|c| !c.is_control() || c.is_whitespace()).count();
     total >= 6 && printable * 10 >= total * 9 && text.chars().any(char::is_alphabetic)
+}
+
+/// Compiles the rules now rather than at first use (they are a few large
+/// regular expressions).
+pub fn warm_up() {
+    std::sync::LazyLock::force(&RULES);
 }
 
 /// The worst severity among `findings`, if any.
