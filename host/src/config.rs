@@ -13,6 +13,7 @@ use serde::Deserialize;
 
 use std::sync::Arc;
 
+use crate::http_server::{HttpOptions, TlsFiles, TokenSpec};
 use crate::limits::{Limits, LimitsOverride};
 use crate::lock::LockFile;
 use crate::policy::secrets::SecretSource;
@@ -40,7 +41,89 @@ struct RawConfig {
     vet: RawVet,
     #[serde(default)]
     audit: RawAudit,
+    #[serde(default)]
+    http: RawHttp,
 }
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawHttp {
+    bind: Option<std::net::SocketAddr>,
+    #[serde(default)]
+    allowed_hosts: Vec<String>,
+    #[serde(default)]
+    allowed_origins: Vec<String>,
+    max_body: Option<bytesize::ByteSize>,
+    max_concurrent_requests: Option<usize>,
+    #[serde(default, with = "humantime_serde")]
+    session_idle: Option<std::time::Duration>,
+    tls: Option<RawTls>,
+    #[serde(default)]
+    tokens: BTreeMap<String, RawToken>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawTls {
+    cert: PathBuf,
+    key: PathBuf,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawToken {
+    /// SHA-256 of the token, hex (`moat token NAME` prints it).
+    sha256: String,
+    /// Tool name patterns this principal may see and call (default: all).
+    tools: Option<Vec<String>>,
+    rate_per_minute: Option<u32>,
+}
+
+impl RawHttp {
+    fn validate(self, base: &Path) -> Result<HttpOptions> {
+        let defaults = HttpOptions::default();
+        let mut tokens = Vec::new();
+        for (name, token) in self.tokens {
+            let digest = hex::decode(&token.sha256)
+                .ok()
+                .and_then(|bytes| <[u8; 32]>::try_from(bytes).ok())
+                .with_context(|| {
+                format!("[http.tokens.{name}] sha256 must be 64 hex digits (the token's SHA-256)")
+            })?;
+            let rate = token.rate_per_minute.unwrap_or(DEFAULT_RATE_PER_MINUTE);
+            if rate == 0 {
+                bail!("[http.tokens.{name}] rate_per_minute must be greater than zero");
+            }
+            if tokens.iter().any(|t: &TokenSpec| t.sha256 == digest) {
+                bail!("[http.tokens.{name}] uses the same token as another principal");
+            }
+            tokens.push(TokenSpec {
+                principal: name,
+                sha256: digest,
+                tools: Arc::new(token.tools.unwrap_or_else(|| vec!["*".into()])),
+                rate_per_minute: rate,
+            });
+        }
+        let max_concurrent_requests =
+            self.max_concurrent_requests.unwrap_or(defaults.max_concurrent_requests);
+        if max_concurrent_requests == 0 {
+            bail!("[http] max_concurrent_requests must be greater than zero");
+        }
+        Ok(HttpOptions {
+            bind: self.bind.unwrap_or(defaults.bind),
+            allowed_hosts: self.allowed_hosts,
+            allowed_origins: self.allowed_origins,
+            max_body: self.max_body.map_or(defaults.max_body, |b| b.as_u64()),
+            max_concurrent_requests,
+            session_idle: self.session_idle.unwrap_or(defaults.session_idle),
+            tls: self.tls.map(|tls| TlsFiles { cert: base.join(tls.cert), key: base.join(tls.key) }),
+            tokens,
+        })
+    }
+}
+
+/// Requests per minute a principal may make unless its token says otherwise.
+pub const DEFAULT_RATE_PER_MINUTE: u32 = 600;
 
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -105,6 +188,8 @@ pub struct Config {
     pub gates: LoadGates,
     /// Where every call is recorded ([`crate::audit`]); `None`: nowhere.
     pub audit_path: Option<PathBuf>,
+    /// `moat serve --http` settings.
+    pub http: HttpOptions,
 }
 
 /// The checks a component passes before it is served, in this order:
@@ -170,6 +255,7 @@ impl Default for Config {
             engine: EngineOptions::default(),
             gates: LoadGates::default(),
             audit_path: None,
+            http: HttpOptions::default(),
         }
     }
 }
@@ -232,6 +318,7 @@ impl Config {
                 vet_refuse_at,
             },
             audit_path: raw.audit.path.map(|path| base.join(path)),
+            http: raw.http.validate(base).context("[http]")?,
         })
     }
 

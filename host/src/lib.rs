@@ -12,6 +12,7 @@ pub mod component;
 pub mod config;
 pub mod convert;
 pub mod host;
+pub mod http_server;
 pub mod limits;
 pub mod lock;
 pub mod metadata;

@@ -22,6 +22,25 @@ use crate::tools::ToolDef;
 /// Who calls over stdio: the local client that started moat.
 pub const STDIO_PRINCIPAL: &str = "stdio";
 
+/// Who is calling, as the HTTP layer authenticated it (an extension of the
+/// request's `http::request::Parts`). Over stdio there is none: the caller
+/// is [`STDIO_PRINCIPAL`] and may call everything.
+#[derive(Debug, Clone)]
+pub struct Principal {
+    pub name: String,
+    /// Tool name patterns this principal may see and call (`text.*`, `*`).
+    pub tools: Arc<Vec<String>>,
+}
+
+impl Principal {
+    pub fn may_call(&self, tool: &str) -> bool {
+        self.tools.iter().any(|pattern| match pattern.strip_suffix('*') {
+            Some(prefix) => tool.starts_with(prefix),
+            None => pattern == tool,
+        })
+    }
+}
+
 /// The rmcp handler serving a [`Host`].
 #[derive(Clone)]
 pub struct McpServer {
@@ -35,6 +54,14 @@ impl McpServer {
         let tools = host.tools().map(mcp_tool).collect();
         McpServer { host, tools: Arc::new(tools) }
     }
+}
+
+/// The principal of a request: the one the HTTP layer attached, if any.
+fn principal_of(context: &RequestContext<RoleServer>) -> Option<Principal> {
+    context
+        .extensions
+        .get::<http::request::Parts>()
+        .and_then(|parts| parts.extensions.get::<Principal>().cloned())
 }
 
 /// A tool definition in rmcp's model.
@@ -77,9 +104,13 @@ impl ServerHandler for McpServer {
     async fn list_tools(
         &self,
         _request: Option<PaginatedRequestParams>,
-        _context: RequestContext<RoleServer>,
+        context: RequestContext<RoleServer>,
     ) -> Result<ListToolsResult, McpError> {
-        Ok(ListToolsResult::with_all_items(self.tools.as_ref().clone()))
+        let tools = match principal_of(&context) {
+            Some(principal) => self.tools.iter().filter(|t| principal.may_call(&t.name)).cloned().collect(),
+            None => self.tools.as_ref().clone(),
+        };
+        Ok(ListToolsResult::with_all_items(tools))
     }
 
     async fn call_tool(
@@ -87,8 +118,14 @@ impl ServerHandler for McpServer {
         request: CallToolRequestParams,
         context: RequestContext<RoleServer>,
     ) -> Result<CallToolResponse, McpError> {
+        let principal = principal_of(&context);
+        // A tool the caller may not call is indistinguishable from no tool.
+        if principal.as_ref().is_some_and(|p| !p.may_call(&request.name)) {
+            return Err(McpError::invalid_params(format!("unknown tool `{}`", request.name), None));
+        }
+        let name = principal.as_ref().map_or(STDIO_PRINCIPAL, |p| p.name.as_str());
         let Some(outcome) =
-            self.host.call(STDIO_PRINCIPAL, &request.name, request.arguments.as_ref(), &context.ct).await
+            self.host.call(name, &request.name, request.arguments.as_ref(), &context.ct).await
         else {
             return Err(McpError::invalid_params(format!("unknown tool `{}`", request.name), None));
         };

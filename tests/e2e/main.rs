@@ -5,6 +5,7 @@
 
 mod audit;
 mod conversion;
+mod http;
 mod limits;
 mod oci;
 mod packing;

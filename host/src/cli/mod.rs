@@ -48,9 +48,16 @@ enum Command {
         cache_dir: Option<PathBuf>,
         /// Components to serve besides those in the config, named after their file.
         components: Vec<PathBuf>,
+        /// Serve MCP Streamable HTTP at http://ADDR/mcp instead of stdio
+        /// (default ADDR: [http] bind, else 127.0.0.1:8787).
+        #[arg(long, value_name = "ADDR", num_args = 0..=1, default_missing_value = "")]
+        http: Option<String>,
         #[command(flatten)]
         trust: ServeTrust,
     },
+    /// Make a bearer token for `serve --http`: prints the token (give it to the
+    /// client) and the config lines that store only its SHA-256.
+    Token { principal: String },
     /// Show a component's tools, schemas, imports, grants, metadata and digest.
     Inspect {
         component: PathBuf,
@@ -209,8 +216,17 @@ pub fn main() -> Result<std::process::ExitCode> {
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     runtime.block_on(async {
         match cli.command {
-            Command::Serve { config, cache_dir, components, trust } => {
-                serve(config.as_deref(), cache_dir, &components, &trust).await
+            Command::Serve { config, cache_dir, components, http, trust } => {
+                serve(config.as_deref(), cache_dir, &components, http.as_deref(), &trust).await
+            }
+            Command::Token { principal } => {
+                let token = crate::http_server::new_token();
+                println!("token for `{principal}` (shown once; give it to the client):\n  {token}\n");
+                println!(
+                    "add to moat.toml:\n[http.tokens.{principal}]\nsha256 = \"{}\"\ntools = [\"*\"]",
+                    crate::http_server::hash_token(&token)
+                );
+                Ok(())
             }
             Command::Lock { config, lock, update } => {
                 let lock = lock.unwrap_or_else(|| crate::lock::path_for_config(&config));
@@ -264,6 +280,10 @@ fn init_logging(filter: Option<&str>) {
         Some(filter) => EnvFilter::new(filter),
         None => EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
     };
+    // rmcp's HTTP transport logs session IDs; session IDs are never logged,
+    // whatever the filter (moat's own HTTP gate logs every refusal).
+    let filter =
+        filter.add_directive("rmcp::transport::streamable_http_server=off".parse().expect("valid directive"));
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
@@ -275,6 +295,7 @@ async fn serve(
     config_path: Option<&Path>,
     cache_dir: Option<PathBuf>,
     paths: &[PathBuf],
+    http: Option<&str>,
     trust: &ServeTrust,
 ) -> Result<()> {
     let mut config = match config_path {
@@ -326,8 +347,17 @@ async fn serve(
         tools = host.tools().count(),
         refused = report.refused.len(),
         compiled = report.compiled.len(),
-        "serving MCP on stdio"
+        transport = if http.is_some() { "http" } else { "stdio" },
+        "components ready"
     );
+    if let Some(address) = http {
+        let mut options = config.http.clone();
+        if !address.is_empty() {
+            options.bind = address.parse().with_context(|| format!("--http {address}: expected IP:PORT"))?;
+        }
+        return crate::http_server::serve(Arc::new(host), options).await;
+    }
+    tracing::info!("serving MCP on stdio");
     let server = McpServer::new(Arc::new(host));
     let service =
         server.serve(rmcp::transport::io::stdio_pipes()).await.context("MCP session failed to start")?;

@@ -1,0 +1,308 @@
+//! `moat serve --http`: MCP Streamable HTTP at `/mcp`, through rmcp, behind
+//! a gate that a security reviewer can read in one sitting.
+//!
+//! Owns, for every request, in this order: the path (`/mcp`, and RFC 9728
+//! metadata at `/.well-known/oauth-protected-resource`); no query string
+//! (credentials and session IDs travel in headers only); the concurrency
+//! cap; authentication (a bearer token on every request: sessions are never
+//! authentication); the principal's rate limit; the session's owner (another
+//! principal's session ID is an unknown session: 404); the body cap; then
+//! rmcp, which checks `Host` and `Origin` (DNS rebinding, 403) and the
+//! protocol headers. The principal rides along in the request's extensions
+//! to the MCP handler, which filters tools/list and refuses calls by it.
+
+mod auth;
+pub mod sessions;
+
+use std::collections::HashMap;
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, bail};
+use bytes::Bytes;
+use http::{Request, Response, StatusCode, header};
+use http_body_util::combinators::BoxBody;
+use http_body_util::{BodyExt, Full, Limited};
+use hyper::body::Incoming;
+use rmcp::transport::streamable_http_server::{StreamableHttpServerConfig, StreamableHttpService};
+use tokio::net::TcpListener;
+use tokio::sync::Semaphore;
+
+pub use auth::{TokenSpec, hash_token, new_token};
+
+use crate::host::Host;
+use crate::server::{McpServer, Principal};
+use sessions::MoatSessions;
+
+/// The HTTP endpoint's settings (`[http]` in moat.toml, `--http ADDR`).
+#[derive(Debug, Clone)]
+pub struct HttpOptions {
+    pub bind: SocketAddr,
+    /// Host names accepted in `Host` besides the loopback names.
+    pub allowed_hosts: Vec<String>,
+    /// Origins accepted in `Origin` (`https://app.example.com:443`); any other present Origin is 403.
+    pub allowed_origins: Vec<String>,
+    pub max_body: u64,
+    pub max_concurrent_requests: usize,
+    pub session_idle: Duration,
+    pub tls: Option<TlsFiles>,
+    pub tokens: Vec<TokenSpec>,
+}
+
+#[derive(Debug, Clone)]
+pub struct TlsFiles {
+    pub cert: PathBuf,
+    pub key: PathBuf,
+}
+
+impl Default for HttpOptions {
+    fn default() -> Self {
+        HttpOptions {
+            bind: SocketAddr::from(([127, 0, 0, 1], 8787)),
+            allowed_hosts: Vec::new(),
+            allowed_origins: Vec::new(),
+            max_body: 1 << 20,
+            max_concurrent_requests: 64,
+            session_idle: Duration::from_secs(30 * 60),
+            tls: None,
+            tokens: Vec::new(),
+        }
+    }
+}
+
+type Body = BoxBody<Bytes, Infallible>;
+
+/// Serves `host` over HTTP until the process is stopped.
+pub async fn serve(host: Arc<Host>, options: HttpOptions) -> Result<()> {
+    if !options.bind.ip().is_loopback() && options.tokens.is_empty() {
+        bail!(
+            "refusing to serve on {} without authentication: bind a loopback address, or add [http.tokens.NAME] (see `moat token`)",
+            options.bind
+        );
+    }
+    let tls = options.tls.as_ref().map(auth::tls_acceptor).transpose()?;
+    let listener = TcpListener::bind(options.bind)
+        .await
+        .with_context(|| format!("cannot listen on {}", options.bind))?;
+    let address = listener.local_addr()?;
+    let scheme = if tls.is_some() { "https" } else { "http" };
+    let mut allowed_hosts: Vec<String> = vec!["localhost".into(), "127.0.0.1".into(), "::1".into()];
+    allowed_hosts.extend(options.allowed_hosts.iter().cloned());
+    let config = StreamableHttpServerConfig::default()
+        .with_allowed_hosts(allowed_hosts)
+        .with_allowed_origins(options.allowed_origins.clone())
+        .enforce_origin_validation();
+    let mcp = StreamableHttpService::new(
+        move || Ok(McpServer::new(host.clone())),
+        Arc::new(MoatSessions::new(options.session_idle)),
+        config,
+    );
+    let gate = Arc::new(Gate {
+        tokens: options.tokens.clone(),
+        buckets: Mutex::new(HashMap::new()),
+        owners: Mutex::new(HashMap::new()),
+        slots: Arc::new(Semaphore::new(options.max_concurrent_requests)),
+        max_body: options.max_body,
+        session_idle: options.session_idle,
+        scheme,
+        mcp,
+    });
+    tracing::info!(
+        url = %format!("{scheme}://{address}/mcp"),
+        authentication = if options.tokens.is_empty() { "none (loopback only)" } else { "bearer tokens" },
+        "serving MCP over HTTP"
+    );
+    loop {
+        let (stream, peer) = match listener.accept().await {
+            Ok(accepted) => accepted,
+            Err(error) => {
+                tracing::warn!(%error, "accept failed");
+                continue;
+            }
+        };
+        let gate = gate.clone();
+        let tls = tls.clone();
+        tokio::spawn(async move {
+            let service = hyper::service::service_fn(move |request| {
+                let gate = gate.clone();
+                async move { Ok::<_, Infallible>(gate.handle(request).await) }
+            });
+            let mut builder = hyper::server::conn::http1::Builder::new();
+            builder
+                .max_buf_size(64 * 1024)
+                .timer(hyper_util::rt::TokioTimer::new())
+                .header_read_timeout(Duration::from_secs(10));
+            let result = match tls {
+                Some(acceptor) => match acceptor.accept(stream).await {
+                    Ok(stream) => {
+                        builder.serve_connection(hyper_util::rt::TokioIo::new(stream), service).await
+                    }
+                    Err(error) => {
+                        tracing::debug!(%peer, %error, "TLS handshake failed");
+                        return;
+                    }
+                },
+                None => builder.serve_connection(hyper_util::rt::TokioIo::new(stream), service).await,
+            };
+            if let Err(error) = result {
+                tracing::debug!(%peer, %error, "connection ended with an error");
+            }
+        });
+    }
+}
+
+/// A principal's token bucket: `rate_per_minute` tokens, refilled continuously.
+struct Bucket {
+    tokens: f64,
+    at: Instant,
+}
+
+struct Gate {
+    tokens: Vec<TokenSpec>,
+    buckets: Mutex<HashMap<String, Bucket>>,
+    /// Session ID → the principal that created it, and when it was last used.
+    owners: Mutex<HashMap<String, (String, Instant)>>,
+    session_idle: Duration,
+    slots: Arc<Semaphore>,
+    max_body: u64,
+    scheme: &'static str,
+    mcp: StreamableHttpService<McpServer, MoatSessions>,
+}
+
+const SESSION_HEADER: &str = "mcp-session-id";
+const METADATA_PATH: &str = "/.well-known/oauth-protected-resource";
+
+impl Gate {
+    async fn handle(&self, request: Request<Incoming>) -> Response<Body> {
+        let path = request.uri().path();
+        if path == METADATA_PATH || path == format!("{METADATA_PATH}/mcp") {
+            return self.metadata(&request);
+        }
+        if path != "/mcp" {
+            return plain(StatusCode::NOT_FOUND, "not found: MCP is served at /mcp");
+        }
+        if request.uri().query().is_some() {
+            return plain(
+                StatusCode::BAD_REQUEST,
+                "query strings are refused: credentials and session IDs travel in headers only",
+            );
+        }
+        let Ok(_slot) = self.slots.clone().try_acquire_owned() else {
+            return plain(StatusCode::SERVICE_UNAVAILABLE, "too many requests in flight; retry shortly");
+        };
+        let principal = match auth::authenticate(&self.tokens, request.headers()) {
+            Ok(principal) => principal,
+            Err(refusal) => return self.unauthorized(&request, refusal),
+        };
+        if let Some(retry_after) = self.rate_limited(&principal) {
+            tracing::warn!(principal = %principal.name, "rate limit reached");
+            let mut response = plain(StatusCode::TOO_MANY_REQUESTS, "rate limit reached");
+            response.headers_mut().insert(header::RETRY_AFTER, retry_after.into());
+            return response;
+        }
+        let session = request.headers().get(SESSION_HEADER).and_then(|v| v.to_str().ok()).map(String::from);
+        if let Some(session) = &session {
+            let owner = {
+                let mut owners = self.owners.lock().expect("owners lock");
+                owners.get_mut(session).map(|(owner, last_used)| {
+                    *last_used = Instant::now();
+                    owner.clone()
+                })
+            };
+            if owner.is_some_and(|owner| owner != principal.name) {
+                // Another principal's session is, for this caller, no session at all.
+                tracing::warn!(principal = %principal.name, "a session ID of another principal was presented");
+                return plain(StatusCode::NOT_FOUND, "session not found");
+            }
+        }
+        let declared = request
+            .headers()
+            .get(header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<u64>().ok());
+        if declared.is_some_and(|length| length > self.max_body) {
+            return plain(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                &format!("request body over {} bytes", self.max_body),
+            );
+        }
+        let (mut parts, body) = request.into_parts();
+        parts.extensions.insert(principal.clone());
+        let body = Limited::new(body, self.max_body as usize);
+        let request = Request::from_parts(parts, body);
+        let mut mcp = self.mcp.clone();
+        let response = match tower_service::Service::call(&mut mcp, request).await {
+            Ok(response) => response,
+            Err(never) => match never {},
+        };
+        if let Some(created) = response.headers().get(SESSION_HEADER).and_then(|v| v.to_str().ok())
+            && session.is_none()
+        {
+            let mut owners = self.owners.lock().expect("owners lock");
+            // Sessions idle longer than the expiry are gone in rmcp too.
+            owners.retain(|_, (_, last_used)| last_used.elapsed() < self.session_idle);
+            owners.insert(created.to_string(), (principal.name.clone(), Instant::now()));
+        }
+        response
+    }
+
+    fn rate_limited(&self, principal: &Principal) -> Option<u64> {
+        let rate =
+            self.tokens.iter().find(|t| t.principal == principal.name).map_or(600, |t| t.rate_per_minute);
+        let rate = f64::from(rate.max(1));
+        let mut buckets = self.buckets.lock().expect("buckets lock");
+        let now = Instant::now();
+        let bucket = buckets.entry(principal.name.clone()).or_insert(Bucket { tokens: rate, at: now });
+        bucket.tokens = (bucket.tokens + now.duration_since(bucket.at).as_secs_f64() * rate / 60.0).min(rate);
+        bucket.at = now;
+        if bucket.tokens >= 1.0 {
+            bucket.tokens -= 1.0;
+            None
+        } else {
+            Some(((1.0 - bucket.tokens) * 60.0 / rate).ceil() as u64)
+        }
+    }
+
+    fn resource_url(&self, request: &Request<Incoming>) -> String {
+        let host = request.headers().get(header::HOST).and_then(|v| v.to_str().ok()).unwrap_or("localhost");
+        format!("{}://{host}/mcp", self.scheme)
+    }
+
+    /// RFC 9728 protected-resource metadata.
+    fn metadata(&self, request: &Request<Incoming>) -> Response<Body> {
+        let body = serde_json::json!({
+            "resource": self.resource_url(request),
+            "bearer_methods_supported": ["header"],
+            "resource_name": "moat",
+        });
+        let mut response = Response::new(full(body.to_string()));
+        response.headers_mut().insert(header::CONTENT_TYPE, "application/json".parse().expect("valid"));
+        response
+    }
+
+    fn unauthorized(&self, request: &Request<Incoming>, refusal: auth::Refusal) -> Response<Body> {
+        let metadata = format!("{}{METADATA_PATH}", self.resource_url(request).trim_end_matches("/mcp"));
+        let mut challenge = format!("Bearer realm=\"moat\", resource_metadata=\"{metadata}\"");
+        if refusal == auth::Refusal::Invalid {
+            challenge.push_str(", error=\"invalid_token\"");
+        }
+        tracing::warn!(reason = refusal.reason(), "request refused: not authenticated");
+        let mut response = plain(StatusCode::UNAUTHORIZED, refusal.reason());
+        response.headers_mut().insert(header::WWW_AUTHENTICATE, challenge.parse().expect("valid header"));
+        response
+    }
+}
+
+fn full(text: String) -> Body {
+    Full::new(Bytes::from(text)).map_err(|never| match never {}).boxed()
+}
+
+fn plain(status: StatusCode, text: &str) -> Response<Body> {
+    let mut response = Response::new(full(format!("{text}\n")));
+    *response.status_mut() = status;
+    response.headers_mut().insert(header::CONTENT_TYPE, "text/plain; charset=utf-8".parse().expect("valid"));
+    response
+}

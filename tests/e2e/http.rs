@@ -1,0 +1,286 @@
+//! `moat serve --http`: Streamable HTTP through rmcp's client in both
+//! protocol eras, and each attack of T5–T7 tried and refused with the status
+//! the spec names, with nothing logged that should not be.
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::process::Stdio;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use rmcp::model::{CallToolRequestParams, ClientConfig, ProtocolVersion};
+use rmcp::transport::StreamableHttpClientTransport;
+use rmcp::transport::streamable_http_client::StreamableHttpClientTransportConfig;
+use rmcp::{ClientLifecycleMode, ClientServiceExt, ServiceExt};
+use serde_json::json;
+use tokio::io::AsyncBufReadExt;
+
+use crate::support::{MOAT, examples, shared_cache};
+
+const ALICE: &str = "moat_alice-token-0123456789abcdefghijklmnopqrstuvwxyz";
+const BOB: &str = "moat_bob-token-0123456789abcdefghijklmnopqrstuvwxyz012";
+
+fn sha256_hex(text: &str) -> String {
+    use sha2::Digest;
+    hex::encode(sha2::Sha256::digest(text.as_bytes()))
+}
+
+/// A running `moat serve --http 127.0.0.1:0` and its address.
+struct HttpMoat {
+    child: tokio::process::Child,
+    address: String,
+    log: Arc<Mutex<String>>,
+    _dir: tempfile::TempDir,
+}
+
+impl HttpMoat {
+    async fn start(extra: &str) -> HttpMoat {
+        let dir = tempfile::tempdir().unwrap();
+        let dist = examples();
+        let config = format!(
+            "[components.text]\npath = \"{d}/text.wasm\"\n[components.units]\npath = \"{d}/units.wasm\"\n\n\
+             [http.tokens.alice]\nsha256 = \"{a}\"\ntools = [\"text.*\"]\nrate_per_minute = 30\n\
+             [http.tokens.bob]\nsha256 = \"{b}\"\n{extra}\n",
+            d = dist.display(),
+            a = sha256_hex(ALICE),
+            b = sha256_hex(BOB),
+        );
+        std::fs::write(dir.path().join("moat.toml"), config).unwrap();
+        let mut child = tokio::process::Command::new(MOAT)
+            .args(["serve", "--http", "127.0.0.1:0", "--config"])
+            .arg(dir.path().join("moat.toml"))
+            .arg("--cache-dir")
+            .arg(shared_cache())
+            .env("RUST_LOG", "debug")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("spawn moat");
+        let log = Arc::new(Mutex::new(String::new()));
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        let sink = log.clone();
+        let stderr = child.stderr.take().unwrap();
+        tokio::spawn(async move {
+            let mut tx = Some(tx);
+            let mut lines = tokio::io::BufReader::new(stderr).lines();
+            while let Ok(Some(line)) = lines.next_line().await {
+                if let Some(url) = line.split("url=").nth(1).and_then(|u| u.split_whitespace().next())
+                    && let Some(tx) = tx.take()
+                {
+                    let _ = tx.send(url.trim_start_matches("http://").trim_end_matches("/mcp").to_string());
+                }
+                let mut log = sink.lock().unwrap();
+                log.push_str(&line);
+                log.push('\n');
+            }
+        });
+        let address = tokio::time::timeout(Duration::from_secs(60), rx)
+            .await
+            .unwrap_or_else(|_| panic!("moat did not start serving HTTP:\n{}", log.lock().unwrap()))
+            .unwrap();
+        HttpMoat { child, address, log, _dir: dir }
+    }
+
+    fn url(&self) -> String {
+        format!("http://{}/mcp", self.address)
+    }
+
+    fn log(&self) -> String {
+        self.log.lock().unwrap().clone()
+    }
+
+    /// One raw HTTP/1.1 exchange: status code, headers and body as text.
+    fn raw(&self, method: &str, target: &str, headers: &[(&str, &str)], body: &str) -> (u16, String) {
+        let mut stream = TcpStream::connect(&self.address).unwrap();
+        stream.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        let mut request =
+            format!("{method} {target} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n", self.address);
+        for (name, value) in headers {
+            request.push_str(&format!("{name}: {value}\r\n"));
+        }
+        request.push_str(&format!("Content-Length: {}\r\n\r\n{body}", body.len()));
+        stream.write_all(request.as_bytes()).unwrap();
+        let mut response = Vec::new();
+        let _ = stream.read_to_end(&mut response);
+        let response = String::from_utf8_lossy(&response).into_owned();
+        let status = response.split_whitespace().nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
+        (status, response)
+    }
+}
+
+fn initialize_body() -> String {
+    json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+        "protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "raw", "version": "1"}}})
+    .to_string()
+}
+
+const JSON_HEADERS: [(&str, &str); 2] =
+    [("Content-Type", "application/json"), ("Accept", "application/json, text/event-stream")];
+
+fn with_token<'a>(token: &'a str, bearer: &'a mut String) -> Vec<(&'a str, &'a str)> {
+    *bearer = format!("Bearer {token}");
+    let mut headers = JSON_HEADERS.to_vec();
+    headers.push(("Authorization", bearer.as_str()));
+    headers
+}
+
+#[tokio::test]
+async fn both_protocol_eras_over_http_with_per_principal_tools() {
+    // rmcp's HTTP client uses reqwest with rustls; this test process picks ring.
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let moat = HttpMoat::start("").await;
+    // 2025-11-25: initialize and a session, as alice (text.* only).
+    let transport = StreamableHttpClientTransport::from_config(
+        StreamableHttpClientTransportConfig::with_uri(moat.url()).auth_header(ALICE),
+    );
+    let mut info = ClientConfig::default();
+    info.protocol_version = ProtocolVersion::V_2025_11_25;
+    let alice = info.serve(transport).await.expect("session starts");
+    let names: Vec<String> =
+        alice.list_all_tools().await.unwrap().into_iter().map(|t| t.name.to_string()).collect();
+    assert!(names.iter().all(|n| n.starts_with("text.")) && !names.is_empty(), "{names:?}");
+    let result = alice
+        .call_tool(
+            CallToolRequestParams::new("text.word-count")
+                .with_arguments(json!({"text": "one two"}).as_object().unwrap().clone()),
+        )
+        .await
+        .unwrap();
+    assert!(format!("{result:?}").contains('2'));
+    let hidden = alice
+        .call_tool(
+            CallToolRequestParams::new("units.convert")
+                .with_arguments(json!({"value": 1.0, "from": "km", "to": "m"}).as_object().unwrap().clone()),
+        )
+        .await;
+    assert!(hidden.is_err(), "a tool alice may not call is an unknown tool: {hidden:?}");
+    alice.cancel().await.ok();
+
+    // 2026-07-28: stateless, server/discover, as bob (everything).
+    let transport = StreamableHttpClientTransport::from_config(
+        StreamableHttpClientTransportConfig::with_uri(moat.url()).auth_header(BOB),
+    );
+    let mode = ClientLifecycleMode::Discover { preferred_versions: vec![ProtocolVersion::V_2026_07_28] };
+    let bob = ClientConfig::default().serve_with_lifecycle(transport, mode).await.expect("discover works");
+    let names: Vec<String> =
+        bob.list_all_tools().await.unwrap().into_iter().map(|t| t.name.to_string()).collect();
+    assert!(names.contains(&"units.convert".to_string()), "{names:?}");
+    bob.cancel().await.ok();
+
+    let log = moat.log();
+    assert!(!log.contains(ALICE) && !log.contains(BOB), "tokens are never logged");
+}
+
+#[tokio::test]
+async fn attacks_are_refused_with_the_right_status() {
+    let moat = HttpMoat::start("").await;
+    let body = initialize_body();
+
+    // No credential: 401 with a challenge that points at the metadata.
+    let (status, response) = moat.raw("POST", "/mcp", &JSON_HEADERS, &body);
+    assert_eq!(status, 401, "{response}");
+    assert!(response.to_lowercase().contains("www-authenticate: bearer"), "{response}");
+    assert!(response.contains("resource_metadata=\"http://"), "{response}");
+    let (status, metadata) = moat.raw("GET", "/.well-known/oauth-protected-resource", &[], "");
+    assert_eq!(status, 200);
+    assert!(metadata.contains("\"resource\":\"http://") && metadata.contains("/mcp\""), "{metadata}");
+
+    // A wrong token.
+    let mut bearer = String::new();
+    let (status, response) =
+        moat.raw("POST", "/mcp", &with_token("moat_not-a-real-token", &mut bearer), &body);
+    assert_eq!(status, 401);
+    assert!(response.contains("error=\"invalid_token\""), "{response}");
+
+    // A token in the query string is refused even when it is valid.
+    let (status, _) = moat.raw("POST", &format!("/mcp?access_token={ALICE}"), &JSON_HEADERS, &body);
+    assert_eq!(status, 400);
+
+    // A foreign Origin (DNS rebinding) with a valid token.
+    let mut headers = with_token(ALICE, &mut bearer);
+    headers.push(("Origin", "https://evil.example"));
+    let (status, response) = moat.raw("POST", "/mcp", &headers, &body);
+    assert_eq!(status, 403, "{response}");
+
+    // An oversized body.
+    let big = format!("{{\"pad\": \"{}\"}}", "x".repeat(2 << 20));
+    let (status, _) = moat.raw("POST", "/mcp", &with_token(ALICE, &mut bearer), &big);
+    assert_eq!(status, 413);
+
+    // Alice opens a session; bob presenting alice's session ID gets 404.
+    let (status, response) = moat.raw("POST", "/mcp", &with_token(ALICE, &mut bearer), &body);
+    assert_eq!(status, 200, "{response}");
+    let session = response
+        .lines()
+        .find_map(|l| l.strip_prefix("mcp-session-id: ").or_else(|| l.strip_prefix("Mcp-Session-Id: ")))
+        .expect("a session ID header")
+        .trim()
+        .to_string();
+    assert!(session.len() >= 43, "at least 256 bits, base64url: {session}");
+    let list = json!({"jsonrpc": "2.0", "id": 2, "method": "tools/list"}).to_string();
+    let mut bob_bearer = String::new();
+    let mut headers = with_token(BOB, &mut bob_bearer);
+    headers.push(("Mcp-Session-Id", &session));
+    headers.push(("MCP-Protocol-Version", "2025-11-25"));
+    let (status, response) = moat.raw("POST", "/mcp", &headers, &list);
+    assert_eq!(status, 404, "another principal's session is unknown: {response}");
+    // The session ID in the URL is refused.
+    let (status, _) =
+        moat.raw("POST", &format!("/mcp?mcp-session-id={session}"), &with_token(ALICE, &mut bearer), &list);
+    assert_eq!(status, 400);
+
+    let log = moat.log();
+    assert!(!log.contains(&session), "session IDs are never logged");
+    assert!(!log.contains(ALICE) && !log.contains(BOB), "tokens are never logged");
+}
+
+#[tokio::test]
+async fn a_flooding_principal_is_limited_while_another_is_served() {
+    let moat = HttpMoat::start("").await;
+    let body = initialize_body();
+    let mut bearer = String::new();
+    // alice may make 30 requests a minute.
+    let mut limited = 0;
+    for _ in 0..40 {
+        let (status, _) = moat.raw("POST", "/mcp", &with_token(ALICE, &mut bearer), &body);
+        if status == 429 {
+            limited += 1;
+        }
+    }
+    assert!(limited >= 10, "alice was limited {limited} times");
+    let (status, response) = moat.raw("POST", "/mcp", &with_token(ALICE, &mut bearer), &body);
+    assert_eq!(status, 429);
+    assert!(response.to_lowercase().contains("retry-after:"), "{response}");
+    let mut bob_bearer = String::new();
+    let (status, _) = moat.raw("POST", "/mcp", &with_token(BOB, &mut bob_bearer), &body);
+    assert_eq!(status, 200, "bob is still served");
+}
+
+#[tokio::test]
+async fn a_public_bind_without_authentication_refuses_to_start() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("moat.toml"),
+        format!("[components.text]\npath = \"{}/text.wasm\"\n", examples().display()),
+    )
+    .unwrap();
+    let output = tokio::process::Command::new(MOAT)
+        .args(["serve", "--http", "0.0.0.0:0", "--config"])
+        .arg(dir.path().join("moat.toml"))
+        .arg("--cache-dir")
+        .arg(shared_cache())
+        .stdin(Stdio::null())
+        .output()
+        .await
+        .unwrap();
+    assert!(!output.status.success());
+    assert!(String::from_utf8_lossy(&output.stderr).contains("without authentication"));
+}
+
+impl Drop for HttpMoat {
+    fn drop(&mut self) {
+        let _ = self.child.start_kill();
+    }
+}
