@@ -23,8 +23,9 @@ serve: examples
 
 deps:
 	@if command -v rustup >/dev/null; then rustup target add wasm32-wasip2 >&2; fi
-	@command -v docker-registry >/dev/null || { apt-get update -qq && \
-		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq docker-registry; } >&2
+	@for tool in docker-registry openssl curl; do command -v $$tool >/dev/null || missing="$$missing $$tool"; done; \
+	if [ -n "$$missing" ]; then { apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; } >&2; fi
 	@cd tests/sigstore-js && npm ci --silent --no-audit --no-fund >&2
 	@$(PYTHON) -m pip install --quiet --disable-pip-version-check --root-user-action=ignore \
 		-r tests/python/requirements.txt >&2

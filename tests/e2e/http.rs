@@ -69,7 +69,8 @@ impl HttpMoat {
                 if let Some(url) = line.split("url=").nth(1).and_then(|u| u.split_whitespace().next())
                     && let Some(tx) = tx.take()
                 {
-                    let _ = tx.send(url.trim_start_matches("http://").trim_end_matches("/mcp").to_string());
+                    let address = url.trim_start_matches("http://").trim_start_matches("https://");
+                    let _ = tx.send(address.trim_end_matches("/mcp").to_string());
                 }
                 let mut log = sink.lock().unwrap();
                 log.push_str(&line);
@@ -130,7 +131,9 @@ fn with_token<'a>(token: &'a str, bearer: &'a mut String) -> Vec<(&'a str, &'a s
 async fn both_protocol_eras_over_http_with_per_principal_tools() {
     // rmcp's HTTP client uses reqwest with rustls; this test process picks ring.
     let _ = rustls::crypto::ring::default_provider().install_default();
-    let moat = HttpMoat::start("").await;
+    let audit = tempfile::tempdir().unwrap();
+    let audit_log = audit.path().join("audit.jsonl");
+    let moat = HttpMoat::start(&format!("[audit]\npath = {:?}", audit_log.to_str().unwrap())).await;
     // 2025-11-25: initialize and a session, as alice (text.* only).
     let transport = StreamableHttpClientTransport::from_config(
         StreamableHttpClientTransportConfig::with_uri(moat.url()).auth_header(ALICE),
@@ -171,6 +174,62 @@ async fn both_protocol_eras_over_http_with_per_principal_tools() {
 
     let log = moat.log();
     assert!(!log.contains(ALICE) && !log.contains(BOB), "tokens are never logged");
+    let audit_text = std::fs::read_to_string(&audit_log).unwrap();
+    let first: serde_json::Value = serde_json::from_str(audit_text.lines().next().unwrap()).unwrap();
+    assert_eq!(first["principal"], "alice", "the audit log names the authenticated principal");
+    assert_eq!(first["tool"], "text.word-count");
+}
+
+#[tokio::test]
+async fn tls_from_certificate_and_key_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let (cert, key) = (dir.path().join("cert.pem"), dir.path().join("key.pem"));
+    let openssl = std::process::Command::new("openssl")
+        .args([
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:P-256",
+            "-nodes",
+            "-days",
+            "1",
+        ])
+        .args(["-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1", "-keyout"])
+        .arg(&key)
+        .arg("-out")
+        .arg(&cert)
+        .output()
+        .expect("openssl is installed");
+    assert!(openssl.status.success(), "{}", String::from_utf8_lossy(&openssl.stderr));
+    let moat = HttpMoat::start(&format!(
+        "[http]\ntls = {{ cert = {:?}, key = {:?} }}",
+        cert.to_str().unwrap(),
+        key.to_str().unwrap()
+    ))
+    .await;
+    assert!(moat.log().contains("url=https://"), "{}", moat.log());
+    let curl = |scheme: &str| {
+        let output = std::process::Command::new("curl")
+            .args(["-s", "-o", "/dev/null", "-w", "%{http_code}", "--max-time", "10", "--cacert"])
+            .arg(&cert)
+            .args([
+                "-X",
+                "POST",
+                "-H",
+                "Content-Type: application/json",
+                "-H",
+                "Accept: application/json, text/event-stream",
+            ])
+            .args(["-H", &format!("Authorization: Bearer {BOB}"), "-d", &initialize_body()])
+            .arg(format!("{scheme}://{}/mcp", moat.address))
+            .output()
+            .expect("curl is installed");
+        String::from_utf8_lossy(&output.stdout).into_owned()
+    };
+    assert_eq!(curl("https"), "200", "an initialize over TLS, certificate verified by curl");
+    assert_ne!(curl("http"), "200", "plain HTTP is not served on a TLS port");
 }
 
 #[tokio::test]
