@@ -12,7 +12,9 @@ moat=${MOAT:?set MOAT to the moat binary}
 if command -v rustup >/dev/null && ! rustup target list --installed | grep -qx wasm32-wasip2; then
     rustup target add wasm32-wasip2 >&2
 fi
-cargo build --quiet --manifest-path "$here/Cargo.toml" --target wasm32-wasip2 --release >&2
+# Its own target directory, whatever CARGO_TARGET_DIR says: the packing below reads from it.
+cargo build --quiet --manifest-path "$here/Cargo.toml" --target-dir "$here/target" \
+    --target wasm32-wasip2 --release >&2
 mkdir -p "$here/dist" "$here/dist/notes"   # dist/notes: the directory moat.toml grants to `notes`
 for wit in "$here"/*/wit; do
     dir=$(dirname "$wit")
