@@ -262,6 +262,12 @@ async fn attacks_are_refused_with_the_right_status() {
     headers.push(("Origin", "https://evil.example"));
     let (status, response) = moat.raw("POST", "/mcp", &headers, &body);
     assert_eq!(status, 403, "{response}");
+    // A page on this machine is not a rebinding attack.
+    let mut headers = with_token(ALICE, &mut bearer);
+    let local_origin = format!("http://localhost:{}", moat.address.rsplit(':').next().unwrap());
+    headers.push(("Origin", &local_origin));
+    let (status, response) = moat.raw("POST", "/mcp", &headers, &body);
+    assert_eq!(status, 200, "{response}");
 
     // An oversized body.
     let big = format!("{{\"pad\": \"{}\"}}", "x".repeat(2 << 20));

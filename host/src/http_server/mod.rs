@@ -43,7 +43,8 @@ pub struct HttpOptions {
     pub bind: SocketAddr,
     /// Host names accepted in `Host` besides the loopback names.
     pub allowed_hosts: Vec<String>,
-    /// Origins accepted in `Origin` (`https://app.example.com:443`); any other present Origin is 403.
+    /// Origins accepted in `Origin` besides loopback ones (`https://app.example.com:443`);
+    /// any other present Origin is 403.
     pub allowed_origins: Vec<String>,
     pub max_body: u64,
     pub max_concurrent_requests: usize,
@@ -91,9 +92,15 @@ pub async fn serve(host: Arc<Host>, options: HttpOptions) -> Result<()> {
     let scheme = if tls.is_some() { "https" } else { "http" };
     let mut allowed_hosts: Vec<String> = vec!["localhost".into(), "127.0.0.1".into(), "::1".into()];
     allowed_hosts.extend(options.allowed_hosts.iter().cloned());
+    // Pages served from this machine may call it; any other Origin is 403.
+    let mut allowed_origins: Vec<String> = ["localhost", "127.0.0.1", "[::1]"]
+        .iter()
+        .flat_map(|host| [format!("http://{host}:*"), format!("https://{host}:*")])
+        .collect();
+    allowed_origins.extend(options.allowed_origins.iter().cloned());
     let config = StreamableHttpServerConfig::default()
         .with_allowed_hosts(allowed_hosts)
-        .with_allowed_origins(options.allowed_origins.clone())
+        .with_allowed_origins(allowed_origins)
         .enforce_origin_validation();
     let mcp = StreamableHttpService::new(
         move || Ok(McpServer::new(host.clone())),
