@@ -162,6 +162,9 @@ struct RawComponent {
     path: PathBuf,
     /// Where it was pulled from (`oci://host/repo@sha256:...`); written by `moat add`.
     source: Option<String>,
+    /// Tool names of its own for some functions (`func` or `interface#func` → name).
+    #[serde(default)]
+    names: BTreeMap<String, String>,
     #[serde(default)]
     limits: LimitsOverride,
     #[serde(default)]
@@ -240,6 +243,8 @@ pub struct ComponentSpec {
     pub path: PathBuf,
     /// Where it was pulled from, if it was (`oci://...@sha256:...`).
     pub source: Option<String>,
+    /// Function → tool name, for functions not served as `NAME.function`.
+    pub names: BTreeMap<String, String>,
     pub limits: Limits,
     /// What it may reach; empty (nothing) unless the config grants something.
     pub policy: Arc<Policy>,
@@ -285,9 +290,14 @@ impl Config {
             limits.validate().map_err(|e| anyhow::anyhow!("[components.{name}.limits]: {e}"))?;
             let policy = Policy::from_raw(&component.grants, &component.secrets, base)
                 .with_context(|| format!("[components.{name}]"))?;
+            for (function, tool) in &component.names {
+                crate::tools::validate_tool_name(tool)
+                    .map_err(|e| anyhow::anyhow!("[components.{name}.names] {function:?}: {e}"))?;
+            }
             components.push(ComponentSpec {
                 name,
                 source: component.source,
+                names: component.names,
                 path: base.join(&component.path),
                 limits,
                 policy: Arc::new(policy),
@@ -336,12 +346,20 @@ impl Config {
             self.components.push(ComponentSpec {
                 name,
                 source: None,
+                names: BTreeMap::new(),
                 path: path.clone(),
                 limits: self.default_limits,
                 policy: Arc::default(),
             });
         }
         Ok(())
+    }
+}
+
+impl ComponentSpec {
+    /// How its functions are named as tools.
+    pub fn naming(&self) -> crate::tools::Naming {
+        crate::tools::Naming { component: self.name.clone(), aliases: self.names.clone() }
     }
 }
 

@@ -26,7 +26,7 @@ use crate::runtime::cache::{CompileCache, CompileSource};
 use crate::runtime::sandbox::CallState;
 use crate::runtime::{Call, CallFailure, ComponentSlots, GuestOutput, PoolSizing, Runtime};
 use crate::signing;
-use crate::tools::{Rendered, ToolDef, tool_name};
+use crate::tools::{Rendered, ToolDef};
 use crate::vet::{Severity, vet_tools};
 
 /// One component ready to run.
@@ -177,6 +177,12 @@ impl Host {
         for (i, component) in prepared.into_iter().enumerate() {
             let others: Vec<String> =
                 names.iter().enumerate().filter(|(j, _)| *j != i).flat_map(|(_, n)| n.clone()).collect();
+            let taken = component.tools.iter().find(|(name, _, _)| host.tools.contains_key(name));
+            if let Some((name, _, _)) = taken {
+                let error = anyhow::anyhow!("tool name `{name}` is already served by another component");
+                refuse(&mut report, &component.spec, &error);
+                continue;
+            }
             match vet_gate(&component, &others, config.gates.vet_refuse_at) {
                 Ok(()) => host.register(component),
                 Err(error) => refuse(&mut report, &component.spec, &error),
@@ -230,6 +236,10 @@ impl Host {
                 "its metadata documents `{stray}`, which it does not export (was it packed from another WIT world?)"
             );
         }
+        let naming = spec.naming();
+        if let Some(unknown) = naming.unknown_aliases(&functions).next() {
+            bail!("[components.{}.names] names `{unknown}`, which the component does not export", spec.name);
+        }
         let mut tools: Vec<(String, ToolDef, ComponentExportIndex)> = Vec::new();
         for function in &functions {
             let signature = match &function.signature {
@@ -241,7 +251,7 @@ impl Host {
                     continue;
                 }
             };
-            let name = tool_name(&spec.name, function).map_err(anyhow::Error::msg)?;
+            let name = naming.tool_name(function).map_err(anyhow::Error::msg)?;
             if self.tools.contains_key(&name) || tools.iter().any(|(n, _, _)| n == &name) {
                 bail!("tool name `{name}` is already taken");
             }

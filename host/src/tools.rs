@@ -14,18 +14,53 @@ use crate::schema::{object_schema, schema_for};
 use crate::types::ValType;
 use wasmtime::component::Val;
 
-/// The tools of a compiled component named `name`, in name order, and the
-/// exported functions that are not tools, with the reason.
+/// How a component's functions are named as tools: `NAME.function`, unless
+/// the config gives a function a name of its own (`names = { f = "t" }`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Naming {
+    pub component: String,
+    /// Function path (`func` or `interface#func`) → tool name.
+    pub aliases: std::collections::BTreeMap<String, String>,
+}
+
+impl Naming {
+    pub fn new(component: &str) -> Naming {
+        Naming { component: component.to_string(), aliases: Default::default() }
+    }
+
+    /// The MCP name of `function`.
+    pub fn tool_name(&self, function: &ExportedFunction) -> Result<String, String> {
+        match self.aliases.get(&function.path) {
+            Some(alias) => {
+                validate_tool_name(alias)?;
+                Ok(alias.clone())
+            }
+            None => tool_name(&self.component, function),
+        }
+    }
+
+    /// Aliases naming no exported function (a typo in the config).
+    pub fn unknown_aliases<'a>(
+        &'a self,
+        functions: &'a [ExportedFunction],
+    ) -> impl Iterator<Item = &'a String> {
+        self.aliases.keys().filter(|path| !functions.iter().any(|f| &f.path == *path))
+    }
+}
+
+/// The tools of a compiled component, in name order, and the exported
+/// functions that are not tools, with the reason.
 pub fn component_tools(
     engine: &wasmtime::Engine,
     component: &wasmtime::component::Component,
     file: &crate::component::ComponentFile,
-    name: &str,
+    naming: &Naming,
 ) -> (Vec<ToolDef>, Vec<(String, String)>) {
     let mut tools = Vec::new();
     let mut unavailable = Vec::new();
+    let name = naming.component.as_str();
     for function in crate::component::exported_functions(engine, component) {
-        match (&function.signature, tool_name(name, &function)) {
+        match (&function.signature, naming.tool_name(&function)) {
             (Ok(signature), Ok(tool_name)) => {
                 let docs = file.metadata.as_ref().and_then(|m| m.functions.get(&function.path));
                 tools.push(ToolDef::new(tool_name, name, &function, signature.clone(), docs));

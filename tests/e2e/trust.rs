@@ -416,3 +416,22 @@ fn sigstore_js_verifies_moat_signatures() {
     let (ok, log) = node("alice.pub");
     assert!(!ok && log.contains("rejected"), "a flipped byte must not verify: {log}");
 }
+
+#[tokio::test]
+async fn tool_names_of_its_own_are_served_and_typos_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    packed(dir.path(), "calc.wasm", &calculator(&["a", "b"], ADD), &["a", "b"], "Adds two numbers.");
+    write_config(dir.path(), "names = { add = \"plus\" }");
+    let moat = Moat::serve_dir(dir, &[]).await;
+    let names = moat.tool_names().await;
+    assert!(names.contains(&"plus".to_string()) && !names.contains(&"calc.add".to_string()), "{names:?}");
+    moat.stop().await;
+
+    let dir = tempfile::tempdir().unwrap();
+    packed(dir.path(), "calc.wasm", &calculator(&["a", "b"], ADD), &["a", "b"], "Adds two numbers.");
+    write_config(dir.path(), "names = { addd = \"plus\" }");
+    let moat = Moat::serve_dir(dir, &[]).await;
+    assert!(!moat.tool_names().await.iter().any(|n| n == "plus" || n == "calc.add"));
+    assert!(moat.stderr().contains("names `addd`, which the component does not export"), "{}", moat.stderr());
+    moat.stop().await;
+}

@@ -19,7 +19,7 @@ use crate::pack;
 use crate::runtime::Runtime;
 use crate::runtime::cache::CompileCache;
 use crate::server::McpServer;
-use crate::tools::{ToolDef, component_tools};
+use crate::tools::{Naming, ToolDef, component_tools};
 use crate::vet::Severity;
 
 mod publish;
@@ -368,13 +368,13 @@ async fn serve(
 
 /// Compiles the component at `path` (through the cache) and derives its tools
 /// under the name `name`; also returns its imports.
-fn compiled_tools(path: &Path, name: &str) -> Result<(ComponentFile, Vec<ToolDef>, Vec<String>)> {
+fn compiled_tools(path: &Path, naming: &Naming) -> Result<(ComponentFile, Vec<ToolDef>, Vec<String>)> {
     let file = ComponentFile::read(path)?;
     let runtime = Runtime::new(None, CompileCache::default_dir().as_deref(), Default::default())?;
     let (component, _) = runtime
         .compile(file.digest_hex(), &file.bytes)
         .with_context(|| format!("{} is not a valid component", path.display()))?;
-    let (tools, _) = component_tools(runtime.engine(), &component, &file, name);
+    let (tools, _) = component_tools(runtime.engine(), &component, &file, naming);
     let imports = component::imports(runtime.engine(), &component);
     Ok((file, tools, imports))
 }
@@ -414,24 +414,21 @@ fn inspect(path: &Path, name: Option<&str>, config: Option<&Path>, as_json: bool
         None => path.file_stem().and_then(|s| s.to_str()).unwrap_or("component").replace('_', "-"),
     };
     crate::config::validate_component_name(&name)?;
-    let policy = match config {
+    let (policy, naming) = match config {
         Some(config) => {
-            Config::load(config)?
-                .components
-                .into_iter()
-                .find(|c| c.name == name)
-                .with_context(|| {
+            let spec =
+                Config::load(config)?.components.into_iter().find(|c| c.name == name).with_context(|| {
                     format!("{} has no component named `{name}` (use --name)", config.display())
-                })?
-                .policy
+                })?;
+            (spec.policy.clone(), spec.naming())
         }
-        None => Default::default(),
+        None => (Default::default(), Naming::new(&name)),
     };
     let imports = component::imports(runtime.engine(), &component);
     let grants = policy.describe();
     let warnings = policy.ungranted_imports(&imports);
     let linkable = runtime.pre_instantiate(&component).err().map(|e| format!("{e:#}"));
-    let (tools, unavailable) = component_tools(runtime.engine(), &component, &file, &name);
+    let (tools, unavailable) = component_tools(runtime.engine(), &component, &file, &naming);
     let tool_json = |t: &ToolDef| {
         let mut value = serde_json::to_value(crate::server::mcp_tool(t)).expect("tools serialise");
         value["x-moat-generated-description"] = json!(t.generated_description);

@@ -12,6 +12,7 @@ use crate::lock::{LOCK_VERSION, LockFile, LockedComponent, path_for_config};
 use crate::policy::Policy;
 use crate::registry::{OciRef, Registry, cosign_sign};
 use crate::signing::{self, TrustedKey};
+use crate::tools::Naming;
 use crate::vet::Severity;
 
 /// Vets, signs and pushes `component` to `reference` (a tag).
@@ -20,7 +21,7 @@ pub async fn publish(component: &Path, reference: &str, key: &Path, fail_on: Sev
     let key = signing::read_signing_key(key)?;
     let name = component.file_stem().and_then(|s| s.to_str()).unwrap_or("component").replace('_', "-");
     vet_or_refuse(component, &name, fail_on)?;
-    let (file, tools, imports) = compiled_tools(component, &name)?;
+    let (file, tools, imports) = compiled_tools(component, &Naming::new(&name))?;
     let exports: Vec<String> = tools.iter().map(|t| t.name.clone()).collect();
     let registry = Registry::connect(&reference).await?;
     let manifest_digest = registry.push_component(&file.bytes, &exports, &imports).await?;
@@ -34,7 +35,7 @@ pub async fn publish(component: &Path, reference: &str, key: &Path, fail_on: Sev
 }
 
 fn vet_or_refuse(component: &Path, name: &str, fail_on: Severity) -> Result<()> {
-    let report = vet_targets(vec![component_target(component, name, &Policy::default())?]);
+    let report = vet_targets(vec![component_target(component, &Naming::new(name), &Policy::default())?]);
     if report.worst().is_some_and(|worst| worst >= fail_on) {
         eprint!("{}", report.to_text(fail_on));
         bail!("{} has vet findings at or above {fail_on}", component.display());
@@ -96,7 +97,7 @@ pub async fn add(
         return Err(error);
     }
 
-    let (file, tools, _) = compiled_tools(&path, &name)?;
+    let (file, tools, _) = compiled_tools(&path, &Naming::new(&name))?;
     let entry = LockedComponent::new(&file.digest, &tools, &Policy::default(), Some(pinned.clone()));
     let lock_path = path_for_config(config_path);
     let mut lock = LockFile::read(&lock_path)?

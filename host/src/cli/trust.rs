@@ -26,7 +26,7 @@ pub fn lock(config_path: &Path, lock_path: &Path, updates: &[String]) -> Result<
     let mut changed = creating;
     let mut pending = Vec::new();
     for spec in &config.components {
-        let (file, tools, _) = compiled_tools(&spec.path, &spec.name)?;
+        let (file, tools, _) = compiled_tools(&spec.path, &spec.naming())?;
         let approved = lock.components.get(&spec.name);
         let source = spec.source.clone().or_else(|| approved.and_then(|a| a.source.clone()));
         let current = LockedComponent::new(&file.digest, &tools, &spec.policy, source);

@@ -12,6 +12,7 @@ use serde_json::{Value, json};
 use crate::config::{ComponentSpec, Config};
 use crate::policy::Policy;
 use crate::server::mcp_tool;
+use crate::tools::Naming;
 use crate::vet::capabilities::vet_capabilities;
 use crate::vet::{Finding, Severity, ToolFindings, vet_tools, worst};
 
@@ -118,7 +119,7 @@ pub fn load_targets(paths: &[PathBuf], config: Option<&Path>) -> Result<Vec<Targ
             bail!("nothing to vet: give components, tools/list files or --config")
         };
         for spec in &config.components {
-            targets.push(component_target(&spec.path, &spec.name, &spec.policy)?);
+            targets.push(component_target(&spec.path, &spec.naming(), &spec.policy)?);
         }
         return Ok(targets);
     }
@@ -129,12 +130,14 @@ pub fn load_targets(paths: &[PathBuf], config: Option<&Path>) -> Result<Vec<Targ
             continue;
         }
         let spec = config.as_ref().and_then(|c| spec_for(c, path));
-        let name = match spec {
-            Some(spec) => spec.name.clone(),
-            None => path.file_stem().and_then(|s| s.to_str()).unwrap_or("component").replace('_', "-"),
+        let naming = match spec {
+            Some(spec) => spec.naming(),
+            None => Naming::new(
+                &path.file_stem().and_then(|s| s.to_str()).unwrap_or("component").replace('_', "-"),
+            ),
         };
         let policy = spec.map(|s| s.policy.clone()).unwrap_or_default();
-        targets.push(component_target(path, &name, &policy)?);
+        targets.push(component_target(path, &naming, &policy)?);
     }
     Ok(targets)
 }
@@ -145,8 +148,8 @@ fn spec_for<'a>(config: &'a Config, path: &Path) -> Option<&'a ComponentSpec> {
     config.components.iter().find(|spec| spec.path.canonicalize().ok().as_deref() == Some(&wanted))
 }
 
-pub fn component_target(path: &Path, name: &str, policy: &Policy) -> Result<Target> {
-    let (file, tools, imports) = super::compiled_tools(path, name)?;
+pub fn component_target(path: &Path, naming: &Naming, policy: &Policy) -> Result<Target> {
+    let (file, tools, imports) = super::compiled_tools(path, naming)?;
     let tools = tools.iter().map(|t| serde_json::to_value(mcp_tool(t)).expect("tools serialise")).collect();
     Ok(Target {
         label: path.display().to_string(),

@@ -1,0 +1,74 @@
+//! The official MCP conformance suite (`@modelcontextprotocol/conformance`,
+//! installed by `make test` into tests/conformance) against `moat serve
+//! --http` serving the conformance fixture. Scenarios moat does not pass are
+//! listed with their reasons in tests/conformance/baseline.yml; the suite
+//! fails on any other failure and on a listed scenario that starts passing.
+
+use std::process::Stdio;
+use std::time::Duration;
+
+use tokio::io::AsyncBufReadExt;
+
+use crate::support::{MOAT, examples, repo_root, shared_cache};
+
+#[tokio::test]
+async fn the_official_conformance_suite_passes_its_baseline() {
+    examples();
+    let root = repo_root();
+    let suite = root.join("tests/conformance");
+    let node = suite.join("node_modules/.bin/node");
+    assert!(node.exists(), "run `make test` (or `npm ci` in tests/conformance) to install the suite");
+    let mut moat = tokio::process::Command::new(MOAT)
+        .args(["serve", "--http", "127.0.0.1:0", "--config"])
+        .arg(root.join("guest-examples/conformance.toml"))
+        .arg("--cache-dir")
+        .arg(shared_cache())
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("spawn moat");
+    let mut lines = tokio::io::BufReader::new(moat.stderr.take().unwrap()).lines();
+    let url = tokio::time::timeout(Duration::from_secs(60), async {
+        while let Ok(Some(line)) = lines.next_line().await {
+            if let Some(url) = line.split("url=").nth(1).and_then(|u| u.split_whitespace().next()) {
+                return url.to_string();
+            }
+        }
+        panic!("moat exited before serving HTTP");
+    })
+    .await
+    .expect("moat serves HTTP within a minute");
+    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+
+    let results = tempfile::tempdir().unwrap();
+    let output = tokio::process::Command::new(&node)
+        .arg(suite.join("node_modules/@modelcontextprotocol/conformance/dist/index.js"))
+        .args(["server", "--url", &url, "--expected-failures"])
+        .arg(suite.join("baseline.yml"))
+        .arg("--output-dir")
+        .arg(results.path())
+        .output()
+        .await
+        .expect("run the conformance suite");
+    let report = String::from_utf8_lossy(&output.stdout);
+    let summary = report.split("=== SUMMARY ===").nth(1).unwrap_or(&report);
+    println!("{summary}");
+    assert!(
+        output.status.success(),
+        "conformance suite against the baseline:\n{summary}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    for passing in [
+        "server-initialize",
+        "ping",
+        "tools-list",
+        "tools-call-simple-text",
+        "tools-call-error",
+        "dns-rebinding-protection",
+    ] {
+        assert!(summary.contains(&format!("✓ {passing}:")), "{passing} must pass:\n{summary}");
+    }
+    moat.start_kill().ok();
+}
