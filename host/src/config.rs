@@ -13,7 +13,7 @@ use serde::Deserialize;
 
 use std::sync::Arc;
 
-use crate::http_server::{HttpOptions, TlsFiles, TokenSpec};
+use crate::http_server::{HttpOptions, JwksSource, OAuthOptions, TlsFiles, TokenSpec};
 use crate::limits::{Limits, LimitsOverride};
 use crate::lock::LockFile;
 use crate::policy::secrets::SecretSource;
@@ -60,6 +60,21 @@ struct RawHttp {
     tls: Option<RawTls>,
     #[serde(default)]
     tokens: BTreeMap<String, RawToken>,
+    oauth: Option<RawOAuth>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawOAuth {
+    issuer: String,
+    audience: String,
+    jwks_file: Option<PathBuf>,
+    jwks_url: Option<String>,
+    #[serde(default)]
+    scopes: Vec<String>,
+    principal_claim: Option<String>,
+    tools: Option<Vec<String>>,
+    rate_per_minute: Option<u32>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -118,6 +133,33 @@ impl RawHttp {
             session_idle: self.session_idle.unwrap_or(defaults.session_idle),
             tls: self.tls.map(|tls| TlsFiles { cert: base.join(tls.cert), key: base.join(tls.key) }),
             tokens,
+            oauth: self.oauth.map(|oauth| oauth.validate(base)).transpose().context("[http.oauth]")?,
+        })
+    }
+}
+
+impl RawOAuth {
+    fn validate(self, base: &Path) -> Result<OAuthOptions> {
+        let jwks = match (self.jwks_file, self.jwks_url) {
+            (Some(file), None) => JwksSource::File(base.join(file)),
+            (None, Some(url)) => JwksSource::Url(url),
+            _ => bail!("give exactly one of jwks_file and jwks_url"),
+        };
+        if self.issuer.is_empty() || self.audience.is_empty() {
+            bail!("issuer and audience must not be empty");
+        }
+        let rate_per_minute = self.rate_per_minute.unwrap_or(DEFAULT_RATE_PER_MINUTE);
+        if rate_per_minute == 0 {
+            bail!("rate_per_minute must be greater than zero");
+        }
+        Ok(OAuthOptions {
+            issuer: self.issuer,
+            audience: self.audience,
+            jwks,
+            scopes: self.scopes,
+            principal_claim: self.principal_claim.unwrap_or_else(|| "sub".into()),
+            tools: Arc::new(self.tools.unwrap_or_else(|| vec!["*".into()])),
+            rate_per_minute,
         })
     }
 }

@@ -349,3 +349,123 @@ impl Drop for HttpMoat {
         let _ = self.child.start_kill();
     }
 }
+
+/// An authorization server's signing key and its JWKS, for the OAuth tests.
+struct Issuer {
+    pem: String,
+    jwks: serde_json::Value,
+}
+
+impl Issuer {
+    fn new(kid: &str) -> Issuer {
+        use base64::Engine as _;
+        use p256::elliptic_curve::sec1::ToEncodedPoint;
+        use p256::pkcs8::EncodePrivateKey;
+        let key = p256::SecretKey::random(&mut rand_core::OsRng);
+        let point = key.public_key().to_encoded_point(false);
+        let b64 = |bytes: &[u8]| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes);
+        let jwks = json!({"keys": [{"kty": "EC", "crv": "P-256", "kid": kid, "alg": "ES256", "use": "sig",
+            "x": b64(point.x().unwrap()), "y": b64(point.y().unwrap())}]});
+        let pem = key.to_pkcs8_pem(p256::pkcs8::LineEnding::LF).unwrap().to_string();
+        Issuer { pem, jwks }
+    }
+
+    fn token(&self, kid: &str, claims: serde_json::Value) -> String {
+        let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::ES256);
+        header.kid = Some(kid.into());
+        let key = jsonwebtoken::EncodingKey::from_ec_pem(self.pem.as_bytes()).unwrap();
+        jsonwebtoken::encode(&header, &claims, &key).unwrap()
+    }
+}
+
+fn claims(iss: &str, aud: &str, expires_in: i64, scope: &str) -> serde_json::Value {
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64;
+    json!({"iss": iss, "aud": aud, "sub": "carol", "iat": now, "exp": now + expires_in, "scope": scope})
+}
+
+const ISSUER: &str = "https://auth.example.test";
+const AUDIENCE: &str = "https://moat.example.test/mcp";
+
+#[tokio::test]
+async fn oauth_tokens_are_checked_for_signature_issuer_audience_expiry_and_scope() {
+    let issuer = Issuer::new("k1");
+    let jwks_dir = tempfile::tempdir().unwrap();
+    let jwks_file = jwks_dir.path().join("jwks.json");
+    std::fs::write(&jwks_file, issuer.jwks.to_string()).unwrap();
+    let moat = HttpMoat::start(&format!(
+        "[http.oauth]\nissuer = \"{ISSUER}\"\naudience = \"{AUDIENCE}\"\njwks_file = {:?}\nscopes = [\"mcp:tools\"]\ntools = [\"units.*\"]",
+        jwks_file.to_str().unwrap()
+    ))
+    .await;
+    let body = initialize_body();
+    let mut bearer = String::new();
+    let mut status_of = |token: &str| moat.raw("POST", "/mcp", &with_token(token, &mut bearer), &body);
+
+    let good = issuer.token("k1", claims(ISSUER, AUDIENCE, 300, "openid mcp:tools"));
+    assert_eq!(status_of(&good).0, 200, "a valid token");
+    let (status, response) = status_of(&issuer.token("k1", claims(ISSUER, AUDIENCE, -300, "mcp:tools")));
+    assert_eq!(status, 401, "expired: {response}");
+    assert!(response.contains("error=\"invalid_token\""));
+    let (status, _) =
+        status_of(&issuer.token("k1", claims(ISSUER, "https://other.example/mcp", 300, "mcp:tools")));
+    assert_eq!(status, 401, "a token issued for another resource");
+    let (status, _) =
+        status_of(&issuer.token("k1", claims("https://evil.example", AUDIENCE, 300, "mcp:tools")));
+    assert_eq!(status, 401, "a token from another issuer");
+    let (status, response) = status_of(&issuer.token("k1", claims(ISSUER, AUDIENCE, 300, "openid")));
+    assert_eq!(status, 403, "a missing scope: {response}");
+    assert!(
+        response.contains("error=\"insufficient_scope\"") && response.contains("scope=\"mcp:tools\""),
+        "{response}"
+    );
+    let forger = Issuer::new("k1");
+    let (status, _) = status_of(&forger.token("k1", claims(ISSUER, AUDIENCE, 300, "mcp:tools")));
+    assert_eq!(status, 401, "a token signed by another key");
+
+    let (_, metadata) = moat.raw("GET", "/.well-known/oauth-protected-resource", &[], "");
+    assert!(metadata.contains(&format!("\"authorization_servers\":[\"{ISSUER}\"]")), "{metadata}");
+
+    // The OAuth principal sees the tools its configuration grants.
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let transport = StreamableHttpClientTransport::from_config(
+        StreamableHttpClientTransportConfig::with_uri(moat.url()).auth_header(good.clone()),
+    );
+    let client = ClientConfig::default().serve(transport).await.expect("session starts");
+    let names: Vec<String> =
+        client.list_all_tools().await.unwrap().into_iter().map(|t| t.name.to_string()).collect();
+    assert!(!names.is_empty() && names.iter().all(|n| n.starts_with("units.")), "{names:?}");
+    client.cancel().await.ok();
+    assert!(!moat.log().contains(&good), "tokens are never logged");
+}
+
+#[tokio::test]
+async fn oauth_keys_can_come_from_a_jwks_url() {
+    let issuer = Issuer::new("url-key");
+    let jwks = issuer.jwks.to_string();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let jwks_address = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        loop {
+            let Ok((mut stream, _)) = listener.accept().await else { return };
+            let jwks = jwks.clone();
+            tokio::spawn(async move {
+                use tokio::io::{AsyncReadExt, AsyncWriteExt};
+                let mut buffer = [0u8; 4096];
+                let _ = stream.read(&mut buffer).await;
+                let response = format!(
+                    "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{jwks}",
+                    jwks.len()
+                );
+                let _ = stream.write_all(response.as_bytes()).await;
+            });
+        }
+    });
+    let moat = HttpMoat::start(&format!(
+        "[http.oauth]\nissuer = \"{ISSUER}\"\naudience = \"{AUDIENCE}\"\njwks_url = \"http://{jwks_address}/jwks.json\""
+    ))
+    .await;
+    let mut bearer = String::new();
+    let token = issuer.token("url-key", claims(ISSUER, AUDIENCE, 300, ""));
+    let (status, response) = moat.raw("POST", "/mcp", &with_token(&token, &mut bearer), &initialize_body());
+    assert_eq!(status, 200, "{response}");
+}

@@ -40,19 +40,20 @@ impl Refusal {
     }
 }
 
-/// The principal behind a request's `Authorization` header. Without
-/// configured tokens (a loopback-only server), everyone is `local`.
-pub fn authenticate(tokens: &[TokenSpec], headers: &HeaderMap) -> Result<Principal, Refusal> {
-    if tokens.is_empty() {
-        return Ok(Principal { name: "local".into(), tools: Arc::new(vec!["*".into()]) });
-    }
-    let value = headers.get(http::header::AUTHORIZATION).ok_or(Refusal::Missing)?;
+/// The bearer token of a request: `Ok(None)` when there is no Authorization header.
+pub fn bearer(headers: &HeaderMap) -> Result<Option<&str>, Refusal> {
+    let Some(value) = headers.get(http::header::AUTHORIZATION) else { return Ok(None) };
     let value = value.to_str().map_err(|_| Refusal::Malformed)?;
     let (scheme, token) = value.split_once(' ').ok_or(Refusal::Malformed)?;
     if !scheme.eq_ignore_ascii_case("bearer") || token.trim().is_empty() {
         return Err(Refusal::Malformed);
     }
-    let presented: [u8; 32] = Sha256::digest(token.trim().as_bytes()).into();
+    Ok(Some(token.trim()))
+}
+
+/// The principal of a static token, if `token` is one of them.
+pub fn static_principal(tokens: &[TokenSpec], token: &str) -> Option<Principal> {
+    let presented: [u8; 32] = Sha256::digest(token.as_bytes()).into();
     // Compare against every token, in constant time per comparison.
     let mut found = None;
     for spec in tokens {
@@ -61,8 +62,12 @@ pub fn authenticate(tokens: &[TokenSpec], headers: &HeaderMap) -> Result<Princip
             found = Some(spec);
         }
     }
-    let spec = found.ok_or(Refusal::Invalid)?;
-    Ok(Principal { name: spec.principal.clone(), tools: spec.tools.clone() })
+    found.map(|spec| Principal { name: spec.principal.clone(), tools: spec.tools.clone() })
+}
+
+/// Everyone on a loopback-only server without authentication.
+pub fn local_principal() -> Principal {
+    Principal { name: "local".into(), tools: Arc::new(vec!["*".into()]) }
 }
 
 /// A new token: 32 bytes from the OS CSPRNG, base64url, prefixed `moat_`.

@@ -12,6 +12,7 @@
 //! to the MCP handler, which filters tools/list and refuses calls by it.
 
 mod auth;
+pub mod oauth;
 pub mod sessions;
 
 use std::collections::HashMap;
@@ -32,6 +33,8 @@ use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
 
 pub use auth::{TokenSpec, hash_token, new_token};
+pub use oauth::{JwksSource, OAuthOptions};
+use oauth::{OAuthRefusal, OAuthVerifier};
 
 use crate::host::Host;
 use crate::server::{McpServer, Principal};
@@ -51,6 +54,8 @@ pub struct HttpOptions {
     pub session_idle: Duration,
     pub tls: Option<TlsFiles>,
     pub tokens: Vec<TokenSpec>,
+    /// OAuth 2.1 resource-server mode: JWTs from an authorization server.
+    pub oauth: Option<OAuthOptions>,
 }
 
 #[derive(Debug, Clone)]
@@ -70,6 +75,7 @@ impl Default for HttpOptions {
             session_idle: Duration::from_secs(30 * 60),
             tls: None,
             tokens: Vec::new(),
+            oauth: None,
         }
     }
 }
@@ -78,12 +84,16 @@ type Body = BoxBody<Bytes, Infallible>;
 
 /// Serves `host` over HTTP until the process is stopped.
 pub async fn serve(host: Arc<Host>, options: HttpOptions) -> Result<()> {
-    if !options.bind.ip().is_loopback() && options.tokens.is_empty() {
+    if !options.bind.ip().is_loopback() && options.tokens.is_empty() && options.oauth.is_none() {
         bail!(
-            "refusing to serve on {} without authentication: bind a loopback address, or add [http.tokens.NAME] (see `moat token`)",
+            "refusing to serve on {} without authentication: bind a loopback address, or add [http.tokens.NAME] (see `moat token`) or [http.oauth]",
             options.bind
         );
     }
+    let oauth = match options.oauth.clone() {
+        Some(oauth) => Some(OAuthVerifier::new(oauth).await.context("[http.oauth]")?),
+        None => None,
+    };
     let tls = options.tls.as_ref().map(auth::tls_acceptor).transpose()?;
     let listener = TcpListener::bind(options.bind)
         .await
@@ -107,8 +117,15 @@ pub async fn serve(host: Arc<Host>, options: HttpOptions) -> Result<()> {
         Arc::new(MoatSessions::new(options.session_idle)),
         config,
     );
+    let authentication = match (options.tokens.is_empty(), oauth.is_some()) {
+        (true, false) => "none (loopback only)",
+        (false, false) => "bearer tokens",
+        (true, true) => "OAuth (JWT)",
+        (false, true) => "bearer tokens and OAuth (JWT)",
+    };
     let gate = Arc::new(Gate {
         tokens: options.tokens.clone(),
+        oauth,
         buckets: Mutex::new(HashMap::new()),
         owners: Mutex::new(HashMap::new()),
         slots: Arc::new(Semaphore::new(options.max_concurrent_requests)),
@@ -119,7 +136,7 @@ pub async fn serve(host: Arc<Host>, options: HttpOptions) -> Result<()> {
     });
     tracing::info!(
         url = %format!("{scheme}://{address}/mcp"),
-        authentication = if options.tokens.is_empty() { "none (loopback only)" } else { "bearer tokens" },
+        authentication,
         "serving MCP over HTTP"
     );
     loop {
@@ -169,6 +186,7 @@ struct Bucket {
 
 struct Gate {
     tokens: Vec<TokenSpec>,
+    oauth: Option<OAuthVerifier>,
     buckets: Mutex<HashMap<String, Bucket>>,
     /// Session ID → the principal that created it, and when it was last used.
     owners: Mutex<HashMap<String, (String, Instant)>>,
@@ -180,6 +198,14 @@ struct Gate {
 }
 
 const SESSION_HEADER: &str = "mcp-session-id";
+/// Requests per minute for a principal whose credential sets no rate.
+const DEFAULT_RATE: u32 = crate::config::DEFAULT_RATE_PER_MINUTE;
+
+/// Why a request is not authenticated, by credential kind.
+enum Refusal {
+    Static(auth::Refusal),
+    OAuth(OAuthRefusal),
+}
 const METADATA_PATH: &str = "/.well-known/oauth-protected-resource";
 
 impl Gate {
@@ -200,7 +226,7 @@ impl Gate {
         let Ok(_slot) = self.slots.clone().try_acquire_owned() else {
             return plain(StatusCode::SERVICE_UNAVAILABLE, "too many requests in flight; retry shortly");
         };
-        let principal = match auth::authenticate(&self.tokens, request.headers()) {
+        let principal = match self.authenticate(request.headers()).await {
             Ok(principal) => principal,
             Err(refusal) => return self.unauthorized(&request, refusal),
         };
@@ -237,6 +263,8 @@ impl Gate {
             );
         }
         let (mut parts, body) = request.into_parts();
+        // The credential stops here: nothing past the gate sees it.
+        parts.headers.remove(header::AUTHORIZATION);
         parts.extensions.insert(principal.clone());
         let body = Limited::new(body, self.max_body as usize);
         let request = Request::from_parts(parts, body);
@@ -256,9 +284,28 @@ impl Gate {
         response
     }
 
+    async fn authenticate(&self, headers: &http::HeaderMap) -> Result<Principal, Refusal> {
+        if self.tokens.is_empty() && self.oauth.is_none() {
+            return Ok(auth::local_principal());
+        }
+        let token =
+            auth::bearer(headers).map_err(Refusal::Static)?.ok_or(Refusal::Static(auth::Refusal::Missing))?;
+        if let Some(principal) = auth::static_principal(&self.tokens, token) {
+            return Ok(principal);
+        }
+        match &self.oauth {
+            Some(oauth) => oauth.verify(token).await.map_err(Refusal::OAuth),
+            None => Err(Refusal::Static(auth::Refusal::Invalid)),
+        }
+    }
+
     fn rate_limited(&self, principal: &Principal) -> Option<u64> {
-        let rate =
-            self.tokens.iter().find(|t| t.principal == principal.name).map_or(600, |t| t.rate_per_minute);
+        let oauth_rate = self.oauth.as_ref().map_or(DEFAULT_RATE, |o| o.options.rate_per_minute);
+        let rate = match self.tokens.iter().find(|t| t.principal == principal.name) {
+            Some(token) => token.rate_per_minute,
+            None if principal.name.starts_with("oauth:") => oauth_rate,
+            None => DEFAULT_RATE,
+        };
         let rate = f64::from(rate.max(1));
         let mut buckets = self.buckets.lock().expect("buckets lock");
         let now = Instant::now();
@@ -280,24 +327,41 @@ impl Gate {
 
     /// RFC 9728 protected-resource metadata.
     fn metadata(&self, request: &Request<Incoming>) -> Response<Body> {
-        let body = serde_json::json!({
+        let mut body = serde_json::json!({
             "resource": self.resource_url(request),
             "bearer_methods_supported": ["header"],
             "resource_name": "moat",
         });
+        if let Some(oauth) = &self.oauth {
+            body["authorization_servers"] = serde_json::json!([oauth.options.issuer]);
+            body["scopes_supported"] = serde_json::json!(oauth.options.scopes);
+        }
         let mut response = Response::new(full(body.to_string()));
         response.headers_mut().insert(header::CONTENT_TYPE, "application/json".parse().expect("valid"));
         response
     }
 
-    fn unauthorized(&self, request: &Request<Incoming>, refusal: auth::Refusal) -> Response<Body> {
+    fn unauthorized(&self, request: &Request<Incoming>, refusal: Refusal) -> Response<Body> {
         let metadata = format!("{}{METADATA_PATH}", self.resource_url(request).trim_end_matches("/mcp"));
         let mut challenge = format!("Bearer realm=\"moat\", resource_metadata=\"{metadata}\"");
-        if refusal == auth::Refusal::Invalid {
-            challenge.push_str(", error=\"invalid_token\"");
-        }
-        tracing::warn!(reason = refusal.reason(), "request refused: not authenticated");
-        let mut response = plain(StatusCode::UNAUTHORIZED, refusal.reason());
+        let (status, message) = match &refusal {
+            Refusal::Static(auth::Refusal::Invalid) | Refusal::OAuth(OAuthRefusal::Invalid(_)) => {
+                challenge.push_str(", error=\"invalid_token\"");
+                (StatusCode::UNAUTHORIZED, auth::Refusal::Invalid.reason())
+            }
+            Refusal::OAuth(OAuthRefusal::InsufficientScope) => {
+                let scopes = self.oauth.as_ref().map(|o| o.options.scopes.join(" ")).unwrap_or_default();
+                challenge.push_str(&format!(", error=\"insufficient_scope\", scope=\"{scopes}\""));
+                (StatusCode::FORBIDDEN, "the token lacks a required scope")
+            }
+            Refusal::Static(other) => (StatusCode::UNAUTHORIZED, other.reason()),
+        };
+        let detail = match &refusal {
+            Refusal::OAuth(OAuthRefusal::Invalid(why)) => why.as_str(),
+            _ => message,
+        };
+        tracing::warn!(reason = detail, "request refused: not authenticated");
+        let mut response = plain(status, message);
         response.headers_mut().insert(header::WWW_AUTHENTICATE, challenge.parse().expect("valid header"));
         response
     }
