@@ -469,3 +469,25 @@ async fn oauth_keys_can_come_from_a_jwks_url() {
     let (status, response) = moat.raw("POST", "/mcp", &with_token(&token, &mut bearer), &initialize_body());
     assert_eq!(status, 200, "{response}");
 }
+
+/// The official Python SDK over HTTP, in both protocol eras.
+#[tokio::test]
+async fn the_official_python_sdk_over_http() {
+    let moat = HttpMoat::start("").await;
+    let python = std::env::var("PYTHON").unwrap_or_else(|_| "python3".into());
+    let output = tokio::process::Command::new(&python)
+        .arg(crate::support::repo_root().join("tests/python/http_client.py"))
+        .env("MOAT_URL", moat.url())
+        .env("MOAT_TOKEN", ALICE)
+        .output()
+        .await
+        .expect("python3 runs (make test installs the SDK)");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success() && stdout.contains("all checks passed"),
+        "python client failed:\n{stdout}\n{}\nmoat log:\n{}",
+        String::from_utf8_lossy(&output.stderr),
+        moat.log()
+    );
+    println!("{stdout}");
+}
