@@ -491,3 +491,72 @@ async fn the_official_python_sdk_over_http() {
     );
     println!("{stdout}");
 }
+
+#[tokio::test]
+async fn caps_on_headers_protocol_headers_and_requests_in_flight() {
+    let moat = HttpMoat::start("[http]\nmax_concurrent_requests = 2").await;
+    let body = initialize_body();
+    let mut bearer = String::new();
+
+    // Oversized headers.
+    let mut headers = with_token(ALICE, &mut bearer);
+    let huge = "x".repeat(100 * 1024);
+    headers.push(("X-Padding", &huge));
+    let (status, _) = moat.raw("POST", "/mcp", &headers, &body);
+    assert_eq!(status, 431, "request headers over the cap");
+
+    // A protocol version header the server does not speak.
+    let (status, response) = moat.raw("POST", "/mcp", &with_token(ALICE, &mut bearer), &body);
+    assert_eq!(status, 200, "{response}");
+    let session = response
+        .lines()
+        .find_map(|l| l.strip_prefix("mcp-session-id: ").or_else(|| l.strip_prefix("Mcp-Session-Id: ")))
+        .expect("a session ID")
+        .trim()
+        .to_string();
+    let initialized = json!({"jsonrpc": "2.0", "method": "notifications/initialized"}).to_string();
+    let mut headers = with_token(ALICE, &mut bearer);
+    headers.push(("Mcp-Session-Id", &session));
+    headers.push(("MCP-Protocol-Version", "2025-11-25"));
+    let (status, _) = moat.raw("POST", "/mcp", &headers, &initialized);
+    assert_eq!(status, 202);
+    let list = json!({"jsonrpc": "2.0", "id": 2, "method": "tools/list"}).to_string();
+    let mut wrong = with_token(ALICE, &mut bearer);
+    wrong.push(("Mcp-Session-Id", &session));
+    wrong.push(("MCP-Protocol-Version", "1999-01-01"));
+    let (status, _) = moat.raw("POST", "/mcp", &wrong, &list);
+    assert_eq!(status, 400, "an unsupported MCP-Protocol-Version");
+
+    // Two open SSE streams fill the two slots: a third request waits for none.
+    let open_stream = || {
+        let mut stream = TcpStream::connect(&moat.address).unwrap();
+        stream.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        write!(
+            stream,
+            "GET /mcp HTTP/1.1\r\nHost: {}\r\nAuthorization: Bearer {ALICE}\r\nAccept: text/event-stream\r\nMcp-Session-Id: {session}\r\nMCP-Protocol-Version: 2025-11-25\r\n\r\n",
+            moat.address
+        )
+        .unwrap();
+        let mut head = [0u8; 12];
+        stream.read_exact(&mut head).unwrap();
+        assert_eq!(&head, b"HTTP/1.1 200", "the stream opened");
+        stream
+    };
+    let first = open_stream();
+    let mut bob_bearer = String::new();
+    let (status, _) = moat.raw("POST", "/mcp", &with_token(BOB, &mut bob_bearer), &body);
+    assert_eq!(status, 200, "one slot is still free");
+    let second = open_stream();
+    let (status, response) = moat.raw("POST", "/mcp", &with_token(BOB, &mut bob_bearer), &body);
+    assert_eq!(status, 503, "both slots are held by open streams: {response}");
+    drop((first, second));
+    let mut status = 0;
+    for _ in 0..50 {
+        status = moat.raw("POST", "/mcp", &with_token(BOB, &mut bob_bearer), &body).0;
+        if status == 200 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(status, 200, "closed streams give their slots back");
+}

@@ -198,6 +198,8 @@ struct Gate {
 }
 
 const SESSION_HEADER: &str = "mcp-session-id";
+/// The most header bytes (names and values) a request may carry.
+const MAX_HEADER_BYTES: usize = 16 * 1024;
 /// Requests per minute for a principal whose credential sets no rate.
 const DEFAULT_RATE: u32 = crate::config::DEFAULT_RATE_PER_MINUTE;
 
@@ -210,6 +212,14 @@ const METADATA_PATH: &str = "/.well-known/oauth-protected-resource";
 
 impl Gate {
     async fn handle(&self, request: Request<Incoming>) -> Response<Body> {
+        let header_bytes: usize =
+            request.headers().iter().map(|(name, value)| name.as_str().len() + value.len()).sum();
+        if header_bytes > MAX_HEADER_BYTES {
+            return plain(
+                StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+                &format!("request headers over {MAX_HEADER_BYTES} bytes"),
+            );
+        }
         let path = request.uri().path();
         if path == METADATA_PATH || path == format!("{METADATA_PATH}/mcp") {
             return self.metadata(&request);
@@ -223,7 +233,8 @@ impl Gate {
                 "query strings are refused: credentials and session IDs travel in headers only",
             );
         }
-        let Ok(_slot) = self.slots.clone().try_acquire_owned() else {
+        // The slot is held until the response body ends: a long SSE stream counts.
+        let Ok(slot) = self.slots.clone().try_acquire_owned() else {
             return plain(StatusCode::SERVICE_UNAVAILABLE, "too many requests in flight; retry shortly");
         };
         let principal = match self.authenticate(request.headers()).await {
@@ -281,7 +292,13 @@ impl Gate {
             owners.retain(|_, (_, last_used)| last_used.elapsed() < self.session_idle);
             owners.insert(created.to_string(), (principal.name.clone(), Instant::now()));
         }
-        response
+        response.map(|body| {
+            body.map_frame(move |frame| {
+                let _held = &slot;
+                frame
+            })
+            .boxed()
+        })
     }
 
     async fn authenticate(&self, headers: &http::HeaderMap) -> Result<Principal, Refusal> {
