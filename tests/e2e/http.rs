@@ -560,3 +560,40 @@ async fn caps_on_headers_protocol_headers_and_requests_in_flight() {
     }
     assert_eq!(status, 200, "closed streams give their slots back");
 }
+
+#[tokio::test]
+async fn a_foreign_host_header_is_refused_and_idle_sessions_expire() {
+    let moat = HttpMoat::start("[http]\nsession_idle = \"1s\"").await;
+    let body = initialize_body();
+    let mut bearer = String::new();
+
+    // DNS rebinding by Host: a name that resolves here but is not this server's.
+    let mut stream = TcpStream::connect(&moat.address).unwrap();
+    stream.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    write!(
+        stream,
+        "POST /mcp HTTP/1.1\r\nHost: attacker.example\r\nAuthorization: Bearer {ALICE}\r\nContent-Type: application/json\r\nAccept: application/json, text/event-stream\r\nConnection: close\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let mut response = String::new();
+    let _ = stream.read_to_string(&mut response);
+    assert!(response.starts_with("HTTP/1.1 403"), "{response}");
+
+    // A session unused for longer than session_idle is gone.
+    let (status, response) = moat.raw("POST", "/mcp", &with_token(ALICE, &mut bearer), &body);
+    assert_eq!(status, 200, "{response}");
+    let session = response
+        .lines()
+        .find_map(|l| l.strip_prefix("mcp-session-id: ").or_else(|| l.strip_prefix("Mcp-Session-Id: ")))
+        .expect("a session ID")
+        .trim()
+        .to_string();
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let list = json!({"jsonrpc": "2.0", "id": 2, "method": "tools/list"}).to_string();
+    let mut headers = with_token(ALICE, &mut bearer);
+    headers.push(("Mcp-Session-Id", &session));
+    headers.push(("MCP-Protocol-Version", "2025-11-25"));
+    let (status, response) = moat.raw("POST", "/mcp", &headers, &list);
+    assert_eq!(status, 404, "an expired session is unknown: {response}");
+}
