@@ -27,6 +27,7 @@ use crate::runtime::sandbox::CallState;
 use crate::runtime::{Call, CallFailure, ComponentSlots, GuestOutput, PoolSizing, Runtime};
 use crate::signing;
 use crate::tools::{Rendered, ToolDef};
+use crate::vet::cache::VetCache;
 use crate::vet::{Severity, vet_tools};
 
 /// One component ready to run.
@@ -81,16 +82,35 @@ fn has_signature(path: &std::path::Path) -> bool {
     signing::bundle_path(path).exists() || signing::oci_signature_path(path).exists()
 }
 
-/// Vets a component's tools with the other components' tools in view; every
-/// finding is logged, and findings at or above `refuse_at` refuse it.
-fn vet_gate(component: &Prepared, others: &[String], refuse_at: Option<Severity>) -> Result<()> {
+/// Vets a component's tools with the other components' tools in view (or
+/// takes the result of the same vetting from the cache); every finding is
+/// logged, and findings at or above `refuse_at` refuse it.
+fn vet_gate(
+    component: &Prepared,
+    others: &[String],
+    refuse_at: Option<Severity>,
+    cache: Option<&VetCache>,
+) -> Result<()> {
     let tools: Vec<Value> = component
         .tools
         .iter()
         .map(|(_, def, _)| serde_json::to_value(crate::server::mcp_tool(def)).expect("tools serialise"))
         .collect();
+    let key = VetCache::key(&tools, others);
+    let cached = cache.and_then(|cache| cache.get(&key));
+    tracing::debug!(component = %component.spec.name, cached = cached.is_some(), "vetted");
+    let results = match cached {
+        Some(cached) => cached,
+        None => {
+            let fresh = vet_tools(&tools, others);
+            if let Some(cache) = cache {
+                cache.put(&key, &fresh);
+            }
+            fresh
+        }
+    };
     let mut blocking = Vec::new();
-    for tool in vet_tools(&tools, others) {
+    for tool in results {
         for finding in &tool.findings {
             tracing::warn!(
                 component = %component.spec.name,
@@ -141,9 +161,6 @@ pub enum CallOutcome {
 impl Host {
     /// Loads every component of `config`.
     pub fn load(config: &Config) -> Result<(Host, LoadReport)> {
-        // The vet rules are large regular expressions: compile them while the
-        // components are read and deserialised.
-        let rules_ready = std::thread::spawn(crate::vet::warm_up);
         let mut seen = BTreeMap::new();
         for spec in &config.components {
             if let Some(previous) = seen.insert(spec.name.as_str(), &spec.path) {
@@ -169,9 +186,7 @@ impl Host {
         }
         // Vet with every other component's tools in view: naming them is shadowing.
         let vet_started = std::time::Instant::now();
-        if rules_ready.join().is_err() {
-            bail!("the vet rules failed to compile");
-        }
+        let vet_cache = cache_dir.as_deref().and_then(|dir| VetCache::new(&dir.join("vet")));
         let names: Vec<Vec<String>> =
             prepared.iter().map(|p| p.tools.iter().map(|(name, _, _)| name.clone()).collect()).collect();
         for (i, component) in prepared.into_iter().enumerate() {
@@ -183,7 +198,7 @@ impl Host {
                 refuse(&mut report, &component.spec, &error);
                 continue;
             }
-            match vet_gate(&component, &others, config.gates.vet_refuse_at) {
+            match vet_gate(&component, &others, config.gates.vet_refuse_at, vet_cache.as_ref()) {
                 Ok(()) => host.register(component),
                 Err(error) => refuse(&mut report, &component.spec, &error),
             }

@@ -113,6 +113,11 @@ impl Moat {
         Self::launch(config, lifecycle, cache, &[]).await
     }
 
+    /// Like [`Moat::start_with`], with `RUST_LOG` set to `filter`.
+    pub async fn start_with_log(config: &str, lifecycle: Lifecycle, cache: &Path, filter: &str) -> Moat {
+        Self::launch(config, lifecycle, cache, &[("RUST_LOG", filter)]).await
+    }
+
     async fn launch(config: &str, lifecycle: Lifecycle, cache: &Path, env: &[(&str, &str)]) -> Moat {
         let dir = tempfile::tempdir().unwrap();
         let dist = examples();

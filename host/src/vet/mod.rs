@@ -8,6 +8,7 @@
 //! other components' tools (shadowing), schema sanity and annotations.
 //! The phrase rules are in [`rules`], the text machinery in [`text`].
 
+pub mod cache;
 pub mod capabilities;
 pub mod rules;
 pub mod text;
@@ -46,7 +47,7 @@ impl fmt::Display for Severity {
 }
 
 /// One thing `vet` found.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct Finding {
     pub rule: String,
     pub severity: Severity,
@@ -58,7 +59,7 @@ pub struct Finding {
 }
 
 /// The findings for one tool.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
 pub struct ToolFindings {
     pub name: String,
     pub findings: Vec<Finding>,
@@ -678,12 +679,6 @@ fn readable(text: &str) -> bool {
     let total = text.chars().count();
     let printable = text.chars().filter(|c| !c.is_control() || c.is_whitespace()).count();
     total >= 6 && printable * 10 >= total * 9 && text.chars().any(char::is_alphabetic)
-}
-
-/// Compiles the rules now rather than at first use (they are a few large
-/// regular expressions).
-pub fn warm_up() {
-    std::sync::LazyLock::force(&RULES);
 }
 
 /// The worst severity among `findings`, if any.

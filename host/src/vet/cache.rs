@@ -1,0 +1,61 @@
+//! Vet results kept on disk, so a restart with the same components does not
+//! vet (or even compile the rules) again.
+//!
+//! Owns: the key (the vet source's fingerprint, taken at build time, the
+//! canonical JSON of the tools vetted and the names of the other components'
+//! tools), and the files under the cache directory (created 0700, written
+//! atomically). A file that cannot be read or parsed is a miss. The cache
+//! directory is trusted as the compile cache beside it is: whoever can write
+//! there can already replace compiled code.
+
+use std::path::{Path, PathBuf};
+
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+
+use super::ToolFindings;
+
+/// Changes whenever any file of src/vet/ changes (see build.rs).
+const FINGERPRINT: &str = env!("MOAT_VET_FINGERPRINT");
+
+pub struct VetCache {
+    dir: PathBuf,
+}
+
+impl VetCache {
+    /// A cache under `dir`, or none when it cannot be created.
+    pub fn new(dir: &Path) -> Option<VetCache> {
+        use std::os::unix::fs::DirBuilderExt;
+        std::fs::DirBuilder::new().recursive(true).mode(0o700).create(dir).ok()?;
+        Some(VetCache { dir: dir.to_path_buf() })
+    }
+
+    /// The key of vetting `tools` with `others` in view.
+    pub fn key(tools: &[Value], others: &[String]) -> String {
+        let mut others: Vec<&String> = others.iter().collect();
+        others.sort();
+        let mut hasher = Sha256::new();
+        hasher.update(FINGERPRINT.as_bytes());
+        hasher
+            .update(serde_json::to_vec(&crate::lock::canonical(&Value::from(tools.to_vec()))).expect("JSON"));
+        hasher.update(serde_json::to_vec(&others).expect("JSON"));
+        hex::encode(hasher.finalize())
+    }
+
+    fn path(&self, key: &str) -> PathBuf {
+        self.dir.join(format!("{key}.json"))
+    }
+
+    pub fn get(&self, key: &str) -> Option<Vec<ToolFindings>> {
+        let text = std::fs::read(self.path(key)).ok()?;
+        serde_json::from_slice(&text).ok()
+    }
+
+    pub fn put(&self, key: &str, findings: &[ToolFindings]) {
+        let Ok(mut temp) = tempfile::NamedTempFile::new_in(&self.dir) else { return };
+        let Ok(bytes) = serde_json::to_vec(findings) else { return };
+        if std::io::Write::write_all(&mut temp, &bytes).is_ok() {
+            let _ = temp.persist(self.path(key));
+        }
+    }
+}
