@@ -111,6 +111,16 @@ impl HttpMoat {
     }
 }
 
+/// The `Mcp-Session-Id` of a raw HTTP response.
+fn session_of(response: &str) -> String {
+    response
+        .lines()
+        .find_map(|l| l.strip_prefix("mcp-session-id: ").or_else(|| l.strip_prefix("Mcp-Session-Id: ")))
+        .expect("a session ID header")
+        .trim()
+        .to_string()
+}
+
 fn initialize_body() -> String {
     json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
         "protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "raw", "version": "1"}}})
@@ -269,20 +279,25 @@ async fn attacks_are_refused_with_the_right_status() {
     let (status, response) = moat.raw("POST", "/mcp", &headers, &body);
     assert_eq!(status, 200, "{response}");
 
-    // An oversized body.
-    let big = format!("{{\"pad\": \"{}\"}}", "x".repeat(2 << 20));
-    let (status, _) = moat.raw("POST", "/mcp", &with_token(ALICE, &mut bearer), &big);
-    assert_eq!(status, 413);
+    // An oversized body: refused from its declared length, before any of it is read.
+    // (Only the head is sent, so the refusal cannot race the upload.)
+    let mut stream = TcpStream::connect(&moat.address).unwrap();
+    stream.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    write!(
+        stream,
+        "POST /mcp HTTP/1.1\r\nHost: {}\r\nAuthorization: Bearer {ALICE}\r\nContent-Type: application/json\r\nAccept: application/json, text/event-stream\r\nContent-Length: {}\r\n\r\n",
+        moat.address,
+        2 << 20
+    )
+    .unwrap();
+    let mut head = [0u8; 12];
+    stream.read_exact(&mut head).unwrap();
+    assert_eq!(&head, b"HTTP/1.1 413");
 
     // Alice opens a session; bob presenting alice's session ID gets 404.
     let (status, response) = moat.raw("POST", "/mcp", &with_token(ALICE, &mut bearer), &body);
     assert_eq!(status, 200, "{response}");
-    let session = response
-        .lines()
-        .find_map(|l| l.strip_prefix("mcp-session-id: ").or_else(|| l.strip_prefix("Mcp-Session-Id: ")))
-        .expect("a session ID header")
-        .trim()
-        .to_string();
+    let session = session_of(&response);
     assert!(session.len() >= 43, "at least 256 bits, base64url: {session}");
     let list = json!({"jsonrpc": "2.0", "id": 2, "method": "tools/list"}).to_string();
     let mut bob_bearer = String::new();
@@ -508,12 +523,7 @@ async fn caps_on_headers_protocol_headers_and_requests_in_flight() {
     // A protocol version header the server does not speak.
     let (status, response) = moat.raw("POST", "/mcp", &with_token(ALICE, &mut bearer), &body);
     assert_eq!(status, 200, "{response}");
-    let session = response
-        .lines()
-        .find_map(|l| l.strip_prefix("mcp-session-id: ").or_else(|| l.strip_prefix("Mcp-Session-Id: ")))
-        .expect("a session ID")
-        .trim()
-        .to_string();
+    let session = session_of(&response);
     let initialized = json!({"jsonrpc": "2.0", "method": "notifications/initialized"}).to_string();
     let mut headers = with_token(ALICE, &mut bearer);
     headers.push(("Mcp-Session-Id", &session));
@@ -583,12 +593,7 @@ async fn a_foreign_host_header_is_refused_and_idle_sessions_expire() {
     // A session unused for longer than session_idle is gone.
     let (status, response) = moat.raw("POST", "/mcp", &with_token(ALICE, &mut bearer), &body);
     assert_eq!(status, 200, "{response}");
-    let session = response
-        .lines()
-        .find_map(|l| l.strip_prefix("mcp-session-id: ").or_else(|| l.strip_prefix("Mcp-Session-Id: ")))
-        .expect("a session ID")
-        .trim()
-        .to_string();
+    let session = session_of(&response);
     tokio::time::sleep(Duration::from_secs(3)).await;
     let list = json!({"jsonrpc": "2.0", "id": 2, "method": "tools/list"}).to_string();
     let mut headers = with_token(ALICE, &mut bearer);
