@@ -4,12 +4,8 @@
 //! listed with their reasons in tests/conformance/baseline.yml; the suite
 //! fails on any other failure and on a listed scenario that starts passing.
 
-use std::process::Stdio;
-use std::time::Duration;
-
-use tokio::io::AsyncBufReadExt;
-
-use crate::support::{MOAT, examples, repo_root, shared_cache};
+use crate::http::HttpMoat;
+use crate::support::{examples, repo_root};
 
 #[tokio::test]
 async fn the_official_conformance_suite_passes_its_baseline() {
@@ -18,29 +14,9 @@ async fn the_official_conformance_suite_passes_its_baseline() {
     let suite = root.join("tests/conformance");
     let node = suite.join("node_modules/.bin/node");
     assert!(node.exists(), "run `make test` (or `npm ci` in tests/conformance) to install the suite");
-    let mut moat = tokio::process::Command::new(MOAT)
-        .args(["serve", "--http", "127.0.0.1:0", "--config"])
-        .arg(root.join("guest-examples/conformance.toml"))
-        .arg("--cache-dir")
-        .arg(shared_cache())
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("spawn moat");
-    let mut lines = tokio::io::BufReader::new(moat.stderr.take().unwrap()).lines();
-    let url = tokio::time::timeout(Duration::from_secs(60), async {
-        while let Ok(Some(line)) = lines.next_line().await {
-            if let Some(url) = line.split("url=").nth(1).and_then(|u| u.split_whitespace().next()) {
-                return url.to_string();
-            }
-        }
-        panic!("moat exited before serving HTTP");
-    })
-    .await
-    .expect("moat serves HTTP within a minute");
-    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+    let moat =
+        HttpMoat::serve(&root.join("guest-examples/conformance.toml"), tempfile::tempdir().unwrap()).await;
+    let url = moat.url();
 
     let results = tempfile::tempdir().unwrap();
     let output = tokio::process::Command::new(&node)
@@ -70,5 +46,5 @@ async fn the_official_conformance_suite_passes_its_baseline() {
     ] {
         assert!(summary.contains(&format!("✓ {passing}:")), "{passing} must pass:\n{summary}");
     }
-    moat.start_kill().ok();
+    drop(moat);
 }

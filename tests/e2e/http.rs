@@ -26,7 +26,7 @@ fn sha256_hex(text: &str) -> String {
 }
 
 /// A running `moat serve --http 127.0.0.1:0` and its address.
-struct HttpMoat {
+pub struct HttpMoat {
     child: tokio::process::Child,
     address: String,
     log: Arc<Mutex<String>>,
@@ -46,9 +46,15 @@ impl HttpMoat {
             b = sha256_hex(BOB),
         );
         std::fs::write(dir.path().join("moat.toml"), config).unwrap();
+        let config = dir.path().join("moat.toml");
+        Self::serve(&config, dir).await
+    }
+
+    /// Serves `config` over HTTP on a free loopback port; `dir` lives as long as the server.
+    pub async fn serve(config: &std::path::Path, dir: tempfile::TempDir) -> HttpMoat {
         let mut child = tokio::process::Command::new(MOAT)
             .args(["serve", "--http", "127.0.0.1:0", "--config"])
-            .arg(dir.path().join("moat.toml"))
+            .arg(config)
             .arg("--cache-dir")
             .arg(shared_cache())
             .env("RUST_LOG", "debug")
@@ -84,7 +90,7 @@ impl HttpMoat {
         HttpMoat { child, address, log, _dir: dir }
     }
 
-    fn url(&self) -> String {
+    pub fn url(&self) -> String {
         format!("http://{}/mcp", self.address)
     }
 
