@@ -263,7 +263,7 @@ async fn signatures_good_missing_wrong_key_and_flipped_byte() {
 
     // Served with --require-signature: the signed one is served.
     std::fs::write(d.join("moat.toml"), "[components.calc]\npath = \"calc.wasm\"\n").unwrap();
-    let served = |dir: &Path| {
+    let served_with = |dir: &Path, require: bool| {
         let dir = dir.to_path_buf();
         async move {
             let copy = tempfile::tempdir().unwrap();
@@ -272,10 +272,14 @@ async fn signatures_good_missing_wrong_key_and_flipped_byte() {
                 std::fs::copy(entry.path(), copy.path().join(entry.file_name())).unwrap();
             }
             let key = copy.path().join("alice.pub");
-            Moat::serve_dir_or_fail(copy, &["--require-signature", "--trusted-key", key.to_str().unwrap()])
-                .await
+            let mut args = vec!["--trusted-key", key.to_str().unwrap()];
+            if require {
+                args.push("--require-signature");
+            }
+            Moat::serve_dir_or_fail(copy, &args).await
         }
     };
+    let served = |dir: &Path| served_with(dir, true);
     let (started, log) = served(d).await;
     assert!(started, "the signed component is served:\n{log}");
     assert!(log.contains("signature verified"), "{log}");
@@ -291,6 +295,11 @@ async fn signatures_good_missing_wrong_key_and_flipped_byte() {
     let (started, log) = served(d).await;
     assert!(!started, "a flipped byte must not be served");
     assert!(log.contains("signature check failed") && log.contains("bytes changed after signing"), "{log}");
+    // With trusted keys, a signature that exists but fails refuses the component
+    // even when signatures are not required.
+    let (started, log) = served_with(d, false).await;
+    assert!(!started, "a bad signature is never ignored");
+    assert!(log.contains("bytes changed after signing"), "{log}");
 
     // Unsigned and required.
     std::fs::remove_file(d.join("calc.wasm.sigstore.json")).unwrap();

@@ -221,7 +221,7 @@ impl Gate {
             );
         }
         let path = request.uri().path();
-        if path == METADATA_PATH || path == format!("{METADATA_PATH}/mcp") {
+        if path.strip_prefix(METADATA_PATH).is_some_and(|rest| rest.is_empty() || rest == "/mcp") {
             return self.metadata(&request);
         }
         if path != "/mcp" {
