@@ -19,6 +19,7 @@ use crate::lock::LockFile;
 use crate::policy::secrets::SecretSource;
 use crate::policy::{Policy, RawGrants};
 use crate::runtime::EngineOptions;
+use crate::scan::{ScanAction, ScanSettings};
 use crate::signing::TrustedKey;
 use crate::vet::Severity;
 
@@ -43,6 +44,15 @@ struct RawConfig {
     audit: RawAudit,
     #[serde(default)]
     http: RawHttp,
+    #[serde(default)]
+    scan: RawScan,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawScan {
+    output: Option<ScanAction>,
+    flag_at: Option<Severity>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -213,6 +223,8 @@ struct RawComponent {
     grants: RawGrants,
     #[serde(default)]
     secrets: BTreeMap<String, SecretSource>,
+    /// This component's output scanning, instead of `[scan] output`.
+    scan: Option<ScanAction>,
 }
 
 /// A validated configuration.
@@ -235,6 +247,8 @@ pub struct Config {
     pub audit_path: Option<PathBuf>,
     /// `moat serve --http` settings.
     pub http: HttpOptions,
+    /// Output scanning for components that set none of their own.
+    pub scan: ScanSettings,
 }
 
 /// The checks a component passes before it is served, in this order:
@@ -290,6 +304,8 @@ pub struct ComponentSpec {
     pub limits: Limits,
     /// What it may reach; empty (nothing) unless the config grants something.
     pub policy: Arc<Policy>,
+    /// How its output is scanned ([`crate::scan`]).
+    pub scan: ScanSettings,
 }
 
 impl Default for Config {
@@ -303,6 +319,7 @@ impl Default for Config {
             gates: LoadGates::default(),
             audit_path: None,
             http: HttpOptions::default(),
+            scan: ScanSettings::default(),
         }
     }
 }
@@ -325,6 +342,11 @@ impl Config {
         if max_concurrent_calls == 0 {
             bail!("[server] max_concurrent_calls must be greater than zero");
         }
+        let defaults = ScanSettings::default();
+        let scan = ScanSettings {
+            action: raw.scan.output.unwrap_or(defaults.action),
+            flag_at: raw.scan.flag_at.unwrap_or(defaults.flag_at),
+        };
         let mut components = Vec::new();
         for (name, component) in raw.components {
             validate_component_name(&name).with_context(|| format!("[components.{name}]"))?;
@@ -343,6 +365,7 @@ impl Config {
                 path: base.join(&component.path),
                 limits,
                 policy: Arc::new(policy),
+                scan: ScanSettings { action: component.scan.unwrap_or(scan.action), ..scan },
             });
         }
         let mut trusted_keys = Vec::new();
@@ -371,6 +394,7 @@ impl Config {
             },
             audit_path: raw.audit.path.map(|path| base.join(path)),
             http: raw.http.validate(base).context("[http]")?,
+            scan,
         })
     }
 
@@ -392,6 +416,7 @@ impl Config {
                 path: path.clone(),
                 limits: self.default_limits,
                 policy: Arc::default(),
+                scan: self.scan,
             });
         }
         Ok(())

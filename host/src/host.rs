@@ -23,12 +23,14 @@ use crate::lock::{self, LockedComponent};
 use crate::policy::Policy;
 use crate::policy::secrets::Redactor;
 use crate::runtime::cache::{CompileCache, CompileSource};
+use crate::runtime::notices::NoticeRoute;
 use crate::runtime::sandbox::CallState;
 use crate::runtime::{Call, CallFailure, ComponentSlots, GuestOutput, PoolSizing, Runtime};
+use crate::scan::{OutputScanner, ScanAction, ScanSettings};
 use crate::signing;
 use crate::tools::{Rendered, ToolDef};
 use crate::vet::cache::VetCache;
-use crate::vet::{Severity, vet_tools};
+use crate::vet::{Finding, Severity, vet_tools};
 
 /// One component ready to run.
 pub struct LoadedComponent {
@@ -36,6 +38,7 @@ pub struct LoadedComponent {
     pub policy: Arc<Policy>,
     pub digest: String,
     pub limits: Limits,
+    pub scan: ScanSettings,
     pre: InstancePre<CallState>,
     slots: ComponentSlots,
 }
@@ -141,17 +144,19 @@ pub struct Host {
     components: Vec<LoadedComponent>,
     tools: BTreeMap<String, ToolEntry>,
     audit: Option<AuditLog>,
+    scanner: OutputScanner,
 }
 
 /// The outcome of one call, as the MCP layer needs it.
 #[derive(Debug)]
 pub enum CallOutcome {
-    Success {
-        text: String,
-        structured: Option<Value>,
-    },
+    /// `flagged`: what output scanning found (the output is still delivered).
+    Success { text: String, structured: Option<Value>, flagged: Vec<Finding> },
     /// The tool returned `err`.
-    ToolError(String),
+    ToolError { text: String, flagged: Vec<Finding> },
+    /// Output scanning found instructions and the component's scan action is
+    /// `withhold`: the output is not delivered.
+    Withheld { flagged: Vec<Finding> },
     /// The arguments did not fit the schema; the guest did not run.
     InvalidArguments(ConvertError),
     /// The call was stopped (a limit, a trap, cancellation).
@@ -175,7 +180,13 @@ impl Host {
         let cache_dir = config.cache_dir.clone().or_else(CompileCache::default_dir);
         let runtime = Runtime::new(Some(pool_sizing(config)), cache_dir.as_deref(), config.engine)?;
         let audit = config.audit_path.as_deref().map(AuditLog::open).transpose()?;
-        let mut host = Host { runtime, components: Vec::new(), tools: BTreeMap::new(), audit };
+        let mut host = Host {
+            runtime,
+            components: Vec::new(),
+            tools: BTreeMap::new(),
+            audit,
+            scanner: OutputScanner::default(),
+        };
         let mut report = LoadReport::default();
         let mut prepared = Vec::new();
         for spec in &config.components {
@@ -204,6 +215,7 @@ impl Host {
             }
         }
         tracing::debug!(duration_us = vet_started.elapsed().as_micros() as u64, "vet gate");
+        host.scanner = OutputScanner::new(host.tools.keys().cloned().collect());
         Ok((host, report))
     }
 
@@ -310,6 +322,7 @@ impl Host {
             policy: spec.policy.clone(),
             digest: prepared.digest,
             limits: spec.limits,
+            scan: spec.scan,
             pre: prepared.pre,
             slots: ComponentSlots::new(&spec.limits),
         });
@@ -328,13 +341,27 @@ impl Host {
         self.tools.get(name).map(|entry| &entry.def)
     }
 
+    /// Scans text tool `name` sends the client outside its result (a log or
+    /// progress message): the findings, and what its component's settings say
+    /// to do with them.
+    pub fn scan_notice(&self, name: &str, field: &str, text: &str) -> (ScanAction, Vec<Finding>) {
+        let Some(entry) = self.tools.get(name) else { return (ScanAction::Off, Vec::new()) };
+        let scan = self.components[entry.component].scan;
+        if scan.action == ScanAction::Off {
+            return (ScanAction::Off, Vec::new());
+        }
+        (scan.action, self.scanner.scan_text(field, text, scan.flag_at))
+    }
+
     /// Calls tool `name`; `None` when there is no such tool.
     /// `principal` is who asked (`stdio` for the local client); it goes to the audit log.
+    /// The guest's log messages and progress reports go along `notices`.
     pub async fn call(
         &self,
         principal: &str,
         name: &str,
         args: Option<&Map<String, Value>>,
+        notices: Option<NoticeRoute>,
         cancel: &CancellationToken,
     ) -> Option<CallOutcome> {
         let started = std::time::Instant::now();
@@ -372,13 +399,18 @@ impl Host {
             slots: &component.slots,
             policy: &component.policy,
             component: &component.name,
+            notices,
         };
         let outcome = match self.runtime.call(call, cancel).await {
             Ok(report) => {
                 let redactor = component.policy.redactor();
                 log_guest_output(name, &report.output, redactor);
                 let outcome = match entry.def.render(report.result.as_ref()) {
-                    Ok(rendered) => within_output_limit(redact(rendered, redactor), component.limits.output),
+                    Ok(rendered) => {
+                        let outcome =
+                            within_output_limit(redact(rendered, redactor), component.limits.output);
+                        self.scan_output(name, component.scan, outcome)
+                    }
                     Err(error) => CallOutcome::Failed(CallFailure::Trap {
                         trap: format!("the result cannot be sent as JSON: {error}"),
                         guest_said: None,
@@ -448,13 +480,63 @@ fn within_output_limit(rendered: Rendered, limit: u64) -> CallOutcome {
     if size > limit {
         return CallOutcome::Failed(CallFailure::Limit(LimitExceeded::Output { limit, actual: size }));
     }
-    if is_error { CallOutcome::ToolError(text) } else { CallOutcome::Success { text, structured } }
+    let flagged = Vec::new();
+    if is_error {
+        CallOutcome::ToolError { text, flagged }
+    } else {
+        CallOutcome::Success { text, structured, flagged }
+    }
+}
+
+impl Host {
+    /// Output scanning of a result: findings are logged and recorded in the
+    /// outcome; with `withhold`, the output is replaced.
+    fn scan_output(&self, tool: &str, scan: ScanSettings, outcome: CallOutcome) -> CallOutcome {
+        if scan.action == ScanAction::Off {
+            return outcome;
+        }
+        let found = match &outcome {
+            // The text of a structured result is its JSON: scanning the value
+            // reads each string once, unescaped, and names where it is.
+            CallOutcome::Success { structured: Some(value), .. } => {
+                self.scanner.scan_value("structuredContent", value, scan.flag_at)
+            }
+            CallOutcome::Success { text, .. } | CallOutcome::ToolError { text, .. } => {
+                self.scanner.scan_text("content[0].text", text, scan.flag_at)
+            }
+            _ => return outcome,
+        };
+        if found.is_empty() {
+            return outcome;
+        }
+        for finding in &found {
+            tracing::warn!(
+                tool,
+                rule = %finding.rule,
+                severity = %finding.severity,
+                field = %finding.field,
+                span = %finding.span,
+                action = ?scan.action,
+                "output scan: {}", finding.message
+            );
+        }
+        match (scan.action, outcome) {
+            (ScanAction::Withhold, _) => CallOutcome::Withheld { flagged: found },
+            (_, CallOutcome::Success { text, structured, .. }) => {
+                CallOutcome::Success { text, structured, flagged: found }
+            }
+            (_, CallOutcome::ToolError { text, .. }) => CallOutcome::ToolError { text, flagged: found },
+            (_, other) => other,
+        }
+    }
 }
 
 fn outcome_label(outcome: &CallOutcome) -> &'static str {
     match outcome {
+        CallOutcome::Success { flagged, .. } if !flagged.is_empty() => "ok-flagged",
         CallOutcome::Success { .. } => "ok",
-        CallOutcome::ToolError(_) => "tool-error",
+        CallOutcome::ToolError { .. } => "tool-error",
+        CallOutcome::Withheld { .. } => "withheld",
         CallOutcome::InvalidArguments(_) => "invalid-arguments",
         CallOutcome::Failed(_) => "failed",
     }

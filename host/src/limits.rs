@@ -49,6 +49,13 @@ pub struct Limits {
     /// every slot and every waiting place taken fails at once with the
     /// concurrency error; a waiting call's wall clock starts when it runs.
     pub queued_calls: u32,
+    /// Log messages and progress reports one call may send the client per
+    /// second (`wit/host/host.wit`), with a burst of one second's worth; the
+    /// rest are dropped and counted.
+    pub notifications_per_second: u32,
+    /// Bytes of one log message (its fields included) or progress message;
+    /// longer text is cut and marked.
+    pub notification_bytes: u64,
 }
 
 impl Default for Limits {
@@ -68,6 +75,8 @@ impl Default for Limits {
             http_timeout: Duration::from_secs(10),
             concurrent_calls: 8,
             queued_calls: 32,
+            notifications_per_second: 20,
+            notification_bytes: 4 * 1024,
         }
     }
 }
@@ -92,6 +101,8 @@ pub struct LimitsOverride {
     pub http_timeout: Option<Duration>,
     pub concurrent_calls: Option<u32>,
     pub queued_calls: Option<u32>,
+    pub notifications_per_second: Option<u32>,
+    pub notification_bytes: Option<ByteSize>,
 }
 
 impl Limits {
@@ -109,7 +120,8 @@ impl Limits {
             memories,
             http_timeout,
             concurrent_calls,
-            queued_calls
+            queued_calls,
+            notifications_per_second
         );
         if let Some(v) = over.memory {
             self.memory = v.as_u64();
@@ -125,6 +137,9 @@ impl Limits {
         }
         if let Some(v) = over.http_response_body {
             self.http_response_body = v.as_u64();
+        }
+        if let Some(v) = over.notification_bytes {
+            self.notification_bytes = v.as_u64();
         }
         self
     }

@@ -1,23 +1,42 @@
-//! The MCP face of the host, through rmcp: tools/list and tools/call over any
-//! rmcp transport (stdio today).
+//! The MCP face of the host, through rmcp: tools/list, tools/call and
+//! logging/setLevel over any rmcp transport (stdio, Streamable HTTP).
+//!
+//! While a call runs, its guest's log messages and progress reports
+//! ([`crate::runtime::notices`]) are sent to the client as
+//! `notifications/message` and `notifications/progress`, each scanned like
+//! the result; all of them go out before the result. Output scanning's
+//! findings precede (or replace) the result as a marked text block.
 //!
 //! Keeps MCP's two kinds of failure apart: a request that names no tool is a
 //! JSON-RPC error; a call that ran (or was refused for its arguments, which MCP
 //! 2025-11-25 asks to report as a tool error so the model can correct itself)
 //! is a result with `isError`. Internal error text never reaches the client.
 
-use std::sync::Arc;
+#![allow(deprecated)] // MCP logging: deprecated by SEP-2577 for later protocol versions, still served.
+
+use std::sync::{Arc, Mutex};
 
 use rmcp::model::{
-    CallToolRequestParams, CallToolResponse, CallToolResult, ContentBlock, Implementation, ListToolsResult,
-    PaginatedRequestParams, ServerCapabilities, ServerConfig, Tool, ToolAnnotations,
+    Annotations, CallToolRequestParams, CallToolResponse, CallToolResult, ContentBlock, Implementation,
+    ListToolsResult, LoggingLevel, LoggingMessageNotificationParam, MetaObject, PaginatedRequestParams,
+    ProgressNotificationParam, ProgressToken, Role, ServerCapabilities, ServerConfig, SetLevelRequestParams,
+    TextContent, Tool, ToolAnnotations,
 };
-use rmcp::service::RequestContext;
+use rmcp::service::{Peer, RequestContext};
 use rmcp::{ErrorData as McpError, RoleServer, ServerHandler};
+use serde_json::{Map, Value, json};
+use tokio::sync::mpsc;
 
 use crate::host::{CallOutcome, Host};
 use crate::runtime::CallFailure;
+use crate::runtime::notices::{Level, Notice, NoticeRoute};
+use crate::scan::{self, ScanAction};
 use crate::tools::ToolDef;
+use crate::vet::Finding;
+
+/// Log messages at this level and above reach a client that never sent
+/// `logging/setLevel`.
+pub const DEFAULT_LOG_LEVEL: Level = Level::Info;
 
 /// Who calls over stdio: the local client that started moat.
 pub const STDIO_PRINCIPAL: &str = "stdio";
@@ -47,13 +66,130 @@ pub struct McpServer {
     host: Arc<Host>,
     /// tools/list, built once: the tool set never changes while serving.
     tools: Arc<Vec<Tool>>,
+    /// The client's `logging/setLevel`, per session (one server per session).
+    log_level: Arc<Mutex<Level>>,
 }
 
 impl McpServer {
     pub fn new(host: Arc<Host>) -> Self {
         let tools = host.tools().map(mcp_tool).collect();
-        McpServer { host, tools: Arc::new(tools) }
+        McpServer { host, tools: Arc::new(tools), log_level: Arc::new(Mutex::new(DEFAULT_LOG_LEVEL)) }
     }
+
+    fn log_level(&self) -> Level {
+        *self.log_level.lock().expect("log level lock")
+    }
+
+    /// Sends one of a running call's notices to the client, scanned.
+    async fn forward(
+        &self,
+        peer: &Peer<RoleServer>,
+        tool: &str,
+        progress: Option<&ProgressToken>,
+        notice: Notice,
+    ) {
+        let sent = match notice {
+            Notice::Log { level, message, fields } => {
+                let mut data = Map::new();
+                let mut scanned = message.clone();
+                data.insert("message".into(), Value::String(message));
+                if !fields.is_empty() {
+                    for (name, value) in &fields {
+                        scanned.push_str(&format!("\n{name}: {value}"));
+                    }
+                    let fields =
+                        fields.into_iter().map(|(name, value)| (name, Value::String(value))).collect();
+                    data.insert("fields".into(), Value::Object(fields));
+                }
+                let (action, flagged) = self.host.scan_notice(tool, "log message", &scanned);
+                let (level, data) = match (action, flagged.is_empty()) {
+                    (_, true) => (level, Value::Object(data)),
+                    (ScanAction::Withhold, false) => (
+                        Level::Warning,
+                        json!({"message": scan::warning_text(tool, &flagged, true), scan::META_KEY: scan::findings_meta(&flagged, true)}),
+                    ),
+                    (_, false) => {
+                        data.insert(scan::META_KEY.into(), scan::findings_meta(&flagged, false));
+                        data.insert(
+                            "moat warning".into(),
+                            Value::String(scan::warning_text(tool, &flagged, false)),
+                        );
+                        (level, Value::Object(data))
+                    }
+                };
+                let mut param = LoggingMessageNotificationParam::new(mcp_level(level), data);
+                param.logger = Some(tool.to_string());
+                peer.notify_logging_message(param).await
+            }
+            Notice::Progress { progress: value, total, message } => {
+                let Some(token) = progress else { return };
+                let message = message.and_then(|text| {
+                    let (action, flagged) = self.host.scan_notice(tool, "progress message", &text);
+                    match (action, flagged.is_empty()) {
+                        (_, true) => Some(text),
+                        (ScanAction::Withhold, false) => None,
+                        (_, false) => Some(format!("{}\n{text}", scan::warning_text(tool, &flagged, false))),
+                    }
+                });
+                let mut param = ProgressNotificationParam::new(token.clone(), value);
+                param.total = total;
+                param.message = message;
+                peer.notify_progress(param).await
+            }
+            Notice::Dropped { rate } => {
+                if (self.log_level() as u8) > (Level::Warning as u8) {
+                    return;
+                }
+                let data = json!({
+                    "message": format!("moat dropped {rate} log or progress notices of `{tool}`: over its rate limit"),
+                });
+                let mut param = LoggingMessageNotificationParam::new(LoggingLevel::Warning, data);
+                param.logger = Some("moat".into());
+                peer.notify_logging_message(param).await
+            }
+        };
+        if let Err(error) = sent {
+            tracing::debug!(tool, error = %error, "a notice could not be sent (the client is gone?)");
+        }
+    }
+}
+
+fn mcp_level(level: Level) -> LoggingLevel {
+    match level {
+        Level::Debug => LoggingLevel::Debug,
+        Level::Info => LoggingLevel::Info,
+        Level::Notice => LoggingLevel::Notice,
+        Level::Warning => LoggingLevel::Warning,
+        Level::Error => LoggingLevel::Error,
+        Level::Critical => LoggingLevel::Critical,
+        Level::Alert => LoggingLevel::Alert,
+        Level::Emergency => LoggingLevel::Emergency,
+    }
+}
+
+fn moat_level(level: LoggingLevel) -> Level {
+    match level {
+        LoggingLevel::Debug => Level::Debug,
+        LoggingLevel::Info => Level::Info,
+        LoggingLevel::Notice => Level::Notice,
+        LoggingLevel::Warning => Level::Warning,
+        LoggingLevel::Error => Level::Error,
+        LoggingLevel::Critical => Level::Critical,
+        LoggingLevel::Alert => Level::Alert,
+        LoggingLevel::Emergency => Level::Emergency,
+    }
+}
+
+/// The marked block that precedes (or replaces) output with scan findings:
+/// for the user and the model, first in priority, findings in `_meta`.
+fn scan_block(tool: &str, flagged: &[Finding], withheld: bool) -> ContentBlock {
+    let mut meta = MetaObject::default();
+    meta.insert(scan::META_KEY.to_string(), scan::findings_meta(flagged, withheld));
+    let text =
+        TextContent::new(scan::warning_text(tool, flagged, withheld)).with_meta(meta).with_annotations(
+            Annotations::default().with_audience(vec![Role::User, Role::Assistant]).with_priority(1.0),
+        );
+    ContentBlock::Text(text)
 }
 
 /// The principal of a request: the one the HTTP layer attached, if any.
@@ -92,7 +228,8 @@ pub fn mcp_tool(def: &ToolDef) -> Tool {
 
 impl ServerHandler for McpServer {
     fn get_info(&self) -> ServerConfig {
-        let mut info = ServerConfig::new(ServerCapabilities::builder().enable_tools().build());
+        let mut info =
+            ServerConfig::new(ServerCapabilities::builder().enable_tools().enable_logging().build());
         info.server_info = Implementation::new("moat", env!("CARGO_PKG_VERSION"));
         info.instructions = Some(
             "Tools served by moat run as sandboxed WebAssembly components: they can reach only what the user's policy grants."
@@ -113,6 +250,15 @@ impl ServerHandler for McpServer {
         Ok(ListToolsResult::with_all_items(tools))
     }
 
+    async fn set_level(
+        &self,
+        request: SetLevelRequestParams,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<(), McpError> {
+        *self.log_level.lock().expect("log level lock") = moat_level(request.level);
+        Ok(())
+    }
+
     async fn call_tool(
         &self,
         request: CallToolRequestParams,
@@ -124,19 +270,50 @@ impl ServerHandler for McpServer {
             return Err(McpError::invalid_params(format!("unknown tool `{}`", request.name), None));
         }
         let name = principal.as_ref().map_or(STDIO_PRINCIPAL, |p| p.name.as_str());
-        let Some(outcome) =
-            self.host.call(name, &request.name, request.arguments.as_ref(), &context.ct).await
-        else {
-            return Err(McpError::invalid_params(format!("unknown tool `{}`", request.name), None));
+        let tool = request.name.as_ref();
+        let progress = context.meta.get_progress_token();
+        let (sender, mut notices) = mpsc::unbounded_channel();
+        let route = NoticeRoute { sender, min_level: Some(self.log_level()), progress: progress.is_some() };
+        let call = self.host.call(name, tool, request.arguments.as_ref(), Some(route), &context.ct);
+        tokio::pin!(call);
+        // Notices are forwarded as they come, and all of them before the result.
+        let outcome = loop {
+            tokio::select! {
+                biased;
+                Some(notice) = notices.recv() => self.forward(&context.peer, tool, progress.as_ref(), notice).await,
+                outcome = &mut call => break outcome,
+            }
+        };
+        while let Ok(notice) = notices.try_recv() {
+            self.forward(&context.peer, tool, progress.as_ref(), notice).await;
+        }
+        let Some(outcome) = outcome else {
+            return Err(McpError::invalid_params(format!("unknown tool `{tool}`"), None));
         };
         let result = match outcome {
-            CallOutcome::Success { text, structured } => {
-                let content = if text.is_empty() { vec![] } else { vec![ContentBlock::text(text)] };
+            CallOutcome::Success { text, structured, flagged } => {
+                let mut content = Vec::new();
+                if !flagged.is_empty() {
+                    content.push(scan_block(tool, &flagged, false));
+                }
+                if !text.is_empty() {
+                    content.push(ContentBlock::text(text));
+                }
                 let mut result = CallToolResult::success(content);
                 result.structured_content = structured;
                 result
             }
-            CallOutcome::ToolError(text) => CallToolResult::error(vec![ContentBlock::text(text)]),
+            CallOutcome::ToolError { text, flagged } => {
+                let mut content = Vec::new();
+                if !flagged.is_empty() {
+                    content.push(scan_block(tool, &flagged, false));
+                }
+                content.push(ContentBlock::text(text));
+                CallToolResult::error(content)
+            }
+            CallOutcome::Withheld { flagged } => {
+                CallToolResult::error(vec![scan_block(tool, &flagged, true)])
+            }
             CallOutcome::InvalidArguments(error) => {
                 CallToolResult::error(vec![ContentBlock::text(format!("invalid arguments: {error}"))])
             }

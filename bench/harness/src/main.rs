@@ -401,8 +401,10 @@ async fn limit_costs(plan: &Plan, sides: &Sides) -> Result<Vec<(String, Duration
             let mut samples = Vec::new();
             for i in 0..calls + plan.warmup.min(calls) {
                 let started = Instant::now();
-                let outcome =
-                    host.call("bench", tool, args.as_object(), &cancel).await.context("no such tool")?;
+                let outcome = host
+                    .call("bench", tool, args.as_object(), None, &cancel)
+                    .await
+                    .context("no such tool")?;
                 if !matches!(outcome, CallOutcome::Success { .. }) {
                     bail!("{tool}: {outcome:?}");
                 }

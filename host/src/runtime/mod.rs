@@ -7,6 +7,7 @@
 //! values out, and a [`CallFailure`] that says which limit tripped.
 
 pub mod cache;
+pub mod notices;
 pub mod sandbox;
 
 use std::path::Path;
@@ -21,6 +22,7 @@ use wasmtime::component::{Component, ComponentExportIndex, InstancePre, Linker, 
 use wasmtime::{Engine, InstanceAllocationStrategy, PoolingAllocationConfig, Store, Trap, UpdateDeadline};
 
 use self::cache::{CompileCache, CompileSource};
+use self::notices::NoticeRoute;
 use self::sandbox::{CallState, CapturedOutput};
 use crate::limits::{LimitExceeded, Limits};
 use crate::policy::Policy;
@@ -100,6 +102,11 @@ impl Runtime {
         let mut linker = Linker::new(&engine);
         wasmtime_wasi::p2::add_to_linker_async(&mut linker).map_err(anyhow::Error::from)?;
         wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker).map_err(anyhow::Error::from)?;
+        notices::Imports::add_to_linker::<CallState, wasmtime::component::HasSelf<CallState>>(
+            &mut linker,
+            |state| state,
+        )
+        .map_err(anyhow::Error::from)?;
         let cache = CompileCache::new(&engine, cache_dir)?;
         let ticker_stop = Arc::new(AtomicBool::new(false));
         spawn_epoch_ticker(&engine, ticker_stop.clone());
@@ -154,7 +161,7 @@ impl Runtime {
 
         let stdout = CapturedOutput::new(limits.guest_log);
         let stderr = CapturedOutput::new(limits.guest_log);
-        let state = CallState::new(&limits, call.policy, call.component, &stdout, &stderr)
+        let state = CallState::new(&limits, call.policy, call.component, &stdout, &stderr, call.notices)
             .map_err(CallFailure::Internal)?;
         let mut store = Store::new(&self.engine, state);
         store.limiter(|state| &mut state.limiter);
@@ -192,6 +199,7 @@ impl Runtime {
             },
         };
 
+        store.data_mut().notices.finish();
         let fuel_used = if self.options.fuel { limits.fuel - store.get_fuel().unwrap_or(0) } else { 0 };
         let output = GuestOutput { stdout: stdout.contents(), stderr: stderr.contents() };
         let tripped = store.data().limiter.tripped.clone();
@@ -227,6 +235,8 @@ pub struct Call<'a> {
     pub policy: &'a Arc<Policy>,
     /// The component's name, for egress logs.
     pub component: &'a Arc<str>,
+    /// Where the guest's log messages and progress reports go, if anywhere.
+    pub notices: Option<NoticeRoute>,
 }
 
 /// A component's running slots and waiting places.

@@ -1,5 +1,5 @@
 //! What one call's guest can reach: the WASI context, wasi:http, its captured
-//! output and the resource limiter, all fresh per call.
+//! output, its notices for the client and the resource limiter, all fresh per call.
 //!
 //! Deny by default, then exactly the component's [`Policy`]: without grants no
 //! preopened directories, no environment, no arguments, stdin closed, no TCP or
@@ -18,6 +18,7 @@ use wasmtime_wasi::p2::{OutputStream, Pollable, StreamResult};
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
 
+use super::notices::{NoticeRoute, NoticeSink};
 use crate::limits::{LimitExceeded, Limits};
 use crate::policy::Policy;
 use crate::policy::egress::{EgressHooks, EgressLimits};
@@ -29,6 +30,7 @@ pub struct CallState {
     http: WasiHttpCtx,
     egress: EgressHooks,
     pub limiter: CallLimiter,
+    pub notices: NoticeSink,
 }
 
 impl WasiView for CallState {
@@ -45,13 +47,15 @@ impl WasiHttpView for CallState {
 
 impl CallState {
     /// A sandbox that grants exactly what `policy` grants and nothing else,
-    /// with output captured into `stdout`/`stderr`.
+    /// with output captured into `stdout`/`stderr` and notices for the
+    /// client sent along `notices`.
     pub fn new(
         limits: &Limits,
         policy: &Arc<Policy>,
         component: &Arc<str>,
         stdout: &CapturedOutput,
         stderr: &CapturedOutput,
+        notices: Option<NoticeRoute>,
     ) -> anyhow::Result<CallState> {
         let mut wasi = WasiCtx::builder();
         wasi.stdout(stdout.clone())
@@ -72,6 +76,7 @@ impl CallState {
             http: WasiHttpCtx::new(),
             egress: EgressHooks::new(policy.clone(), egress_limits, component.clone()),
             limiter: CallLimiter::new(limits),
+            notices: NoticeSink::new(notices, limits),
         })
     }
 }

@@ -1,0 +1,287 @@
+//! The host interfaces of `wit/host/host.wit` (`moat:host/logging`,
+//! `moat:host/progress`): what a running guest may tell the client, and the
+//! caps on it.
+//!
+//! A guest's log messages and progress reports become [`Notice`]s on a channel
+//! the MCP layer drains into `notifications/message` and
+//! `notifications/progress`. Everything is decided here, before a notice leaves
+//! the call: the client's minimum log level, whether the client asked for
+//! progress at all, a token bucket of notices per second, a cap on each
+//! notice's bytes, and MCP's rule that progress only increases. The guest is
+//! never told a notice was dropped (the functions cannot fail); the client is,
+//! at the end of the call, by [`NoticeSink::finish`].
+
+use std::time::Instant;
+
+use tokio::sync::mpsc;
+
+use super::sandbox::CallState;
+use crate::limits::Limits;
+
+wasmtime::component::bindgen!({
+    path: "../wit/host",
+    world: "imports",
+});
+
+pub use self::moat::host::logging::Level;
+use self::moat::host::{logging, progress};
+
+/// Most fields one log message may carry; the rest are dropped.
+const MAX_FIELDS: usize = 32;
+
+/// Marks text the host cut to fit [`Limits::notification_bytes`].
+const TRUNCATED: &str = "… [truncated by moat]";
+
+/// What a guest sent for the client.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Notice {
+    Log {
+        level: Level,
+        message: String,
+        fields: Vec<(String, String)>,
+    },
+    Progress {
+        progress: f64,
+        total: Option<f64>,
+        message: Option<String>,
+    },
+    /// Sent by the host after the call: notices the caps dropped.
+    Dropped {
+        rate: u64,
+    },
+}
+
+/// Where a call's notices go, and what the client asked for.
+#[derive(Debug, Clone)]
+pub struct NoticeRoute {
+    pub sender: mpsc::UnboundedSender<Notice>,
+    /// Log messages below this level are not sent; `None` sends none.
+    pub min_level: Option<Level>,
+    /// Whether the request carried a progress token.
+    pub progress: bool,
+}
+
+/// The per-call state behind the host interfaces.
+#[derive(Debug)]
+pub struct NoticeSink {
+    route: Option<NoticeRoute>,
+    max_bytes: usize,
+    bucket: TokenBucket,
+    last_progress: Option<f64>,
+    dropped_by_rate: u64,
+}
+
+impl NoticeSink {
+    pub fn new(route: Option<NoticeRoute>, limits: &Limits) -> Self {
+        NoticeSink {
+            route,
+            max_bytes: usize::try_from(limits.notification_bytes).unwrap_or(usize::MAX),
+            bucket: TokenBucket::new(limits.notifications_per_second),
+            last_progress: None,
+            dropped_by_rate: 0,
+        }
+    }
+
+    /// Tells the client how many notices the rate cap dropped, if any.
+    pub fn finish(&mut self) {
+        if let Some(route) = &self.route
+            && self.dropped_by_rate > 0
+        {
+            let _ = route.sender.send(Notice::Dropped { rate: self.dropped_by_rate });
+        }
+    }
+
+    fn send(&mut self, notice: Notice) {
+        let Some(route) = &self.route else { return };
+        if !self.bucket.take() {
+            self.dropped_by_rate += 1;
+            return;
+        }
+        // A closed channel means the client is gone: nothing to tell.
+        let _ = route.sender.send(notice);
+    }
+
+    fn log(&mut self, level: Level, message: String, fields: Vec<logging::Field>) {
+        let Some(route) = &self.route else { return };
+        if route.min_level.is_none_or(|min| (level as u8) < (min as u8)) {
+            return;
+        }
+        let mut budget = self.max_bytes;
+        let message = fit(message, &mut budget);
+        let fields = fields
+            .into_iter()
+            .take(MAX_FIELDS)
+            .map_while(|field| {
+                if budget == 0 {
+                    return None;
+                }
+                let name = fit(field.name, &mut budget);
+                Some((name, fit(field.value, &mut budget)))
+            })
+            .collect();
+        self.send(Notice::Log { level, message, fields });
+    }
+
+    fn progress(&mut self, progress: f64, total: Option<f64>, message: Option<String>) {
+        let wanted = self.route.as_ref().is_some_and(|route| route.progress);
+        let finite = progress.is_finite() && total.is_none_or(f64::is_finite);
+        let increases = self.last_progress.is_none_or(|last| progress > last);
+        if !wanted || !finite || !increases {
+            return;
+        }
+        self.last_progress = Some(progress);
+        let mut budget = self.max_bytes;
+        let message = message.map(|m| fit(m, &mut budget));
+        self.send(Notice::Progress { progress, total, message });
+    }
+}
+
+/// `text` cut to what is left of `budget` (at a character boundary, marked),
+/// and the budget reduced by what was kept.
+fn fit(mut text: String, budget: &mut usize) -> String {
+    if text.len() <= *budget {
+        *budget -= text.len();
+        return text;
+    }
+    let mut end = budget.saturating_sub(TRUNCATED.len());
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    text.truncate(end);
+    text.push_str(TRUNCATED);
+    *budget = 0;
+    text
+}
+
+/// Notices per second with a burst of one second's worth.
+#[derive(Debug)]
+struct TokenBucket {
+    rate: f64,
+    tokens: f64,
+    refilled: Instant,
+}
+
+impl TokenBucket {
+    fn new(per_second: u32) -> Self {
+        let rate = f64::from(per_second);
+        TokenBucket { rate, tokens: rate, refilled: Instant::now() }
+    }
+
+    fn take(&mut self) -> bool {
+        let now = Instant::now();
+        let elapsed = now.duration_since(self.refilled).as_secs_f64();
+        self.tokens = (self.tokens + elapsed * self.rate).min(self.rate);
+        self.refilled = now;
+        if self.tokens >= 1.0 {
+            self.tokens -= 1.0;
+            true
+        } else {
+            false
+        }
+    }
+}
+
+impl logging::Host for CallState {
+    fn log(&mut self, level: Level, message: String, fields: Vec<logging::Field>) {
+        self.notices.log(level, message, fields);
+    }
+}
+
+impl progress::Host for CallState {
+    fn report(&mut self, progress: f64, total: Option<f64>, message: Option<String>) {
+        self.notices.progress(progress, total, message);
+    }
+}
+
+impl Level {
+    /// The level's name as MCP spells it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Level::Debug => "debug",
+            Level::Info => "info",
+            Level::Notice => "notice",
+            Level::Warning => "warning",
+            Level::Error => "error",
+            Level::Critical => "critical",
+            Level::Alert => "alert",
+            Level::Emergency => "emergency",
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sink(
+        min_level: Option<Level>,
+        progress: bool,
+        limits: &Limits,
+    ) -> (NoticeSink, mpsc::UnboundedReceiver<Notice>) {
+        let (sender, receiver) = mpsc::unbounded_channel();
+        (NoticeSink::new(Some(NoticeRoute { sender, min_level, progress }), limits), receiver)
+    }
+
+    fn drain(receiver: &mut mpsc::UnboundedReceiver<Notice>) -> Vec<Notice> {
+        std::iter::from_fn(|| receiver.try_recv().ok()).collect()
+    }
+
+    #[test]
+    fn below_the_clients_level_nothing_is_sent() {
+        let (mut sink, mut rx) = sink(Some(Level::Warning), false, &Limits::default());
+        sink.log(Level::Info, "quiet".into(), vec![]);
+        sink.log(Level::Error, "loud".into(), vec![]);
+        let (mut off, mut off_rx) = self::sink(None, false, &Limits::default());
+        off.log(Level::Emergency, "nobody asked".into(), vec![]);
+        assert_eq!(
+            drain(&mut rx),
+            vec![Notice::Log { level: Level::Error, message: "loud".into(), fields: vec![] }]
+        );
+        assert!(drain(&mut off_rx).is_empty());
+    }
+
+    #[test]
+    fn a_message_and_its_fields_share_one_byte_budget() {
+        let limits = Limits { notification_bytes: 40, ..Limits::default() };
+        let (mut sink, mut rx) = sink(Some(Level::Debug), false, &limits);
+        let field = |n: &str, v: &str| logging::Field { name: n.into(), value: v.into() };
+        sink.log(Level::Info, "é".repeat(30), vec![field("k", "v")]);
+        let Notice::Log { message, fields, .. } = drain(&mut rx).remove(0) else { panic!() };
+        assert!(message.ends_with(TRUNCATED) && message.len() <= 40, "{message}");
+        assert!(fields.is_empty(), "no budget left for fields: {fields:?}");
+    }
+
+    #[test]
+    fn the_rate_cap_drops_and_counts() {
+        let limits = Limits { notifications_per_second: 5, ..Limits::default() };
+        let (mut sink, mut rx) = sink(Some(Level::Debug), false, &limits);
+        for i in 0..100 {
+            sink.log(Level::Info, format!("{i}"), vec![]);
+        }
+        sink.finish();
+        let notices = drain(&mut rx);
+        // The burst (5) plus whatever refilled while the loop ran: far fewer than 100.
+        let sent = notices.iter().filter(|n| matches!(n, Notice::Log { .. })).count();
+        assert!((5..20).contains(&sent), "{sent}");
+        assert_eq!(notices.last(), Some(&Notice::Dropped { rate: 100 - sent as u64 }));
+    }
+
+    #[test]
+    fn progress_goes_only_up_and_only_when_asked_for() {
+        let (mut sink, mut rx) = sink(None, true, &Limits::default());
+        for value in [0.0, 50.0, 50.0, 10.0, f64::NAN, 100.0] {
+            sink.progress(value, Some(100.0), None);
+        }
+        let values: Vec<f64> = drain(&mut rx)
+            .into_iter()
+            .map(|n| match n {
+                Notice::Progress { progress, .. } => progress,
+                other => panic!("{other:?}"),
+            })
+            .collect();
+        assert_eq!(values, vec![0.0, 50.0, 100.0]);
+        let (mut unasked, mut unasked_rx) = self::sink(Some(Level::Debug), false, &Limits::default());
+        unasked.progress(1.0, None, None);
+        assert!(drain(&mut unasked_rx).is_empty());
+    }
+}
