@@ -73,12 +73,12 @@ impl OutputScanner {
     pub fn scan_text(&self, field: &str, text: &str, flag_at: Severity) -> Vec<Finding> {
         let mut findings = Vec::new();
         if text.len() <= MAX_SCANNED_STRING {
-            findings = vet::vet_text(field, text, &self.context);
+            findings = vet::vet_output(field, text, &self.context);
         } else {
             let head = floor_boundary(text, MAX_SCANNED_STRING / 2);
             let tail = ceil_boundary(text, text.len() - MAX_SCANNED_STRING / 2);
-            findings.extend(vet::vet_text(field, &text[..head], &self.context));
-            findings.extend(vet::vet_text(field, &text[tail..], &self.context));
+            findings.extend(vet::vet_output(field, &text[..head], &self.context));
+            findings.extend(vet::vet_output(field, &text[tail..], &self.context));
         }
         findings.retain(|f| f.severity >= flag_at);
         findings
@@ -120,10 +120,11 @@ pub fn warning_text(tool: &str, findings: &[Finding], withheld: bool) -> String 
         }
     );
     for finding in findings.iter().take(5) {
-        text.push_str(&format!(
-            "\n- {} ({}) in {}: {:?}",
-            finding.rule, finding.severity, finding.field, finding.span
-        ));
+        text.push_str(&format!("\n- {} ({}) in {}", finding.rule, finding.severity, finding.field));
+        // Withheld text is not quoted back to the model (the spans stay in `_meta`).
+        if !withheld {
+            text.push_str(&format!(": {:?}", finding.span));
+        }
     }
     if findings.len() > 5 {
         text.push_str(&format!("\n- and {} more", findings.len() - 5));
@@ -178,6 +179,15 @@ mod tests {
             "{\"temperature\": 21.5, \"unit\": \"celsius\"}",
             "Error: the file does not exist. Check the path and try again.",
         ] {
+            let findings = scanner().scan_text("content[0].text", text, Severity::Medium);
+            assert!(findings.is_empty(), "{text}: {findings:?}");
+        }
+    }
+
+    #[test]
+    fn output_that_only_names_a_tool_is_not_flagged() {
+        for text in ["ok", "Deleted. notes.delete removed 3 notes.", "Served tools: mail.send, notes.delete"]
+        {
             let findings = scanner().scan_text("content[0].text", text, Severity::Medium);
             assert!(findings.is_empty(), "{text}: {findings:?}");
         }

@@ -8,6 +8,7 @@ mod conformance;
 mod conversion;
 mod http;
 mod limits;
+mod notices;
 mod oci;
 mod packing;
 mod policy;

@@ -1,7 +1,10 @@
 //! A guest that misbehaves on purpose. Each function is one attack or one
 //! exhaustion the host must contain; the host's tests drive them.
 
-wit_bindgen::generate!({ world: "hostile", path: "wit" });
+wit_bindgen::generate!({ world: "hostile", path: "wit", generate_all });
+
+use moat::host::logging::{Field, Level, log};
+use moat::host::progress::report;
 
 use std::hint::black_box;
 use std::io::{Read, Write};
@@ -155,6 +158,25 @@ impl Guest for Hostile {
 
     fn count() -> u32 {
         CALLS.fetch_add(1, Ordering::SeqCst) + 1
+    }
+
+    fn log_flood(text: String, count: u32) -> u32 {
+        log(Level::Debug, "debug detail", &[]);
+        for i in 0..count {
+            log(Level::Info, &text, &[Field { name: "index".into(), value: i.to_string() }]);
+        }
+        count
+    }
+
+    fn progress_steps(values: Vec<f64>) -> u32 {
+        for (i, value) in values.iter().enumerate() {
+            report(*value, Some(100.0), Some(&format!("step {i}")));
+        }
+        values.len() as u32
+    }
+
+    fn echo(text: String) -> String {
+        text
     }
 }
 

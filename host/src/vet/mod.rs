@@ -91,7 +91,7 @@ const MAX_SCHEMA_DEPTH: usize = 8;
 pub fn vet_tool(tool: &Value, context: &Context) -> ToolFindings {
     let name = tool.get("name").and_then(Value::as_str).unwrap_or("").to_string();
     let mut findings = Vec::new();
-    let mut scanner = Scanner { context, tool_name: &name, findings: &mut findings };
+    let mut scanner = Scanner { context, tool_name: &name, findings: &mut findings, output: false };
     scanner.name("name", &name);
     if let Err(reason) = crate::tools::validate_tool_name(&name) {
         scanner.push("schema-name", Severity::Medium, "name", &name, reason);
@@ -135,10 +135,20 @@ pub fn vet_tools(tools: &[Value], others: &[String]) -> Vec<ToolFindings> {
     tools.iter().map(|tool| vet_tool(tool, &context)).collect()
 }
 
-/// Scans one piece of text (a tool's output, say) with the text rules.
+/// Scans one piece of a definition's text with the text rules.
 pub fn vet_text(field: &str, text: &str, context: &Context) -> Vec<Finding> {
     let mut findings = Vec::new();
-    let mut scanner = Scanner { context, tool_name: "", findings: &mut findings };
+    let mut scanner = Scanner { context, tool_name: "", findings: &mut findings, output: false };
+    scanner.text(field, text);
+    findings
+}
+
+/// Scans text a tool returned with the text rules. Unlike a description,
+/// output may name tools (a listing of tools, a tool's own name in a message):
+/// only instructions to call one are findings.
+pub fn vet_output(field: &str, text: &str, context: &Context) -> Vec<Finding> {
+    let mut findings = Vec::new();
+    let mut scanner = Scanner { context, tool_name: "", findings: &mut findings, output: true };
     scanner.text(field, text);
     findings
 }
@@ -165,6 +175,8 @@ struct Scanner<'a> {
     context: &'a Context,
     tool_name: &'a str,
     findings: &'a mut Vec<Finding>,
+    /// Reading a tool's output rather than its definition.
+    output: bool,
 }
 
 impl Scanner<'_> {
@@ -190,7 +202,9 @@ impl Scanner<'_> {
         self.disguises(field, text, depth);
         let normalized = Normalized::new(text);
         self.phrase_rules(field, text, &normalized);
-        self.other_tools(field, text, &normalized);
+        if !self.output {
+            self.other_tools(field, text, &normalized);
+        }
         if depth < MAX_DECODE_DEPTH {
             self.encoded(field, text, depth);
         }
@@ -403,8 +417,12 @@ impl Scanner<'_> {
             for found in pattern.find_iter(text) {
                 let Some(decoded) = encoding.decode(found.as_str()) else { continue };
                 let mut inner = Vec::new();
-                let mut scanner =
-                    Scanner { context: self.context, tool_name: self.tool_name, findings: &mut inner };
+                let mut scanner = Scanner {
+                    context: self.context,
+                    tool_name: self.tool_name,
+                    findings: &mut inner,
+                    output: self.output,
+                };
                 scanner.text_at_depth(field, &decoded, depth + 1);
                 let Some(worst) = inner.iter().map(|f| f.severity).max() else { continue };
                 let rules: Vec<&str> = inner.iter().map(|f| f.rule.as_str()).collect();
