@@ -10,18 +10,25 @@
 MOAT := target/debug/moat
 PYTHON ?= python3
 
-.PHONY: serve test examples host deps bench
+.PHONY: serve test examples host deps bench guest-toolchains
 
 host:
 	@cargo build --quiet -p moat >&2
 
-examples: host
+examples: host guest-toolchains
 	@MOAT=$(MOAT) guest-examples/build.sh
+
+# componentize-py (PyPI) and componentize-js (npm) for the Python and
+# JavaScript examples; quick when they are already installed.
+guest-toolchains:
+	@$(PYTHON) -m pip install --quiet --disable-pip-version-check --root-user-action=ignore \
+		-r guest-examples/python/requirements.txt >&2
+	@cd guest-examples/js && npm ci --silent --no-audit --no-fund >&2
 
 serve: examples
 	@exec $(MOAT) serve --config guest-examples/moat.toml
 
-deps:
+deps: guest-toolchains
 	@if command -v rustup >/dev/null; then rustup target add wasm32-wasip2 >&2; fi
 	@for tool in docker-registry openssl curl; do command -v $$tool >/dev/null || missing="$$missing $$tool"; done; \
 	if [ -n "$$missing" ]; then { apt-get update -qq && \
@@ -34,7 +41,7 @@ deps:
 test: deps
 	cargo test --workspace
 
-bench:
+bench: guest-toolchains
 	@cargo build --quiet --release -p moat -p moat-native-baseline -p moat-bench >&2
 	@MOAT=target/release/moat guest-examples/build.sh
 	target/release/moat-bench

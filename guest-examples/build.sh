@@ -1,6 +1,10 @@
 #!/usr/bin/env bash
-# Builds every example tool for wasm32-wasip2 and packs its WIT documentation
-# into it with `moat pack`: guest-examples/dist/NAME.wasm.
+# Builds every example tool into a WebAssembly component and packs its WIT
+# documentation into it with `moat pack`: guest-examples/dist/NAME.wasm.
+#   Rust        */       cargo, wasm32-wasip2
+#   Python      python/* componentize-py (guest-examples/python/requirements.txt)
+#   JavaScript  js/*     componentize-js (guest-examples/js/package.json)
+# `make guest-toolchains` installs the Python and JavaScript toolchains.
 #
 #   MOAT=path/to/moat guest-examples/build.sh
 #
@@ -21,4 +25,37 @@ for wit in "$here"/*/wit; do
     name=$(basename "$dir")
     "$moat" --log warn pack "$here/target/wasm32-wasip2/release/${name//-/_}.wasm" \
         --wit "$wit" --output "$here/dist/$name.wasm" 2>&1 | sed 's/^/  /' >&2
+done
+
+# Python and JavaScript: the interpreter is built into each component, so
+# componentizing takes seconds; it is skipped while the output is newer than
+# every source (the WIT of moat:host included).
+fresh() {
+    local output=$1 source=$2
+    [ -f "$output" ] && [ -z "$(find "$source" "$here/../wit/host" -newer "$output" -print -quit)" ]
+}
+mkdir -p "$here/target/componentized"
+for dir in "$here"/python/*/; do
+    name=$(basename "$dir")
+    out="$here/target/componentized/$name.wasm"
+    if ! fresh "$out" "$dir"; then
+        command -v componentize-py >/dev/null || {
+            echo "componentize-py is not installed: run \`make guest-toolchains\`" >&2; exit 1; }
+        (cd "$dir" && componentize-py -d wit -w "$name" componentize app -o "$out") 2>&1 | sed 's/^/  /' >&2
+    fi
+    "$moat" --log warn pack "$out" --wit "$dir/wit" --output "$here/dist/$name.wasm" 2>&1 | sed 's/^/  /' >&2
+done
+componentize_js="$here/js/node_modules/.bin/componentize-js"
+for dir in "$here"/js/*/; do
+    name=$(basename "$dir")
+    [ "$name" = node_modules ] && continue
+    out="$here/target/componentized/$name.wasm"
+    if ! fresh "$out" "$dir"; then
+        [ -x "$componentize_js" ] || {
+            echo "componentize-js is not installed: run \`make guest-toolchains\`" >&2; exit 1; }
+        # No wasi:http: these tools make no requests, so they do not import it.
+        (cd "$dir" && "$componentize_js" app.js --wit wit --world-name "$name" \
+            --disable http fetch-event -o "$out") 2>&1 | sed 's/^/  /' >&2
+    fi
+    "$moat" --log warn pack "$out" --wit "$dir/wit" --output "$here/dist/$name.wasm" 2>&1 | sed 's/^/  /' >&2
 done

@@ -269,6 +269,10 @@ impl Host {
         }
         let mut tools: Vec<(String, ToolDef, ComponentExportIndex)> = Vec::new();
         for function in &functions {
+            if let Some(reason) = crate::tools::undeclared(&file, function) {
+                tracing::debug!(component = %spec.name, function = %function.path, %reason, "not a tool");
+                continue;
+            }
             let signature = match &function.signature {
                 Ok(signature) => signature.clone(),
                 Err(reason) => {
@@ -414,6 +418,7 @@ impl Host {
                     Err(error) => CallOutcome::Failed(CallFailure::Trap {
                         trap: format!("the result cannot be sent as JSON: {error}"),
                         guest_said: None,
+                        output: Box::default(),
                     }),
                 };
                 tracing::info!(
@@ -431,10 +436,14 @@ impl Host {
             }
             Err(failure) => {
                 let failure = match failure {
-                    CallFailure::Trap { trap, guest_said } => CallFailure::Trap {
-                        trap,
-                        guest_said: guest_said.map(|said| component.policy.redactor().redact(&said)),
-                    },
+                    CallFailure::Trap { trap, guest_said, output } => {
+                        log_guest_output(name, &output, component.policy.redactor());
+                        CallFailure::Trap {
+                            trap,
+                            guest_said: guest_said.map(|said| component.policy.redactor().redact(&said)),
+                            output,
+                        }
+                    }
                     other => other,
                 };
                 let detail = match &failure {

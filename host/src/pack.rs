@@ -76,14 +76,18 @@ fn wit_function(function: &wit_parser::Function) -> Result<WitFunction> {
     Ok(WitFunction { docs, params })
 }
 
-/// Checks that the WIT world describes exactly the functions the component exports.
+/// Checks that the component exports every function of the WIT world, with
+/// the same parameters. Returns the exported functions the world does not
+/// declare: a language toolchain's own exports (componentize-py adds
+/// `exports#init`), which are then not served as tools.
 pub fn check_matches(
     wit_params: &BTreeMap<String, Vec<String>>,
     exported: &[ExportedFunction],
-) -> Result<()> {
+) -> Result<Vec<String>> {
+    let mut undeclared = Vec::new();
     for function in exported.iter().filter(|f| !crate::component::is_resource_function(&f.name)) {
         match wit_params.get(&function.path) {
-            None => bail!("the component exports `{}`, which the WIT world does not declare", function.path),
+            None => undeclared.push(function.path.clone()),
             Some(params) if *params != function.param_names => bail!(
                 "`{}` takes ({}) in the component but ({}) in the WIT world",
                 function.path,
@@ -96,7 +100,7 @@ pub fn check_matches(
     if let Some(missing) = wit_params.keys().find(|path| !exported.iter().any(|f| &f.path == *path)) {
         bail!("the WIT world declares `{missing}`, which the component does not export");
     }
-    Ok(())
+    Ok(undeclared)
 }
 
 /// Functions whose doc comment is empty: they will be served with a generated description.

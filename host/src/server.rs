@@ -38,6 +38,11 @@ use crate::vet::Finding;
 /// `logging/setLevel`.
 pub const DEFAULT_LOG_LEVEL: Level = Level::Info;
 
+/// How long one notice may wait for the transport; past it the notice is
+/// dropped rather than holding the call's result back (a client that stopped
+/// reading, or a closed stdin).
+const NOTICE_SEND_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(2);
+
 /// Who calls over stdio: the local client that started moat.
 pub const STDIO_PRINCIPAL: &str = "stdio";
 
@@ -88,7 +93,24 @@ impl McpServer {
         progress: Option<&ProgressToken>,
         notice: Notice,
     ) {
-        let sent = match notice {
+        match tokio::time::timeout(NOTICE_SEND_TIMEOUT, self.send_notice(peer, tool, progress, notice)).await
+        {
+            Ok(Ok(())) => {}
+            Ok(Err(error)) => {
+                tracing::debug!(tool, error = %error, "a notice could not be sent (the client is gone?)")
+            }
+            Err(_) => tracing::debug!(tool, "a notice was dropped: the transport did not take it in time"),
+        }
+    }
+
+    async fn send_notice(
+        &self,
+        peer: &Peer<RoleServer>,
+        tool: &str,
+        progress: Option<&ProgressToken>,
+        notice: Notice,
+    ) -> Result<(), rmcp::service::ServiceError> {
+        match notice {
             Notice::Log { level, message, fields } => {
                 let mut data = Map::new();
                 let mut scanned = message.clone();
@@ -122,7 +144,7 @@ impl McpServer {
                 peer.notify_logging_message(param).await
             }
             Notice::Progress { progress: value, total, message } => {
-                let Some(token) = progress else { return };
+                let Some(token) = progress else { return Ok(()) };
                 let message = message.and_then(|text| {
                     let (action, flagged) = self.host.scan_notice(tool, "progress message", &text);
                     match (action, flagged.is_empty()) {
@@ -138,7 +160,7 @@ impl McpServer {
             }
             Notice::Dropped { rate } => {
                 if (self.log_level() as u8) > (Level::Warning as u8) {
-                    return;
+                    return Ok(());
                 }
                 let data = json!({
                     "message": format!("moat dropped {rate} log or progress notices of `{tool}`: over its rate limit"),
@@ -147,9 +169,6 @@ impl McpServer {
                 param.logger = Some("moat".into());
                 peer.notify_logging_message(param).await
             }
-        };
-        if let Err(error) = sent {
-            tracing::debug!(tool, error = %error, "a notice could not be sent (the client is gone?)");
         }
     }
 }

@@ -60,6 +60,10 @@ pub fn component_tools(
     let mut unavailable = Vec::new();
     let name = naming.component.as_str();
     for function in crate::component::exported_functions(engine, component) {
+        if let Some(reason) = undeclared(file, &function) {
+            unavailable.push((function.path.clone(), reason));
+            continue;
+        }
         match (&function.signature, naming.tool_name(&function)) {
             (Ok(signature), Ok(tool_name)) => {
                 let docs = file.metadata.as_ref().and_then(|m| m.functions.get(&function.path));
@@ -71,6 +75,20 @@ pub fn component_tools(
     }
     tools.sort_by(|a, b| a.name.cmp(&b.name));
     (tools, unavailable)
+}
+
+/// Why an exported function is not a tool: the component was packed from a
+/// WIT world that does not declare it. Language toolchains add exports of
+/// their own (componentize-py's `exports#init`, its runtime's initialiser),
+/// and only what the author's world declares is offered to the model.
+pub fn undeclared(file: &crate::component::ComponentFile, function: &ExportedFunction) -> Option<String> {
+    let metadata = file.metadata.as_ref()?;
+    (!metadata.functions.contains_key(&function.path)).then(|| {
+        format!(
+            "not declared by the WIT world it was packed from ({}): an export of the language toolchain, not a tool",
+            metadata.world
+        )
+    })
 }
 
 /// The longest tool name MCP allows.

@@ -6,6 +6,7 @@
 mod audit;
 mod conformance;
 mod conversion;
+mod guests;
 mod http;
 mod limits;
 mod notices;

@@ -21,7 +21,7 @@ use crate::support::{self, MOAT, is_error, text};
 
 /// Every notification the client received, in order.
 #[derive(Clone, Default)]
-struct Recorder {
+pub(crate) struct Recorder {
     logs: Arc<Mutex<Vec<LoggingMessageNotificationParam>>>,
     progress: Arc<Mutex<Vec<ProgressNotificationParam>>>,
 }
@@ -45,25 +45,25 @@ impl ClientHandler for Recorder {
 }
 
 impl Recorder {
-    fn take_logs(&self) -> Vec<LoggingMessageNotificationParam> {
+    pub(crate) fn take_logs(&self) -> Vec<LoggingMessageNotificationParam> {
         std::mem::take(&mut *self.logs.lock().unwrap())
     }
-    fn take_progress(&self) -> Vec<ProgressNotificationParam> {
+    pub(crate) fn take_progress(&self) -> Vec<ProgressNotificationParam> {
         std::mem::take(&mut *self.progress.lock().unwrap())
     }
 }
 
-struct Session {
-    client: RunningService<RoleClient, Recorder>,
-    recorder: Recorder,
-    stderr: Arc<Mutex<String>>,
+pub(crate) struct Session {
+    pub(crate) client: RunningService<RoleClient, Recorder>,
+    pub(crate) recorder: Recorder,
+    pub(crate) stderr: Arc<Mutex<String>>,
     _dir: tempfile::TempDir,
 }
 
 const HOSTILE: &str = "[components.hostile]\npath = \"{dist}/hostile.wasm\"\n";
 
 impl Session {
-    async fn start(config: &str) -> Session {
+    pub(crate) async fn start(config: &str) -> Session {
         let dir = tempfile::tempdir().unwrap();
         let dist = support::examples();
         let path = dir.path().join("moat.toml");
@@ -91,7 +91,7 @@ impl Session {
         Session { client, recorder, stderr: log, _dir: dir }
     }
 
-    async fn call(&self, tool: &str, arguments: Value, progress: Option<&str>) -> CallToolResult {
+    pub(crate) async fn call(&self, tool: &str, arguments: Value, progress: Option<&str>) -> CallToolResult {
         let Value::Object(arguments) = arguments else { panic!() };
         let mut params = CallToolRequestParams::new(tool.to_string()).with_arguments(arguments);
         if let Some(token) = progress {
@@ -102,12 +102,12 @@ impl Session {
         self.client.call_tool(params).await.unwrap_or_else(|e| panic!("{tool}: {e}"))
     }
 
-    async fn set_level(&self, level: LoggingLevel) {
+    pub(crate) async fn set_level(&self, level: LoggingLevel) {
         self.client.set_level(SetLevelRequestParams::new(level)).await.expect("logging/setLevel");
     }
 }
 
-fn message(log: &LoggingMessageNotificationParam) -> String {
+pub(crate) fn message(log: &LoggingMessageNotificationParam) -> String {
     log.data["message"].as_str().unwrap_or_default().to_string()
 }
 

@@ -529,8 +529,14 @@ fn pack(component_path: &Path, wit: &Path, world: Option<&str>, output: &Path) -
     let runtime = Runtime::new(None, CompileCache::default_dir().as_deref(), Default::default())?;
     let (component, _) = runtime.compile(file.digest_hex(), &file.bytes).context("not a valid component")?;
     let exported = component::exported_functions(runtime.engine(), &component);
-    pack::check_matches(&params, &exported)
+    let undeclared = pack::check_matches(&params, &exported)
         .with_context(|| format!("{} was not built from this WIT world", component_path.display()))?;
+    for path in undeclared {
+        tracing::info!(
+            function = path,
+            "exported but not declared by the WIT world (a toolchain's own export): not served as a tool"
+        );
+    }
     for path in pack::undocumented(&metadata) {
         tracing::warn!(
             function = path,

@@ -279,6 +279,13 @@ impl GuestOutput {
     /// At most 300 characters.
     pub fn last_stderr_line(&self) -> Option<String> {
         let text = String::from_utf8_lossy(&self.stderr.0);
+        // A Python exception (componentize-py prints the traceback, then its
+        // runtime panics with a generic message): the exception's own line.
+        if let Some(traceback) = text.rfind("Traceback (most recent call last):")
+            && let Some(exception) = text[traceback..].lines().skip(1).find(|l| !l.starts_with(' '))
+        {
+            return Some(exception.trim().chars().take(300).collect());
+        }
         let lines: Vec<&str> = text.lines().map(str::trim).filter(|l| !l.is_empty()).collect();
         let said = match lines.iter().rposition(|l| l.contains("panicked at")) {
             Some(start) => lines[start..]
@@ -299,7 +306,13 @@ pub enum CallFailure {
     #[error("{0}")]
     Limit(LimitExceeded),
     #[error("the tool trapped: {trap}{}", guest_said.as_ref().map(|s| format!(" (guest stderr: {s})")).unwrap_or_default())]
-    Trap { trap: String, guest_said: Option<String> },
+    Trap {
+        trap: String,
+        guest_said: Option<String>,
+        /// Everything the guest wrote, for the host's log (a Python traceback
+        /// or a JavaScript stack is many lines above the last).
+        output: Box<GuestOutput>,
+    },
     #[error("the call was cancelled")]
     Cancelled,
     #[error("internal error")]
@@ -332,6 +345,7 @@ fn classify(
                 return CallFailure::Trap {
                     trap: other.to_string().trim_start_matches("wasm trap: ").to_string(),
                     guest_said: output.last_stderr_line(),
+                    output: Box::new(output.clone()),
                 };
             }
         }
@@ -399,4 +413,27 @@ fn spawn_epoch_ticker(engine: &Engine, stop: Arc<AtomicBool>) {
             }
         })
         .expect("spawn the epoch ticker thread");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::GuestOutput;
+
+    fn stderr(text: &str) -> GuestOutput {
+        GuestOutput { stderr: (text.as_bytes().to_vec(), 0), ..GuestOutput::default() }
+    }
+
+    #[test]
+    fn what_the_guest_said_is_the_panic_or_the_python_exception() {
+        let rust = stderr(
+            "log line\nthread '<unnamed>' panicked at src/lib.rs:3:5:\nboom\nnote: run with `RUST_BACKTRACE=1` for a backtrace\n",
+        );
+        assert_eq!(rust.last_stderr_line().unwrap(), "thread '<unnamed>' panicked at src/lib.rs:3:5: boom");
+        let python = stderr(
+            "Traceback (most recent call last):\n  File \"/0/app.py\", line 41, in analyse\n\
+             KeyError: 'x'\n\nthread '<unnamed>' (1) panicked at runtime/src/lib.rs:1293:29:\n\
+             Python function threw an unexpected exception\n",
+        );
+        assert_eq!(python.last_stderr_line().unwrap(), "KeyError: 'x'");
+    }
 }

@@ -1,0 +1,134 @@
+//! Tools written in Python (componentize-py) and JavaScript (componentize-js),
+//! served like the Rust ones: their WIT world's functions and nothing else,
+//! logging and progress through moat:host, and the same sandbox and limits
+//! around the interpreter inside them.
+
+#![allow(deprecated)] // MCP logging: deprecated by SEP-2577 for later protocol versions, still served.
+
+use rmcp::model::LoggingLevel;
+use serde_json::json;
+
+use crate::notices::{Session, message};
+use crate::support::{is_error, text};
+
+const PYTHON: &str = "[components.wordstats]\npath = \"{dist}/wordstats.wasm\"\n";
+const JAVASCRIPT: &str = "[components.markdown]\npath = \"{dist}/markdown.wasm\"\n";
+
+async fn tools(session: &Session) -> Vec<rmcp::model::Tool> {
+    session.client.list_all_tools().await.expect("tools/list")
+}
+
+#[tokio::test]
+async fn a_python_tool_serves_its_world_with_logging_and_progress() {
+    let session = Session::start(PYTHON).await;
+    let listed = tools(&session).await;
+    let names: Vec<&str> = listed.iter().map(|t| t.name.as_ref()).collect();
+    // componentize-py's own `exports#init` export is not offered to the model.
+    assert_eq!(names, ["wordstats.analyse", "wordstats.reading-minutes"]);
+    assert_eq!(listed[0].title.as_deref(), Some("Word statistics"));
+    assert!(listed[0].description.as_deref().unwrap_or_default().starts_with("Counts the words"));
+
+    let text_in = "The cat sat. The dog ran!\n\nA cat? Yes.";
+    let result = session.call("wordstats.analyse", json!({"text": text_in, "top": 2}), Some("p")).await;
+    assert!(!is_error(&result), "{result:?}");
+    assert_eq!(
+        result.structured_content,
+        Some(json!({
+            "words": 9, "sentences": 4, "paragraphs": 2,
+            "top-words": [{"word": "the", "count": 2}, {"word": "cat", "count": 2}],
+        }))
+    );
+    let progress: Vec<(f64, Option<f64>)> =
+        session.recorder.take_progress().iter().map(|p| (p.progress, p.total)).collect();
+    assert_eq!(progress, [(1.0, Some(2.0)), (2.0, Some(2.0))]);
+    assert!(session.recorder.take_logs().is_empty(), "its debug message is below the default level");
+
+    session.set_level(LoggingLevel::Debug).await;
+    session.call("wordstats.analyse", json!({"text": text_in, "top": 0}), None).await;
+    let logs = session.recorder.take_logs();
+    assert_eq!(logs.len(), 1);
+    assert_eq!(logs[0].logger.as_deref(), Some("wordstats.analyse"));
+    assert_eq!(logs[0].data["fields"], json!({"paragraphs": "2", "bytes": "38"}));
+    assert_eq!(message(&logs[0]), "analysing");
+
+    // `raise Err(...)` is the WIT err case: a tool error with its message.
+    let refused = session.call("wordstats.analyse", json!({"text": "x", "top": 101}), None).await;
+    assert!(is_error(&refused));
+    assert_eq!(text(&refused), "top must be at most 100, got 101");
+    // Arguments that do not fit the WIT types never reach the interpreter.
+    let invalid = session.call("wordstats.analyse", json!({"text": "x", "top": -1}), None).await;
+    assert!(is_error(&invalid) && text(&invalid).starts_with("invalid arguments"), "{}", text(&invalid));
+    let minutes = session
+        .call(
+            "wordstats.reading-minutes",
+            json!({"text": "word ".repeat(450), "words-per-minute": 200}),
+            None,
+        )
+        .await;
+    assert_eq!(minutes.structured_content, Some(json!({"result": 3})));
+    session.client.cancel().await.ok();
+}
+
+#[tokio::test]
+async fn a_javascript_tool_serves_its_world() {
+    let session = Session::start(JAVASCRIPT).await;
+    let names: Vec<String> = tools(&session).await.iter().map(|t| t.name.to_string()).collect();
+    assert_eq!(names, ["markdown.outline", "markdown.slugify"]);
+
+    let document = "# Intro\ntext\n```sh\n# not a heading\n```\n## Install moat!\n# Intro\n";
+    let outline = session.call("markdown.outline", json!({"markdown": document}), None).await;
+    assert!(!is_error(&outline), "{outline:?}");
+    assert_eq!(
+        outline.structured_content,
+        Some(json!({"result": [
+            {"level": 1, "text": "Intro", "anchor": "#intro"},
+            {"level": 2, "text": "Install moat!", "anchor": "#install-moat"},
+            {"level": 1, "text": "Intro", "anchor": "#intro-1"},
+        ]}))
+    );
+    let slug = session
+        .call("markdown.slugify", json!({"text": "Crème Brûlée: a recipe!", "max-length": 0}), None)
+        .await;
+    assert_eq!(text(&slug), "creme-brulee-a-recipe");
+    let short = session
+        .call("markdown.slugify", json!({"text": "Crème Brûlée: a recipe!", "max-length": 10}), None)
+        .await;
+    assert_eq!(text(&short), "creme");
+    // `throw "..."` is the WIT err case.
+    let refused = session.call("markdown.slugify", json!({"text": "!!!", "max-length": 0}), None).await;
+    assert!(is_error(&refused));
+    assert_eq!(text(&refused), "no letters or digits in \"!!!\"");
+    session.client.cancel().await.ok();
+}
+
+#[tokio::test]
+async fn the_sandbox_and_limits_hold_around_a_python_interpreter() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let config = r#"
+[components.pyhostile]
+path = "{dist}/pyhostile.wasm"
+limits = { fuel = 2_000_000_000, memory = "128MiB" }
+"#;
+    let session = Session::start(config).await;
+    let read = session.call("pyhostile.read-file", json!({"path": "/etc/passwd"}), None).await;
+    assert!(is_error(&read), "{}", text(&read));
+    assert!(text(&read).contains("FileNotFoundError"), "{}", text(&read));
+    let environment = session.call("pyhostile.environment", json!({}), None).await;
+    assert_eq!(environment.structured_content, Some(json!({"result": []})), "no environment at all");
+    let connect = session.call("pyhostile.connect", json!({"host": "127.0.0.1", "port": port}), None).await;
+    assert!(is_error(&connect), "{}", text(&connect));
+    listener.set_nonblocking(true).unwrap();
+    assert!(listener.accept().is_err(), "nothing reached the listener");
+
+    let spin = session.call("pyhostile.spin", json!({}), None).await;
+    assert!(is_error(&spin));
+    assert!(text(&spin).contains("fuel limit of 2000000000 units exhausted"), "{}", text(&spin));
+    let allocate = session.call("pyhostile.allocate", json!({"mebibytes": 200}), None).await;
+    assert!(is_error(&allocate), "{}", text(&allocate));
+    assert!(text(&allocate).contains("memory limit of 128.0 MiB exceeded"), "{}", text(&allocate));
+    // The interpreter is fresh for the next call.
+    let small = session.call("pyhostile.allocate", json!({"mebibytes": 4}), None).await;
+    assert_eq!(small.structured_content, Some(json!({"result": 4})));
+    session.client.cancel().await.ok();
+}
