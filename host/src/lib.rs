@@ -20,6 +20,7 @@ pub mod pack;
 pub mod policy;
 pub mod registry;
 pub mod runtime;
+pub mod scaffold;
 pub mod scan;
 pub mod schema;
 pub mod server;

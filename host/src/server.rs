@@ -199,6 +199,43 @@ fn moat_level(level: LoggingLevel) -> Level {
     }
 }
 
+/// The MCP result of a call: output scanning's block first when it found
+/// something, internal errors reduced to a pointer at the host's log.
+pub fn call_result(tool: &str, outcome: CallOutcome) -> CallToolResult {
+    match outcome {
+        CallOutcome::Success { text, structured, flagged } => {
+            let mut content = Vec::new();
+            if !flagged.is_empty() {
+                content.push(scan_block(tool, &flagged, false));
+            }
+            if !text.is_empty() {
+                content.push(ContentBlock::text(text));
+            }
+            let mut result = CallToolResult::success(content);
+            result.structured_content = structured;
+            result
+        }
+        CallOutcome::ToolError { text, flagged } => {
+            let mut content = Vec::new();
+            if !flagged.is_empty() {
+                content.push(scan_block(tool, &flagged, false));
+            }
+            content.push(ContentBlock::text(text));
+            CallToolResult::error(content)
+        }
+        CallOutcome::Withheld { flagged } => CallToolResult::error(vec![scan_block(tool, &flagged, true)]),
+        CallOutcome::InvalidArguments(error) => {
+            CallToolResult::error(vec![ContentBlock::text(format!("invalid arguments: {error}"))])
+        }
+        CallOutcome::Failed(CallFailure::Internal(_)) => CallToolResult::error(vec![ContentBlock::text(
+            "the call failed because of an internal error in the host (see the host's log)",
+        )]),
+        CallOutcome::Failed(failure) => {
+            CallToolResult::error(vec![ContentBlock::text(format!("moat stopped the call: {failure}"))])
+        }
+    }
+}
+
 /// The marked block that precedes (or replaces) output with scan findings:
 /// for the user and the model, first in priority, findings in `_meta`.
 fn scan_block(tool: &str, flagged: &[Finding], withheld: bool) -> ContentBlock {
@@ -309,40 +346,6 @@ impl ServerHandler for McpServer {
         let Some(outcome) = outcome else {
             return Err(McpError::invalid_params(format!("unknown tool `{tool}`"), None));
         };
-        let result = match outcome {
-            CallOutcome::Success { text, structured, flagged } => {
-                let mut content = Vec::new();
-                if !flagged.is_empty() {
-                    content.push(scan_block(tool, &flagged, false));
-                }
-                if !text.is_empty() {
-                    content.push(ContentBlock::text(text));
-                }
-                let mut result = CallToolResult::success(content);
-                result.structured_content = structured;
-                result
-            }
-            CallOutcome::ToolError { text, flagged } => {
-                let mut content = Vec::new();
-                if !flagged.is_empty() {
-                    content.push(scan_block(tool, &flagged, false));
-                }
-                content.push(ContentBlock::text(text));
-                CallToolResult::error(content)
-            }
-            CallOutcome::Withheld { flagged } => {
-                CallToolResult::error(vec![scan_block(tool, &flagged, true)])
-            }
-            CallOutcome::InvalidArguments(error) => {
-                CallToolResult::error(vec![ContentBlock::text(format!("invalid arguments: {error}"))])
-            }
-            CallOutcome::Failed(CallFailure::Internal(_)) => CallToolResult::error(vec![ContentBlock::text(
-                "the call failed because of an internal error in the host (see the host's log)",
-            )]),
-            CallOutcome::Failed(failure) => {
-                CallToolResult::error(vec![ContentBlock::text(format!("moat stopped the call: {failure}"))])
-            }
-        };
-        Ok(result.into())
+        Ok(call_result(tool, outcome).into())
     }
 }

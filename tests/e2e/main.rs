@@ -16,6 +16,7 @@ mod policy;
 mod protocol;
 mod python;
 mod sandbox;
+mod scaffold;
 mod support;
 mod tools;
 mod trust;

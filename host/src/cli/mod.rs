@@ -22,6 +22,7 @@ use crate::server::McpServer;
 use crate::tools::{Naming, ToolDef, component_tools};
 use crate::vet::Severity;
 
+mod call;
 mod publish;
 mod trust;
 mod vet;
@@ -54,6 +55,33 @@ enum Command {
         http: Option<String>,
         #[command(flatten)]
         trust: ServeTrust,
+    },
+    /// Call one tool once, without an MCP client: prints the MCP result as JSON
+    /// (log messages and progress go to stderr). Exit status 0 for a result, 1
+    /// for a tool error (`isError`), 2 for bad input.
+    Call {
+        /// The tool, as served (`COMPONENT.function`).
+        tool: String,
+        /// Its arguments: a JSON object (default `{}`).
+        arguments: Option<String>,
+        /// Config file naming components and their limits.
+        #[arg(long, short, default_value = "moat.toml")]
+        config: PathBuf,
+        /// Directory for compiled components (default: the user cache directory).
+        #[arg(long, value_name = "DIR")]
+        cache_dir: Option<PathBuf>,
+        #[command(flatten)]
+        trust: ServeTrust,
+    },
+    /// Start a tool project: WIT, source, build.sh, test.sh and moat.toml, in
+    /// DIR (default: ./NAME). It builds, passes its test and serves as it is.
+    New {
+        /// The project's name: the WIT world, the component and the tools' prefix.
+        name: String,
+        #[arg(long, value_enum)]
+        lang: crate::scaffold::Language,
+        #[arg(long)]
+        dir: Option<PathBuf>,
     },
     /// Make a bearer token for `serve --http`: prints the token (give it to the
     /// client) and the config lines that store only its SHA-256.
@@ -219,6 +247,18 @@ pub fn main() -> Result<std::process::ExitCode> {
             Command::Serve { config, cache_dir, components, http, trust } => {
                 serve(config.as_deref(), cache_dir, &components, http.as_deref(), &trust).await
             }
+            Command::Call { tool, arguments, config, cache_dir, trust } => {
+                let config = gated_config(Some(&config), cache_dir, &[], &trust)?;
+                return call::call(&config, &tool, arguments.as_deref()).await;
+            }
+            Command::New { name, lang, dir } => {
+                let dir = dir.unwrap_or_else(|| PathBuf::from(&name));
+                crate::scaffold::create(&name, lang, &dir)?;
+                println!("created {} ({name}, {lang:?}); next:", dir.display());
+                println!("  cd {} && ./test.sh     # build, call once through moat, vet", dir.display());
+                println!("  moat serve -c {}/moat.toml", dir.display());
+                Ok(())
+            }
             Command::Token { principal } => {
                 let token = crate::http_server::new_token();
                 println!("token for `{principal}` (shown once; give it to the client):\n  {token}\n");
@@ -291,13 +331,14 @@ fn init_logging(filter: Option<&str>) {
         .init();
 }
 
-async fn serve(
+/// The config to serve (or call) with: the file, the components named on the
+/// command line, and the trust gates of the command line and the lock file.
+fn gated_config(
     config_path: Option<&Path>,
     cache_dir: Option<PathBuf>,
     paths: &[PathBuf],
-    http: Option<&str>,
     trust: &ServeTrust,
-) -> Result<()> {
+) -> Result<Config> {
     let mut config = match config_path {
         Some(path) => Config::load(path)?,
         None => Config::default(),
@@ -338,6 +379,17 @@ async fn serve(
     if config.components.is_empty() {
         bail!("nothing to serve: name components in a config file (--config) or on the command line");
     }
+    Ok(config)
+}
+
+async fn serve(
+    config_path: Option<&Path>,
+    cache_dir: Option<PathBuf>,
+    paths: &[PathBuf],
+    http: Option<&str>,
+    trust: &ServeTrust,
+) -> Result<()> {
+    let config = gated_config(config_path, cache_dir, paths, trust)?;
     let (host, report) = Host::load(&config)?;
     if host.components().is_empty() {
         bail!("no component could be loaded ({} refused; see the errors above)", report.refused.len());

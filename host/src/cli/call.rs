@@ -1,0 +1,70 @@
+//! `moat call TOOL [ARGUMENTS]`: one call, without an MCP client, for tool
+//! authors and their tests. The same host, limits, grants, lock and output
+//! scanning as `moat serve`; the result is printed as the JSON an MCP client
+//! would receive, and the tool's log messages and progress go to stderr.
+
+use std::process::ExitCode;
+
+use anyhow::{Context, Result};
+use serde_json::{Map, Value};
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+use crate::config::Config;
+use crate::host::Host;
+use crate::runtime::notices::{Level, Notice, NoticeRoute};
+use crate::server::{STDIO_PRINCIPAL, call_result};
+
+pub async fn call(config: &Config, tool: &str, arguments: Option<&str>) -> Result<ExitCode> {
+    let arguments: Map<String, Value> = match arguments {
+        None => Map::new(),
+        Some(text) => match serde_json::from_str(text) {
+            Ok(Value::Object(map)) => map,
+            Ok(other) => {
+                eprintln!("error: the arguments must be a JSON object, not {other}");
+                return Ok(ExitCode::from(super::EXIT_BAD_INPUT));
+            }
+            Err(error) => {
+                eprintln!("error: the arguments are not JSON: {error}");
+                return Ok(ExitCode::from(super::EXIT_BAD_INPUT));
+            }
+        },
+    };
+    let (host, _) = Host::load(config)?;
+    if host.tool(tool).is_none() {
+        let served: Vec<&str> = host.tools().map(|t| t.name.as_str()).collect();
+        eprintln!("error: no tool `{tool}`; served: {}", served.join(", "));
+        return Ok(ExitCode::from(super::EXIT_BAD_INPUT));
+    }
+    let (sender, mut notices) = mpsc::unbounded_channel();
+    let route = NoticeRoute { sender, min_level: Some(Level::Debug), progress: true };
+    let printer = tokio::spawn(async move {
+        while let Some(notice) = notices.recv().await {
+            eprintln!("{}", describe(&notice));
+        }
+    });
+    let outcome = host
+        .call(STDIO_PRINCIPAL, tool, Some(&arguments), Some(route), &CancellationToken::new())
+        .await
+        .context("the tool disappeared")?;
+    printer.await.ok();
+    let result = call_result(tool, outcome);
+    println!("{}", serde_json::to_string_pretty(&result)?);
+    Ok(if result.is_error == Some(true) { ExitCode::FAILURE } else { ExitCode::SUCCESS })
+}
+
+/// A notice as one line of stderr.
+fn describe(notice: &Notice) -> String {
+    match notice {
+        Notice::Log { level, message, fields } => {
+            let fields: String = fields.iter().map(|(name, value)| format!(" {name}={value:?}")).collect();
+            format!("log {}: {message}{fields}", level.as_str())
+        }
+        Notice::Progress { progress, total, message } => {
+            let total = total.map(|t| format!("/{t}")).unwrap_or_default();
+            let message = message.as_ref().map(|m| format!(": {m}")).unwrap_or_default();
+            format!("progress {progress}{total}{message}")
+        }
+        Notice::Dropped { rate } => format!("moat dropped {rate} notices over the rate limit"),
+    }
+}
