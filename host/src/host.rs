@@ -216,6 +216,9 @@ impl Host {
         }
         tracing::debug!(duration_us = vet_started.elapsed().as_micros() as u64, "vet gate");
         host.scanner = OutputScanner::new(host.tools.keys().cloned().collect());
+        if host.components.iter().any(|c| c.scan.action != ScanAction::Off) {
+            OutputScanner::warm_up_in_background();
+        }
         Ok((host, report))
     }
 

@@ -61,6 +61,17 @@ impl OutputScanner {
         OutputScanner { context: Context { siblings: Vec::new(), others: tool_names } }
     }
 
+    /// Compiles the rules' regular expressions on another thread, so that
+    /// neither start-up nor the first call waits for them (about 70 ms).
+    pub fn warm_up_in_background() {
+        let spawned = std::thread::Builder::new().name("moat-scan-warm-up".into()).spawn(|| {
+            vet::vet_output("warm-up", "warm up the rules", &Context::default());
+        });
+        if let Err(error) = spawned {
+            tracing::debug!(%error, "no warm-up thread; the first scan compiles the rules");
+        }
+    }
+
     /// Findings at or above `flag_at` in any string of `value`, each with the
     /// JSON path of its string as the field (`result.items[2].title`).
     pub fn scan_value(&self, root: &str, value: &Value, flag_at: Severity) -> Vec<Finding> {
@@ -93,9 +104,10 @@ impl OutputScanner {
                 }
             }
             Value::Object(map) => {
+                // Keys are not scanned: a structured result's keys are the field
+                // names and variant tags of the tool's WIT types (or `result`),
+                // fixed by its output schema, which was vetted at load.
                 for (key, item) in map {
-                    // Keys are output too.
-                    findings.extend(self.scan_text(&format!("{path}.{key} (key)"), key, flag_at));
                     self.walk(format!("{path}.{key}"), item, flag_at, findings);
                 }
             }

@@ -372,6 +372,99 @@ async fn run(plan: &Plan, sides: &Sides) -> Result<Vec<Row>> {
     Ok(rows)
 }
 
+/// One server of the languages table.
+struct Language {
+    label: &'static str,
+    /// The component (moat sides only).
+    component: Option<&'static str>,
+    tool: &'static str,
+}
+
+const LANGUAGES: [Language; 5] = [
+    Language { label: "native Rust (rmcp), no sandbox", component: None, tool: "bench.add" },
+    Language { label: "Python MCP SDK (CPython), no sandbox", component: None, tool: "bench.add" },
+    Language { label: "moat, Rust component", component: Some("bench"), tool: "bench.add" },
+    Language {
+        label: "moat, Python component (componentize-py)",
+        component: Some("bench-py"),
+        tool: "bench-py.add",
+    },
+    Language {
+        label: "moat, JavaScript component (componentize-js)",
+        component: Some("bench-js"),
+        tool: "bench-js.add",
+    },
+];
+
+/// What one server of the languages table measured.
+struct LanguageRow {
+    label: &'static str,
+    size: Option<u64>,
+    warm_start: Duration,
+    cold_start: Option<Duration>,
+    p50: Duration,
+    p99: Duration,
+    idle_kib: u64,
+}
+
+/// The trivial tool in each language: start-up (compile cache warm and cold),
+/// sequential round trips and idle memory, each server on its own in turn.
+async fn languages(plan: &Plan, sides: &Sides) -> Result<Vec<LanguageRow>> {
+    let python = std::env::var("PYTHON").unwrap_or_else(|_| "python3".into());
+    let baseline = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../python/server.py");
+    let warm_cache = sides.work.path().join("cache-languages");
+    let add = json!({"a": 40, "b": 2});
+    let mut rows = Vec::new();
+    for (i, language) in LANGUAGES.iter().enumerate() {
+        let command = || -> Result<Command> {
+            Ok(match (i, language.component) {
+                (0, _) => sides.native(),
+                (1, _) => {
+                    let mut command = Command::new(&python);
+                    command.arg(&baseline);
+                    command
+                }
+                (_, Some(component)) => sides.moat(&sides.config(&[component])?, &warm_cache),
+                _ => unreachable!(),
+            })
+        };
+        // The first start fills the compile cache.
+        Server::start(command()?).await?;
+        let mut warm = Vec::new();
+        for _ in 0..plan.cold_starts {
+            warm.push(Server::start(command()?).await?.1);
+        }
+        let cold_start = match language.component {
+            Some(component) => {
+                let mut cold = Vec::new();
+                for run in 0..plan.cold_starts.min(3) {
+                    let cache = sides.work.path().join(format!("cold-{component}-{run}"));
+                    cold.push(Server::start(sides.moat(&sides.config(&[component])?, &cache)).await?.1);
+                }
+                Some(percentile(&mut cold, 0.5))
+            }
+            None => None,
+        };
+        let (mut server, _) = Server::start(command()?).await?;
+        let calls = plan.add_calls / 3;
+        let mut samples = latency(&mut server, language.tool, &add, plan.warmup, calls).await?;
+        let idle_kib = server.memory()?.0;
+        rows.push(LanguageRow {
+            label: language.label,
+            size: language
+                .component
+                .map(|c| std::fs::metadata(sides.dist.join(format!("{c}.wasm"))).map(|m| m.len()))
+                .transpose()?,
+            warm_start: percentile(&mut warm, 0.5),
+            cold_start,
+            p50: percentile(&mut samples, 0.5),
+            p99: percentile(&mut samples, 0.99),
+            idle_kib,
+        });
+    }
+    Ok(rows)
+}
+
 /// Per-call cost in process (no MCP transport) with fuel and epochs switched.
 async fn limit_costs(plan: &Plan, sides: &Sides) -> Result<Vec<(String, Duration, Duration)>> {
     use moat::config::Config;
@@ -433,7 +526,13 @@ async fn main() -> Result<()> {
         dist: root.join("guest-examples/dist"),
         work: tempfile::tempdir()?,
     };
-    for needed in [&sides.moat, &sides.native, &sides.dist.join("bench.wasm")] {
+    for needed in [
+        &sides.moat,
+        &sides.native,
+        &sides.dist.join("bench.wasm"),
+        &sides.dist.join("bench-py.wasm"),
+        &sides.dist.join("bench-js.wasm"),
+    ] {
         if !needed.exists() {
             bail!("{} is missing: run `make bench`", needed.display());
         }
@@ -441,6 +540,7 @@ async fn main() -> Result<()> {
     eprintln!("moat-bench: {} plan; this takes a few minutes", if quick { "quick" } else { "full" });
     let rows = run(plan, &sides).await?;
     let costs = limit_costs(plan, &sides).await?;
+    let languages = languages(plan, &sides).await?;
 
     println!("| measurement | moat | native | moat / native | target |");
     println!("| --- | ---: | ---: | ---: | --- |");
@@ -460,6 +560,26 @@ async fn main() -> Result<()> {
             micros(*sha),
             ratio(add.as_secs_f64(), base_add.as_secs_f64()),
             ratio(sha.as_secs_f64(), base_sha.as_secs_f64())
+        );
+    }
+    println!();
+    println!(
+        "| trivial tool (add) by language | component | start, cache warm | start, cache cold | p50 | p99 | p50 / native Rust | p50 / Python SDK | idle memory |"
+    );
+    println!("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
+    let (native_p50, python_p50) = (languages[0].p50.as_secs_f64(), languages[1].p50.as_secs_f64());
+    for row in &languages {
+        println!(
+            "| {} | {} | {} | {} | {} | {} | {} | {} | {:.1} MiB |",
+            row.label,
+            row.size.map_or("–".into(), |b| format!("{:.1} MiB", b as f64 / 1048576.0)),
+            millis(row.warm_start),
+            row.cold_start.map_or("–".into(), millis),
+            micros(row.p50),
+            micros(row.p99),
+            ratio(row.p50.as_secs_f64(), native_p50),
+            ratio(row.p50.as_secs_f64(), python_p50),
+            row.idle_kib as f64 / 1024.0
         );
     }
     Ok(())

@@ -204,6 +204,9 @@ pub struct Normalized {
 
 impl Normalized {
     pub fn new(original: &str) -> Normalized {
+        if original.is_ascii() {
+            return Self::ascii(original);
+        }
         let invisible: Vec<Range<usize>> = invisible_runs(original).into_iter().map(|r| r.range).collect();
         let homoglyph_words: Vec<Range<usize>> =
             homoglyph_words(original).into_iter().map(|h| h.range).collect();
@@ -230,6 +233,27 @@ impl Normalized {
                 }
                 text.push(normal);
             }
+        }
+        Normalized { text, origin }
+    }
+
+    /// The same normalisation for ASCII text, where there is nothing invisible,
+    /// no look-alike and NFKC changes nothing: lower case and collapsed
+    /// whitespace, byte by byte (tool output is mostly ASCII, and this is the
+    /// costliest step of scanning it).
+    fn ascii(original: &str) -> Normalized {
+        let mut text = String::with_capacity(original.len());
+        let mut origin = Vec::with_capacity(original.len());
+        let mut last_was_space = false;
+        for (offset, byte) in original.bytes().enumerate() {
+            // char::is_whitespace on ASCII: \t \n \x0b \x0c \r and space.
+            let space = matches!(byte, b'\t' | b'\n' | 0x0b | 0x0c | b'\r' | b' ');
+            if space && last_was_space {
+                continue;
+            }
+            last_was_space = space;
+            text.push(if space { ' ' } else { byte.to_ascii_lowercase() as char });
+            origin.push(offset..offset + 1);
         }
         Normalized { text, origin }
     }
