@@ -55,6 +55,9 @@ pub struct InvisibleRun {
 
 /// Every run of invisible characters in `text`.
 pub fn invisible_runs(text: &str) -> Vec<InvisibleRun> {
+    if text.is_ascii() {
+        return Vec::new(); // every invisible character is outside ASCII
+    }
     let chars: Vec<(usize, char)> = text.char_indices().collect();
     let mut runs: Vec<InvisibleRun> = Vec::new();
     for (i, &(offset, c)) in chars.iter().enumerate() {
@@ -138,6 +141,9 @@ pub struct Homoglyph {
 
 /// Words of `text` written with homoglyphs.
 pub fn homoglyph_words(text: &str) -> Vec<Homoglyph> {
+    if text.is_ascii() {
+        return Vec::new(); // look-alikes come from other scripts
+    }
     let latin_letters = text.chars().filter(|c| c.script() == Script::Latin && c.is_alphabetic()).count();
     let lookalike_letters =
         text.chars().filter(|c| c.is_alphabetic() && is_lookalike_script(c.script())).count();
