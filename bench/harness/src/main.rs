@@ -19,6 +19,8 @@ use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader, Lines};
 use tokio::process::{Child, ChildStdin, ChildStdout, Command};
 use tokio::sync::Semaphore;
 
+mod http;
+
 /// How much of everything to do.
 struct Plan {
     warmup: usize,
@@ -372,6 +374,86 @@ async fn run(plan: &Plan, sides: &Sides) -> Result<Vec<Row>> {
     Ok(rows)
 }
 
+/// A free port on 127.0.0.1 (taken, then released for the server to bind).
+fn free_address() -> Result<std::net::SocketAddr> {
+    Ok(std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?)
+}
+
+/// moat and the native baseline over Streamable HTTP: sequential round trips
+/// (interleaved, as over stdio) and throughput with many clients at once.
+async fn http_rows(plan: &Plan, sides: &Sides) -> Result<Vec<Row>> {
+    let (moat_address, native_address) = (free_address()?, free_address()?);
+    // moat authenticates every request (the native side does not): a token
+    // whose rate limit no run reaches.
+    let token = "moat-bench-token";
+    let config = sides.work.path().join("moat-http.toml");
+    let bench = sides.dist.join("bench.wasm");
+    std::fs::write(
+        &config,
+        format!(
+            "[components.bench]\npath = {bench:?}\n\
+             [http]\nmax_concurrent_requests = 256\n\
+             [http.tokens.bench]\nsha256 = \"{}\"\nrate_per_minute = 1000000000\n",
+            bench_tools::sha256(token)
+        ),
+    )?;
+    let mut moat = sides.moat(&config, &sides.work.path().join("cache-warm"));
+    moat.arg("--http").arg(moat_address.to_string());
+    let mut native = sides.native();
+    native.arg("--http").arg(native_address.to_string());
+    let mut children = Vec::new();
+    for mut command in [moat, native] {
+        children.push(
+            command
+                .stdin(Stdio::null())
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .kill_on_drop(true)
+                .spawn()?,
+        );
+    }
+    http::HttpSession::wait_for(moat_address).await?;
+    http::HttpSession::wait_for(native_address).await?;
+
+    let add = json!({"a": 40, "b": 2});
+    let mut rows = Vec::new();
+    let (mut m_session, mut n_session) = (
+        http::HttpSession::open(moat_address, Some(token)).await?,
+        http::HttpSession::open(native_address, None).await?,
+    );
+    let calls = plan.add_calls / 3;
+    for _ in 0..plan.warmup {
+        m_session.call("bench.add", &add).await?;
+        n_session.call("bench.add", &add).await?;
+    }
+    let (mut m, mut n) = (Vec::new(), Vec::new());
+    for _ in 0..calls {
+        m.push(m_session.call("bench.add", &add).await?);
+        n.push(n_session.call("bench.add", &add).await?);
+    }
+    let (mp, np) = (percentile(&mut m, 0.5), percentile(&mut n, 0.5));
+    rows.push(Row {
+        what: "HTTP: trivial (add), p50".into(),
+        moat: micros(mp),
+        native: micros(np),
+        ratio: ratio(mp.as_secs_f64(), np.as_secs_f64()),
+        target: "",
+    });
+    let clients = 32;
+    let total = plan.pipelined_calls / 2;
+    let m = http::throughput(moat_address, Some(token), "bench.add", &add, total, clients).await?;
+    let n = http::throughput(native_address, None, "bench.add", &add, total, clients).await?;
+    rows.push(Row {
+        what: format!("HTTP: add, {clients} clients at once (calls/s; higher is better)"),
+        moat: format!("{m:.0}"),
+        native: format!("{n:.0}"),
+        ratio: ratio(m, n),
+        target: "",
+    });
+    drop(children);
+    Ok(rows)
+}
+
 /// One server of the languages table.
 struct Language {
     label: &'static str,
@@ -538,7 +620,8 @@ async fn main() -> Result<()> {
         }
     }
     eprintln!("moat-bench: {} plan; this takes a few minutes", if quick { "quick" } else { "full" });
-    let rows = run(plan, &sides).await?;
+    let mut rows = run(plan, &sides).await?;
+    rows.extend(http_rows(plan, &sides).await?);
     let costs = limit_costs(plan, &sides).await?;
     let languages = languages(plan, &sides).await?;
 

@@ -1,6 +1,6 @@
 //! The native baseline of the benchmarks: the same three tools as the `bench`
 //! component (`bench.add`, `bench.sha256`, `bench.transform`), compiled natively
-//! and served by rmcp over stdio, with the same schemas, the same argument
+//! and served by rmcp over stdio (or Streamable HTTP with `--http ADDR`), with the same schemas, the same argument
 //! checking (serde, unknown fields refused) and the same result shape, but no
 //! sandbox. What moat adds on top of this is the cost of isolation.
 
@@ -130,7 +130,36 @@ impl ServerHandler for Baseline {
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let server = Baseline { tools: Arc::new(tools()) };
+    let args: Vec<String> = std::env::args().collect();
+    if let [_, flag, address] = args.as_slice()
+        && flag == "--http"
+    {
+        return serve_http(server, address).await;
+    }
     let service = server.serve(rmcp::transport::io::stdio_pipes()).await?;
     service.waiting().await?;
     Ok(())
+}
+
+/// Streamable HTTP at http://ADDRESS/mcp, with rmcp's defaults (sessions,
+/// SSE responses), as moat serves it but without moat's gate.
+async fn serve_http(server: Baseline, address: &str) -> Result<(), Box<dyn std::error::Error>> {
+    use rmcp::transport::streamable_http_server::session::local::LocalSessionManager;
+    use rmcp::transport::streamable_http_server::{StreamableHttpServerConfig, StreamableHttpService};
+    let service = StreamableHttpService::new(
+        move || Ok(server.clone()),
+        Arc::new(LocalSessionManager::default()),
+        StreamableHttpServerConfig::default(),
+    );
+    let listener = tokio::net::TcpListener::bind(address).await?;
+    loop {
+        let (stream, _) = listener.accept().await?;
+        // As moat does: without it, Nagle's algorithm holds SSE answers back ~40 ms.
+        stream.set_nodelay(true)?;
+        let service = hyper_util::service::TowerToHyperService::new(service.clone());
+        tokio::spawn(async move {
+            let io = hyper_util::rt::TokioIo::new(stream);
+            let _ = hyper::server::conn::http1::Builder::new().serve_connection(io, service).await;
+        });
+    }
 }

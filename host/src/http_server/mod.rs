@@ -147,6 +147,12 @@ pub async fn serve(host: Arc<Host>, options: HttpOptions) -> Result<()> {
                 continue;
             }
         };
+        // Responses are written in pieces (headers, then SSE events): with
+        // Nagle's algorithm on, the client's delayed ACK held each answer back
+        // by about 40 ms (found by the HTTP benchmark).
+        if let Err(error) = stream.set_nodelay(true) {
+            tracing::debug!(%peer, %error, "cannot set TCP_NODELAY");
+        }
         let gate = gate.clone();
         let tls = tls.clone();
         tokio::spawn(async move {
