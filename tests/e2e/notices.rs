@@ -288,3 +288,44 @@ async fn withhold_replaces_flagged_output_and_off_turns_scanning_off() {
     assert_eq!(text(&result), INJECTION);
     session.client.cancel().await.ok();
 }
+
+/// Over Streamable HTTP, in both protocol eras, a call's log messages and
+/// progress reach the client on the call's own stream, before its result.
+#[tokio::test]
+async fn notices_reach_http_clients_in_both_eras() {
+    use rmcp::model::ProtocolVersion;
+    use rmcp::transport::StreamableHttpClientTransport;
+    use rmcp::transport::streamable_http_client::StreamableHttpClientTransportConfig;
+
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("moat.toml");
+    std::fs::write(&config, HOSTILE.replace("{dist}", support::examples().to_str().unwrap())).unwrap();
+    let moat = crate::http::HttpMoat::serve(&config, dir).await;
+    for discover in [false, true] {
+        let recorder = Recorder::default();
+        let transport = StreamableHttpClientTransport::from_config(
+            StreamableHttpClientTransportConfig::with_uri(moat.url()),
+        );
+        let client = if discover {
+            let mode = rmcp::ClientLifecycleMode::Discover {
+                preferred_versions: vec![ProtocolVersion::V_2026_07_28],
+            };
+            rmcp::ClientServiceExt::serve_with_lifecycle(recorder.clone(), transport, mode).await
+        } else {
+            recorder.clone().serve(transport).await
+        }
+        .expect("session starts");
+        let call = |tool: &str, args: Value| {
+            let Value::Object(args) = args else { unreachable!() };
+            client.call_tool(CallToolRequestParams::new(tool.to_string()).with_arguments(args))
+        };
+        call("hostile.log-flood", json!({"text": "over http", "count": 2})).await.unwrap();
+        call("hostile.progress-steps", json!({"values": [1.0, 2.0]})).await.unwrap();
+        let logs: Vec<String> = recorder.take_logs().iter().map(message).collect();
+        let progress: Vec<f64> = recorder.take_progress().iter().map(|p| p.progress).collect();
+        assert_eq!(logs, ["over http", "over http"], "discover: {discover}");
+        assert_eq!(progress, [1.0, 2.0], "discover: {discover}");
+        client.cancel().await.ok();
+    }
+}
