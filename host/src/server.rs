@@ -158,6 +158,18 @@ impl McpServer {
                 param.message = message;
                 peer.notify_progress(param).await
             }
+            Notice::Scanned { findings, withheld } => {
+                if (self.log_level() as u8) > (Level::Warning as u8) {
+                    return Ok(());
+                }
+                let data = json!({
+                    "message": scan::warning_text(tool, &findings, withheld),
+                    scan::META_KEY: scan::findings_meta(&findings, withheld),
+                });
+                let mut param = LoggingMessageNotificationParam::new(LoggingLevel::Warning, data);
+                param.logger = Some("moat".into());
+                peer.notify_logging_message(param).await
+            }
             Notice::Dropped { rate } => {
                 if (self.log_level() as u8) > (Level::Warning as u8) {
                     return Ok(());
@@ -346,6 +358,15 @@ impl ServerHandler for McpServer {
         let Some(outcome) = outcome else {
             return Err(McpError::invalid_params(format!("unknown tool `{tool}`"), None));
         };
+        if let CallOutcome::Success { flagged, .. }
+        | CallOutcome::ToolError { flagged, .. }
+        | CallOutcome::Withheld { flagged } = &outcome
+            && !flagged.is_empty()
+        {
+            let withheld = matches!(outcome, CallOutcome::Withheld { .. });
+            let notice = Notice::Scanned { findings: flagged.clone(), withheld };
+            self.forward(&context.peer, tool, progress.as_ref(), notice).await;
+        }
         Ok(call_result(tool, outcome).into())
     }
 }

@@ -250,10 +250,23 @@ async fn injected_instructions_in_output_are_marked_before_the_output() {
     assert_eq!(result.content[1].as_text().unwrap().text, INJECTION);
     assert_eq!(result.structured_content, Some(json!({"result": INJECTION})));
 
+    // The client's log hears of it too, from moat, with the findings.
+    let logs = session.recorder.take_logs();
+    let warning = logs.iter().find(|l| l.logger.as_deref() == Some("moat")).expect("a log message from moat");
+    assert_eq!(warning.level, LoggingLevel::Warning);
+    assert!(
+        message(warning).starts_with("[moat output scan] The output of `hostile.echo`"),
+        "{}",
+        message(warning)
+    );
+    assert!(warning.data["moat/output-scan"]["findings"].as_array().is_some_and(|f| !f.is_empty()));
+
     // Ordinary output gets no block.
     let plain = session.call("hostile.echo", json!({"text": "Weather: sunny, 21 °C."}), None).await;
     assert_eq!(plain.content.len(), 1);
     assert_eq!(text(&plain), "Weather: sunny, 21 °C.");
+
+    assert!(session.recorder.take_logs().is_empty(), "nothing to say about ordinary output");
 
     // A log message carrying the same text is marked too.
     session.call("hostile.log-flood", json!({"text": INJECTION, "count": 1}), None).await;

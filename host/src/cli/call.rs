@@ -66,5 +66,6 @@ fn describe(notice: &Notice) -> String {
             format!("progress {progress}{total}{message}")
         }
         Notice::Dropped { rate } => format!("moat dropped {rate} notices over the rate limit"),
+        Notice::Scanned { findings, .. } => format!("moat output scan: {} findings", findings.len()),
     }
 }

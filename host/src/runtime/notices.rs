@@ -49,6 +49,12 @@ pub enum Notice {
     Dropped {
         rate: u64,
     },
+    /// Sent by the host after the call: output scanning found these in the
+    /// result (also marked in the result itself).
+    Scanned {
+        findings: Vec<crate::vet::Finding>,
+        withheld: bool,
+    },
 }
 
 /// Where a call's notices go, and what the client asked for.
