@@ -342,8 +342,11 @@ impl ServerHandler for McpServer {
         let progress = context.meta.get_progress_token();
         let (sender, mut notices) = mpsc::unbounded_channel();
         let route = NoticeRoute { sender, min_level: Some(self.log_level()), progress: progress.is_some() };
-        let call = self.host.call(name, tool, request.arguments.as_ref(), Some(route), &context.ct);
-        tokio::pin!(call);
+        // Boxed: the call's future (a wasmtime call inside a deadline inside a
+        // select) is large, and rmcp moves each request's future into a
+        // spawned task; inline, it was copied several times per call.
+        let mut call =
+            Box::pin(self.host.call(name, tool, request.arguments.as_ref(), Some(route), &context.ct));
         // Notices are forwarded as they come, and all of them before the result.
         let outcome = loop {
             tokio::select! {
