@@ -275,8 +275,23 @@ async fn run(plan: &Plan, sides: &Sides) -> Result<Vec<Row>> {
     let one = sides.config(&["bench"])?;
     let ten = sides.config(&TEN)?;
 
-    // Fill the warm cache once.
-    Server::start(sides.moat(&ten, &warm_cache)).await?;
+    // Fill the warm cache once, and check that every component was served: a
+    // component refused at load (say, by the vet gate) would make every
+    // 10-component figure a figure for fewer.
+    let (mut filled, _) = Server::start(sides.moat(&ten, &warm_cache)).await?;
+    let listed = filled.request("tools/list", json!({})).await?;
+    let mut served: Vec<&str> = listed["tools"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|tool| tool["name"].as_str()?.split('.').next())
+        .collect();
+    served.sort();
+    served.dedup();
+    if served.len() != TEN.len() {
+        bail!("moat served {} of the {} components: {served:?}", served.len(), TEN.len());
+    }
+    drop(filled);
 
     // 1. Sequential round trips.
     let add = json!({"a": 40, "b": 2});

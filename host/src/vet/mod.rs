@@ -91,7 +91,8 @@ const MAX_SCHEMA_DEPTH: usize = 8;
 pub fn vet_tool(tool: &Value, context: &Context) -> ToolFindings {
     let name = tool.get("name").and_then(Value::as_str).unwrap_or("").to_string();
     let mut findings = Vec::new();
-    let mut scanner = Scanner { context, tool_name: &name, findings: &mut findings, output: false };
+    let mut scanner =
+        Scanner { context, tool_name: &name, findings: &mut findings, output: false, in_value: false };
     scanner.name("name", &name);
     if let Err(reason) = crate::tools::validate_tool_name(&name) {
         scanner.push("schema-name", Severity::Medium, "name", &name, reason);
@@ -138,7 +139,8 @@ pub fn vet_tools(tools: &[Value], others: &[String]) -> Vec<ToolFindings> {
 /// Scans one piece of a definition's text with the text rules.
 pub fn vet_text(field: &str, text: &str, context: &Context) -> Vec<Finding> {
     let mut findings = Vec::new();
-    let mut scanner = Scanner { context, tool_name: "", findings: &mut findings, output: false };
+    let mut scanner =
+        Scanner { context, tool_name: "", findings: &mut findings, output: false, in_value: false };
     scanner.text(field, text);
     findings
 }
@@ -148,7 +150,8 @@ pub fn vet_text(field: &str, text: &str, context: &Context) -> Vec<Finding> {
 /// only instructions to call one are findings.
 pub fn vet_output(field: &str, text: &str, context: &Context) -> Vec<Finding> {
     let mut findings = Vec::new();
-    let mut scanner = Scanner { context, tool_name: "", findings: &mut findings, output: true };
+    let mut scanner =
+        Scanner { context, tool_name: "", findings: &mut findings, output: true, in_value: false };
     scanner.text(field, text);
     findings
 }
@@ -177,6 +180,10 @@ struct Scanner<'a> {
     findings: &'a mut Vec<Finding>,
     /// Reading a tool's output rather than its definition.
     output: bool,
+    /// Reading a schema value (`default`, `const`, `enum`, `examples`) rather
+    /// than prose: a value equal to another tool's short name (an algorithm
+    /// `sha256`, a variant tag `ok`) is data, so only a full tool name counts.
+    in_value: bool,
 }
 
 impl Scanner<'_> {
@@ -366,6 +373,12 @@ impl Scanner<'_> {
                 }
                 continue;
             }
+            if self.in_value {
+                if let Some(found) = find_word(&normalized.text, &lower) {
+                    self.shadowing(field, original, normalized, found, other);
+                }
+                continue;
+            }
             // A bare function name counts when it is distinctive or quoted as a tool.
             let distinctive = short.contains(['_', '-']) || short.len() >= 12;
             let found = find_word(&normalized.text, &lower).or_else(|| {
@@ -422,6 +435,7 @@ impl Scanner<'_> {
                     tool_name: self.tool_name,
                     findings: &mut inner,
                     output: self.output,
+                    in_value: self.in_value,
                 };
                 scanner.text_at_depth(field, &decoded, depth + 1);
                 let Some(worst) = inner.iter().map(|f| f.severity).max() else { continue };
@@ -468,7 +482,9 @@ impl Scanner<'_> {
                     } else {
                         format!("{path}.{key}[{i}]")
                     };
+                    self.in_value = true;
                     self.text(&field, s);
+                    self.in_value = false;
                 }
             }
         }
