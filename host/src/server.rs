@@ -159,29 +159,33 @@ impl McpServer {
                 peer.notify_progress(param).await
             }
             Notice::Scanned { findings, withheld } => {
-                if (self.log_level() as u8) > (Level::Warning as u8) {
-                    return Ok(());
-                }
                 let data = json!({
                     "message": scan::warning_text(tool, &findings, withheld),
                     scan::META_KEY: scan::findings_meta(&findings, withheld),
                 });
-                let mut param = LoggingMessageNotificationParam::new(LoggingLevel::Warning, data);
-                param.logger = Some("moat".into());
-                peer.notify_logging_message(param).await
+                self.warn_from_moat(peer, data).await
             }
             Notice::Dropped { rate } => {
-                if (self.log_level() as u8) > (Level::Warning as u8) {
-                    return Ok(());
-                }
                 let data = json!({
                     "message": format!("moat dropped {rate} log or progress notices of `{tool}`: over its rate limit"),
                 });
-                let mut param = LoggingMessageNotificationParam::new(LoggingLevel::Warning, data);
-                param.logger = Some("moat".into());
-                peer.notify_logging_message(param).await
+                self.warn_from_moat(peer, data).await
             }
         }
+    }
+
+    /// A `warning` log message from moat itself, if the client's level lets it through.
+    async fn warn_from_moat(
+        &self,
+        peer: &Peer<RoleServer>,
+        data: Value,
+    ) -> Result<(), rmcp::service::ServiceError> {
+        if (self.log_level() as u8) > (Level::Warning as u8) {
+            return Ok(());
+        }
+        let mut param = LoggingMessageNotificationParam::new(LoggingLevel::Warning, data);
+        param.logger = Some("moat".into());
+        peer.notify_logging_message(param).await
     }
 }
 
