@@ -92,8 +92,8 @@ impl OutputScanner {
         if text.len() <= MAX_SCANNED_STRING {
             findings = vet::vet_output(field, text, &self.context);
         } else {
-            let head = floor_boundary(text, MAX_SCANNED_STRING / 2);
-            let tail = ceil_boundary(text, text.len() - MAX_SCANNED_STRING / 2);
+            let head = text.floor_char_boundary(MAX_SCANNED_STRING / 2);
+            let tail = text.ceil_char_boundary(text.len() - MAX_SCANNED_STRING / 2);
             findings.extend(vet::vet_output(field, &text[..head], &self.context));
             findings.extend(vet::vet_output(field, &text[tail..], &self.context));
         }
@@ -153,20 +153,6 @@ pub fn warning_text(tool: &str, findings: &[Finding], withheld: bool) -> String 
 /// Machine-readable findings for the block's `_meta`.
 pub fn findings_meta(findings: &[Finding], withheld: bool) -> Value {
     json!({ "action": if withheld { "withhold" } else { "warn" }, "findings": findings })
-}
-
-fn floor_boundary(text: &str, mut at: usize) -> usize {
-    while !text.is_char_boundary(at) {
-        at -= 1;
-    }
-    at
-}
-
-fn ceil_boundary(text: &str, mut at: usize) -> usize {
-    while !text.is_char_boundary(at) {
-        at += 1;
-    }
-    at
 }
 
 #[cfg(test)]

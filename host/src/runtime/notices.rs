@@ -149,11 +149,7 @@ fn fit(mut text: String, budget: &mut usize) -> String {
         *budget -= text.len();
         return text;
     }
-    let mut end = budget.saturating_sub(TRUNCATED.len());
-    while !text.is_char_boundary(end) {
-        end -= 1;
-    }
-    text.truncate(end);
+    text.truncate(text.floor_char_boundary(budget.saturating_sub(TRUNCATED.len())));
     text.push_str(TRUNCATED);
     *budget = 0;
     text

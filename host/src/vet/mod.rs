@@ -138,20 +138,19 @@ pub fn vet_tools(tools: &[Value], others: &[String]) -> Vec<ToolFindings> {
 
 /// Scans one piece of a definition's text with the text rules.
 pub fn vet_text(field: &str, text: &str, context: &Context) -> Vec<Finding> {
-    let mut findings = Vec::new();
-    let mut scanner =
-        Scanner { context, tool_name: "", findings: &mut findings, output: false, in_value: false };
-    scanner.text(field, text);
-    findings
+    scan_text(field, text, context, false)
 }
 
 /// Scans text a tool returned with the text rules. Unlike a description,
 /// output may name tools (a listing of tools, a tool's own name in a message):
 /// only instructions to call one are findings.
 pub fn vet_output(field: &str, text: &str, context: &Context) -> Vec<Finding> {
+    scan_text(field, text, context, true)
+}
+
+fn scan_text(field: &str, text: &str, context: &Context, output: bool) -> Vec<Finding> {
     let mut findings = Vec::new();
-    let mut scanner =
-        Scanner { context, tool_name: "", findings: &mut findings, output: true, in_value: false };
+    let mut scanner = Scanner { context, tool_name: "", findings: &mut findings, output, in_value: false };
     scanner.text(field, text);
     findings
 }
