@@ -4,7 +4,6 @@
 
 #![allow(deprecated)] // MCP logging: deprecated by SEP-2577 for later protocol versions, still served.
 
-use std::process::Stdio;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -13,11 +12,10 @@ use rmcp::model::{
     ProgressNotificationParam, ProgressToken, RequestMetaObject, SetLevelRequestParams,
 };
 use rmcp::service::{NotificationContext, RunningService};
-use rmcp::transport::TokioChildProcess;
 use rmcp::{ClientHandler, RoleClient, ServiceExt};
 use serde_json::{Value, json};
 
-use crate::support::{self, MOAT, is_error, text};
+use crate::support::{self, is_error, text};
 
 /// Every notification the client received, in order.
 #[derive(Clone, Default)]
@@ -64,28 +62,9 @@ const HOSTILE: &str = "[components.hostile]\npath = \"{dist}/hostile.wasm\"\n";
 
 impl Session {
     pub(crate) async fn start(config: &str) -> Session {
-        let dir = tempfile::tempdir().unwrap();
-        let dist = support::examples();
-        let path = dir.path().join("moat.toml");
-        std::fs::write(&path, config.replace("{dist}", dist.to_str().unwrap())).unwrap();
-        let mut command = tokio::process::Command::new(MOAT);
-        command
-            .args(["serve", "--config"])
-            .arg(&path)
-            .arg("--cache-dir")
-            .arg(support::shared_cache())
-            .env("RUST_LOG", "info");
-        let (transport, stderr) =
-            TokioChildProcess::builder(command).stderr(Stdio::piped()).spawn().expect("spawn moat");
-        let log = Arc::new(Mutex::new(String::new()));
-        let sink = log.clone();
-        let mut stderr = stderr.expect("stderr is piped");
-        tokio::spawn(async move {
-            use tokio::io::AsyncReadExt;
-            let mut buffer = String::new();
-            let _ = stderr.read_to_string(&mut buffer).await;
-            sink.lock().unwrap().push_str(&buffer);
-        });
+        let dir = support::config_dir(config);
+        let (transport, log) =
+            support::serve_process(&dir.path().join("moat.toml"), &support::shared_cache(), &[], &[]);
         let recorder = Recorder::default();
         let client = recorder.clone().serve(transport).await.expect("MCP session");
         Session { client, recorder, stderr: log, _dir: dir }

@@ -81,6 +81,49 @@ pub fn shared_cache() -> PathBuf {
     PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("moat-e2e-cache")
 }
 
+/// `moat serve --config CONFIG --cache-dir CACHE ARGS` (RUST_LOG=info, then
+/// `env`) as an rmcp child-process transport, with its stderr collected line
+/// by line.
+pub fn serve_process(
+    config: &Path,
+    cache: &Path,
+    env: &[(&str, &str)],
+    args: &[&str],
+) -> (TokioChildProcess, Arc<Mutex<String>>) {
+    let mut command = tokio::process::Command::new(MOAT);
+    command
+        .args(["serve", "--config"])
+        .arg(config)
+        .arg("--cache-dir")
+        .arg(cache)
+        .args(args)
+        .env("RUST_LOG", "info")
+        .envs(env.iter().copied());
+    let (transport, stderr) =
+        TokioChildProcess::builder(command).stderr(Stdio::piped()).spawn().expect("spawn moat");
+    let log = Arc::new(Mutex::new(String::new()));
+    let sink = log.clone();
+    let stderr = stderr.expect("stderr is piped");
+    tokio::spawn(async move {
+        let mut lines = tokio::io::BufReader::new(stderr).lines();
+        while let Ok(Some(line)) = lines.next_line().await {
+            let mut log = sink.lock().unwrap();
+            log.push_str(&line);
+            log.push('\n');
+        }
+    });
+    (transport, log)
+}
+
+/// Writes `config` (TOML; `{dist}` stands for the examples directory) as
+/// `moat.toml` in a new temporary directory.
+pub fn config_dir(config: &str) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let dist = examples();
+    std::fs::write(dir.path().join("moat.toml"), config.replace("{dist}", dist.to_str().unwrap())).unwrap();
+    dir
+}
+
 /// A running `moat serve` and an rmcp client connected to it.
 pub struct Moat {
     pub client: RunningService<RoleClient, ClientConfig>,
@@ -119,11 +162,7 @@ impl Moat {
     }
 
     async fn launch(config: &str, lifecycle: Lifecycle, cache: &Path, env: &[(&str, &str)]) -> Moat {
-        let dir = tempfile::tempdir().unwrap();
-        let dist = examples();
-        std::fs::write(dir.path().join("moat.toml"), config.replace("{dist}", dist.to_str().unwrap()))
-            .unwrap();
-        Self::spawn(dir, lifecycle, cache, env, &[]).await
+        Self::spawn(config_dir(config), lifecycle, cache, env, &[]).await
     }
 
     /// Serves `dir/moat.toml` (with whatever else the test put in `dir`, such
@@ -140,28 +179,7 @@ impl Moat {
         env: &[(&str, &str)],
         args: &[&str],
     ) -> Moat {
-        let config_path = dir.path().join("moat.toml");
-        let mut command = tokio::process::Command::new(MOAT);
-        command
-            .args(["serve", "--config"])
-            .arg(&config_path)
-            .arg("--cache-dir")
-            .arg(cache)
-            .args(args)
-            .env("RUST_LOG", "info")
-            .envs(env.iter().copied());
-        let (transport, stderr) =
-            TokioChildProcess::builder(command).stderr(Stdio::piped()).spawn().expect("spawn moat");
-        let log = Arc::new(Mutex::new(String::new()));
-        let sink = log.clone();
-        let stderr = stderr.expect("stderr is piped");
-        tokio::spawn(async move {
-            let mut lines = tokio::io::BufReader::new(stderr).lines();
-            while let Ok(Some(line)) = lines.next_line().await {
-                sink.lock().unwrap().push_str(&line);
-                sink.lock().unwrap().push('\n');
-            }
-        });
+        let (transport, log) = serve_process(&dir.path().join("moat.toml"), cache, env, args);
         let mut info = ClientConfig::default();
         let client = match lifecycle {
             Lifecycle::Initialize(version) => {
