@@ -94,17 +94,16 @@ fn vet_gate(
     refuse_at: Option<Severity>,
     cache: Option<&VetCache>,
 ) -> Result<()> {
-    let tools: Vec<Value> = component
-        .tools
-        .iter()
-        .map(|(_, def, _)| serde_json::to_value(crate::server::mcp_tool(def)).expect("tools serialise"))
-        .collect();
+    let tools: Vec<rmcp::model::Tool> =
+        component.tools.iter().map(|(_, def, _)| crate::server::mcp_tool(def)).collect();
     let key = VetCache::key(&tools, others);
     let cached = cache.and_then(|cache| cache.get(&key));
     tracing::debug!(component = %component.spec.name, cached = cached.is_some(), "vetted");
     let results = match cached {
         Some(cached) => cached,
         None => {
+            let tools: Vec<Value> =
+                tools.iter().map(|tool| serde_json::to_value(tool).expect("tools serialise")).collect();
             let fresh = vet_tools(&tools, others);
             if let Some(cache) = cache {
                 cache.put(&key, &fresh);
