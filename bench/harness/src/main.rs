@@ -21,6 +21,10 @@ use tokio::sync::Semaphore;
 
 mod http;
 
+/// The moat binary's allocator, for the in-process measurements.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// How much of everything to do.
 struct Plan {
     warmup: usize,

@@ -15,6 +15,11 @@ use rmcp::{ErrorData as McpError, RoleServer, ServerHandler, ServiceExt};
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
+/// The same allocator as the moat binary, so that the baseline stays the floor
+/// and the ratios measure the sandbox, not the allocator.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Clone)]
 struct Baseline {
     tools: Arc<Vec<Tool>>,
