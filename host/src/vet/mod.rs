@@ -10,6 +10,7 @@
 
 pub mod cache;
 pub mod capabilities;
+mod gates;
 pub mod rules;
 pub mod text;
 
@@ -20,7 +21,7 @@ use regex::Regex;
 use serde::Serialize;
 use serde_json::{Map, Value};
 
-use rules::{Check, EXFILTRATION_PARAMETERS, NOT_TOOL_NAMES, RULES, SECRET_PARAMETERS};
+use rules::{Check, EXFILTRATION_PARAMETERS, NOT_TOOL_NAMES, SECRET_PARAMETERS};
 use text::{Invisible, Normalized, homoglyph_words, invisible_runs, make_visible};
 
 /// How bad a finding is. Ordered: `Low < Medium < High < Critical`.
@@ -260,22 +261,23 @@ impl Scanner<'_> {
 
     /// Runs every phrase rule on the normalised text, then on the text with
     /// its obfuscations undone (leetspeak, spaced letters, punctuation between
-    /// words, ROT13) for the rules that did not match already.
+    /// words, ROT13) for the rules that did not match already. A pattern runs
+    /// only on text that has what it needs ([`gates`]).
     fn phrase_rules(&mut self, field: &str, original: &str, normalized: &Normalized) {
         let mut matched = Vec::new();
-        for rule in RULES.iter() {
-            if let Some((severity, message, range)) = self.match_rule(rule, &normalized.text) {
+        for (rule, open) in rules::rules_for(&normalized.text) {
+            if let Some((severity, message, range)) = self.match_rule(rule, &open, &normalized.text) {
                 let range = normalized.original_range(range);
                 self.push(rule.id, severity, field, &original[range], message);
                 matched.push(rule.id);
             }
         }
         for (how, variant) in text::deobfuscated_variants(&normalized.text) {
-            for rule in RULES.iter() {
+            for (rule, open) in rules::rules_for(&variant) {
                 if matched.contains(&rule.id) {
                     continue;
                 }
-                if let Some((severity, message, range)) = self.match_rule(rule, &variant) {
+                if let Some((severity, message, range)) = self.match_rule(rule, &open, &variant) {
                     let message =
                         format!("{message} (hidden by {how}; read as {:?})", &variant[range.clone()]);
                     self.push(rule.id, severity, field, original, message);
@@ -286,13 +288,14 @@ impl Scanner<'_> {
     }
 
     /// The first match of `rule` in `text` that passes its check: severity,
-    /// message and range.
+    /// message and range. Only the patterns marked `open` are tried.
     fn match_rule(
         &self,
         rule: &rules::Rule,
+        open: &[bool],
         text: &str,
     ) -> Option<(Severity, String, std::ops::Range<usize>)> {
-        for pattern in &rule.patterns {
+        for (pattern, _) in rule.patterns.iter().zip(open).filter(|(_, open)| **open) {
             for captures in pattern.captures_iter(text) {
                 let whole = captures.get(0).expect("group 0 always matches");
                 let mut severity = rule.severity;

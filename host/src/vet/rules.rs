@@ -13,6 +13,7 @@ use std::sync::LazyLock;
 use regex::Regex;
 
 use super::Severity;
+use super::gates::Gates;
 
 /// What must hold of a match besides the pattern.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -352,6 +353,17 @@ pub static RULES: LazyLock<Vec<Rule>> = LazyLock::new(|| {
         ),
     ]
 });
+
+/// The literal gates of every rule's patterns, in rule order.
+static GATES: LazyLock<Gates> =
+    LazyLock::new(|| Gates::new(RULES.iter().flat_map(|rule| rule.patterns.iter().map(Regex::as_str))));
+
+/// Every rule, with which of its patterns could match `text` (the others
+/// cannot: a part they need is missing from it).
+pub fn rules_for(text: &str) -> impl Iterator<Item = (&'static Rule, Vec<bool>)> {
+    let mut open = GATES.open(text).into_iter();
+    RULES.iter().map(move |rule| (rule, open.by_ref().take(rule.patterns.len()).collect()))
+}
 
 /// Parameter names that exist to carry the model's context out.
 pub const EXFILTRATION_PARAMETERS: &[&str] = &[

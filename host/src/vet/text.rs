@@ -3,6 +3,7 @@
 //! form (NFKC, lowercase, no invisibles) whose every byte still knows where it
 //! came from in the original, so a finding can quote the original span.
 
+use std::borrow::Cow;
 use std::ops::Range;
 
 use unicode_normalization::UnicodeNormalization;
@@ -275,58 +276,108 @@ impl Normalized {
     }
 }
 
+/// Letters spaced apart: `i g n o r e`.
+static SPACED: std::sync::LazyLock<regex::Regex> =
+    std::sync::LazyLock::new(|| regex::Regex::new(r"\b(?:[a-z] ){2,}[a-z]\b").expect("valid regex"));
+
+/// Punctuation after a word's last letter: `ignore. previous- instructions`.
+static PUNCTUATED: std::sync::LazyLock<regex::Regex> =
+    std::sync::LazyLock::new(|| regex::Regex::new(r"([a-z])[.·•_*|~-]+(\s|$)").expect("valid regex"));
+
 /// The normalised text with common obfuscations undone, each with what it
 /// undid: leetspeak digits inside words, letters spaced apart, punctuation
 /// between words, and ROT13. Only variants that differ are returned.
 pub fn deobfuscated_variants(normalized: &str) -> Vec<(&'static str, String)> {
-    use std::sync::LazyLock;
-    static SPACED: LazyLock<regex::Regex> =
-        LazyLock::new(|| regex::Regex::new(r"\b(?:[a-z] ){2,}[a-z]\b").expect("valid regex"));
-    static PUNCTUATED: LazyLock<regex::Regex> =
-        LazyLock::new(|| regex::Regex::new(r"([a-z])[.·•_*|~-]+(\s|$)").expect("valid regex"));
     let mut variants = Vec::new();
-    let leet: String = normalized
-        .split(' ')
-        .map(|word| {
-            let letters = word.chars().any(|c| c.is_ascii_alphabetic());
-            let disguised = word.chars().any(|c| "013457@$".contains(c));
-            if !(letters && disguised) {
-                return word.to_string();
-            }
-            word.chars()
-                .map(|c| match c {
-                    '0' => 'o',
-                    '1' => 'i',
-                    '3' => 'e',
-                    '4' => 'a',
-                    '5' | '$' => 's',
-                    '7' => 't',
-                    '@' => 'a',
-                    c => c,
-                })
-                .collect()
-        })
-        .collect::<Vec<_>>()
-        .join(" ");
-    let spaced = SPACED.replace_all(&leet, |caps: &regex::Captures| caps[0].replace(' ', "")).into_owned();
-    let joined = PUNCTUATED.replace_all(&spaced, "$1$2").into_owned();
-    if joined != normalized {
-        variants.push(("leetspeak, spacing or punctuation", joined));
-    }
-    let rot13: String = normalized
-        .chars()
-        .map(|c| match c {
-            'a'..='z' => (((c as u8 - b'a') + 13) % 26 + b'a') as char,
+    // One pass, no allocation per word: all the characters tested are ASCII,
+    // so bytes are tested (a multi-byte character's bytes are never ASCII).
+    let mut leet = String::with_capacity(normalized.len());
+    for (i, word) in normalized.split(' ').enumerate() {
+        if i > 0 {
+            leet.push(' ');
+        }
+        let letters = word.bytes().any(|b| b.is_ascii_alphabetic());
+        let disguised = word.bytes().any(|b| b"013457@$".contains(&b));
+        if !(letters && disguised) {
+            leet.push_str(word);
+            continue;
+        }
+        leet.extend(word.chars().map(|c| match c {
+            '0' => 'o',
+            '1' => 'i',
+            '3' => 'e',
+            '4' => 'a',
+            '5' | '$' => 's',
+            '7' => 't',
+            '@' => 'a',
             c => c,
+        }));
+    }
+    // Each regex walks the whole text; a byte search first says whether it can match.
+    let spaced = if could_be_spaced(&leet) {
+        SPACED.replace_all(&leet, |caps: &regex::Captures| caps[0].replace(' ', ""))
+    } else {
+        Cow::Borrowed(leet.as_str())
+    };
+    let joined = if could_be_punctuated(&spaced) {
+        PUNCTUATED.replace_all(&spaced, "$1$2")
+    } else {
+        Cow::Borrowed(spaced.as_ref())
+    };
+    if joined != normalized {
+        variants.push(("leetspeak, spacing or punctuation", joined.into_owned()));
+    }
+    // ROT13 moves ASCII letters only; every other byte, including each byte
+    // of a multi-byte character, stays, so the result is still UTF-8.
+    let rot13 = normalized
+        .bytes()
+        .map(|b| match b {
+            b'a'..=b'z' => (b - b'a' + 13) % 26 + b'a',
+            b => b,
         })
         .collect();
+    let rot13 = String::from_utf8(rot13).expect("ROT13 of ASCII letters keeps UTF-8 valid");
     variants.push(("ROT13", rot13));
     variants
+}
+
+/// Whether `text` has what [`deobfuscated_variants`]'s spaced-letters pattern
+/// needs: a letter, a space, a letter, a space.
+fn could_be_spaced(text: &str) -> bool {
+    let bytes = text.as_bytes();
+    memchr::memchr_iter(b' ', bytes).any(|i| {
+        i > 0
+            && bytes[i - 1].is_ascii_lowercase()
+            && bytes.get(i + 1).is_some_and(u8::is_ascii_lowercase)
+            && bytes.get(i + 2) == Some(&b' ')
+    })
+}
+
+/// Whether `text` has what the punctuation pattern needs: a letter followed
+/// by one of `. - _ * | ~`, or by the first byte of `·` or `•`.
+fn could_be_punctuated(text: &str) -> bool {
+    let bytes = text.as_bytes();
+    let after_letter = |i: usize| i > 0 && bytes[i - 1].is_ascii_lowercase();
+    memchr::memchr3_iter(b'.', b'-', b'_', bytes).any(after_letter)
+        || memchr::memchr3_iter(b'*', b'|', b'~', bytes).any(after_letter)
+        || memchr::memchr2_iter(0xC2, 0xE2, bytes).any(after_letter)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig { cases: 4000, ..Default::default() })]
+
+        /// The byte pre-checks are necessary conditions: whenever the regex
+        /// would match, the check says it can.
+        #[test]
+        fn the_byte_checks_never_skip_a_match(text in "[a-c .·•_*|~\\-é1\n]{0,24}") {
+            proptest::prop_assert!(could_be_spaced(&text) || !SPACED.is_match(&text));
+            proptest::prop_assert!(could_be_punctuated(&text) || !PUNCTUATED.is_match(&text));
+        }
+    }
 
     #[test]
     fn tag_characters_are_decoded_and_shown() {
