@@ -144,3 +144,32 @@ async fn unit_tools() {
     assert!(data["result"].as_array().unwrap().contains(&json!("MiB")));
     moat.stop().await;
 }
+
+/// `moat call` prints the MCP result on stdout; a reader that closes its end
+/// early (`moat call ... | head -c 1`) ends the command quietly, not in a panic.
+#[test]
+fn moat_call_prints_the_result_and_tolerates_a_reader_that_stops() {
+    use std::io::Read;
+    use std::process::{Command, Stdio};
+
+    let dir = crate::support::config_dir("[components.text]\npath = \"{dist}/text.wasm\"\n");
+    let config = dir.path().join("moat.toml");
+    let call = || {
+        let mut command = Command::new(crate::support::MOAT);
+        command.args(["call", "text.word-count", r#"{"text": "one two"}"#, "-c"]).arg(&config);
+        command.env("RUST_LOG", "warn");
+        command
+    };
+    let output = call().output().unwrap();
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let result: Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(result["structuredContent"]["words"], 2);
+
+    let mut child = call().stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+    drop(child.stdout.take());
+    let mut stderr = String::new();
+    child.stderr.take().unwrap().read_to_string(&mut stderr).unwrap();
+    let status = child.wait().unwrap();
+    assert!(status.success(), "exit {status}: {stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+}

@@ -3,6 +3,7 @@
 //! scanning as `moat serve`; the result is printed as the JSON an MCP client
 //! would receive, and the tool's log messages and progress go to stderr.
 
+use std::io::Write;
 use std::process::ExitCode;
 
 use anyhow::{Context, Result};
@@ -49,7 +50,13 @@ pub async fn call(config: &Config, tool: &str, arguments: Option<&str>) -> Resul
         .context("the tool disappeared")?;
     printer.await.ok();
     let result = call_result(tool, outcome);
-    println!("{}", serde_json::to_string_pretty(&result)?);
+    // A reader that stops early (`moat call ... | head`) is not an error of the tool's.
+    let printed = writeln!(std::io::stdout().lock(), "{}", serde_json::to_string_pretty(&result)?);
+    if let Err(error) = printed
+        && error.kind() != std::io::ErrorKind::BrokenPipe
+    {
+        return Err(error).context("cannot write the result to stdout");
+    }
     Ok(if result.is_error == Some(true) { ExitCode::FAILURE } else { ExitCode::SUCCESS })
 }
 
