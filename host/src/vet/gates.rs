@@ -62,8 +62,10 @@ impl Gates {
                 }
             }
         }
+        // A DFA over these ~2,400 literals scans a little faster and takes
+        // 19 MB; the contiguous NFA takes 0.4 MB.
         let automaton = AhoCorasick::builder()
-            .kind(Some(AhoCorasickKind::DFA))
+            .kind(Some(AhoCorasickKind::ContiguousNFA))
             .build(&literals)
             .expect("literal gates build an automaton");
         Gates { automaton, opens, ungated, patterns: count }
