@@ -17,6 +17,8 @@
 //! with no such part, or only short literals, has no gate and always runs.
 //! Gates only ever skip work: the rules that run, run unchanged.
 
+use std::collections::HashMap;
+
 use aho_corasick::{AhoCorasick, AhoCorasickKind};
 use regex_syntax::hir::literal::{Extractor, Seq};
 use regex_syntax::hir::{Hir, HirKind};
@@ -42,6 +44,7 @@ impl Gates {
     /// Gates for `patterns` (regex source text), indexed as given.
     pub fn new<'a>(patterns: impl IntoIterator<Item = &'a str>) -> Gates {
         let mut literals: Vec<Vec<u8>> = Vec::new();
+        let mut index_of: HashMap<Vec<u8>, usize> = HashMap::new();
         let mut opens: Vec<Vec<usize>> = Vec::new();
         let mut ungated = Vec::new();
         let mut count = 0;
@@ -53,9 +56,10 @@ impl Gates {
                 continue;
             };
             for literal in gate {
-                match literals.iter().position(|known| *known == literal) {
-                    Some(index) => opens[index].push(id),
+                match index_of.get(&literal) {
+                    Some(&index) => opens[index].push(id),
                     None => {
+                        index_of.insert(literal.clone(), literals.len());
                         literals.push(literal);
                         opens.push(vec![id]);
                     }

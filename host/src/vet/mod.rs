@@ -265,19 +265,19 @@ impl Scanner<'_> {
     /// only on text that has what it needs ([`gates`]).
     fn phrase_rules(&mut self, field: &str, original: &str, normalized: &Normalized) {
         let mut matched = Vec::new();
-        for (rule, open) in rules::rules_for(&normalized.text) {
-            if let Some((severity, message, range)) = self.match_rule(rule, &open, &normalized.text) {
+        for (rule, open) in rules::rules_for(&normalized.text).iter() {
+            if let Some((severity, message, range)) = self.match_rule(rule, open, &normalized.text) {
                 let range = normalized.original_range(range);
                 self.push(rule.id, severity, field, &original[range], message);
                 matched.push(rule.id);
             }
         }
         for (how, variant) in text::deobfuscated_variants(&normalized.text) {
-            for (rule, open) in rules::rules_for(&variant) {
+            for (rule, open) in rules::rules_for(&variant).iter() {
                 if matched.contains(&rule.id) {
                     continue;
                 }
-                if let Some((severity, message, range)) = self.match_rule(rule, &open, &variant) {
+                if let Some((severity, message, range)) = self.match_rule(rule, open, &variant) {
                     let message =
                         format!("{message} (hidden by {how}; read as {:?})", &variant[range.clone()]);
                     self.push(rule.id, severity, field, original, message);

@@ -358,11 +358,27 @@ pub static RULES: LazyLock<Vec<Rule>> = LazyLock::new(|| {
 static GATES: LazyLock<Gates> =
     LazyLock::new(|| Gates::new(RULES.iter().flat_map(|rule| rule.patterns.iter().map(Regex::as_str))));
 
-/// Every rule, with which of its patterns could match `text` (the others
-/// cannot: a part they need is missing from it).
-pub fn rules_for(text: &str) -> impl Iterator<Item = (&'static Rule, Vec<bool>)> {
-    let mut open = GATES.open(text).into_iter();
-    RULES.iter().map(move |rule| (rule, open.by_ref().take(rule.patterns.len()).collect()))
+/// Which rule patterns could match `text` (the others cannot: a part they
+/// need is missing from it), from one pass of the gates.
+pub fn rules_for(text: &str) -> Candidates {
+    Candidates { open: GATES.open(text) }
+}
+
+/// The patterns open for one text, in rule order.
+pub struct Candidates {
+    open: Vec<bool>,
+}
+
+impl Candidates {
+    /// Every rule, with which of its patterns may match.
+    pub fn iter(&self) -> impl Iterator<Item = (&'static Rule, &[bool])> {
+        let mut rest = self.open.as_slice();
+        RULES.iter().map(move |rule| {
+            let (mine, others) = rest.split_at(rule.patterns.len());
+            rest = others;
+            (rule, mine)
+        })
+    }
 }
 
 /// Parameter names that exist to carry the model's context out.
