@@ -32,12 +32,7 @@ impl HttpSession {
         tokio::spawn(connection);
         let mut session =
             HttpSession { sender, address, token: token.map(str::to_string), session: None, next_id: 1 };
-        session
-            .request(
-                "initialize",
-                json!({"protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "moat-bench", "version": "1"}}),
-            )
-            .await?;
+        session.request("initialize", crate::initialize_params()).await?;
         session.post(&json!({"jsonrpc": "2.0", "method": "notifications/initialized"})).await?;
         Ok(session)
     }

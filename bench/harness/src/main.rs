@@ -82,12 +82,7 @@ impl Server {
         let stdin = child.stdin.take().unwrap();
         let lines = BufReader::new(child.stdout.take().unwrap()).lines();
         let mut server = Server { child, stdin, lines, next_id: 1 };
-        server
-            .request(
-                "initialize",
-                json!({"protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "moat-bench", "version": "1"}}),
-            )
-            .await?;
+        server.request("initialize", initialize_params()).await?;
         server.send(&json!({"jsonrpc": "2.0", "method": "notifications/initialized"})).await?;
         let tools = server.request("tools/list", json!({})).await?;
         let elapsed = started.elapsed();
@@ -391,6 +386,11 @@ async fn run(plan: &Plan, sides: &Sides) -> Result<Vec<Row>> {
         });
     }
     Ok(rows)
+}
+
+/// The `initialize` request's params, the same over stdio and HTTP.
+fn initialize_params() -> Value {
+    json!({"protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "moat-bench", "version": "1"}})
 }
 
 /// A free port on 127.0.0.1 (taken, then released for the server to bind).
