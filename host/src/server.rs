@@ -274,13 +274,10 @@ fn principal_of(context: &RequestContext<RoleServer>) -> Option<Principal> {
 
 /// A tool definition in rmcp's model.
 pub fn mcp_tool(def: &ToolDef) -> Tool {
-    let mut tool = Tool::new_with_raw(
-        def.name.clone(),
-        Some(def.description.clone().into()),
-        Arc::new(def.input_schema.clone()),
-    );
+    let mut tool =
+        Tool::new_with_raw(def.name.clone(), Some(def.description.clone().into()), def.input_schema.clone());
     if let Some(output) = &def.output_schema {
-        tool = tool.with_raw_output_schema(Arc::new(output.clone()));
+        tool = tool.with_raw_output_schema(output.clone());
     }
     if let Some(title) = &def.title {
         tool = tool.with_title(title.clone());

@@ -5,6 +5,8 @@
 //! flagged), input/output schemas from the signature, annotations, and the shape
 //! of results: a top-level `result<T, E>` makes `err` a tool error.
 
+use std::sync::Arc;
+
 use serde_json::{Map, Value, json};
 
 use crate::component::{ExportedFunction, Signature};
@@ -104,8 +106,9 @@ pub struct ToolDef {
     pub generated_description: bool,
     pub hints: Hints,
     pub signature: Signature,
-    pub input_schema: Map<String, Value>,
-    pub output_schema: Option<Map<String, Value>>,
+    /// Shared with the MCP tool list, which holds them as they are.
+    pub input_schema: Arc<Map<String, Value>>,
+    pub output_schema: Option<Arc<Map<String, Value>>>,
 }
 
 /// The MCP name of an exported function: `component.function`, or
@@ -157,8 +160,8 @@ impl ToolDef {
                 true,
             ),
         };
-        let input_schema = input_schema(&signature, docs);
-        let output_schema = payload_type(&signature).map(output_schema);
+        let input_schema = Arc::new(input_schema(&signature, docs));
+        let output_schema = payload_type(&signature).map(|ty| Arc::new(output_schema(ty)));
         ToolDef {
             name,
             title: docs.and_then(|d| d.title.clone()),
@@ -271,7 +274,7 @@ mod tests {
             generated_description: false,
             hints: Hints::default(),
             signature: Signature { params: vec![], result },
-            input_schema: Map::new(),
+            input_schema: Default::default(),
             output_schema: None,
         }
     }

@@ -557,9 +557,9 @@ fn print_inspect_text(report: &Value, tools: &[ToolDef]) {
         for line in tool.description.lines() {
             println!("      {line}");
         }
-        println!("      input:  {}", Value::Object(tool.input_schema.clone()));
+        println!("      input:  {}", Value::Object((*tool.input_schema).clone()));
         if let Some(output) = &tool.output_schema {
-            println!("      output: {}", Value::Object(output.clone()));
+            println!("      output: {}", Value::Object((**output).clone()));
         }
     }
     let unavailable = report["unavailable"].as_array().cloned().unwrap_or_default();
