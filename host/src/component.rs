@@ -7,6 +7,7 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
+use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use wasmtime::Engine;
 use wasmtime::component::types::{ComponentFunc, ComponentItem};
@@ -46,14 +47,14 @@ impl ComponentFile {
 }
 
 /// A function's typed signature, when every type in it maps to JSON.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Signature {
     pub params: Vec<(String, ValType)>,
     pub result: Option<ValType>,
 }
 
 /// One exported function of a component.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ExportedFunction {
     /// Key of this function in the metadata: `func` or `interface#func`.
     pub path: String,
@@ -64,7 +65,21 @@ pub struct ExportedFunction {
     pub signature: Result<Signature, UnsupportedType>,
     /// Parameter names as declared, whatever their types.
     pub param_names: Vec<String>,
-    pub export: ComponentExportIndex,
+}
+
+/// What a component offers and needs, as read from its compiled form: the
+/// same for every component with the same digest, so it is cached by digest
+/// and a restart can list tools before it links anything.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Surface {
+    pub functions: Vec<ExportedFunction>,
+    pub imports: Vec<String>,
+}
+
+impl Surface {
+    pub fn of(engine: &Engine, component: &Component) -> Surface {
+        Surface { functions: exported_functions(engine, component), imports: imports(engine, component) }
+    }
 }
 
 /// Lists the exported functions of `component`, world-level ones and those of
@@ -75,20 +90,11 @@ pub fn exported_functions(engine: &Engine, component: &Component) -> Vec<Exporte
     let ty = component.component_type();
     for (name, item) in ty.exports(engine) {
         match item.ty {
-            ComponentItem::ComponentFunc(func) => {
-                if let Some(export) = component.get_export_index(None, name) {
-                    out.push(exported(None, name, &func, export));
-                }
-            }
+            ComponentItem::ComponentFunc(func) => out.push(exported(None, name, &func)),
             ComponentItem::ComponentInstance(instance) if !name.starts_with("wasi:") => {
-                let Some(instance_index) = component.get_export_index(None, name) else {
-                    continue;
-                };
                 for (func_name, item) in instance.exports(engine) {
-                    if let ComponentItem::ComponentFunc(func) = item.ty
-                        && let Some(export) = component.get_export_index(Some(&instance_index), func_name)
-                    {
-                        out.push(exported(Some(name), func_name, &func, export));
+                    if let ComponentItem::ComponentFunc(func) = item.ty {
+                        out.push(exported(Some(name), func_name, &func));
                     }
                 }
             }
@@ -98,12 +104,17 @@ pub fn exported_functions(engine: &Engine, component: &Component) -> Vec<Exporte
     out
 }
 
-fn exported(
-    interface: Option<&str>,
-    name: &str,
-    func: &ComponentFunc,
-    export: ComponentExportIndex,
-) -> ExportedFunction {
+/// Where `function` is in `component`, for calling it; `None` when the
+/// component does not export it.
+pub fn export_index(component: &Component, function: &ExportedFunction) -> Option<ComponentExportIndex> {
+    let instance = match &function.interface {
+        Some(interface) => Some(component.get_export_index(None, interface)?),
+        None => None,
+    };
+    component.get_export_index(instance.as_ref(), &function.name)
+}
+
+fn exported(interface: Option<&str>, name: &str, func: &ComponentFunc) -> ExportedFunction {
     let param_names = func.params().map(|(n, _)| n.to_string()).collect();
     let signature = signature(name, func);
     ExportedFunction {
@@ -114,7 +125,6 @@ fn exported(
         interface: interface.map(str::to_string),
         name: name.to_string(),
         signature,
-        export,
         param_names,
     }
 }

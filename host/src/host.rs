@@ -5,6 +5,10 @@
 //! tool list, and a call from JSON arguments to a rendered result with its log
 //! line. A component that fails to load is refused with its reason and the
 //! others are served; duplicate component names stop the host (a config error).
+//!
+//! A component whose surface is in the compile cache passes every gate on it
+//! and is listed at once; its compiled code is deserialised and linked on
+//! another thread ([`crate::linking`]), and a call waits for that.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -12,19 +16,18 @@ use std::sync::Arc;
 use anyhow::{Context, Result, bail};
 use serde_json::{Map, Value};
 use tokio_util::sync::CancellationToken;
-use wasmtime::component::{ComponentExportIndex, InstancePre};
 
 use crate::audit::{AuditLog, AuditRecord};
-use crate::component::{self, ComponentFile};
+use crate::component::{ComponentFile, ExportedFunction, Surface};
 use crate::config::{ComponentSpec, Config, LoadGates};
 use crate::convert::ConvertError;
 use crate::limits::{LimitExceeded, Limits};
+use crate::linking::{LinkSlot, Linked, PendingLink, link_in_background};
 use crate::lock::{self, LockedComponent};
 use crate::policy::Policy;
 use crate::policy::secrets::Redactor;
 use crate::runtime::cache::{CompileCache, CompileSource};
 use crate::runtime::notices::NoticeRoute;
-use crate::runtime::sandbox::CallState;
 use crate::runtime::{Call, CallFailure, ComponentSlots, GuestOutput, PoolSizing, Runtime};
 use crate::scan::{OutputScanner, ScanAction, ScanSettings};
 use crate::signing;
@@ -39,14 +42,15 @@ pub struct LoadedComponent {
     pub digest: String,
     pub limits: Limits,
     pub scan: ScanSettings,
-    pre: InstancePre<CallState>,
+    link: Arc<LinkSlot>,
     slots: ComponentSlots,
 }
 
 struct ToolEntry {
     def: ToolDef,
     component: usize,
-    export: ComponentExportIndex,
+    /// Its function's place in the component's surface.
+    function: usize,
 }
 
 /// What happened while loading, for the log and for `moat inspect`.
@@ -71,8 +75,11 @@ fn audit_failed(error: anyhow::Error) -> CallOutcome {
 struct Prepared {
     spec: ComponentSpec,
     digest: String,
-    pre: InstancePre<CallState>,
-    tools: Vec<(String, ToolDef, ComponentExportIndex)>,
+    /// Linked now, or (listed from the cache) later.
+    linked: Option<Linked>,
+    functions: Vec<ExportedFunction>,
+    /// Name, definition, and the function's place in `functions`.
+    tools: Vec<(String, ToolDef, usize)>,
 }
 
 fn refuse(report: &mut LoadReport, spec: &ComponentSpec, error: &anyhow::Error) {
@@ -188,6 +195,7 @@ impl Host {
         };
         let mut report = LoadReport::default();
         let mut prepared = Vec::new();
+        let mut pending = Vec::new();
         for spec in &config.components {
             match host.prepare(spec, &config.gates, &mut report) {
                 Ok(component) => prepared.push(component),
@@ -209,10 +217,11 @@ impl Host {
                 continue;
             }
             match vet_gate(&component, &others, config.gates.vet_refuse_at, vet_cache.as_ref()) {
-                Ok(()) => host.register(component),
+                Ok(()) => pending.extend(host.register(component)),
                 Err(error) => refuse(&mut report, &component.spec, &error),
             }
         }
+        link_in_background(host.runtime.linking(), pending);
         tracing::debug!(duration_us = vet_started.elapsed().as_micros() as u64, "vet gate");
         host.scanner = OutputScanner::new(host.tools.keys().cloned().collect());
         if host.components.iter().any(|c| c.scan.action != ScanAction::Off) {
@@ -237,20 +246,28 @@ impl Host {
             tracing::info!(component = %spec.name, key = %key.label, "signature verified");
         }
         let file = ComponentFile::from_bytes(&spec.path, bytes)?;
-        let (component, source) =
-            self.runtime.compile(file.digest_hex(), &file.bytes).context("not a valid component")?;
+        let (surface, linked, source) = match self.runtime.cache().surface(file.digest_hex()) {
+            Some(surface) => (surface, None, CompileSource::Cache),
+            None => {
+                let (component, source) =
+                    self.runtime.compile(file.digest_hex(), &file.bytes).context("not a valid component")?;
+                let pre = self
+                    .runtime
+                    .pre_instantiate(&component)
+                    .context("it needs something this host does not provide")?;
+                let surface = Surface::of(self.runtime.engine(), &component);
+                let linked = Linked::new(&component, pre, &surface.functions)?;
+                self.runtime.cache().store_surface(file.digest_hex(), &surface);
+                (surface, Some(linked), source)
+            }
+        };
         if source == CompileSource::Compiled {
             report.compiled.push(spec.name.clone());
         }
-        let pre = self
-            .runtime
-            .pre_instantiate(&component)
-            .context("it needs something this host does not provide")?;
-        let functions = component::exported_functions(self.runtime.engine(), &component);
+        let Surface { functions, imports } = surface;
         for grant in spec.policy.describe() {
             tracing::info!(component = %spec.name, %grant, "grant");
         }
-        let imports = component::imports(self.runtime.engine(), &component);
         for warning in spec.policy.ungranted_imports(&imports) {
             tracing::warn!(component = %spec.name, "{warning}: calls that need it will be refused");
         }
@@ -269,8 +286,8 @@ impl Host {
         if let Some(unknown) = naming.unknown_aliases(&functions).next() {
             bail!("[components.{}.names] names `{unknown}`, which the component does not export", spec.name);
         }
-        let mut tools: Vec<(String, ToolDef, ComponentExportIndex)> = Vec::new();
-        for function in &functions {
+        let mut tools: Vec<(String, ToolDef, usize)> = Vec::new();
+        for (index, function) in functions.iter().enumerate() {
             if let Some(reason) = crate::tools::undeclared(&file, function) {
                 tracing::debug!(component = %spec.name, function = %function.path, %reason, "not a tool");
                 continue;
@@ -290,7 +307,7 @@ impl Host {
             }
             let docs = file.metadata.as_ref().and_then(|m| m.functions.get(&function.path));
             let def = ToolDef::new(name.clone(), &spec.name, function, signature, docs);
-            tools.push((name, def, function.export));
+            tools.push((name, def, index));
         }
         if let Some(lock) = &gates.lock {
             let Some(approved) = lock.components.get(&spec.name) else {
@@ -312,26 +329,45 @@ impl Host {
             digest = %file.digest,
             tools = tools.len(),
             compiled = (source == CompileSource::Compiled),
+            linked = if linked.is_some() { "now" } else { "in the background" },
             "component loaded"
         );
-        Ok(Prepared { spec: spec.clone(), digest: file.digest, pre, tools })
+        Ok(Prepared { spec: spec.clone(), digest: file.digest, linked, functions, tools })
     }
 
-    fn register(&mut self, prepared: Prepared) {
+    /// Serves `prepared`'s tools; returns what is left to link, if anything.
+    fn register(&mut self, prepared: Prepared) -> Option<PendingLink> {
         let index = self.components.len();
         let spec = prepared.spec;
-        for (name, def, export) in prepared.tools {
-            self.tools.insert(name, ToolEntry { def, component: index, export });
+        for (name, def, function) in prepared.tools {
+            self.tools.insert(name, ToolEntry { def, component: index, function });
         }
+        let name: Arc<str> = spec.name.as_str().into();
+        let (link, pending) = match prepared.linked {
+            Some(linked) => (Arc::new(LinkSlot::ready(linked)), None),
+            None => {
+                let slot = Arc::new(LinkSlot::pending());
+                let digest = prepared.digest.trim_start_matches("sha256:").to_string();
+                let pending = PendingLink {
+                    component: name.clone(),
+                    path: spec.path.clone(),
+                    digest,
+                    functions: prepared.functions,
+                    slot: slot.clone(),
+                };
+                (slot, Some(pending))
+            }
+        };
         self.components.push(LoadedComponent {
-            name: spec.name.as_str().into(),
+            name,
             policy: spec.policy.clone(),
             digest: prepared.digest,
             limits: spec.limits,
             scan: spec.scan,
-            pre: prepared.pre,
+            link,
             slots: ComponentSlots::new(&spec.limits),
         });
+        pending
     }
 
     /// Every tool, in name order.
@@ -396,18 +432,30 @@ impl Host {
                 return Some(CallOutcome::InvalidArguments(error));
             }
         };
-        let call = Call {
-            pre: &component.pre,
-            func: &entry.export,
-            params: &params,
-            result_count: usize::from(entry.def.signature.result.is_some()),
-            limits: component.limits,
-            slots: &component.slots,
-            policy: &component.policy,
-            component: &component.name,
-            notices,
+        let linked = tokio::select! {
+            _ = cancel.cancelled() => Err(CallFailure::Cancelled),
+            linked = component.link.wait() => linked.map_err(|reason| {
+                CallFailure::Internal(anyhow::anyhow!("component `{}` could not be linked: {reason}", component.name))
+            }),
         };
-        let outcome = match self.runtime.call(call, cancel).await {
+        let result = match linked {
+            Ok(linked) => {
+                let call = Call {
+                    pre: &linked.pre,
+                    func: linked.export(entry.function),
+                    params: &params,
+                    result_count: usize::from(entry.def.signature.result.is_some()),
+                    limits: component.limits,
+                    slots: &component.slots,
+                    policy: &component.policy,
+                    component: &component.name,
+                    notices,
+                };
+                self.runtime.call(call, cancel).await
+            }
+            Err(failure) => Err(failure),
+        };
+        let outcome = match result {
             Ok(report) => {
                 let redactor = component.policy.redactor();
                 log_guest_output(name, &report.output, redactor);

@@ -14,6 +14,7 @@ pub mod convert;
 pub mod host;
 pub mod http_server;
 pub mod limits;
+pub mod linking;
 pub mod lock;
 pub mod metadata;
 pub mod pack;

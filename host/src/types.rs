@@ -8,10 +8,11 @@
 
 use std::fmt;
 
+use serde::{Deserialize, Serialize};
 use wasmtime::component::types::Type;
 
 /// A component-model value type that has an exact JSON representation.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum ValType {
     Bool,
     S8,
@@ -44,7 +45,7 @@ pub enum ValType {
 }
 
 /// Why a WIT type cannot cross the JSON boundary.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, Serialize, Deserialize)]
 #[error("{0}")]
 pub struct UnsupportedType(pub String);
 

@@ -7,7 +7,7 @@ use std::process::Command;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
-use crate::support::{Lifecycle, MOAT, Moat, examples, repo_root, shared_cache};
+use crate::support::{Lifecycle, MOAT, Moat, examples, repo_root, shared_cache, text};
 use rmcp::model::ProtocolVersion;
 
 /// The component as the toolchain built it, before `moat pack`.
@@ -137,6 +137,78 @@ async fn compiled_components_are_cached_by_digest_and_not_recompiled() {
     assert!(log.contains("compiled=false"), "a restart reads the cache:\n{log}");
     assert!(!log.contains("compiled=true"));
     second.stop().await;
+}
+
+/// The cache entries of the component with sha256 `digest` whose names end with `suffix`.
+fn cache_entries(cache: &Path, digest: &str, suffix: &str) -> Vec<PathBuf> {
+    std::fs::read_dir(cache)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| {
+            let name = p.file_name().unwrap().to_string_lossy();
+            name.starts_with(digest) && name.ends_with(suffix)
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn a_restart_lists_tools_from_the_cache_and_links_them_in_the_background() {
+    let cache = tempfile::tempdir().unwrap();
+    let config = "[components.hash]\npath = \"{dist}/hash.wasm\"\n";
+    let lifecycle = || Lifecycle::Initialize(ProtocolVersion::V_2025_11_25);
+    let first = Moat::start_with(config, lifecycle(), cache.path()).await;
+    assert!(first.wait_for_log("linked=\"now\"").await, "{}", first.stderr());
+    let listed_first = first.tool_names().await;
+    first.stop().await;
+    let digest = hex::encode(Sha256::digest(std::fs::read(examples().join("hash.wasm")).unwrap()));
+    assert_eq!(cache_entries(cache.path(), &digest, ".surface.json").len(), 1);
+
+    let second = Moat::start_with(config, lifecycle(), cache.path()).await;
+    assert!(second.wait_for_log("component loaded").await);
+    assert!(second.stderr().contains("linked=\"in the background\""), "{}", second.stderr());
+    assert_eq!(second.tool_names().await, listed_first);
+    let result = second.call("hash.digest", json!({"algorithm": "sha256", "data": "abc"})).await;
+    assert!(text(&result).contains("ba7816bf"), "{result:?}");
+    second.stop().await;
+
+    // A damaged compiled form is found only when linking, after listing: it is
+    // discarded and the component compiled again from its file.
+    for entry in cache_entries(cache.path(), &digest, ".cwasm") {
+        std::fs::write(entry, b"not native code").unwrap();
+    }
+    let third = Moat::start_with(config, lifecycle(), cache.path()).await;
+    let result = third.call("hash.digest", json!({"algorithm": "sha256", "data": "abc"})).await;
+    assert!(text(&result).contains("ba7816bf"), "{result:?}\n{}", third.stderr());
+    assert!(third.wait_for_log("discarding unusable compile-cache entry").await, "{}", third.stderr());
+    third.stop().await;
+}
+
+#[test]
+fn a_component_that_changed_after_it_was_listed_is_not_compiled_from_its_new_bytes() {
+    // The gap this closes: tools are listed from the cache; the compiled form
+    // is then gone when it is linked, and the file now holds other code.
+    let dir = tempfile::tempdir().unwrap();
+    let cache = dir.path().join("cache");
+    let path = dir.path().join("tool.wasm");
+    let approved = std::fs::read(examples().join("hash.wasm")).unwrap();
+    std::fs::write(&path, &approved).unwrap();
+    let digest = hex::encode(Sha256::digest(&approved));
+    let runtime = moat::runtime::Runtime::new(None, Some(&cache), Default::default()).unwrap();
+    let linking = runtime.linking();
+    assert!(linking.load(&path, &digest).is_ok(), "compiles and caches the approved bytes");
+    assert!(linking.load(&path, &digest).is_ok(), "and reads them from the cache");
+
+    for entry in cache_entries(&cache, &digest, ".cwasm") {
+        std::fs::remove_file(entry).unwrap();
+    }
+    std::fs::copy(examples().join("units.wasm"), &path).unwrap();
+    let Err(error) = linking.load(&path, &digest) else { panic!("other bytes are refused") };
+    let error = format!("{error:#}");
+    assert!(error.contains("changed after its tools were listed"), "{error}");
+    assert!(cache_entries(&cache, &digest, ".cwasm").is_empty(), "nothing was compiled");
+
+    std::fs::write(&path, &approved).unwrap();
+    assert!(linking.load(&path, &digest).is_ok(), "the approved bytes compile again");
 }
 
 #[test]

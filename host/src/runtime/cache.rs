@@ -1,5 +1,7 @@
 //! The on-disk cache of compiled components, keyed by component digest and
-//! engine configuration, so a restart with known components compiles nothing.
+//! engine configuration, so a restart with known components compiles nothing;
+//! and next to each compiled form, the component's [`Surface`] (its functions
+//! and imports), so a restart can list tools before it deserialises anything.
 //!
 //! Loading a cached artifact runs native code that wasmtime produced earlier, so
 //! the cache directory is created private to the user (0700) and entries are
@@ -10,10 +12,15 @@
 use std::hash::{Hash, Hasher};
 use std::path::{Path, PathBuf};
 
+use std::sync::OnceLock;
+
 use anyhow::{Context, Result};
+use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use wasmtime::Engine;
 use wasmtime::component::Component;
+
+use crate::component::Surface;
 
 /// How a component came to be ready to run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -66,6 +73,10 @@ impl CompileCache {
         self.dir.as_ref().map(|dir| dir.join(format!("{digest}-{}.cwasm", self.engine_key)))
     }
 
+    fn surface_entry(&self, digest: &str) -> Option<PathBuf> {
+        self.dir.as_ref().map(|dir| dir.join(format!("{digest}-{}.surface.json", self.engine_key)))
+    }
+
     /// The compiled form of `bytes` (whose sha256 is `digest`), from the cache
     /// when possible.
     pub fn load_or_compile(
@@ -74,24 +85,81 @@ impl CompileCache {
         digest: &str,
         bytes: &[u8],
     ) -> Result<(Component, CompileSource)> {
-        let entry = self.entry(digest);
-        if let Some(entry) = entry.as_ref().filter(|e| e.exists()) {
-            match deserialize(engine, entry) {
-                Ok(component) => return Ok((component, CompileSource::Cache)),
-                Err(error) => {
-                    tracing::warn!(entry = %entry.display(), error = %format!("{error:#}"), "discarding unusable compile-cache entry");
-                    std::fs::remove_file(entry).ok();
-                }
+        if let Some(component) = self.load(engine, digest) {
+            return Ok((component, CompileSource::Cache));
+        }
+        Ok((self.compile(engine, digest, bytes)?, CompileSource::Compiled))
+    }
+
+    /// The cached compiled form of the component with `digest`, if there is a
+    /// usable one; an unusable one is reported and removed.
+    pub fn load(&self, engine: &Engine, digest: &str) -> Option<Component> {
+        let entry = self.entry(digest).filter(|e| e.exists())?;
+        match deserialize(engine, &entry) {
+            Ok(component) => Some(component),
+            Err(error) => {
+                tracing::warn!(entry = %entry.display(), error = %format!("{error:#}"), "discarding unusable compile-cache entry");
+                std::fs::remove_file(&entry).ok();
+                None
             }
         }
+    }
+
+    /// Compiles `bytes` (whose sha256 is `digest`) and stores the result.
+    pub fn compile(&self, engine: &Engine, digest: &str, bytes: &[u8]) -> Result<Component> {
         let component = Component::from_binary(engine, bytes).map_err(anyhow::Error::from)?;
-        if let Some(entry) = entry
+        if let Some(entry) = self.entry(digest)
             && let Err(error) = store(&component, &entry)
         {
             tracing::warn!(entry = %entry.display(), error = %format!("{error:#}"), "could not write compile-cache entry");
         }
-        Ok((component, CompileSource::Compiled))
+        Ok(component)
     }
+
+    /// The surface this build of moat stored for `digest`, when the compiled
+    /// form is cached as well. Storing it followed a successful link, so a
+    /// component listed from it links again unless the cache entry is damaged.
+    pub fn surface(&self, digest: &str) -> Option<Surface> {
+        let build = build_stamp()?;
+        if !self.entry(digest)?.exists() {
+            return None;
+        }
+        let text = std::fs::read(self.surface_entry(digest)?).ok()?;
+        let stored: StoredSurface = serde_json::from_slice(&text).ok()?;
+        (stored.build == *build).then_some(stored.surface)
+    }
+
+    /// Remembers the surface of the component with `digest`, once it has
+    /// compiled and linked.
+    pub fn store_surface(&self, digest: &str, surface: &Surface) {
+        let (Some(entry), Some(build)) = (self.surface_entry(digest), build_stamp()) else { return };
+        let stored = StoredSurface { build: build.clone(), surface: surface.clone() };
+        let bytes = serde_json::to_vec(&stored).expect("a surface serialises");
+        if let Err(error) = write_atomically(&entry, &bytes) {
+            tracing::warn!(entry = %entry.display(), error = %format!("{error:#}"), "could not write compile-cache entry");
+        }
+    }
+}
+
+/// A surface and the build of moat that read it: the reading is moat's own
+/// code (type mapping, metadata), so another build reads it afresh.
+#[derive(Serialize, Deserialize)]
+struct StoredSurface {
+    build: String,
+    surface: Surface,
+}
+
+/// This executable's version, size and modification time: a rebuilt moat
+/// does not trust what an earlier build derived.
+fn build_stamp() -> Option<&'static String> {
+    static STAMP: OnceLock<Option<String>> = OnceLock::new();
+    STAMP
+        .get_or_init(|| {
+            let exe = std::env::current_exe().ok()?.metadata().ok()?;
+            let modified = exe.modified().ok()?.duration_since(std::time::UNIX_EPOCH).ok()?;
+            Some(format!("{} {} {}", env!("CARGO_PKG_VERSION"), exe.len(), modified.as_nanos()))
+        })
+        .as_ref()
 }
 
 #[expect(
@@ -105,10 +173,13 @@ fn deserialize(engine: &Engine, entry: &Path) -> Result<Component> {
 }
 
 fn store(component: &Component, entry: &Path) -> Result<()> {
-    let bytes = component.serialize().map_err(anyhow::Error::from)?;
+    write_atomically(entry, &component.serialize().map_err(anyhow::Error::from)?)
+}
+
+fn write_atomically(entry: &Path, bytes: &[u8]) -> Result<()> {
     let dir = entry.parent().expect("cache entries live in a directory");
     let mut temp = tempfile::NamedTempFile::new_in(dir)?;
-    std::io::Write::write_all(&mut temp, &bytes)?;
+    std::io::Write::write_all(&mut temp, bytes)?;
     temp.persist(entry)?;
     Ok(())
 }

@@ -69,9 +69,7 @@ pub struct PoolSizing {
 
 /// The engine, its linker and the compile cache, shared by all calls.
 pub struct Runtime {
-    engine: Engine,
-    linker: Linker<CallState>,
-    cache: CompileCache,
+    linking: Linking,
     global_slots: Arc<Semaphore>,
     ticker_stop: Arc<AtomicBool>,
     options: EngineOptions,
@@ -112,9 +110,7 @@ impl Runtime {
         spawn_epoch_ticker(&engine, ticker_stop.clone());
         let slots = pool.map_or(crate::config::DEFAULT_MAX_CONCURRENT_CALLS, |p| p.concurrent_calls);
         Ok(Runtime {
-            engine,
-            linker,
-            cache,
+            linking: Linking { engine, linker: Arc::new(linker), cache },
             global_slots: Arc::new(Semaphore::new(slots as usize)),
             ticker_stop,
             options,
@@ -122,18 +118,27 @@ impl Runtime {
     }
 
     pub fn engine(&self) -> &Engine {
-        &self.engine
+        &self.linking.engine
     }
 
     /// Compiles `bytes` (sha256 `digest`), or loads the compiled form from the cache.
     pub fn compile(&self, digest: &str, bytes: &[u8]) -> Result<(Component, CompileSource)> {
-        self.cache.load_or_compile(&self.engine, digest, bytes)
+        self.linking.cache.load_or_compile(&self.linking.engine, digest, bytes)
     }
 
     /// Links `component` against what the host provides. Fails, naming the import,
     /// when the component needs something the host does not offer.
     pub fn pre_instantiate(&self, component: &Component) -> Result<InstancePre<CallState>> {
-        self.linker.instantiate_pre(component).map_err(anyhow::Error::from)
+        self.linking.pre_instantiate(component)
+    }
+
+    pub fn cache(&self) -> &CompileCache {
+        &self.linking.cache
+    }
+
+    /// A handle for linking components on another thread.
+    pub fn linking(&self) -> Linking {
+        self.linking.clone()
     }
 
     /// Runs `func` of a fresh instance of `pre` with `params`, under `limits`.
@@ -163,7 +168,7 @@ impl Runtime {
         let stderr = CapturedOutput::new(limits.guest_log);
         let state = CallState::new(&limits, call.policy, call.component, &stdout, &stderr, call.notices)
             .map_err(CallFailure::Internal)?;
-        let mut store = Store::new(&self.engine, state);
+        let mut store = Store::new(&self.linking.engine, state);
         store.limiter(|state| &mut state.limiter);
         if self.options.fuel {
             store.set_fuel(limits.fuel).map_err(|e| CallFailure::Internal(e.into()))?;
@@ -211,6 +216,41 @@ impl Runtime {
             Outcome::TimedOut => Err(CallFailure::Limit(LimitExceeded::WallClock(limits.wall_clock))),
             Outcome::Failed(error) => Err(classify(error, tripped, &limits, &output)),
         }
+    }
+}
+
+/// What linking a component needs (the engine, the linker, the compile
+/// cache), apart from the runtime, so that components listed from the cache
+/// can be linked on another thread while the host already serves.
+#[derive(Clone)]
+pub struct Linking {
+    engine: Engine,
+    linker: Arc<Linker<CallState>>,
+    cache: CompileCache,
+}
+
+impl Linking {
+    /// The compiled form of the component at `path` whose sha256 is `digest`
+    /// (hex), from the cache. When the cache no longer holds it, the file is
+    /// read and compiled again, provided it still has that digest: what runs
+    /// is always what was checked and listed.
+    pub fn load(&self, path: &Path, digest: &str) -> Result<Component> {
+        if let Some(component) = self.cache.load(&self.engine, digest) {
+            return Ok(component);
+        }
+        let file = crate::component::ComponentFile::read(path)?;
+        if file.digest_hex() != digest {
+            anyhow::bail!(
+                "{} changed after its tools were listed (its digest is now {}); restart moat to check it again",
+                path.display(),
+                file.digest
+            );
+        }
+        self.cache.compile(&self.engine, digest, &file.bytes).context("not a valid component")
+    }
+
+    pub fn pre_instantiate(&self, component: &Component) -> Result<InstancePre<CallState>> {
+        self.linker.instantiate_pre(component).map_err(anyhow::Error::from)
     }
 }
 
