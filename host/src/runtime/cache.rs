@@ -15,7 +15,6 @@ use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
 use anyhow::{Context, Result};
-use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use wasmtime::Engine;
 use wasmtime::component::Component;
@@ -73,8 +72,12 @@ impl CompileCache {
         self.dir.as_ref().map(|dir| dir.join(format!("{digest}-{}.cwasm", self.engine_key)))
     }
 
+    /// One per build of moat: reading a surface is moat's own code (type
+    /// mapping, metadata), so another build reads it afresh, and two builds
+    /// sharing a cache do not overwrite each other's.
     fn surface_entry(&self, digest: &str) -> Option<PathBuf> {
-        self.dir.as_ref().map(|dir| dir.join(format!("{digest}-{}.surface.json", self.engine_key)))
+        let build = build_key()?;
+        self.dir.as_ref().map(|dir| dir.join(format!("{digest}-{}-{build}.surface.json", self.engine_key)))
     }
 
     /// The compiled form of `bytes` (whose sha256 is `digest`), from the cache
@@ -120,46 +123,35 @@ impl CompileCache {
     /// form is cached as well. Storing it followed a successful link, so a
     /// component listed from it links again unless the cache entry is damaged.
     pub fn surface(&self, digest: &str) -> Option<Surface> {
-        let build = build_stamp()?;
         if !self.entry(digest)?.exists() {
             return None;
         }
         let text = std::fs::read(self.surface_entry(digest)?).ok()?;
-        let stored: StoredSurface = serde_json::from_slice(&text).ok()?;
-        (stored.build == *build).then_some(stored.surface)
+        serde_json::from_slice(&text).ok()
     }
 
     /// Remembers the surface of the component with `digest`, once it has
     /// compiled and linked.
     pub fn store_surface(&self, digest: &str, surface: &Surface) {
-        let (Some(entry), Some(build)) = (self.surface_entry(digest), build_stamp()) else { return };
-        let stored = StoredSurface { build: build.clone(), surface: surface.clone() };
-        let bytes = serde_json::to_vec(&stored).expect("a surface serialises");
+        let Some(entry) = self.surface_entry(digest) else { return };
+        let bytes = serde_json::to_vec(surface).expect("a surface serialises");
         if let Err(error) = write_atomically(&entry, &bytes) {
             tracing::warn!(entry = %entry.display(), error = %format!("{error:#}"), "could not write compile-cache entry");
         }
     }
 }
 
-/// A surface and the build of moat that read it: the reading is moat's own
-/// code (type mapping, metadata), so another build reads it afresh.
-#[derive(Serialize, Deserialize)]
-struct StoredSurface {
-    build: String,
-    surface: Surface,
-}
-
-/// This executable's version, size and modification time: a rebuilt moat
-/// does not trust what an earlier build derived.
-fn build_stamp() -> Option<&'static String> {
-    static STAMP: OnceLock<Option<String>> = OnceLock::new();
-    STAMP
-        .get_or_init(|| {
-            let exe = std::env::current_exe().ok()?.metadata().ok()?;
-            let modified = exe.modified().ok()?.duration_since(std::time::UNIX_EPOCH).ok()?;
-            Some(format!("{} {} {}", env!("CARGO_PKG_VERSION"), exe.len(), modified.as_nanos()))
-        })
-        .as_ref()
+/// This build of moat: a hash of its version and of the executable's size
+/// and modification time.
+fn build_key() -> Option<&'static str> {
+    static KEY: OnceLock<Option<String>> = OnceLock::new();
+    KEY.get_or_init(|| {
+        let exe = std::env::current_exe().ok()?.metadata().ok()?;
+        let modified = exe.modified().ok()?.duration_since(std::time::UNIX_EPOCH).ok()?;
+        let stamp = format!("{} {} {}", env!("CARGO_PKG_VERSION"), exe.len(), modified.as_nanos());
+        Some(hex::encode(&Sha256::digest(stamp)[..8]))
+    })
+    .as_deref()
 }
 
 #[expect(
