@@ -72,13 +72,19 @@ pub struct ExportedFunction {
 /// and a restart can list tools before it links anything.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Surface {
+    /// Read from the bytes, like the rest.
+    pub metadata: Option<ToolMetadata>,
     pub functions: Vec<ExportedFunction>,
     pub imports: Vec<String>,
 }
 
 impl Surface {
-    pub fn of(engine: &Engine, component: &Component) -> Surface {
-        Surface { functions: exported_functions(engine, component), imports: imports(engine, component) }
+    pub fn of(engine: &Engine, component: &Component, metadata: Option<ToolMetadata>) -> Surface {
+        Surface {
+            metadata,
+            functions: exported_functions(engine, component),
+            imports: imports(engine, component),
+        }
     }
 }
 

@@ -21,6 +21,7 @@ use crate::audit::{AuditLog, AuditRecord};
 use crate::component::{ComponentFile, ExportedFunction, Surface};
 use crate::config::{ComponentSpec, Config, LoadGates};
 use crate::convert::ConvertError;
+use crate::digests::{self, DigestMemo};
 use crate::limits::{LimitExceeded, Limits};
 use crate::linking::{LinkSlot, Linked, PendingLink, link_in_background};
 use crate::lock::{self, LockedComponent};
@@ -69,6 +70,23 @@ pub struct LoadReport {
 fn audit_failed(error: anyhow::Error) -> CallOutcome {
     tracing::error!(error = %format!("{error:#}"), "audit log write failed; the call is reported as failed");
     CallOutcome::Failed(CallFailure::Internal(error.context("the audit log could not be written")))
+}
+
+/// A component's digest (`sha256:<hex>`) and surface, and its linked form if
+/// it had to be compiled or linked to read the surface.
+struct Found {
+    digest: String,
+    surface: Surface,
+    linked: Option<Linked>,
+    /// Its bytes were read and hashed (not remembered).
+    hashed: bool,
+    /// Compiled now (not read from the cache).
+    compiled: bool,
+}
+
+/// `sha256:<hex>` → `<hex>`, as the cache names entries.
+fn hex_part(digest: &str) -> &str {
+    digest.trim_start_matches("sha256:")
 }
 
 /// A component that passed its checks, before the vet gate.
@@ -194,10 +212,11 @@ impl Host {
             scanner: OutputScanner::default(),
         };
         let mut report = LoadReport::default();
+        let memo = cache_dir.as_deref().and_then(|dir| DigestMemo::new(&dir.join("digests")));
         let mut prepared = Vec::new();
         let mut pending = Vec::new();
         for spec in &config.components {
-            match host.prepare(spec, &config.gates, &mut report) {
+            match host.prepare(spec, &config.gates, memo.as_ref(), &mut report) {
                 Ok(component) => prepared.push(component),
                 Err(error) => refuse(&mut report, spec, &error),
             }
@@ -230,51 +249,68 @@ impl Host {
         Ok((host, report))
     }
 
-    /// Reads, checks (signature, lock), compiles and links one component.
-    fn prepare(
-        &mut self,
-        spec: &ComponentSpec,
-        gates: &LoadGates,
-        report: &mut LoadReport,
-    ) -> Result<Prepared> {
-        let bytes =
-            std::fs::read(&spec.path).with_context(|| format!("cannot read {}", spec.path.display()))?;
+    /// A component's digest and surface: from the memo and the cache when
+    /// the file is unchanged since it was last hashed, else from its bytes
+    /// (signature checked first), compiled and linked if the cache lacks them.
+    fn find(&self, spec: &ComponentSpec, gates: &LoadGates, memo: Option<&DigestMemo>) -> Result<Found> {
+        // A signature is checked on the bytes, so a signed component is always read.
+        let signed = gates.require_signature || (!gates.trusted_keys.is_empty() && has_signature(&spec.path));
+        if !signed
+            && let Some(digest) = memo.and_then(|memo| memo.get(&spec.path))
+            && let Some(surface) = self.runtime.cache().surface(hex_part(&digest))
+        {
+            return Ok(Found { digest, surface, linked: None, hashed: false, compiled: false });
+        }
+        let (bytes, identity) = digests::read(&spec.path)?;
         // The signature is checked on the raw bytes, before anything parses them.
-        if gates.require_signature || (!gates.trusted_keys.is_empty() && has_signature(&spec.path)) {
+        if signed {
             let key = signing::verify_component(&spec.path, &bytes, &gates.trusted_keys)
                 .context("signature check failed")?;
             tracing::info!(component = %spec.name, key = %key.label, "signature verified");
         }
         let file = ComponentFile::from_bytes(&spec.path, bytes)?;
-        let (surface, linked, source) = match self.runtime.cache().surface(file.digest_hex()) {
-            Some(surface) => (surface, None, CompileSource::Cache),
-            None => {
-                let (component, source) =
-                    self.runtime.compile(file.digest_hex(), &file.bytes).context("not a valid component")?;
-                let pre = self
-                    .runtime
-                    .pre_instantiate(&component)
-                    .context("it needs something this host does not provide")?;
-                let surface = Surface::of(self.runtime.engine(), &component);
-                let linked = Linked::new(&component, pre, &surface.functions)?;
-                self.runtime.cache().store_surface(file.digest_hex(), &surface);
-                (surface, Some(linked), source)
-            }
-        };
-        if source == CompileSource::Compiled {
+        if let Some(memo) = memo {
+            memo.put(&spec.path, identity, &file.digest);
+        }
+        if let Some(surface) = self.runtime.cache().surface(file.digest_hex()) {
+            return Ok(Found { digest: file.digest, surface, linked: None, hashed: true, compiled: false });
+        }
+        let (component, source) =
+            self.runtime.compile(file.digest_hex(), &file.bytes).context("not a valid component")?;
+        let pre = self
+            .runtime
+            .pre_instantiate(&component)
+            .context("it needs something this host does not provide")?;
+        let surface = Surface::of(self.runtime.engine(), &component, file.metadata.clone());
+        let linked = Linked::new(&component, pre, &surface.functions)?;
+        self.runtime.cache().store_surface(file.digest_hex(), &surface);
+        let compiled = source == CompileSource::Compiled;
+        Ok(Found { digest: file.digest, surface, linked: Some(linked), hashed: true, compiled })
+    }
+
+    /// Finds one component and checks it (metadata, names, lock).
+    fn prepare(
+        &mut self,
+        spec: &ComponentSpec,
+        gates: &LoadGates,
+        memo: Option<&DigestMemo>,
+        report: &mut LoadReport,
+    ) -> Result<Prepared> {
+        let Found { digest, surface, linked, hashed, compiled } = self.find(spec, gates, memo)?;
+        if compiled {
             report.compiled.push(spec.name.clone());
         }
-        let Surface { functions, imports } = surface;
+        let Surface { metadata, functions, imports } = surface;
         for grant in spec.policy.describe() {
             tracing::info!(component = %spec.name, %grant, "grant");
         }
         for warning in spec.policy.ungranted_imports(&imports) {
             tracing::warn!(component = %spec.name, "{warning}: calls that need it will be refused");
         }
-        if file.metadata.is_none() {
+        if metadata.is_none() {
             tracing::warn!(component = %spec.name, "no embedded tool metadata: descriptions are generated; build the component with `moat pack`");
         }
-        if let Some(metadata) = &file.metadata
+        if let Some(metadata) = &metadata
             && let Some(stray) =
                 metadata.functions.keys().find(|path| !functions.iter().any(|f| &f.path == *path))
         {
@@ -288,7 +324,7 @@ impl Host {
         }
         let mut tools: Vec<(String, ToolDef, usize)> = Vec::new();
         for (index, function) in functions.iter().enumerate() {
-            if let Some(reason) = crate::tools::undeclared(&file, function) {
+            if let Some(reason) = crate::tools::undeclared(metadata.as_ref(), function) {
                 tracing::debug!(component = %spec.name, function = %function.path, %reason, "not a tool");
                 continue;
             }
@@ -305,7 +341,7 @@ impl Host {
             if self.tools.contains_key(&name) || tools.iter().any(|(n, _, _)| n == &name) {
                 bail!("tool name `{name}` is already taken");
             }
-            let docs = file.metadata.as_ref().and_then(|m| m.functions.get(&function.path));
+            let docs = metadata.as_ref().and_then(|m| m.functions.get(&function.path));
             let def = ToolDef::new(name.clone(), &spec.name, function, signature, docs);
             tools.push((name, def, index));
         }
@@ -318,7 +354,7 @@ impl Host {
                 );
             };
             let defs: Vec<ToolDef> = tools.iter().map(|(_, def, _)| def.clone()).collect();
-            let current = LockedComponent::new(&file.digest, &defs, &spec.policy, approved.source.clone());
+            let current = LockedComponent::new(&digest, &defs, &spec.policy, approved.source.clone());
             let changes = current.changes_since(approved);
             if !changes.is_empty() {
                 bail!("{}", lock::refusal(&spec.name, &changes));
@@ -326,13 +362,14 @@ impl Host {
         }
         tracing::info!(
             component = %spec.name,
-            digest = %file.digest,
+            digest = %digest,
             tools = tools.len(),
-            compiled = (source == CompileSource::Compiled),
+            hashed,
+            compiled,
             linked = if linked.is_some() { "now" } else { "in the background" },
             "component loaded"
         );
-        Ok(Prepared { spec: spec.clone(), digest: file.digest, linked, functions, tools })
+        Ok(Prepared { spec: spec.clone(), digest, linked, functions, tools })
     }
 
     /// Serves `prepared`'s tools; returns what is left to link, if anything.
@@ -347,7 +384,7 @@ impl Host {
             Some(linked) => (Arc::new(LinkSlot::ready(linked)), None),
             None => {
                 let slot = Arc::new(LinkSlot::pending());
-                let digest = prepared.digest.trim_start_matches("sha256:").to_string();
+                let digest = hex_part(&prepared.digest).to_string();
                 let pending = PendingLink {
                     component: name.clone(),
                     path: spec.path.clone(),

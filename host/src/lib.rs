@@ -11,6 +11,7 @@ pub mod cli;
 pub mod component;
 pub mod config;
 pub mod convert;
+pub mod digests;
 pub mod host;
 pub mod http_server;
 pub mod limits;

@@ -11,7 +11,7 @@ use serde_json::{Map, Value, json};
 
 use crate::component::{ExportedFunction, Signature};
 use crate::convert::{self, ConvertError, JsonPath};
-use crate::metadata::{FunctionDocs, Hints};
+use crate::metadata::{FunctionDocs, Hints, ToolMetadata};
 use crate::schema::{object_schema, schema_for};
 use crate::types::ValType;
 use wasmtime::component::Val;
@@ -62,7 +62,7 @@ pub fn component_tools(
     let mut unavailable = Vec::new();
     let name = naming.component.as_str();
     for function in crate::component::exported_functions(engine, component) {
-        if let Some(reason) = undeclared(file, &function) {
+        if let Some(reason) = undeclared(file.metadata.as_ref(), &function) {
             unavailable.push((function.path.clone(), reason));
             continue;
         }
@@ -83,8 +83,8 @@ pub fn component_tools(
 /// WIT world that does not declare it. Language toolchains add exports of
 /// their own (componentize-py's `exports#init`, its runtime's initialiser),
 /// and only what the author's world declares is offered to the model.
-pub fn undeclared(file: &crate::component::ComponentFile, function: &ExportedFunction) -> Option<String> {
-    let metadata = file.metadata.as_ref()?;
+pub fn undeclared(metadata: Option<&ToolMetadata>, function: &ExportedFunction) -> Option<String> {
+    let metadata = metadata?;
     (!metadata.functions.contains_key(&function.path)).then(|| {
         format!(
             "not declared by the WIT world it was packed from ({}): an export of the language toolchain, not a tool",

@@ -132,6 +132,62 @@ async fn rug_pull_changed_description_is_refused_with_old_and_new_text() {
     .await;
 }
 
+/// The `component loaded` log line of `component`.
+fn loaded_line(log: &str, component: &str) -> String {
+    let name = format!("component={component} ");
+    let line = log.lines().find(|line| line.contains("component loaded") && line.contains(&name));
+    line.unwrap_or_else(|| panic!("no `component loaded` line for {component}:\n{log}")).to_string()
+}
+
+/// A file whose identity is unchanged is not read again at start (its digest
+/// is remembered); a file rewritten in place, keeping its inode, size and
+/// modification time, has a new change time, is hashed again and is refused.
+#[test]
+fn rug_pull_in_place_with_the_same_size_and_mtime_is_hashed_again_and_refused() {
+    let dir = approved_v1();
+    let cache = tempfile::tempdir().unwrap();
+    let calc = dir.path().join("calc.wasm");
+    // Files changed within the last moments are never remembered.
+    std::thread::sleep(moat::digests::SETTLED + std::time::Duration::from_millis(200));
+    let config = dir.path().join("moat.toml");
+    let call = || {
+        let mut command = Command::new(MOAT);
+        command.args(["call", "calc.add", r#"{"a": 2, "b": 3}"#, "--locked", "--cache-dir"]);
+        command.arg(cache.path()).arg("--config").arg(&config).env("RUST_LOG", "info");
+        let output = command.output().unwrap();
+        (output.status.success(), stdout(&output), String::from_utf8_lossy(&output.stderr).into_owned())
+    };
+    let (ok, result, log) = call();
+    assert!(ok && result.contains("\"result\": 5"), "{result}\n{log}");
+    assert!(loaded_line(&log, "calc").contains("hashed=true"), "{log}");
+    let (ok, result, log) = call();
+    assert!(ok && result.contains("\"result\": 5"), "{result}\n{log}");
+    assert!(loaded_line(&log, "calc").contains("hashed=false"), "remembered:\n{log}");
+
+    let before = std::fs::metadata(&calc).unwrap();
+    let mut bytes = std::fs::read(&calc).unwrap();
+    let at = bytes.windows(17).position(|w| w == b"Adds two numbers.").expect("the description") + 16;
+    bytes[at] = b'!';
+    std::fs::write(&calc, &bytes).unwrap();
+    std::fs::File::options()
+        .write(true)
+        .open(&calc)
+        .unwrap()
+        .set_modified(before.modified().unwrap())
+        .unwrap();
+    let after = std::fs::metadata(&calc).unwrap();
+    use std::os::unix::fs::MetadataExt;
+    assert_eq!(
+        (after.ino(), after.len(), after.mtime_nsec()),
+        (before.ino(), before.len(), before.mtime_nsec())
+    );
+
+    let (ok, _, log) = call();
+    assert!(!ok, "{log}");
+    assert!(log.contains("`calc` differs from what moat.lock approved"), "{log}");
+    assert!(log.contains("+ Adds two numbers!"), "{log}");
+}
+
 #[tokio::test]
 async fn rug_pull_added_parameter_is_refused_as_capability_expansion() {
     let dir = approved_v1();
