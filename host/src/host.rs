@@ -27,7 +27,7 @@ use crate::linking::{LinkSlot, Linked, PendingLink, link_in_background};
 use crate::lock::{self, LockedComponent};
 use crate::policy::Policy;
 use crate::policy::secrets::Redactor;
-use crate::runtime::cache::{CompileCache, CompileSource};
+use crate::runtime::cache::{CompileCache, CompileSource, SurfaceCache};
 use crate::runtime::notices::NoticeRoute;
 use crate::runtime::{Call, CallFailure, ComponentSlots, GuestOutput, PoolSizing, Runtime};
 use crate::scan::{OutputScanner, ScanAction, ScanSettings};
@@ -162,6 +162,62 @@ fn vet_gate(
     Ok(())
 }
 
+/// Whether the component's signature is checked: then its bytes are always
+/// read, since the signature is checked on them.
+fn signed(spec: &ComponentSpec, gates: &LoadGates) -> bool {
+    gates.require_signature || (!gates.trusted_keys.is_empty() && has_signature(&spec.path))
+}
+
+/// A component's digest and surface without reading its file, when the file
+/// is unchanged since it was last hashed and the surface of that digest is
+/// cached. Needs no engine.
+fn find_cached(
+    spec: &ComponentSpec,
+    gates: &LoadGates,
+    memo: Option<&DigestMemo>,
+    surfaces: &SurfaceCache,
+) -> Option<Found> {
+    if signed(spec, gates) {
+        return None;
+    }
+    let digest = memo?.get(&spec.path)?;
+    let surface = surfaces.get(hex_part(&digest))?;
+    Some(Found { digest, surface, linked: None, hashed: false, compiled: false })
+}
+
+/// A component's digest and surface from its bytes (signature checked
+/// first); compiled and linked when the surface is not cached.
+fn find(
+    runtime: &Runtime,
+    spec: &ComponentSpec,
+    gates: &LoadGates,
+    memo: Option<&DigestMemo>,
+    surfaces: &SurfaceCache,
+) -> Result<Found> {
+    let (bytes, identity) = digests::read(&spec.path)?;
+    // The signature is checked on the raw bytes, before anything parses them.
+    if signed(spec, gates) {
+        let key = signing::verify_component(&spec.path, &bytes, &gates.trusted_keys)
+            .context("signature check failed")?;
+        tracing::info!(component = %spec.name, key = %key.label, "signature verified");
+    }
+    let file = ComponentFile::from_bytes(&spec.path, bytes)?;
+    if let Some(memo) = memo {
+        memo.put(&spec.path, identity, &file.digest);
+    }
+    if let Some(surface) = surfaces.get(file.digest_hex()) {
+        return Ok(Found { digest: file.digest, surface, linked: None, hashed: true, compiled: false });
+    }
+    let (component, source) =
+        runtime.compile(file.digest_hex(), &file.bytes).context("not a valid component")?;
+    let pre = runtime.pre_instantiate(&component).context("it needs something this host does not provide")?;
+    let surface = Surface::of(runtime.engine(), &component, file.metadata.clone());
+    let linked = Linked::new(&component, pre, &surface.functions)?;
+    surfaces.put(file.digest_hex(), &surface);
+    let compiled = source == CompileSource::Compiled;
+    Ok(Found { digest: file.digest, surface, linked: Some(linked), hashed: true, compiled })
+}
+
 /// All loaded components and tools.
 pub struct Host {
     runtime: Runtime,
@@ -202,8 +258,38 @@ impl Host {
             }
         }
         let cache_dir = config.cache_dir.clone().or_else(CompileCache::default_dir);
-        let runtime = Runtime::new(Some(pool_sizing(config)), cache_dir.as_deref(), config.engine)?;
         let audit = config.audit_path.as_deref().map(AuditLog::open).transpose()?;
+        let memo = cache_dir.as_deref().and_then(|dir| DigestMemo::new(&dir.join("digests")));
+        let surfaces = SurfaceCache::new(cache_dir.as_deref());
+        let gates = &config.gates;
+        let mut report = LoadReport::default();
+        // The engine is built on another thread meanwhile: components found
+        // in the cache are checked without it.
+        let (runtime, checked) = std::thread::scope(|scope| {
+            let runtime =
+                scope.spawn(|| Runtime::new(Some(pool_sizing(config)), cache_dir.as_deref(), config.engine));
+            let checked: Vec<Option<Result<Prepared>>> = config
+                .components
+                .iter()
+                .map(|spec| {
+                    let found = find_cached(spec, gates, memo.as_ref(), &surfaces)?;
+                    Some(Host::check(spec, gates, found, &mut report))
+                })
+                .collect();
+            (runtime.join(), checked)
+        });
+        let runtime = runtime.unwrap_or_else(|panic| std::panic::resume_unwind(panic))?;
+        let mut prepared = Vec::new();
+        for (spec, checked) in config.components.iter().zip(checked) {
+            let checked = checked.unwrap_or_else(|| {
+                find(&runtime, spec, gates, memo.as_ref(), &surfaces)
+                    .and_then(|found| Host::check(spec, gates, found, &mut report))
+            });
+            match checked {
+                Ok(component) => prepared.push(component),
+                Err(error) => refuse(&mut report, spec, &error),
+            }
+        }
         let mut host = Host {
             runtime,
             components: Vec::new(),
@@ -211,16 +297,7 @@ impl Host {
             audit,
             scanner: OutputScanner::default(),
         };
-        let mut report = LoadReport::default();
-        let memo = cache_dir.as_deref().and_then(|dir| DigestMemo::new(&dir.join("digests")));
-        let mut prepared = Vec::new();
         let mut pending = Vec::new();
-        for spec in &config.components {
-            match host.prepare(spec, &config.gates, memo.as_ref(), &mut report) {
-                Ok(component) => prepared.push(component),
-                Err(error) => refuse(&mut report, spec, &error),
-            }
-        }
         // Vet with every other component's tools in view: naming them is shadowing.
         let vet_started = std::time::Instant::now();
         let vet_cache = cache_dir.as_deref().and_then(|dir| VetCache::new(&dir.join("vet")));
@@ -249,54 +326,14 @@ impl Host {
         Ok((host, report))
     }
 
-    /// A component's digest and surface: from the memo and the cache when
-    /// the file is unchanged since it was last hashed, else from its bytes
-    /// (signature checked first), compiled and linked if the cache lacks them.
-    fn find(&self, spec: &ComponentSpec, gates: &LoadGates, memo: Option<&DigestMemo>) -> Result<Found> {
-        // A signature is checked on the bytes, so a signed component is always read.
-        let signed = gates.require_signature || (!gates.trusted_keys.is_empty() && has_signature(&spec.path));
-        if !signed
-            && let Some(digest) = memo.and_then(|memo| memo.get(&spec.path))
-            && let Some(surface) = self.runtime.cache().surface(hex_part(&digest))
-        {
-            return Ok(Found { digest, surface, linked: None, hashed: false, compiled: false });
-        }
-        let (bytes, identity) = digests::read(&spec.path)?;
-        // The signature is checked on the raw bytes, before anything parses them.
-        if signed {
-            let key = signing::verify_component(&spec.path, &bytes, &gates.trusted_keys)
-                .context("signature check failed")?;
-            tracing::info!(component = %spec.name, key = %key.label, "signature verified");
-        }
-        let file = ComponentFile::from_bytes(&spec.path, bytes)?;
-        if let Some(memo) = memo {
-            memo.put(&spec.path, identity, &file.digest);
-        }
-        if let Some(surface) = self.runtime.cache().surface(file.digest_hex()) {
-            return Ok(Found { digest: file.digest, surface, linked: None, hashed: true, compiled: false });
-        }
-        let (component, source) =
-            self.runtime.compile(file.digest_hex(), &file.bytes).context("not a valid component")?;
-        let pre = self
-            .runtime
-            .pre_instantiate(&component)
-            .context("it needs something this host does not provide")?;
-        let surface = Surface::of(self.runtime.engine(), &component, file.metadata.clone());
-        let linked = Linked::new(&component, pre, &surface.functions)?;
-        self.runtime.cache().store_surface(file.digest_hex(), &surface);
-        let compiled = source == CompileSource::Compiled;
-        Ok(Found { digest: file.digest, surface, linked: Some(linked), hashed: true, compiled })
-    }
-
-    /// Finds one component and checks it (metadata, names, lock).
-    fn prepare(
-        &mut self,
+    /// Checks a found component: its metadata, its tools' names, the lock.
+    fn check(
         spec: &ComponentSpec,
         gates: &LoadGates,
-        memo: Option<&DigestMemo>,
+        found: Found,
         report: &mut LoadReport,
     ) -> Result<Prepared> {
-        let Found { digest, surface, linked, hashed, compiled } = self.find(spec, gates, memo)?;
+        let Found { digest, surface, linked, hashed, compiled } = found;
         if compiled {
             report.compiled.push(spec.name.clone());
         }
@@ -338,7 +375,7 @@ impl Host {
                 }
             };
             let name = naming.tool_name(function).map_err(anyhow::Error::msg)?;
-            if self.tools.contains_key(&name) || tools.iter().any(|(n, _, _)| n == &name) {
+            if tools.iter().any(|(n, _, _)| n == &name) {
                 bail!("tool name `{name}` is already taken");
             }
             let docs = metadata.as_ref().and_then(|m| m.functions.get(&function.path));

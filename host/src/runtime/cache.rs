@@ -72,14 +72,6 @@ impl CompileCache {
         self.dir.as_ref().map(|dir| dir.join(format!("{digest}-{}.cwasm", self.engine_key)))
     }
 
-    /// One per build of moat: reading a surface is moat's own code (type
-    /// mapping, metadata), so another build reads it afresh, and two builds
-    /// sharing a cache do not overwrite each other's.
-    fn surface_entry(&self, digest: &str) -> Option<PathBuf> {
-        let build = build_key()?;
-        self.dir.as_ref().map(|dir| dir.join(format!("{digest}-{}-{build}.surface.json", self.engine_key)))
-    }
-
     /// The compiled form of `bytes` (whose sha256 is `digest`), from the cache
     /// when possible.
     pub fn load_or_compile(
@@ -118,22 +110,40 @@ impl CompileCache {
         }
         Ok(component)
     }
+}
 
-    /// The surface this build of moat stored for `digest`, when the compiled
-    /// form is cached as well. Storing it followed a successful link, so a
-    /// component listed from it links again unless the cache entry is damaged.
-    pub fn surface(&self, digest: &str) -> Option<Surface> {
-        if !self.entry(digest)?.exists() {
-            return None;
-        }
-        let text = std::fs::read(self.surface_entry(digest)?).ok()?;
+/// Components' surfaces by digest, beside their compiled forms. A surface
+/// does not depend on the engine's settings, so it is read without an engine.
+#[derive(Debug, Clone)]
+pub struct SurfaceCache {
+    dir: Option<PathBuf>,
+}
+
+impl SurfaceCache {
+    pub fn new(dir: Option<&Path>) -> SurfaceCache {
+        SurfaceCache { dir: dir.map(Path::to_path_buf) }
+    }
+
+    /// One per build of moat: reading a surface is moat's own code (type
+    /// mapping, metadata), so another build reads it afresh, and two builds
+    /// sharing a cache do not overwrite each other's.
+    fn entry(&self, digest: &str) -> Option<PathBuf> {
+        let build = build_key()?;
+        self.dir.as_ref().map(|dir| dir.join(format!("{digest}-{build}.surface.json")))
+    }
+
+    /// The surface this build of moat stored for `digest`. Storing it
+    /// followed a successful compile and link, so a component listed from it
+    /// links again (compiled afresh if its compiled form is gone).
+    pub fn get(&self, digest: &str) -> Option<Surface> {
+        let text = std::fs::read(self.entry(digest)?).ok()?;
         serde_json::from_slice(&text).ok()
     }
 
     /// Remembers the surface of the component with `digest`, once it has
     /// compiled and linked.
-    pub fn store_surface(&self, digest: &str, surface: &Surface) {
-        let Some(entry) = self.surface_entry(digest) else { return };
+    pub fn put(&self, digest: &str, surface: &Surface) {
+        let Some(entry) = self.entry(digest) else { return };
         let bytes = serde_json::to_vec(surface).expect("a surface serialises");
         if let Err(error) = write_atomically(&entry, &bytes) {
             tracing::warn!(entry = %entry.display(), error = %format!("{error:#}"), "could not write compile-cache entry");

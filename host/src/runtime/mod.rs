@@ -132,10 +132,6 @@ impl Runtime {
         self.linking.pre_instantiate(component)
     }
 
-    pub fn cache(&self) -> &CompileCache {
-        &self.linking.cache
-    }
-
     /// A handle for linking components on another thread.
     pub fn linking(&self) -> Linking {
         self.linking.clone()
