@@ -1,14 +1,17 @@
 //! The set of loaded components and their tools, and the dispatch of one call.
 //!
-//! Owns: loading each configured component (read, digest, compile through the
-//! cache, link, discover tools), refusing name collisions, the deterministic
-//! tool list, and a call from JSON arguments to a rendered result with its log
-//! line. A component that fails to load is refused with its reason and the
-//! others are served; duplicate component names stop the host (a config error).
+//! Owns: loading each configured component (its digest and surface, then the
+//! gates: signature, metadata, names, lock, vet), refusing name collisions,
+//! the deterministic tool list, and a call from JSON arguments to a rendered
+//! result with its log line. A component that fails to load is refused with
+//! its reason and the others are served; duplicate component names stop the
+//! host (a config error).
 //!
-//! A component whose surface is in the compile cache passes every gate on it
-//! and is listed at once; its compiled code is deserialised and linked on
-//! another thread ([`crate::linking`]), and a call waits for that.
+//! Start-up does as little as it can before it lists tools. A component whose
+//! file is unchanged since it was last hashed ([`crate::digests`]) and whose
+//! surface is cached is checked on that surface while the engine is built on
+//! another thread; its compiled code is loaded and linked after listing
+//! ([`crate::linking`]), and a call waits for its own component.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;

@@ -92,6 +92,15 @@ impl Server {
         Ok((server, elapsed))
     }
 
+    /// Like [`Server::start`], then ends the server and waits until it has
+    /// exited, so that the next start does not share the cores with this
+    /// one's teardown.
+    async fn start_alone(command: Command) -> Result<Duration> {
+        let (mut server, elapsed) = Server::start(command).await?;
+        server.child.kill().await.context("end server")?;
+        Ok(elapsed)
+    }
+
     async fn send(&mut self, message: &Value) -> Result<()> {
         let mut line = serde_json::to_vec(message)?;
         line.push(b'\n');
@@ -361,7 +370,7 @@ async fn run(plan: &Plan, sides: &Sides) -> Result<Vec<Row>> {
     // 3. Cold start: spawn to the tools/list answer (median of several).
     let mut native_starts = Vec::new();
     for _ in 0..plan.cold_starts {
-        native_starts.push(Server::start(sides.native()).await?.1);
+        native_starts.push(Server::start_alone(sides.native()).await?);
     }
     let native_start = percentile(&mut native_starts, 0.5);
     for (label, config, warm, target) in [
@@ -374,7 +383,7 @@ async fn run(plan: &Plan, sides: &Sides) -> Result<Vec<Row>> {
         for i in 0..plan.cold_starts {
             let cache =
                 if warm { warm_cache.clone() } else { sides.work.path().join(format!("cold-{label}-{i}")) };
-            starts.push(Server::start(sides.moat(config, &cache)).await?.1);
+            starts.push(Server::start_alone(sides.moat(config, &cache)).await?);
         }
         let m = percentile(&mut starts, 0.5);
         rows.push(Row {
@@ -533,14 +542,14 @@ async fn languages(plan: &Plan, sides: &Sides) -> Result<Vec<LanguageRow>> {
         Server::start(command()?).await?;
         let mut warm = Vec::new();
         for _ in 0..plan.cold_starts {
-            warm.push(Server::start(command()?).await?.1);
+            warm.push(Server::start_alone(command()?).await?);
         }
         let cold_start = match language.component {
             Some(component) => {
                 let mut cold = Vec::new();
                 for run in 0..plan.cold_starts.min(3) {
                     let cache = sides.work.path().join(format!("cold-{component}-{run}"));
-                    cold.push(Server::start(sides.moat(&sides.config(&[component])?, &cache)).await?.1);
+                    cold.push(Server::start_alone(sides.moat(&sides.config(&[component])?, &cache)).await?);
                 }
                 Some(percentile(&mut cold, 0.5))
             }

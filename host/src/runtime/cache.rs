@@ -1,7 +1,8 @@
 //! The on-disk cache of compiled components, keyed by component digest and
 //! engine configuration, so a restart with known components compiles nothing;
-//! and next to each compiled form, the component's [`Surface`] (its functions
-//! and imports), so a restart can list tools before it deserialises anything.
+//! and beside them each component's [`Surface`] (its functions, imports and
+//! metadata), keyed by digest and build of moat, so a restart can check and
+//! list tools before it has an engine or deserialises anything.
 //!
 //! Loading a cached artifact runs native code that wasmtime produced earlier, so
 //! the cache directory is created private to the user (0700) and entries are
