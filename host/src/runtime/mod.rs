@@ -11,8 +11,8 @@ pub mod notices;
 pub mod sandbox;
 
 use std::path::Path;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
@@ -97,20 +97,12 @@ impl Runtime {
         }
         .map_err(anyhow::Error::from)
         .context("cannot configure the WebAssembly engine")?;
-        let mut linker = Linker::new(&engine);
-        wasmtime_wasi::p2::add_to_linker_async(&mut linker).map_err(anyhow::Error::from)?;
-        wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker).map_err(anyhow::Error::from)?;
-        notices::Imports::add_to_linker::<CallState, wasmtime::component::HasSelf<CallState>>(
-            &mut linker,
-            |state| state,
-        )
-        .map_err(anyhow::Error::from)?;
         let cache = CompileCache::new(&engine, cache_dir)?;
         let ticker_stop = Arc::new(AtomicBool::new(false));
         spawn_epoch_ticker(&engine, ticker_stop.clone());
         let slots = pool.map_or(crate::config::DEFAULT_MAX_CONCURRENT_CALLS, |p| p.concurrent_calls);
         Ok(Runtime {
-            linking: Linking { engine, linker: Arc::new(linker), cache },
+            linking: Linking { engine, linker: Arc::new(OnceLock::new()), cache },
             global_slots: Arc::new(Semaphore::new(slots as usize)),
             ticker_stop,
             options,
@@ -217,12 +209,27 @@ impl Runtime {
 
 /// What linking a component needs (the engine, the linker, the compile
 /// cache), apart from the runtime, so that components listed from the cache
-/// can be linked on another thread while the host already serves.
+/// can be linked on another thread while the host already serves. The linker
+/// (every WASI and moat host function) is built when first needed, which is
+/// after start-up when every component is found in the cache.
 #[derive(Clone)]
 pub struct Linking {
     engine: Engine,
-    linker: Arc<Linker<CallState>>,
+    linker: Arc<OnceLock<Result<Linker<CallState>, String>>>,
     cache: CompileCache,
+}
+
+/// A linker with everything the host provides.
+fn host_linker(engine: &Engine) -> Result<Linker<CallState>> {
+    let mut linker = Linker::new(engine);
+    wasmtime_wasi::p2::add_to_linker_async(&mut linker).map_err(anyhow::Error::from)?;
+    wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker).map_err(anyhow::Error::from)?;
+    notices::Imports::add_to_linker::<CallState, wasmtime::component::HasSelf<CallState>>(
+        &mut linker,
+        |state| state,
+    )
+    .map_err(anyhow::Error::from)?;
+    Ok(linker)
 }
 
 impl Linking {
@@ -246,7 +253,11 @@ impl Linking {
     }
 
     pub fn pre_instantiate(&self, component: &Component) -> Result<InstancePre<CallState>> {
-        self.linker.instantiate_pre(component).map_err(anyhow::Error::from)
+        let linker =
+            self.linker.get_or_init(|| host_linker(&self.engine).map_err(|error| format!("{error:#}")));
+        let linker =
+            linker.as_ref().map_err(|error| anyhow::anyhow!("cannot build the host's linker: {error}"))?;
+        linker.instantiate_pre(component).map_err(anyhow::Error::from)
     }
 }
 
