@@ -97,6 +97,10 @@ pub struct PendingLink {
     pub slot: Arc<LinkSlot>,
 }
 
+/// The linking thread's nice value (a share of a busy core of about a tenth
+/// of the serving threads'). On Linux, it applies to the calling thread only.
+const BACKGROUND_NICE: i32 = 10;
+
 /// Links `pending` components in order on a thread of their own, filling each
 /// slot as it goes; a failure is logged and given to the calls that wait.
 pub fn link_in_background(linking: Linking, pending: Vec<PendingLink>) {
@@ -104,9 +108,13 @@ pub fn link_in_background(linking: Linking, pending: Vec<PendingLink>) {
         return;
     }
     let slots: Vec<Arc<LinkSlot>> = pending.iter().map(|p| p.slot.clone()).collect();
-    let spawned = std::thread::Builder::new()
-        .name("moat-link".into())
-        .spawn(move || pending.into_iter().for_each(|pending| link_one(&linking, pending)));
+    let spawned = std::thread::Builder::new().name("moat-link".into()).spawn(move || {
+        // Serving comes first: linking for calls yet to come yields the
+        // cores to the protocol (at start-up, the client's own requests).
+        // Failing to lower the priority changes nothing else.
+        let _ = rustix::process::setpriority_process(None, BACKGROUND_NICE);
+        pending.into_iter().for_each(|pending| link_one(&linking, pending))
+    });
     if let Err(error) = spawned {
         tracing::error!(%error, "cannot start the linking thread");
         for slot in slots {
