@@ -22,6 +22,8 @@ use anyhow::{Context, Result};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+use crate::runtime::cache::{create_private_dir, write_atomically};
+
 /// How old a file's last change must be before its identity is trusted.
 pub const SETTLED: Duration = Duration::from_secs(2);
 
@@ -90,11 +92,7 @@ pub struct DigestMemo {
 impl DigestMemo {
     /// A memo under `dir`, or none when it cannot be created.
     pub fn new(dir: &Path) -> Option<DigestMemo> {
-        let mut builder = std::fs::DirBuilder::new();
-        builder.recursive(true);
-        #[cfg(unix)]
-        std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
-        builder.create(dir).ok()?;
+        create_private_dir(dir).ok()?;
         Some(DigestMemo { dir: dir.to_path_buf() })
     }
 
@@ -117,11 +115,9 @@ impl DigestMemo {
     pub fn put(&self, path: &Path, identity: Option<Identity>, digest: &str) {
         let Some(identity) = identity else { return };
         let remembered = Remembered { path: path.to_path_buf(), identity, digest: digest.to_string() };
-        let Ok(mut temp) = tempfile::NamedTempFile::new_in(&self.dir) else { return };
-        let Ok(bytes) = serde_json::to_vec(&remembered) else { return };
-        if std::io::Write::write_all(&mut temp, &bytes).is_ok() {
-            let _ = temp.persist(self.entry(path));
-        }
+        let bytes = serde_json::to_vec(&remembered).expect("a memo entry serialises");
+        // A memo that cannot be written costs a hash at the next start, nothing more.
+        let _ = write_atomically(&self.entry(path), &bytes);
     }
 }
 

@@ -179,7 +179,9 @@ fn store(component: &Component, entry: &Path) -> Result<()> {
     write_atomically(entry, &component.serialize().map_err(anyhow::Error::from)?)
 }
 
-fn write_atomically(entry: &Path, bytes: &[u8]) -> Result<()> {
+/// Writes a cache entry whole or not at all: a temporary file in the same
+/// directory, then a rename.
+pub(crate) fn write_atomically(entry: &Path, bytes: &[u8]) -> Result<()> {
     let dir = entry.parent().expect("cache entries live in a directory");
     let mut temp = tempfile::NamedTempFile::new_in(dir)?;
     std::io::Write::write_all(&mut temp, bytes)?;
@@ -187,7 +189,8 @@ fn write_atomically(entry: &Path, bytes: &[u8]) -> Result<()> {
     Ok(())
 }
 
-fn create_private_dir(dir: &Path) -> std::io::Result<()> {
+/// Creates a cache directory (and its parents) private to the user.
+pub(crate) fn create_private_dir(dir: &Path) -> std::io::Result<()> {
     let mut builder = std::fs::DirBuilder::new();
     builder.recursive(true);
     #[cfg(unix)]

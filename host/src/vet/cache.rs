@@ -14,6 +14,7 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 
 use super::ToolFindings;
+use crate::runtime::cache::{create_private_dir, write_atomically};
 
 /// Changes whenever any file of src/vet/ changes (see build.rs).
 const FINGERPRINT: &str = env!("MOAT_VET_FINGERPRINT");
@@ -25,8 +26,7 @@ pub struct VetCache {
 impl VetCache {
     /// A cache under `dir`, or none when it cannot be created.
     pub fn new(dir: &Path) -> Option<VetCache> {
-        use std::os::unix::fs::DirBuilderExt;
-        std::fs::DirBuilder::new().recursive(true).mode(0o700).create(dir).ok()?;
+        create_private_dir(dir).ok()?;
         Some(VetCache { dir: dir.to_path_buf() })
     }
 
@@ -53,11 +53,8 @@ impl VetCache {
     }
 
     pub fn put(&self, key: &str, findings: &[ToolFindings]) {
-        let Ok(mut temp) = tempfile::NamedTempFile::new_in(&self.dir) else { return };
         let Ok(bytes) = serde_json::to_vec(findings) else { return };
-        if std::io::Write::write_all(&mut temp, &bytes).is_ok() {
-            let _ = temp.persist(self.path(key));
-        }
+        let _ = write_atomically(&self.path(key), &bytes);
     }
 }
 
