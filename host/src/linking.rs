@@ -7,6 +7,7 @@
 //! vet) has already passed on the cached surface when a component gets here;
 //! what is left is deserialising the compiled code and linking it.
 
+use std::panic::AssertUnwindSafe;
 use std::path::PathBuf;
 use std::sync::{Arc, OnceLock};
 
@@ -67,7 +68,7 @@ impl LinkSlot {
     }
 
     fn fill(&self, result: Result<Linked, String>) {
-        // Only the linking thread fills a pending slot, once.
+        // Only the linking thread fills a pending slot; the first result stays.
         let _ = self.linked.set(result);
         self.filled.send_replace(true);
     }
@@ -113,7 +114,14 @@ pub fn link_in_background(linking: Linking, pending: Vec<PendingLink>) {
         // cores to the protocol (at start-up, the client's own requests).
         // Failing to lower the priority changes nothing else.
         let _ = rustix::process::setpriority_process(None, BACKGROUND_NICE);
-        pending.into_iter().for_each(|pending| link_one(&linking, pending))
+        for pending in pending {
+            let slot = pending.slot.clone();
+            // A panic must not leave calls waiting forever.
+            let linked = std::panic::catch_unwind(AssertUnwindSafe(|| link_one(&linking, pending)));
+            if linked.is_err() {
+                slot.fill(Err("linking failed unexpectedly (a panic; see the log)".into()));
+            }
+        }
     });
     if let Err(error) = spawned {
         tracing::error!(%error, "cannot start the linking thread");
