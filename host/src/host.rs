@@ -509,12 +509,22 @@ impl Host {
                 return Some(CallOutcome::InvalidArguments(error));
             }
         };
-        let linked = tokio::select! {
-            _ = cancel.cancelled() => Err(CallFailure::Cancelled),
-            linked = component.link.wait() => linked.map_err(|reason| {
-                CallFailure::Internal(anyhow::anyhow!("component `{}` could not be linked: {reason}", component.name))
-            }),
+        // Once linked (every call after the first few), no waiting and no
+        // cancellation future on the way.
+        let linked = match component.link.get() {
+            Some(linked) => linked.map_err(Some),
+            None => tokio::select! {
+                _ = cancel.cancelled() => Err(None),
+                linked = component.link.wait() => linked.map_err(Some),
+            },
         };
+        let linked = linked.map_err(|reason| match reason {
+            None => CallFailure::Cancelled,
+            Some(reason) => CallFailure::Internal(anyhow::anyhow!(
+                "component `{}` could not be linked: {reason}",
+                component.name
+            )),
+        });
         let result = match linked {
             Ok(linked) => {
                 let call = Call {

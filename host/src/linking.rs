@@ -73,18 +73,20 @@ impl LinkSlot {
         self.filled.send_replace(true);
     }
 
-    /// The linked component, waiting for it if need be; or why it could not
-    /// be linked.
+    /// The linked component, or why it could not be linked; `None` while
+    /// it is being linked.
+    pub fn get(&self) -> Option<Result<&Linked, &str>> {
+        self.linked.get().map(|result| result.as_ref().map_err(String::as_str))
+    }
+
+    /// Like [`LinkSlot::get`], waiting for it if need be.
     pub async fn wait(&self) -> Result<&Linked, &str> {
         if self.linked.get().is_none() {
             let mut filled = self.filled.subscribe();
             // The sender lives in `self`, so the channel cannot close.
             let _ = filled.wait_for(|filled| *filled).await;
         }
-        match self.linked.get().expect("a filled slot holds a result") {
-            Ok(linked) => Ok(linked),
-            Err(reason) => Err(reason),
-        }
+        self.get().expect("a filled slot holds a result")
     }
 }
 
