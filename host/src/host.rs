@@ -32,6 +32,7 @@ use crate::policy::Policy;
 use crate::policy::secrets::Redactor;
 use crate::runtime::cache::{CompileCache, CompileSource, SurfaceCache};
 use crate::runtime::notices::NoticeRoute;
+use crate::runtime::spare::Spare;
 use crate::runtime::{Call, CallFailure, ComponentSlots, GuestOutput, PoolSizing, Runtime};
 use crate::scan::{OutputScanner, ScanAction, ScanSettings};
 use crate::signing;
@@ -48,6 +49,7 @@ pub struct LoadedComponent {
     pub scan: ScanSettings,
     link: Arc<LinkSlot>,
     slots: ComponentSlots,
+    spare: Arc<Spare>,
 }
 
 struct ToolEntry {
@@ -443,6 +445,7 @@ impl Host {
             scan: spec.scan,
             link,
             slots: ComponentSlots::new(&spec.limits),
+            spare: Arc::default(),
         });
         pending
     }
@@ -534,6 +537,7 @@ impl Host {
                     result_count: usize::from(entry.def.signature.result.is_some()),
                     limits: component.limits,
                     slots: &component.slots,
+                    spare: &component.spare,
                     policy: &component.policy,
                     component: &component.name,
                     notices,
@@ -563,6 +567,7 @@ impl Host {
                     digest = %component.digest,
                     duration_us = report.duration.as_micros() as u64,
                     fuel_used = report.fuel_used,
+                    instance = if report.spare { "spare" } else { "new" },
                     outcome = outcome_label(&outcome),
                     "call"
                 );
@@ -711,7 +716,8 @@ fn pool_sizing(config: &Config) -> PoolSizing {
         limits.tables = limits.tables.max(l.tables);
         limits.memories = limits.memories.max(l.memories);
     }
-    PoolSizing { concurrent_calls: config.max_concurrent_calls, limits }
+    let spares = u32::try_from(config.components.len()).unwrap_or(u32::MAX);
+    PoolSizing { concurrent_calls: config.max_concurrent_calls, spares, limits }
 }
 
 /// Shared handle used by the MCP layer.

@@ -14,13 +14,16 @@ use serde::Deserialize;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Limits {
     /// Fuel per call: roughly one unit per WebAssembly instruction executed.
+    /// Instantiating (start functions) has a budget of its own of this size.
     /// Measured on the 2-core reference machine: SHA-256 burns about 10 G units
     /// per second, JSON formatting about 6 G, so the default of 20 G is a few
     /// seconds of real compute. Fuel does not tick inside host calls;
     /// `wall_clock` covers those.
     pub fuel: u64,
-    /// Wall-clock deadline for the whole call (instantiation, guest code and the
-    /// host calls it makes), enforced by epoch interruption and an async timeout.
+    /// Wall-clock deadline for the whole call (guest code and the host calls it
+    /// makes, and instantiation when the call makes its own instance), enforced
+    /// by epoch interruption and an async timeout. A spare instance, made
+    /// before its call, is made under a deadline of its own of this length.
     pub wall_clock: Duration,
     /// Total bytes of linear memory across all memories of one call's instance.
     pub memory: u64,

@@ -70,6 +70,67 @@ async fn wall_clock_stops_compute_and_guests_blocked_in_host_calls() {
     moat.stop().await;
 }
 
+/// A spare instance is made after a call, and may wait long before the next
+/// one: that call still gets its own wall clock, not the spare's.
+#[tokio::test]
+async fn a_call_in_a_spare_instance_gets_its_own_wall_clock() {
+    let moat = Moat::start(CONFIG).await;
+    let first = moat.call("slow.busy", json!({"milliseconds": 300})).await;
+    assert!(!is_error(&first), "{}", text(&first));
+    // Longer than the 1 s wall clock: a deadline counted from when the spare
+    // was made would have passed, and stop the call at its first epoch tick.
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let second = moat.call("slow.busy", json!({"milliseconds": 300})).await;
+    assert!(!is_error(&second), "the call in the spare instance ran to its end: {}", text(&second));
+    let log = moat.stderr();
+    assert!(
+        log.lines().any(|l| l.contains(r#"tool="slow.busy""#) && l.contains(r#"instance="spare""#)),
+        "the second call ran in the spare instance:\n{log}"
+    );
+    moat.stop().await;
+}
+
+/// Spare instances have pool places of their own: with a spare waiting in
+/// two components, both of the host's call slots can still run a call.
+#[tokio::test]
+async fn spare_instances_leave_every_call_slot_its_instance() {
+    let config = r#"
+[server]
+max_concurrent_calls = 2
+
+[components.a]
+path = "{dist}/hostile.wasm"
+
+[components.b]
+path = "{dist}/hostile.wasm"
+
+[components.c]
+path = "{dist}/hostile.wasm"
+"#;
+    let moat = Moat::start(config).await;
+    for tool in ["a.ok", "b.ok"] {
+        assert_eq!(text(&moat.call(tool, json!({})).await), "ok");
+    }
+    assert!(moat.wait_for_log(r#"tool="b.ok""#).await);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let (one, two) = tokio::join!(
+        moat.call("c.sleep", json!({"seconds": 1})),
+        moat.call("c.sleep", json!({"seconds": 1}))
+    );
+    assert_eq!((text(&one), text(&two)), ("1".to_string(), "1".to_string()));
+    // The spares were there all along: the next calls of a and b run in them.
+    for tool in ["a.ok", "b.ok"] {
+        assert_eq!(text(&moat.call(tool, json!({})).await), "ok");
+    }
+    let log = moat.stderr();
+    for tool in ["a.ok", "b.ok"] {
+        let line = format!(r#"tool="{tool}""#);
+        let spare = log.lines().any(|l| l.contains(&line) && l.contains(r#"instance="spare""#));
+        assert!(spare, "{tool} ran in its spare the second time:\n{log}");
+    }
+    moat.stop().await;
+}
+
 #[tokio::test]
 async fn calls_beyond_the_concurrency_limit_are_refused() {
     let moat = Moat::start(CONFIG).await;

@@ -127,6 +127,13 @@ async fn every_call_gets_a_fresh_instance() {
     for _ in 0..3 {
         let count = moat.call("hostile.count", json!({})).await;
         assert_eq!(text(&count), "1", "a global counter starts from zero on every call: no state survives");
+        // Time for the spare instance to be made: the calls after the first
+        // run in one made before they came, and it must be as fresh.
+        tokio::time::sleep(Duration::from_millis(300)).await;
     }
+    let log = moat.stderr();
+    let spares =
+        log.lines().filter(|l| l.contains(r#"tool="hostile.count""#) && l.contains(r#"instance="spare""#));
+    assert_eq!(spares.count(), 2, "the second and third calls ran in spare instances:\n{log}");
     moat.stop().await;
 }

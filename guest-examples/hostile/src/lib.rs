@@ -70,6 +70,15 @@ impl Guest for Hostile {
         seconds
     }
 
+    fn busy(milliseconds: u32) -> u64 {
+        let until = std::time::Instant::now() + std::time::Duration::from_millis(milliseconds.into());
+        let mut rounds: u64 = 0;
+        while std::time::Instant::now() < until {
+            rounds = black_box(rounds.wrapping_add(1));
+        }
+        rounds
+    }
+
     fn crash(message: String) -> u32 {
         panic!("{message}")
     }

@@ -2,13 +2,15 @@
 //!
 //! Owns: engine configuration (fuel, epochs, pooling allocator, stack sizes),
 //! the epoch ticker, the WASI linker, compiling (through [`cache`]) and
-//! pre-instantiating components, and running a call in a fresh `Store` under its
-//! [`Limits`], with cancellation. It knows nothing of JSON or MCP: values in,
+//! pre-instantiating components, and running a call in a fresh instance (the
+//! component's [`spare`], or one made for it) under its [`Limits`], with
+//! cancellation. It knows nothing of JSON or MCP: values in,
 //! values out, and a [`CallFailure`] that says which limit tripped.
 
 pub mod cache;
 pub mod notices;
 pub mod sandbox;
+pub mod spare;
 
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -16,14 +18,15 @@ use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
-use tokio::sync::Semaphore;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio_util::sync::CancellationToken;
 use wasmtime::component::{Component, ComponentExportIndex, InstancePre, Linker, Val};
-use wasmtime::{Engine, InstanceAllocationStrategy, PoolingAllocationConfig, Store, Trap, UpdateDeadline};
+use wasmtime::{Engine, InstanceAllocationStrategy, PoolingAllocationConfig, Trap};
 
 use self::cache::{CompileCache, CompileSource};
-use self::notices::NoticeRoute;
-use self::sandbox::{CallState, CapturedOutput};
+use self::notices::{NoticeRoute, NoticeSink};
+use self::sandbox::CallState;
+use self::spare::{Recipe, Sandbox, Spare};
 use crate::limits::{LimitExceeded, Limits};
 use crate::policy::Policy;
 
@@ -64,6 +67,8 @@ impl Default for EngineOptions {
 pub struct PoolSizing {
     /// Calls in flight across the host (one component instance each).
     pub concurrent_calls: u32,
+    /// Instances kept ready for a next call: one per component.
+    pub spares: u32,
     pub limits: Limits,
 }
 
@@ -129,9 +134,14 @@ impl Runtime {
         self.linking.clone()
     }
 
-    /// Runs `func` of a fresh instance of `pre` with `params`, under `limits`.
+    /// Runs `func` of a fresh instance of `pre` with `params`, under `limits`:
+    /// the component's spare instance when it has one, else one made now.
     /// The wall clock starts once the call has a running slot.
-    pub async fn call(&self, call: Call<'_>, cancel: &CancellationToken) -> Result<CallReport, CallFailure> {
+    pub async fn call(
+        &self,
+        mut call: Call<'_>,
+        cancel: &CancellationToken,
+    ) -> Result<CallReport, CallFailure> {
         let limits = call.limits;
         // Admission first (fails at once when every slot and waiting place is
         // taken), then a slot of the component and one of the whole host.
@@ -142,45 +152,37 @@ impl Runtime {
         };
         let slots = async {
             let local = call.slots.running.acquire().await;
-            let global = self.global_slots.acquire().await;
+            // Never closed, so never `None`.
+            let global = self.global_slots.clone().acquire_owned().await.ok();
             (local, global)
         };
-        let _permits = tokio::select! {
+        let (_running, global_slot) = tokio::select! {
             _ = cancel.cancelled() => return Err(CallFailure::Cancelled),
             permits = slots => permits,
         };
         let started = Instant::now();
         let deadline = started + limits.wall_clock;
 
-        let stdout = CapturedOutput::new(limits.guest_log);
-        let stderr = CapturedOutput::new(limits.guest_log);
-        let state = CallState::new(&limits, call.policy, call.component, &stdout, &stderr, call.notices)
-            .map_err(CallFailure::Internal)?;
-        let mut store = Store::new(&self.linking.engine, state);
-        store.limiter(|state| &mut state.limiter);
-        if self.options.fuel {
-            store.set_fuel(limits.fuel).map_err(|e| CallFailure::Internal(e.into()))?;
-        }
-        if self.options.epoch_interruption {
-            store.set_epoch_deadline(1);
-            store.epoch_deadline_callback(move |_| {
-                if Instant::now() >= deadline {
-                    Err(wasmtime::Error::new(LimitExceeded::WallClock(limits.wall_clock)))
-                } else {
-                    // Hand control back to the executor every tick, so a timeout or a
-                    // cancellation can drop a guest that never calls the host.
-                    Ok(UpdateDeadline::Yield(1))
-                }
-            });
-        }
-
+        let mut sandbox = match call.spare.take() {
+            Some(sandbox) => sandbox,
+            None => Sandbox::new(&self.linking.engine, &limits, call.policy, call.component)
+                .map_err(CallFailure::Internal)?,
+        };
+        sandbox.store.data_mut().notices = NoticeSink::new(call.notices.take(), &limits);
         let run = async {
-            let instance = call.pre.instantiate_async(&mut store).await?;
+            // Instantiating (when there is no spare) and the call each get the
+            // limits in full; the call's own deadline covers both.
+            if !sandbox.instantiated() {
+                sandbox.arm(&limits, deadline, self.options)?;
+            }
+            let instance = sandbox.instance(call.pre).await?;
+            sandbox.arm(&limits, deadline, self.options)?;
+            let store = &mut sandbox.store;
             let func = instance
-                .get_func(&mut store, call.func)
+                .get_func(&mut *store, call.func)
                 .ok_or_else(|| wasmtime::format_err!("the export is not a function"))?;
             let mut results = vec![Val::Bool(false); call.result_count];
-            func.call_async(&mut store, call.params, &mut results).await?;
+            func.call_async(&mut *store, call.params, &mut results).await?;
             Ok::<_, wasmtime::Error>(results)
         };
         let outcome = tokio::select! {
@@ -192,18 +194,49 @@ impl Runtime {
             },
         };
 
-        store.data_mut().notices.finish();
-        let fuel_used = if self.options.fuel { limits.fuel - store.get_fuel().unwrap_or(0) } else { 0 };
-        let output = GuestOutput { stdout: stdout.contents(), stderr: stderr.contents() };
-        let tripped = store.data().limiter.tripped.clone();
-        let report =
-            |result| CallReport { result, fuel_used, duration: started.elapsed(), output: output.clone() };
+        sandbox.store.data_mut().notices.finish();
+        let fuel_used =
+            if self.options.fuel { limits.fuel - sandbox.store.get_fuel().unwrap_or(0) } else { 0 };
+        let output = GuestOutput { stdout: sandbox.stdout.contents(), stderr: sandbox.stderr.contents() };
+        let tripped = sandbox.store.data().limiter.tripped.clone();
+        let spare = sandbox.spare;
+        let duration = started.elapsed();
+        // The component's own slots are free when this returns; the host's is
+        // free once the instance is gone (it bounds the instances in the pool).
+        self.after_call(sandbox, global_slot, &call);
+        let report = |result| CallReport { result, fuel_used, duration, output: output.clone(), spare };
         match outcome {
             Outcome::Done(mut results) => Ok(report(results.pop())),
             Outcome::Cancelled => Err(CallFailure::Cancelled),
             Outcome::TimedOut => Err(CallFailure::Limit(LimitExceeded::WallClock(limits.wall_clock))),
             Outcome::Failed(error) => Err(classify(error, tripped, &limits, &output)),
         }
+    }
+
+    /// When the component needs a spare instance: makes it off the call's
+    /// path, after dropping the instance the call used (which resets its
+    /// memory for the pool) and then giving the host's slot back. Otherwise
+    /// (another task is making one, or one is waiting) the instance is
+    /// dropped here, without a task of its own.
+    fn after_call(&self, used: Sandbox, global_slot: Option<OwnedSemaphorePermit>, call: &Call<'_>) {
+        if !call.spare.claim() {
+            drop(used);
+            return;
+        }
+        let next = Recipe {
+            engine: self.linking.engine.clone(),
+            pre: call.pre.clone(),
+            limits: call.limits,
+            policy: call.policy.clone(),
+            component: call.component.clone(),
+            options: self.options,
+        };
+        let spare = call.spare.clone();
+        tokio::spawn(async move {
+            drop(used);
+            drop(global_slot);
+            spare.make(next).await;
+        });
     }
 }
 
@@ -278,6 +311,8 @@ pub struct Call<'a> {
     pub limits: Limits,
     /// The component's own concurrency slots.
     pub slots: &'a ComponentSlots,
+    /// The component's instance made before the call.
+    pub spare: &'a Arc<Spare>,
     /// What the component is granted.
     pub policy: &'a Arc<Policy>,
     /// The component's name, for egress logs.
@@ -311,6 +346,8 @@ pub struct CallReport {
     pub fuel_used: u64,
     pub duration: Duration,
     pub output: GuestOutput,
+    /// Whether the call ran in its component's spare instance.
+    pub spare: bool,
 }
 
 /// Captured guest stdout and stderr: (kept bytes, bytes dropped past the cap).
@@ -418,7 +455,9 @@ fn engine_config(pool: Option<&PoolSizing>, options: EngineOptions) -> wasmtime:
     config.max_wasm_stack(MAX_WASM_STACK);
     config.async_stack_size(ASYNC_STACK);
     if let Some(pool) = pool {
-        let slots = pool.concurrent_calls;
+        // A finished call's instance is dropped before its slot is free again,
+        // so calls in flight never hold more instances than there are slots.
+        let slots = pool.concurrent_calls.saturating_add(pool.spares);
         let limits = &pool.limits;
         let mut pooling = PoolingAllocationConfig::new();
         pooling
