@@ -55,6 +55,15 @@ const QUICK: Plan = Plan {
     cold_starts: 3,
 };
 
+/// Sequential round trips alternate between the sides in blocks of this many
+/// calls, so both see the same machine state over the run.
+const BLOCK: usize = 20;
+
+/// A pause between blocks: work a side does after answering (moat drops the
+/// instance a call used and makes the next one then) ends before the other
+/// side's block, instead of being measured as part of its calls.
+const SETTLE: Duration = Duration::from_millis(2);
+
 /// The ten distinct example components of the 10-component cold start.
 const TEN: [&str; 10] =
     ["bench", "text", "json-query", "datetime", "hash", "units", "notes", "fetch", "kitchen-sink", "hostile"];
@@ -313,15 +322,21 @@ async fn run(plan: &Plan, sides: &Sides) -> Result<Vec<Row>> {
         ("JSON transform (1000 records)", "bench.transform", &document, plan.transform_calls, "≤ 2×"),
     ];
     for (label, tool, args, calls, target) in cases {
-        // Interleaved, call by call, so both sides see the same machine state.
         for _ in 0..plan.warmup.min(calls) {
             moat.call(tool, args).await?;
             native.call(tool, args).await?;
         }
         let (mut m, mut n) = (Vec::with_capacity(calls), Vec::with_capacity(calls));
-        for _ in 0..calls {
-            m.push(moat.call(tool, args).await?);
-            n.push(native.call(tool, args).await?);
+        while m.len() < calls {
+            let block = BLOCK.min(calls - m.len());
+            for _ in 0..block {
+                m.push(moat.call(tool, args).await?);
+            }
+            tokio::time::sleep(SETTLE).await;
+            for _ in 0..block {
+                n.push(native.call(tool, args).await?);
+            }
+            tokio::time::sleep(SETTLE).await;
         }
         for (p, name) in [(0.5, "p50"), (0.99, "p99")] {
             let (mp, np) = (percentile(&mut m, p), percentile(&mut n, p));
@@ -408,7 +423,7 @@ fn free_address() -> Result<std::net::SocketAddr> {
 }
 
 /// moat and the native baseline over Streamable HTTP: sequential round trips
-/// (interleaved, as over stdio) and throughput with many clients at once.
+/// (in alternating blocks, as over stdio) and throughput with many clients at once.
 async fn http_rows(plan: &Plan, sides: &Sides) -> Result<Vec<Row>> {
     let (moat_address, native_address) = (free_address()?, free_address()?);
     // moat authenticates every request (the native side does not): a token
@@ -455,9 +470,16 @@ async fn http_rows(plan: &Plan, sides: &Sides) -> Result<Vec<Row>> {
         n_session.call("bench.add", &add).await?;
     }
     let (mut m, mut n) = (Vec::new(), Vec::new());
-    for _ in 0..calls {
-        m.push(m_session.call("bench.add", &add).await?);
-        n.push(n_session.call("bench.add", &add).await?);
+    while m.len() < calls {
+        let block = BLOCK.min(calls - m.len());
+        for _ in 0..block {
+            m.push(m_session.call("bench.add", &add).await?);
+        }
+        tokio::time::sleep(SETTLE).await;
+        for _ in 0..block {
+            n.push(n_session.call("bench.add", &add).await?);
+        }
+        tokio::time::sleep(SETTLE).await;
     }
     let (mp, np) = (percentile(&mut m, 0.5), percentile(&mut n, 0.5));
     rows.push(Row {
