@@ -311,7 +311,7 @@ pub struct Call<'a> {
     pub limits: Limits,
     /// The component's own concurrency slots.
     pub slots: &'a ComponentSlots,
-    /// The component's instance made before the call.
+    /// Where the component keeps its spare instance.
     pub spare: &'a Arc<Spare>,
     /// What the component is granted.
     pub policy: &'a Arc<Policy>,
