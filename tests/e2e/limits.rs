@@ -82,11 +82,7 @@ async fn a_call_in_a_spare_instance_gets_its_own_wall_clock() {
     tokio::time::sleep(Duration::from_millis(1500)).await;
     let second = moat.call("slow.busy", json!({"milliseconds": 300})).await;
     assert!(!is_error(&second), "the call in the spare instance ran to its end: {}", text(&second));
-    let log = moat.stderr();
-    assert!(
-        log.lines().any(|l| l.contains(r#"tool="slow.busy""#) && l.contains(r#"instance="spare""#)),
-        "the second call ran in the spare instance:\n{log}"
-    );
+    assert_eq!(moat.calls_in_spares("slow.busy"), 1, "the second call ran in the spare:\n{}", moat.stderr());
     moat.stop().await;
 }
 
@@ -122,11 +118,13 @@ path = "{dist}/hostile.wasm"
     for tool in ["a.ok", "b.ok"] {
         assert_eq!(text(&moat.call(tool, json!({})).await), "ok");
     }
-    let log = moat.stderr();
     for tool in ["a.ok", "b.ok"] {
-        let line = format!(r#"tool="{tool}""#);
-        let spare = log.lines().any(|l| l.contains(&line) && l.contains(r#"instance="spare""#));
-        assert!(spare, "{tool} ran in its spare the second time:\n{log}");
+        assert_eq!(
+            moat.calls_in_spares(tool),
+            1,
+            "{tool} ran in its spare the second time:\n{}",
+            moat.stderr()
+        );
     }
     moat.stop().await;
 }

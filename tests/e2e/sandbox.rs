@@ -131,9 +131,7 @@ async fn every_call_gets_a_fresh_instance() {
         // run in one made before they came, and it must be as fresh.
         tokio::time::sleep(Duration::from_millis(300)).await;
     }
-    let log = moat.stderr();
-    let spares =
-        log.lines().filter(|l| l.contains(r#"tool="hostile.count""#) && l.contains(r#"instance="spare""#));
-    assert_eq!(spares.count(), 2, "the second and third calls ran in spare instances:\n{log}");
+    let spares = moat.calls_in_spares("hostile.count");
+    assert_eq!(spares, 2, "the second and third calls ran in spare instances:\n{}", moat.stderr());
     moat.stop().await;
 }

@@ -248,6 +248,12 @@ impl Moat {
         false
     }
 
+    /// How many calls of `tool` the log says ran in a spare instance.
+    pub fn calls_in_spares(&self, tool: &str) -> usize {
+        let tool = format!(r#"tool="{tool}""#);
+        self.stderr().lines().filter(|l| l.contains(&tool) && l.contains(r#"instance="spare""#)).count()
+    }
+
     pub async fn stop(self) {
         self.client.cancel().await.ok();
     }
