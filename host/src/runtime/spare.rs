@@ -160,7 +160,11 @@ impl Spare {
             Ok(sandbox) => *self.ready.lock().expect("spare lock") = Some(sandbox),
             Err(error) => {
                 self.given_up.store(true, Ordering::Relaxed);
-                tracing::debug!(component = %recipe.component, error = %format!("{error:#}"), "no spare instance");
+                tracing::info!(
+                    component = %recipe.component,
+                    error = %format!("{error:#}"),
+                    "no spare instances for this component: its calls make their own"
+                );
             }
         }
         self.making.store(false, Ordering::Release);
