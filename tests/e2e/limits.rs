@@ -239,6 +239,17 @@ path = "{dist}/hash.wasm"
         assert!(is_error(&result), "{component}");
         assert!(text(&result).contains(expected), "{component}: {}", text(&result));
     }
+    // A component that cannot be instantiated under its limits has no spare,
+    // says so once, and each of its calls still fails with the reason.
+    for _ in 0..2 {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        let again = moat.call("instances.encode", args.clone()).await;
+        assert!(text(&again).contains("limit of 1 instances per call exceeded"), "{}", text(&again));
+    }
+    let stderr = moat.stderr();
+    let given_up =
+        stderr.lines().filter(|l| l.contains("no spare instances") && l.contains("component=instances"));
+    assert_eq!(given_up.count(), 1, "one attempt at a spare, then none:\n{stderr}");
     assert_eq!(
         text(&moat.call("hash.encode", args).await),
         "41",
