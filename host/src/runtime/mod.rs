@@ -170,13 +170,17 @@ impl Runtime {
         };
         sandbox.store.data_mut().notices = NoticeSink::new(call.notices.take(), &limits);
         let run = async {
-            // Instantiating (when there is no spare) and the call each get the
-            // limits in full; the call's own deadline covers both.
-            if !sandbox.instantiated() {
-                sandbox.arm(&limits, deadline, self.options)?;
-            }
-            let instance = sandbox.instance(call.pre).await?;
+            // Without a spare, the call's deadline covers instantiating too;
+            // instantiating and the call each get the fuel budget in full.
             sandbox.arm(&limits, deadline, self.options)?;
+            let instance = match sandbox.instance() {
+                Some(instance) => instance,
+                None => {
+                    let instance = sandbox.instantiate(call.pre).await?;
+                    sandbox.refuel(&limits, self.options)?;
+                    instance
+                }
+            };
             let store = &mut sandbox.store;
             let func = instance
                 .get_func(&mut *store, call.func)

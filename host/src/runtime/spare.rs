@@ -52,18 +52,16 @@ impl Sandbox {
         Ok(Sandbox { store, instance: None, stdout, stderr, spare: false })
     }
 
-    /// A full fuel budget, and a wall clock that runs out at `deadline`. Set
-    /// again for the call once the instance is made, so that neither its
-    /// fuel nor its clock is what instantiating left over.
+    /// A full fuel budget, and a wall clock that runs out at `deadline`: set
+    /// when a call takes the sandbox, so that neither is what making a spare
+    /// left over.
     pub fn arm(
         &mut self,
         limits: &Limits,
         deadline: Instant,
         options: EngineOptions,
     ) -> wasmtime::Result<()> {
-        if options.fuel {
-            self.store.set_fuel(limits.fuel)?;
-        }
+        self.refuel(limits, options)?;
         if options.epoch_interruption {
             let wall_clock = limits.wall_clock;
             self.store.set_epoch_deadline(1);
@@ -80,16 +78,21 @@ impl Sandbox {
         Ok(())
     }
 
-    /// Whether the component is instantiated in this store already.
-    pub fn instantiated(&self) -> bool {
-        self.instance.is_some()
+    /// A full fuel budget (again, after instantiating used some).
+    pub fn refuel(&mut self, limits: &Limits, options: EngineOptions) -> wasmtime::Result<()> {
+        if options.fuel {
+            self.store.set_fuel(limits.fuel)?;
+        }
+        Ok(())
     }
 
-    /// The component's instance in this store, made now if it is not there yet.
-    pub async fn instance(&mut self, pre: &InstancePre<CallState>) -> wasmtime::Result<Instance> {
-        if let Some(instance) = self.instance {
-            return Ok(instance);
-        }
+    /// The component's instance in this store, if it is made.
+    pub fn instance(&self) -> Option<Instance> {
+        self.instance
+    }
+
+    /// Instantiates the component in this store.
+    pub async fn instantiate(&mut self, pre: &InstancePre<CallState>) -> wasmtime::Result<Instance> {
         let instance = pre.instantiate_async(&mut self.store).await?;
         self.instance = Some(instance);
         Ok(instance)
@@ -113,7 +116,7 @@ impl Recipe {
         let deadline = Instant::now() + self.limits.wall_clock;
         let mut sandbox = Sandbox::new(&self.engine, &self.limits, &self.policy, &self.component)?;
         sandbox.arm(&self.limits, deadline, self.options)?;
-        tokio::time::timeout_at(deadline.into(), sandbox.instance(&self.pre))
+        tokio::time::timeout_at(deadline.into(), sandbox.instantiate(&self.pre))
             .await
             .map_err(|_| LimitExceeded::WallClock(self.limits.wall_clock))??;
         sandbox.spare = true;
