@@ -243,6 +243,28 @@ impl Sides {
     }
 }
 
+/// `calls` sequential round trips on each side, in alternating blocks of
+/// [`BLOCK`] with a [`SETTLE`] pause after each: (moat's times, native's).
+async fn in_blocks(
+    calls: usize,
+    mut moat: impl AsyncFnMut() -> Result<Duration>,
+    mut native: impl AsyncFnMut() -> Result<Duration>,
+) -> Result<(Vec<Duration>, Vec<Duration>)> {
+    let (mut m, mut n) = (Vec::with_capacity(calls), Vec::with_capacity(calls));
+    while m.len() < calls {
+        let block = BLOCK.min(calls - m.len());
+        for _ in 0..block {
+            m.push(moat().await?);
+        }
+        tokio::time::sleep(SETTLE).await;
+        for _ in 0..block {
+            n.push(native().await?);
+        }
+        tokio::time::sleep(SETTLE).await;
+    }
+    Ok((m, n))
+}
+
 fn percentile(samples: &mut [Duration], p: f64) -> Duration {
     samples.sort();
     let index = ((samples.len() as f64 - 1.0) * p).round() as usize;
@@ -326,18 +348,9 @@ async fn run(plan: &Plan, sides: &Sides) -> Result<Vec<Row>> {
             moat.call(tool, args).await?;
             native.call(tool, args).await?;
         }
-        let (mut m, mut n) = (Vec::with_capacity(calls), Vec::with_capacity(calls));
-        while m.len() < calls {
-            let block = BLOCK.min(calls - m.len());
-            for _ in 0..block {
-                m.push(moat.call(tool, args).await?);
-            }
-            tokio::time::sleep(SETTLE).await;
-            for _ in 0..block {
-                n.push(native.call(tool, args).await?);
-            }
-            tokio::time::sleep(SETTLE).await;
-        }
+        let (mut m, mut n) =
+            in_blocks(calls, async || moat.call(tool, args).await, async || native.call(tool, args).await)
+                .await?;
         for (p, name) in [(0.5, "p50"), (0.99, "p99")] {
             let (mp, np) = (percentile(&mut m, p), percentile(&mut n, p));
             rows.push(Row {
@@ -469,18 +482,12 @@ async fn http_rows(plan: &Plan, sides: &Sides) -> Result<Vec<Row>> {
         m_session.call("bench.add", &add).await?;
         n_session.call("bench.add", &add).await?;
     }
-    let (mut m, mut n) = (Vec::new(), Vec::new());
-    while m.len() < calls {
-        let block = BLOCK.min(calls - m.len());
-        for _ in 0..block {
-            m.push(m_session.call("bench.add", &add).await?);
-        }
-        tokio::time::sleep(SETTLE).await;
-        for _ in 0..block {
-            n.push(n_session.call("bench.add", &add).await?);
-        }
-        tokio::time::sleep(SETTLE).await;
-    }
+    let (mut m, mut n) = in_blocks(
+        calls,
+        async || m_session.call("bench.add", &add).await,
+        async || n_session.call("bench.add", &add).await,
+    )
+    .await?;
     let (mp, np) = (percentile(&mut m, 0.5), percentile(&mut n, 0.5));
     rows.push(Row {
         what: "HTTP: trivial (add), p50".into(),
