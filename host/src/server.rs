@@ -85,6 +85,50 @@ impl McpServer {
         *self.log_level.lock().expect("log level lock")
     }
 
+    /// A tools/call: the host's call, its notices forwarded as they come.
+    async fn call(
+        &self,
+        request: CallToolRequestParams,
+        context: RequestContext<RoleServer>,
+    ) -> Result<CallToolResponse, McpError> {
+        let principal = principal_of(&context);
+        // A tool the caller may not call is indistinguishable from no tool.
+        if principal.as_ref().is_some_and(|p| !p.may_call(&request.name)) {
+            return Err(McpError::invalid_params(format!("unknown tool `{}`", request.name), None));
+        }
+        let name = principal.as_ref().map_or(STDIO_PRINCIPAL, |p| p.name.as_str());
+        let tool = request.name.as_ref();
+        let progress = context.meta.get_progress_token();
+        let (sender, mut notices) = mpsc::unbounded_channel();
+        let route = NoticeRoute { sender, min_level: Some(self.log_level()), progress: progress.is_some() };
+        let call = self.host.call(name, tool, request.arguments.as_ref(), Some(route), &context.ct);
+        tokio::pin!(call);
+        // Notices are forwarded as they come, and all of them before the result.
+        let outcome = loop {
+            tokio::select! {
+                biased;
+                Some(notice) = notices.recv() => self.forward(&context.peer, tool, progress.as_ref(), notice).await,
+                outcome = &mut call => break outcome,
+            }
+        };
+        while let Ok(notice) = notices.try_recv() {
+            self.forward(&context.peer, tool, progress.as_ref(), notice).await;
+        }
+        let Some(outcome) = outcome else {
+            return Err(McpError::invalid_params(format!("unknown tool `{tool}`"), None));
+        };
+        if let CallOutcome::Success { flagged, .. }
+        | CallOutcome::ToolError { flagged, .. }
+        | CallOutcome::Withheld { flagged } = &outcome
+            && !flagged.is_empty()
+        {
+            let withheld = matches!(outcome, CallOutcome::Withheld { .. });
+            let notice = Notice::Scanned { findings: flagged.clone(), withheld };
+            self.forward(&context.peer, tool, progress.as_ref(), notice).await;
+        }
+        Ok(call_result(tool, outcome).into())
+    }
+
     /// Sends one of a running call's notices to the client, scanned.
     async fn forward(
         &self,
@@ -328,49 +372,31 @@ impl ServerHandler for McpServer {
         Ok(())
     }
 
-    async fn call_tool(
+    /// Boxed, so that the task rmcp spawns for each request holds a pointer
+    /// to it: rmcp copies a request's future into that task, and this one (a
+    /// wasmtime call inside a deadline, and the notices' sends) is about 6 KB.
+    fn call_tool(
         &self,
         request: CallToolRequestParams,
         context: RequestContext<RoleServer>,
-    ) -> Result<CallToolResponse, McpError> {
-        let principal = principal_of(&context);
-        // A tool the caller may not call is indistinguishable from no tool.
-        if principal.as_ref().is_some_and(|p| !p.may_call(&request.name)) {
-            return Err(McpError::invalid_params(format!("unknown tool `{}`", request.name), None));
-        }
-        let name = principal.as_ref().map_or(STDIO_PRINCIPAL, |p| p.name.as_str());
-        let tool = request.name.as_ref();
-        let progress = context.meta.get_progress_token();
-        let (sender, mut notices) = mpsc::unbounded_channel();
-        let route = NoticeRoute { sender, min_level: Some(self.log_level()), progress: progress.is_some() };
-        // Boxed: the call's future (a wasmtime call inside a deadline inside a
-        // select) is large, and rmcp moves each request's future into a
-        // spawned task; inline, it was copied several times per call.
-        let mut call =
-            Box::pin(self.host.call(name, tool, request.arguments.as_ref(), Some(route), &context.ct));
-        // Notices are forwarded as they come, and all of them before the result.
-        let outcome = loop {
-            tokio::select! {
-                biased;
-                Some(notice) = notices.recv() => self.forward(&context.peer, tool, progress.as_ref(), notice).await,
-                outcome = &mut call => break outcome,
-            }
-        };
-        while let Ok(notice) = notices.try_recv() {
-            self.forward(&context.peer, tool, progress.as_ref(), notice).await;
-        }
-        let Some(outcome) = outcome else {
-            return Err(McpError::invalid_params(format!("unknown tool `{tool}`"), None));
-        };
-        if let CallOutcome::Success { flagged, .. }
-        | CallOutcome::ToolError { flagged, .. }
-        | CallOutcome::Withheld { flagged } = &outcome
-            && !flagged.is_empty()
-        {
-            let withheld = matches!(outcome, CallOutcome::Withheld { .. });
-            let notice = Notice::Scanned { findings: flagged.clone(), withheld };
-            self.forward(&context.peer, tool, progress.as_ref(), notice).await;
-        }
-        Ok(call_result(tool, outcome).into())
+    ) -> impl Future<Output = Result<CallToolResponse, McpError>> + Send + '_ {
+        Box::pin(self.call(request, context))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The size of what `f` returns, without calling it.
+    fn returned_size<A, R>(_f: impl FnOnce(A) -> R) -> usize {
+        std::mem::size_of::<R>()
+    }
+
+    #[test]
+    fn a_tools_call_future_is_one_pointer_in_the_task_rmcp_spawns() {
+        type Args = (&'static McpServer, CallToolRequestParams, RequestContext<RoleServer>);
+        let size = returned_size(|(server, request, context): Args| server.call_tool(request, context));
+        assert_eq!(size, std::mem::size_of::<usize>(), "the call_tool future is {size} bytes");
     }
 }
