@@ -9,12 +9,16 @@ the native baseline; this compares builds of moat with each other, and with it).
   python3 bench/calls.py pipe RUNS CALLS "CMD" "CMD" ...
       In each run starts each server in turn and writes CALLS `bench.add` calls
       at once; prints the median time to read every answer.
+  python3 bench/calls.py window RUNS CALLS "CMD" "CMD" ...
+      Like pipe, with at most 64 calls in flight (the harness's window); prints
+      the median wall time and the server's CPU time (user + system) per call.
 
 Each CMD serves the `bench` component (for moat: `serve -c CONFIG` with
 `[components.bench]`), or is the native baseline. Servers' stderr is discarded.
 """
 
 import json
+import os
 import statistics
 import subprocess
 import sys
@@ -86,8 +90,55 @@ def pipelined(runs, calls, commands):
         print(f"median {statistics.median(taken) * 1e3:7.1f} ms for {calls} calls  {command}")
 
 
+IN_FLIGHT = 64
+
+
+def cpu_seconds(pid):
+    """User plus system time of process `pid` so far, from /proc."""
+    fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def windowed(runs, calls, commands):
+    lines = [line({"id": i + 1, "method": "tools/call", "params": ADD}) for i in range(calls)]
+    walls = [[] for _ in commands]
+    cpus = [[] for _ in commands]
+    for _ in range(runs):
+        for command, wall, cpu in zip(commands, walls, cpus):
+            server = start(command)
+            stdin, stdout = server.stdin.fileno(), server.stdout.fileno()
+            used = cpu_seconds(server.pid)
+            began = time.perf_counter()
+            sent = answered = succeeded = 0
+            partial = b""
+            while answered < calls:
+                if sent < calls and sent - answered < IN_FLIGHT:
+                    upto = min(calls, answered + IN_FLIGHT)
+                    os.write(stdin, b"".join(lines[sent:upto]))
+                    sent = upto
+                chunk = os.read(stdout, 1 << 16)
+                if not chunk:
+                    sys.exit(f"{command}: closed its stdout")
+                complete, _, partial = (partial + chunk).rpartition(b"\n")
+                if complete:
+                    answered += complete.count(b"\n") + 1
+                    succeeded += complete.count(b'"isError":false')
+            wall.append((time.perf_counter() - began) / calls)
+            cpu.append((cpu_seconds(server.pid) - used) / calls)
+            server.stdin.close()
+            server.wait()
+            if succeeded != calls:
+                sys.exit(f"{command}: not every call succeeded")
+    for command, wall, cpu in zip(commands, walls, cpus):
+        print(
+            f"wall {statistics.median(wall) * 1e6:6.1f} µs/call  "
+            f"cpu {statistics.median(cpu) * 1e6:6.1f} µs/call  {command}"
+        )
+
+
 if __name__ == "__main__":
-    if len(sys.argv) < 5 or sys.argv[1] not in ("seq", "pipe"):
+    modes = {"seq": sequential, "pipe": pipelined, "window": windowed}
+    if len(sys.argv) < 5 or sys.argv[1] not in modes:
         sys.exit(__doc__)
     mode, first, second, commands = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4:]
-    (sequential if mode == "seq" else pipelined)(first, second, commands)
+    modes[mode](first, second, commands)
