@@ -396,29 +396,29 @@ async fn run(plan: &Plan, sides: &Sides) -> Result<Vec<Row>> {
     drop((moat, native));
 
     // 3. Cold start: spawn to the tools/list answer (median of several).
-    let mut native_starts = Vec::new();
-    for _ in 0..plan.cold_starts {
-        native_starts.push(Server::start_alone(sides.native()).await?);
-    }
-    let native_start = percentile(&mut native_starts, 0.5);
+    // Each of moat's starts is followed by one of native's, so that each row
+    // compares starts made in the same machine state (as the per-call
+    // measurements alternate); the warm rows come before the cold ones,
+    // which compile and write the cache.
     for (label, config, warm, target) in [
         ("cold start, 1 component, cache warm", &one, true, ""),
-        ("cold start, 1 component, cache cold", &one, false, ""),
         ("cold start, 10 components, cache warm", &ten, true, "≤ 2×"),
+        ("cold start, 1 component, cache cold", &one, false, ""),
         ("cold start, 10 components, cache cold", &ten, false, ""),
     ] {
-        let mut starts = Vec::new();
+        let (mut starts, mut native_starts) = (Vec::new(), Vec::new());
         for i in 0..plan.cold_starts {
             let cache =
                 if warm { warm_cache.clone() } else { sides.work.path().join(format!("cold-{label}-{i}")) };
             starts.push(Server::start_alone(sides.moat(config, &cache)).await?);
+            native_starts.push(Server::start_alone(sides.native()).await?);
         }
-        let m = percentile(&mut starts, 0.5);
+        let (m, n) = (percentile(&mut starts, 0.5), percentile(&mut native_starts, 0.5));
         rows.push(Row {
             what: label.into(),
             moat: millis(m),
-            native: millis(native_start),
-            ratio: ratio(m.as_secs_f64(), native_start.as_secs_f64()),
+            native: millis(n),
+            ratio: ratio(m.as_secs_f64(), n.as_secs_f64()),
             target,
         });
     }
