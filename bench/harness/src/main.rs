@@ -514,23 +514,46 @@ async fn http_rows(plan: &Plan, sides: &Sides) -> Result<Vec<Row>> {
 /// One server of the languages table.
 struct Language {
     label: &'static str,
-    /// The component (moat sides only).
-    component: Option<&'static str>,
+    serving: Serving,
     tool: &'static str,
 }
 
+/// What serves a language's trivial tool.
+#[derive(Clone, Copy)]
+enum Serving {
+    /// The native Rust baseline.
+    Native,
+    /// The official Python MCP SDK, from CPython.
+    PythonSdk,
+    /// moat, with this component.
+    Moat(&'static str),
+}
+
+impl Language {
+    fn component(&self) -> Option<&'static str> {
+        match self.serving {
+            Serving::Moat(component) => Some(component),
+            Serving::Native | Serving::PythonSdk => None,
+        }
+    }
+}
+
 const LANGUAGES: [Language; 5] = [
-    Language { label: "native Rust (rmcp), no sandbox", component: None, tool: "bench.add" },
-    Language { label: "Python MCP SDK (CPython), no sandbox", component: None, tool: "bench.add" },
-    Language { label: "moat, Rust component", component: Some("bench"), tool: "bench.add" },
+    Language { label: "native Rust (rmcp), no sandbox", serving: Serving::Native, tool: "bench.add" },
+    Language {
+        label: "Python MCP SDK (CPython), no sandbox",
+        serving: Serving::PythonSdk,
+        tool: "bench.add",
+    },
+    Language { label: "moat, Rust component", serving: Serving::Moat("bench"), tool: "bench.add" },
     Language {
         label: "moat, Python component (componentize-py)",
-        component: Some("bench-py"),
+        serving: Serving::Moat("bench-py"),
         tool: "bench-py.add",
     },
     Language {
         label: "moat, JavaScript component (componentize-js)",
-        component: Some("bench-js"),
+        serving: Serving::Moat("bench-js"),
         tool: "bench-js.add",
     },
 ];
@@ -547,58 +570,77 @@ struct LanguageRow {
 }
 
 /// The trivial tool in each language: start-up (compile cache warm and cold),
-/// sequential round trips and idle memory, each server on its own in turn.
+/// sequential round trips and idle memory. The servers take turns, as the two
+/// sides of the main table do: one start each per round, and blocks of
+/// [`BLOCK`] calls each with every server alive, so that each sees the same
+/// machine state.
 async fn languages(plan: &Plan, sides: &Sides) -> Result<Vec<LanguageRow>> {
     let python = std::env::var("PYTHON").unwrap_or_else(|_| "python3".into());
     let baseline = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../python/server.py");
     let warm_cache = sides.work.path().join("cache-languages");
     let add = json!({"a": 40, "b": 2});
-    let mut rows = Vec::new();
-    for (i, language) in LANGUAGES.iter().enumerate() {
-        let command = || -> Result<Command> {
-            Ok(match (i, language.component) {
-                (0, _) => sides.native(),
-                (1, _) => {
-                    let mut command = Command::new(&python);
-                    command.arg(&baseline);
-                    command
-                }
-                (_, Some(component)) => sides.moat(&sides.config(&[component])?, &warm_cache),
-                _ => unreachable!(),
-            })
-        };
-        // The first start fills the compile cache.
-        Server::start(command()?).await?;
-        let mut warm = Vec::new();
-        for _ in 0..plan.cold_starts {
-            warm.push(Server::start_alone(command()?).await?);
-        }
-        let cold_start = match language.component {
-            Some(component) => {
-                let mut cold = Vec::new();
-                for run in 0..plan.cold_starts.min(3) {
-                    let cache = sides.work.path().join(format!("cold-{component}-{run}"));
-                    cold.push(Server::start_alone(sides.moat(&sides.config(&[component])?, &cache)).await?);
-                }
-                Some(percentile(&mut cold, 0.5))
+    let command = |language: &Language, cache: &Path| -> Result<Command> {
+        Ok(match language.serving {
+            Serving::Native => sides.native(),
+            Serving::PythonSdk => {
+                let mut command = Command::new(&python);
+                command.arg(&baseline);
+                command
             }
-            None => None,
-        };
-        let (mut server, _) = Server::start(command()?).await?;
-        let calls = plan.add_calls / 3;
-        let mut samples = latency(&mut server, language.tool, &add, plan.warmup, calls).await?;
-        let idle_kib = server.memory()?.0;
+            Serving::Moat(component) => sides.moat(&sides.config(&[component])?, cache),
+        })
+    };
+    // The first start of each fills the compile cache.
+    for language in &LANGUAGES {
+        Server::start(command(language, &warm_cache)?).await?;
+    }
+    let mut warm = vec![Vec::new(); LANGUAGES.len()];
+    for _ in 0..plan.cold_starts {
+        for (language, starts) in LANGUAGES.iter().zip(&mut warm) {
+            starts.push(Server::start_alone(command(language, &warm_cache)?).await?);
+        }
+    }
+    let mut cold = vec![Vec::new(); LANGUAGES.len()];
+    for run in 0..plan.cold_starts.min(3) {
+        for (language, starts) in LANGUAGES.iter().zip(&mut cold) {
+            if let Some(component) = language.component() {
+                let cache = sides.work.path().join(format!("cold-{component}-{run}"));
+                starts.push(Server::start_alone(command(language, &cache)?).await?);
+            }
+        }
+    }
+    let mut servers = Vec::new();
+    for language in &LANGUAGES {
+        let (mut server, _) = Server::start(command(language, &warm_cache)?).await?;
+        latency(&mut server, language.tool, &add, plan.warmup, 0).await?;
+        servers.push(server);
+    }
+    let calls = plan.add_calls / 3;
+    let mut samples = vec![Vec::with_capacity(calls); LANGUAGES.len()];
+    let mut done = 0;
+    while done < calls {
+        let block = BLOCK.min(calls - done);
+        for ((language, server), taken) in LANGUAGES.iter().zip(&mut servers).zip(&mut samples) {
+            taken.extend(latency(server, language.tool, &add, 0, block).await?);
+            tokio::time::sleep(SETTLE).await;
+        }
+        done += block;
+    }
+    let mut rows = Vec::new();
+    for (((language, server), mut samples), (mut warm, mut cold)) in
+        LANGUAGES.iter().zip(&servers).zip(samples).zip(warm.into_iter().zip(cold))
+    {
         rows.push(LanguageRow {
             label: language.label,
             size: language
-                .component
+                .component()
                 .map(|c| std::fs::metadata(sides.dist.join(format!("{c}.wasm"))).map(|m| m.len()))
                 .transpose()?,
             warm_start: percentile(&mut warm, 0.5),
-            cold_start,
+            cold_start: (!cold.is_empty()).then(|| percentile(&mut cold, 0.5)),
             p50: percentile(&mut samples, 0.5),
             p99: percentile(&mut samples, 0.99),
-            idle_kib,
+            idle_kib: server.memory()?.0,
         });
     }
     Ok(rows)
