@@ -249,26 +249,26 @@ impl Sides {
     }
 }
 
-/// `calls` sequential round trips on each side, in alternating blocks of
-/// [`BLOCK`] with a [`SETTLE`] pause after each: (moat's times, native's).
-async fn in_blocks(
+/// `calls` sequential round trips to each of `N` servers, taking turns in
+/// blocks of [`BLOCK`] with a [`SETTLE`] pause after each; `call(i)` makes one
+/// round trip to server `i`. Each server's times, in order.
+async fn in_turns<const N: usize>(
     calls: usize,
-    mut moat: impl AsyncFnMut() -> Result<Duration>,
-    mut native: impl AsyncFnMut() -> Result<Duration>,
-) -> Result<(Vec<Duration>, Vec<Duration>)> {
-    let (mut m, mut n) = (Vec::with_capacity(calls), Vec::with_capacity(calls));
-    while m.len() < calls {
-        let block = BLOCK.min(calls - m.len());
-        for _ in 0..block {
-            m.push(moat().await?);
+    mut call: impl AsyncFnMut(usize) -> Result<Duration>,
+) -> Result<[Vec<Duration>; N]> {
+    let mut times = std::array::from_fn(|_| Vec::with_capacity(calls));
+    let mut done = 0;
+    while done < calls {
+        let block = BLOCK.min(calls - done);
+        for (server, taken) in times.iter_mut().enumerate() {
+            for _ in 0..block {
+                taken.push(call(server).await?);
+            }
+            tokio::time::sleep(SETTLE).await;
         }
-        tokio::time::sleep(SETTLE).await;
-        for _ in 0..block {
-            n.push(native().await?);
-        }
-        tokio::time::sleep(SETTLE).await;
+        done += block;
     }
-    Ok((m, n))
+    Ok(times)
 }
 
 fn percentile(samples: &mut [Duration], p: f64) -> Duration {
@@ -297,21 +297,12 @@ struct Row {
     target: &'static str,
 }
 
-async fn latency(
-    server: &mut Server,
-    tool: &str,
-    args: &Value,
-    warmup: usize,
-    calls: usize,
-) -> Result<Vec<Duration>> {
-    for _ in 0..warmup {
+/// `calls` calls to `tool`, their times not kept: before measuring a server.
+async fn warm_up(server: &mut Server, tool: &str, args: &Value, calls: usize) -> Result<()> {
+    for _ in 0..calls {
         server.call(tool, args).await?;
     }
-    let mut samples = Vec::with_capacity(calls);
-    for _ in 0..calls {
-        samples.push(server.call(tool, args).await?);
-    }
-    Ok(samples)
+    Ok(())
 }
 
 async fn run(plan: &Plan, sides: &Sides) -> Result<Vec<Row>> {
@@ -354,9 +345,11 @@ async fn run(plan: &Plan, sides: &Sides) -> Result<Vec<Row>> {
             moat.call(tool, args).await?;
             native.call(tool, args).await?;
         }
-        let (mut m, mut n) =
-            in_blocks(calls, async || moat.call(tool, args).await, async || native.call(tool, args).await)
-                .await?;
+        let [mut m, mut n] = in_turns(calls, async |server| match server {
+            0 => moat.call(tool, args).await,
+            _ => native.call(tool, args).await,
+        })
+        .await?;
         for (p, name) in [(0.5, "p50"), (0.99, "p99")] {
             let (mp, np) = (percentile(&mut m, p), percentile(&mut n, p));
             rows.push(Row {
@@ -373,7 +366,7 @@ async fn run(plan: &Plan, sides: &Sides) -> Result<Vec<Row>> {
     // 2. Pipelined throughput, and memory under that load.
     let (mut moat, _) = Server::start(sides.moat(&ten, &warm_cache)).await?;
     let (mut native, _) = Server::start(sides.native()).await?;
-    latency(&mut moat, "bench.add", &add, plan.warmup, 0).await?;
+    warm_up(&mut moat, "bench.add", &add, plan.warmup).await?;
     tokio::time::sleep(IDLE).await;
     let moat_idle = moat.memory()?.0;
     let native_idle = native.memory()?.0;
@@ -489,11 +482,10 @@ async fn http_rows(plan: &Plan, sides: &Sides) -> Result<Vec<Row>> {
         m_session.call("bench.add", &add).await?;
         n_session.call("bench.add", &add).await?;
     }
-    let (mut m, mut n) = in_blocks(
-        calls,
-        async || m_session.call("bench.add", &add).await,
-        async || n_session.call("bench.add", &add).await,
-    )
+    let [mut m, mut n] = in_turns(calls, async |server| match server {
+        0 => m_session.call("bench.add", &add).await,
+        _ => n_session.call("bench.add", &add).await,
+    })
     .await?;
     let (mp, np) = (percentile(&mut m, 0.5), percentile(&mut n, 0.5));
     rows.push(Row {
@@ -619,20 +611,12 @@ async fn languages(plan: &Plan, sides: &Sides) -> Result<Vec<LanguageRow>> {
     let mut servers = Vec::new();
     for language in &LANGUAGES {
         let (mut server, _) = Server::start(command(language, &warm_cache)?).await?;
-        latency(&mut server, language.tool, &add, plan.warmup, 0).await?;
+        warm_up(&mut server, language.tool, &add, plan.warmup).await?;
         servers.push(server);
     }
     let calls = plan.add_calls / 3;
-    let mut samples = vec![Vec::with_capacity(calls); LANGUAGES.len()];
-    let mut done = 0;
-    while done < calls {
-        let block = BLOCK.min(calls - done);
-        for ((language, server), taken) in LANGUAGES.iter().zip(&mut servers).zip(&mut samples) {
-            taken.extend(latency(server, language.tool, &add, 0, block).await?);
-            tokio::time::sleep(SETTLE).await;
-        }
-        done += block;
-    }
+    let samples: [_; LANGUAGES.len()] =
+        in_turns(calls, async |i| servers[i].call(LANGUAGES[i].tool, &add).await).await?;
     tokio::time::sleep(IDLE).await;
     let mut rows = Vec::new();
     for (((language, server), mut samples), (mut warm, mut cold)) in
