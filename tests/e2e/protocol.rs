@@ -88,7 +88,9 @@ async fn an_unknown_tool_is_a_protocol_error() {
 }
 
 /// A raw JSON-RPC session against the binary: every stdout line is a JSON-RPC
-/// message, ping answers, and closing stdin ends the process cleanly.
+/// message, ping answers, and closing stdin ends the process cleanly. The log
+/// on stderr has the call's line, and no span in any line (rmcp's spans cost
+/// every poll of every request's task, and moat does not record them).
 #[test]
 fn raw_stdio_session_pings_and_exits_on_eof() {
     let hash = example("hash");
@@ -126,4 +128,8 @@ fn raw_stdio_session_pings_and_exits_on_eof() {
     };
     assert!(status.success(), "clean exit on EOF: {status}");
     assert!(lines.next().is_none(), "nothing after the last response");
+    let mut log = String::new();
+    std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut log).unwrap();
+    assert!(log.contains(" INFO moat::host: call tool=\"hash.digest\""), "the call is logged:\n{log}");
+    assert!(!log.contains("serve_inner"), "no span is recorded:\n{log}");
 }
