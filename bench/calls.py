@@ -5,7 +5,8 @@ the native baseline; this compares builds of moat with each other, and with it).
 
   python3 bench/calls.py seq ROUNDS CALLS "CMD" "CMD" ...
       Starts every server, then in each round makes CALLS sequential
-      `bench.add` calls to each in turn; prints each server's p50 and p90.
+      `bench.add` calls to each in turn; prints each server's p50 and p90,
+      and its CPU time (user + system) per call.
   python3 bench/calls.py pipe RUNS CALLS "CMD" "CMD" ...
       In each run starts each server in turn and writes CALLS `bench.add` calls
       at once; prints the median time to read every answer.
@@ -48,12 +49,20 @@ def start(command):
     return server
 
 
+def cpu_seconds(pid):
+    """User plus system time of process `pid` so far, from /proc."""
+    fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def sequential(rounds, calls, commands):
     servers = [start(command) for command in commands]
     times = [[] for _ in servers]
+    cpus = [0.0 for _ in servers]
     request = 1
     for _ in range(rounds):
-        for server, taken in zip(servers, times):
+        for index, (server, taken) in enumerate(zip(servers, times)):
+            used = cpu_seconds(server.pid)
             for _ in range(calls):
                 began = time.perf_counter()
                 server.stdin.write(line({"id": request, "method": "tools/call", "params": ADD}))
@@ -63,13 +72,14 @@ def sequential(rounds, calls, commands):
                 if b'"isError":false' not in answer:
                     sys.exit(f"call failed: {answer[:200]!r}")
                 request += 1
+            cpus[index] += cpu_seconds(server.pid) - used
     for server in servers:
         server.stdin.close()
         server.wait()
-    for command, taken in zip(commands, times):
+    for command, taken, cpu in zip(commands, times, cpus):
         p50 = statistics.median(taken) * 1e6
         p90 = statistics.quantiles(taken, n=10)[-1] * 1e6
-        print(f"p50 {p50:7.1f} µs  p90 {p90:7.1f} µs  {command}")
+        print(f"p50 {p50:7.1f} µs  p90 {p90:7.1f} µs  cpu {cpu / len(taken) * 1e6:6.1f} µs/call  {command}")
 
 
 def pipelined(runs, calls, commands):
@@ -91,12 +101,6 @@ def pipelined(runs, calls, commands):
 
 
 IN_FLIGHT = 64
-
-
-def cpu_seconds(pid):
-    """User plus system time of process `pid` so far, from /proc."""
-    fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def windowed(runs, calls, commands):

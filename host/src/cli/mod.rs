@@ -320,7 +320,7 @@ pub fn main() -> Result<std::process::ExitCode> {
 /// and a recorded span is entered and left at every poll of those tasks:
 /// about 10 µs of a trivial call's round trip, for a prefix on each line.
 fn init_logging(filter: Option<&str>) {
-    use tracing_subscriber::filter::{FilterExt, filter_fn};
+    use tracing_subscriber::filter::{FilterExt, LevelFilter, filter_fn};
     use tracing_subscriber::prelude::*;
     use tracing_subscriber::{EnvFilter, fmt};
     let filter = match filter {
@@ -331,7 +331,10 @@ fn init_logging(filter: Option<&str>) {
     // whatever the filter (moat's own HTTP gate logs every refusal).
     let filter =
         filter.add_directive("rmcp::transport::streamable_http_server=off".parse().expect("valid directive"));
-    let events_only = filter_fn(|metadata| metadata.is_event());
+    // Every level passes this half, so the filter's level alone bounds what
+    // is logged; without the hint `log` records would all be turned into
+    // events before being dropped (wasmtime logs at trace level on each call).
+    let events_only = filter_fn(|metadata| metadata.is_event()).with_max_level_hint(LevelFilter::TRACE);
     let stderr = fmt::layer()
         .with_writer(std::io::stderr)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
