@@ -318,11 +318,25 @@ pub fn main() -> Result<std::process::ExitCode> {
 /// Only events are logged, never spans. moat opens none; rmcp wraps its
 /// service loop and every request's task in one (`serve_inner`, no fields),
 /// and a recorded span is entered and left at every poll of those tasks:
-/// about 10 µs of a trivial call's round trip, for a prefix on each line.
+/// about 5,000 instructions of a trivial call (callgrind), for a prefix on
+/// each line.
 fn init_logging(filter: Option<&str>) {
-    use tracing_subscriber::filter::{FilterExt, LevelFilter, filter_fn};
+    use tracing_subscriber::fmt;
     use tracing_subscriber::prelude::*;
-    use tracing_subscriber::{EnvFilter, fmt};
+    let stderr = fmt::layer()
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .with_filter(log_filter(filter));
+    tracing_subscriber::registry().with(stderr).init();
+}
+
+/// What is logged: `filter` (else `RUST_LOG`, else `info`), events only.
+fn log_filter<S>(filter: Option<&str>) -> impl tracing_subscriber::layer::Filter<S> + use<S>
+where
+    S: tracing::Subscriber + for<'a> tracing_subscriber::registry::LookupSpan<'a>,
+{
+    use tracing_subscriber::EnvFilter;
+    use tracing_subscriber::filter::{FilterExt, LevelFilter, filter_fn};
     let filter = match filter {
         Some(filter) => EnvFilter::new(filter),
         None => EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
@@ -335,11 +349,7 @@ fn init_logging(filter: Option<&str>) {
     // is logged; without the hint `log` records would all be turned into
     // events before being dropped (wasmtime logs at trace level on each call).
     let events_only = filter_fn(|metadata| metadata.is_event()).with_max_level_hint(LevelFilter::TRACE);
-    let stderr = fmt::layer()
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .with_filter(filter.and(events_only));
-    tracing_subscriber::registry().with(stderr).init();
+    filter.and(events_only)
 }
 
 /// The config to serve (or call) with: the file, the components named on the
@@ -625,4 +635,20 @@ fn pack(component_path: &Path, wit: &Path, world: Option<&str>, output: &Path) -
         packed_file.digest
     );
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use tracing_subscriber::filter::LevelFilter;
+    use tracing_subscriber::layer::Filter;
+
+    #[test]
+    fn the_log_filters_level_bounds_what_log_and_tracing_record() {
+        for (filter, level) in
+            [("info", LevelFilter::INFO), ("warn", LevelFilter::WARN), ("debug", LevelFilter::DEBUG)]
+        {
+            let filter = super::log_filter::<tracing_subscriber::Registry>(Some(filter));
+            assert_eq!(Filter::max_level_hint(&filter), Some(level));
+        }
+    }
 }
