@@ -206,6 +206,7 @@ struct RawVet {
 struct RawServer {
     max_concurrent_calls: Option<u32>,
     cache_dir: Option<PathBuf>,
+    cache_max_size: Option<bytesize::ByteSize>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -234,6 +235,8 @@ pub struct Config {
     pub max_concurrent_calls: u32,
     /// Where compiled components are cached; `None` means the user cache directory.
     pub cache_dir: Option<PathBuf>,
+    /// How much disk the compile cache keeps to (least recently used first out).
+    pub cache_max_size: u64,
     /// Limits for components that set none of their own.
     pub default_limits: Limits,
     /// Components in name order.
@@ -313,6 +316,7 @@ impl Default for Config {
         Config {
             max_concurrent_calls: DEFAULT_MAX_CONCURRENT_CALLS,
             cache_dir: None,
+            cache_max_size: crate::runtime::cache::DEFAULT_BUDGET,
             default_limits: Limits::default(),
             components: Vec::new(),
             engine: EngineOptions::default(),
@@ -380,9 +384,15 @@ impl Config {
             Some(text) => parse_refuse_at(text)?,
             None => Some(DEFAULT_VET_REFUSE_AT),
         };
+        let cache_max_size =
+            raw.server.cache_max_size.map_or(crate::runtime::cache::DEFAULT_BUDGET, |size| size.0);
+        if cache_max_size == 0 {
+            bail!("[server] cache_max_size must be greater than zero (without a cache, leave cache_dir out)");
+        }
         Ok(Config {
             max_concurrent_calls,
             cache_dir: raw.server.cache_dir.map(|dir| base.join(dir)),
+            cache_max_size,
             default_limits,
             components,
             engine: EngineOptions::default(),
@@ -453,6 +463,7 @@ mod tests {
             r#"
             [server]
             max_concurrent_calls = 4
+            cache_max_size = "512 MiB"
             [limits]
             wall_clock = "5s"
             [components.text]
@@ -465,6 +476,8 @@ mod tests {
         )
         .unwrap();
         assert_eq!(config.max_concurrent_calls, 4);
+        assert_eq!(config.cache_max_size, 512 << 20);
+        assert_eq!(Config::default().cache_max_size, 2 << 30);
         let names: Vec<_> = config.components.iter().map(|c| c.name.as_str()).collect();
         assert_eq!(names, ["slow", "text"], "components come in name order");
         assert_eq!(config.components[1].path, Path::new("/etc/moat/dist/text.wasm"));
@@ -486,5 +499,12 @@ mod tests {
         let bad_duration =
             Config::parse("[limits]\nwall_clock = \"ten seconds\"", Path::new(".")).unwrap_err();
         assert!(format!("{bad_duration:#}").contains("wall_clock"), "{bad_duration:#}");
+        let no_cache = Config::parse("[server]\ncache_max_size = 0", Path::new(".")).unwrap_err();
+        assert!(
+            format!("{no_cache:#}").contains("[server] cache_max_size must be greater than zero"),
+            "{no_cache:#}"
+        );
+        let bad_size = Config::parse("[server]\ncache_max_size = \"lots\"", Path::new(".")).unwrap_err();
+        assert!(format!("{bad_size:#}").contains("cache_max_size"), "{bad_size:#}");
     }
 }

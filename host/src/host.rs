@@ -271,8 +271,12 @@ impl Host {
         // The engine is built on another thread meanwhile: components found
         // in the cache are checked without it.
         let (runtime, checked) = std::thread::scope(|scope| {
-            let runtime =
-                scope.spawn(|| Runtime::new(Some(pool_sizing(config)), cache_dir.as_deref(), config.engine));
+            let runtime = scope.spawn(|| {
+                let mut runtime =
+                    Runtime::new(Some(pool_sizing(config)), cache_dir.as_deref(), config.engine)?;
+                runtime.keep_cache_to(config.cache_max_size);
+                Ok::<_, anyhow::Error>(runtime)
+            });
             let checked: Vec<Option<Result<Prepared>>> = config
                 .components
                 .iter()

@@ -185,7 +185,7 @@ pub enum LimitExceeded {
 }
 
 /// Bytes shown the way people write them (`256 MiB`).
-struct Bytes(u64);
+pub(crate) struct Bytes(pub(crate) u64);
 
 impl fmt::Display for Bytes {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

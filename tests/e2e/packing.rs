@@ -139,6 +139,30 @@ async fn compiled_components_are_cached_by_digest_and_not_recompiled() {
     second.stop().await;
 }
 
+/// `[server] cache_max_size` reaches the cache: storing a compiled component
+/// takes the cache over its budget, so the entries used least recently go,
+/// and the one just stored stays.
+#[tokio::test]
+async fn the_compile_cache_keeps_to_its_budget() {
+    let cache = tempfile::tempdir().unwrap();
+    let stale = cache.path().join(format!("{}-0000000000000000.cwasm", "ab".repeat(32)));
+    std::fs::write(&stale, vec![0u8; 4096]).unwrap();
+    let day_before = std::time::SystemTime::now() - std::time::Duration::from_secs(24 * 60 * 60);
+    std::fs::File::options().write(true).open(&stale).unwrap().set_modified(day_before).unwrap();
+    let config = "[server]\ncache_max_size = \"4 KiB\"\n[components.hash]\npath = \"{dist}/hash.wasm\"\n";
+    let lifecycle = Lifecycle::Initialize(ProtocolVersion::V_2025_11_25);
+    let moat = Moat::start_with(config, lifecycle, cache.path()).await;
+    assert!(moat.wait_for_log("compile cache kept to its budget").await, "{}", moat.stderr());
+    moat.stop().await;
+    let digest = hex::encode(Sha256::digest(std::fs::read(examples().join("hash.wasm")).unwrap()));
+    assert!(!stale.exists(), "the entry used least recently is removed");
+    assert_eq!(
+        cache_entries(cache.path(), &digest, ".cwasm").len(),
+        1,
+        "the new entry stays, alone over the budget"
+    );
+}
+
 /// The cache entries of the component with sha256 `digest` whose names end with `suffix`.
 fn cache_entries(cache: &Path, digest: &str, suffix: &str) -> Vec<PathBuf> {
     std::fs::read_dir(cache)

@@ -9,11 +9,16 @@
 //! written atomically (temporary file, then rename). Anyone who can write that
 //! directory can already run code as the user. A corrupt or incompatible entry
 //! is reported, removed and recompiled; it never stops the host.
+//!
+//! The cache keeps to a size: when storing a compiled component takes it over
+//! its budget, the entries used least recently are removed until it fits (a
+//! component rebuilt many times, or each new build of moat, would otherwise
+//! leave its old entries behind for good).
 
 use std::hash::{Hash, Hasher};
 use std::path::{Path, PathBuf};
-
 use std::sync::OnceLock;
+use std::time::{Duration, SystemTime};
 
 use anyhow::{Context, Result};
 use sha2::{Digest, Sha256};
@@ -31,11 +36,20 @@ pub enum CompileSource {
     Compiled,
 }
 
+/// The compile cache's size when the config sets none (`[server] cache_max_size`).
+pub const DEFAULT_BUDGET: u64 = 2 << 30;
+
+/// A cache hit moves an entry to the back of the eviction order (by setting
+/// its modification time) at most this often, so that serving stays free of
+/// writes.
+const REFRESH_AFTER: Duration = Duration::from_secs(24 * 60 * 60);
+
 /// The compiled-artifact cache (or its absence).
 #[derive(Debug, Clone)]
 pub struct CompileCache {
     dir: Option<PathBuf>,
     engine_key: String,
+    budget: u64,
 }
 
 /// Feeds `Hash` output into sha256, to turn wasmtime's engine-compatibility hash
@@ -61,7 +75,12 @@ impl CompileCache {
             create_private_dir(dir)
                 .with_context(|| format!("cannot create cache directory {}", dir.display()))?;
         }
-        Ok(CompileCache { dir: dir.map(Path::to_path_buf), engine_key })
+        Ok(CompileCache { dir: dir.map(Path::to_path_buf), engine_key, budget: DEFAULT_BUDGET })
+    }
+
+    /// Keeps the cache to `bytes` on disk.
+    pub fn set_budget(&mut self, bytes: u64) {
+        self.budget = bytes;
     }
 
     /// The user's default cache directory for moat.
@@ -90,7 +109,9 @@ impl CompileCache {
     /// The cached compiled form of the component with `digest`, if there is a
     /// usable one; an unusable one is reported and removed.
     pub fn load(&self, engine: &Engine, digest: &str) -> Option<Component> {
-        let entry = self.entry(digest).filter(|e| e.exists())?;
+        let entry = self.entry(digest)?;
+        let metadata = std::fs::metadata(&entry).ok()?;
+        refresh_if_stale(&entry, &metadata, SystemTime::now());
         match deserialize(engine, &entry) {
             Ok(component) => Some(component),
             Err(error) => {
@@ -104,13 +125,101 @@ impl CompileCache {
     /// Compiles `bytes` (whose sha256 is `digest`) and stores the result.
     pub fn compile(&self, engine: &Engine, digest: &str, bytes: &[u8]) -> Result<Component> {
         let component = Component::from_binary(engine, bytes).map_err(anyhow::Error::from)?;
-        if let Some(entry) = self.entry(digest)
-            && let Err(error) = store(&component, &entry)
-        {
-            tracing::warn!(entry = %entry.display(), error = %format!("{error:#}"), "could not write compile-cache entry");
+        if let Some(entry) = self.entry(digest) {
+            match store(&component, &entry) {
+                Ok(()) => self.keep_to_budget(&entry),
+                Err(error) => {
+                    tracing::warn!(entry = %entry.display(), error = %format!("{error:#}"), "could not write compile-cache entry")
+                }
+            }
         }
         Ok(component)
     }
+
+    /// After `stored` was written: removes the entries used least recently
+    /// until the cache fits its budget again.
+    fn keep_to_budget(&self, stored: &Path) {
+        let Some(dir) = &self.dir else { return };
+        match prune(dir, self.budget, stored) {
+            Ok(Pruned { removed: 0, .. }) => {}
+            Ok(Pruned { removed, freed }) => tracing::info!(
+                dir = %dir.display(),
+                removed,
+                freed = %crate::limits::Bytes(freed),
+                budget = %crate::limits::Bytes(self.budget),
+                "compile cache kept to its budget: removed the entries used least recently"
+            ),
+            Err(error) => {
+                tracing::warn!(dir = %dir.display(), %error, "could not keep the compile cache to its budget")
+            }
+        }
+    }
+}
+
+/// Sets the modification time of a cache entry last set before
+/// [`REFRESH_AFTER`] to `now`: the entry was just used. Failing changes nothing
+/// but the entry's place in the eviction order.
+fn refresh_if_stale(entry: &Path, metadata: &std::fs::Metadata, now: SystemTime) {
+    let stale = metadata
+        .modified()
+        .is_ok_and(|modified| now.duration_since(modified).is_ok_and(|age| age > REFRESH_AFTER));
+    if stale && let Ok(file) = std::fs::File::options().write(true).open(entry) {
+        file.set_modified(now).ok();
+    }
+}
+
+/// What [`prune`] removed.
+#[derive(Debug, PartialEq, Eq)]
+struct Pruned {
+    removed: usize,
+    freed: u64,
+}
+
+/// Removes cache entries (compiled components and surfaces, the files this
+/// module names) of `dir`, oldest modification time first, until those left
+/// take at most `budget` bytes. `keep` is never removed, even alone over the
+/// budget; nor is anything else in the directory.
+fn prune(dir: &Path, budget: u64, keep: &Path) -> std::io::Result<Pruned> {
+    let mut entries = Vec::new();
+    let mut total: u64 = 0;
+    for item in std::fs::read_dir(dir)? {
+        let item = item?;
+        let name = item.file_name();
+        let name = name.to_string_lossy();
+        if !(name.ends_with(".cwasm") || name.ends_with(".surface.json")) {
+            continue;
+        }
+        let metadata = item.metadata()?;
+        if !metadata.is_file() {
+            continue;
+        }
+        total = total.saturating_add(metadata.len());
+        entries.push((metadata.modified()?, metadata.len(), item.path()));
+    }
+    let mut pruned = Pruned { removed: 0, freed: 0 };
+    if total <= budget {
+        return Ok(pruned);
+    }
+    entries.sort();
+    for (_, len, path) in entries {
+        if total <= budget {
+            break;
+        }
+        if path == keep {
+            continue;
+        }
+        // Gone already (another moat sharing the cache) is as good as removed.
+        match std::fs::remove_file(&path) {
+            Ok(()) => {
+                pruned.removed += 1;
+                pruned.freed += len;
+            }
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => {}
+            Err(error) => return Err(error),
+        }
+        total -= len;
+    }
+    Ok(pruned)
 }
 
 /// Components' surfaces by digest, beside their compiled forms. A surface
@@ -137,7 +246,13 @@ impl SurfaceCache {
     /// followed a successful compile and link, so a component listed from it
     /// links again (compiled afresh if its compiled form is gone).
     pub fn get(&self, digest: &str) -> Option<Surface> {
-        let text = std::fs::read(self.entry(digest)?).ok()?;
+        let entry = self.entry(digest)?;
+        let mut file = std::fs::File::open(&entry).ok()?;
+        let mut text = Vec::new();
+        std::io::Read::read_to_end(&mut file, &mut text).ok()?;
+        if let Ok(metadata) = file.metadata() {
+            refresh_if_stale(&entry, &metadata, SystemTime::now());
+        }
         serde_json::from_slice(&text).ok()
     }
 
@@ -196,4 +311,73 @@ pub(crate) fn create_private_dir(dir: &Path) -> std::io::Result<()> {
     #[cfg(unix)]
     std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
     builder.create(dir)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const DAY: Duration = Duration::from_secs(24 * 60 * 60);
+
+    /// A file of `len` bytes in `dir`, last modified `age` ago.
+    fn aged(dir: &Path, name: &str, len: usize, age: Duration) -> PathBuf {
+        let path = dir.join(name);
+        std::fs::write(&path, vec![0u8; len]).unwrap();
+        let file = std::fs::File::options().write(true).open(&path).unwrap();
+        file.set_modified(SystemTime::now() - age).unwrap();
+        path
+    }
+
+    #[test]
+    fn over_its_budget_the_cache_loses_the_entries_used_least_recently() {
+        let dir = tempfile::tempdir().unwrap();
+        let oldest = aged(dir.path(), "a-1.cwasm", 100, 4 * DAY);
+        let old_surface = aged(dir.path(), "a-2.surface.json", 100, 3 * DAY);
+        let recent = aged(dir.path(), "b-1.cwasm", 100, 2 * DAY);
+        let stored = aged(dir.path(), "c-1.cwasm", 100, Duration::ZERO);
+        let other = aged(dir.path(), "notes.txt", 1000, 9 * DAY);
+        std::fs::create_dir(dir.path().join("vet")).unwrap();
+
+        let pruned = prune(dir.path(), 250, &stored).unwrap();
+        assert_eq!(pruned, Pruned { removed: 2, freed: 200 });
+        assert!(!oldest.exists() && !old_surface.exists(), "the two oldest entries go");
+        assert!(recent.exists() && stored.exists(), "the newer entries stay");
+        assert!(
+            other.exists() && dir.path().join("vet").is_dir(),
+            "files that are not entries are never touched"
+        );
+
+        assert_eq!(
+            prune(dir.path(), 250, &stored).unwrap(),
+            Pruned { removed: 0, freed: 0 },
+            "within its budget"
+        );
+    }
+
+    #[test]
+    fn the_entry_just_stored_stays_even_alone_over_the_budget() {
+        let dir = tempfile::tempdir().unwrap();
+        let older = aged(dir.path(), "a-1.cwasm", 100, DAY);
+        // Stored now, but with an older time (a clock set back): still kept.
+        let stored = aged(dir.path(), "b-1.cwasm", 500, 2 * DAY);
+        assert_eq!(prune(dir.path(), 200, &stored).unwrap(), Pruned { removed: 1, freed: 100 });
+        assert!(!older.exists() && stored.exists());
+    }
+
+    #[test]
+    fn a_hit_on_an_entry_last_used_over_a_day_ago_moves_it_to_the_back() {
+        let dir = tempfile::tempdir().unwrap();
+        let now = SystemTime::now();
+        let stale = aged(dir.path(), "a-1.cwasm", 10, 2 * DAY);
+        let fresh = aged(dir.path(), "b-1.cwasm", 10, DAY / 2);
+        for entry in [&stale, &fresh] {
+            refresh_if_stale(entry, &std::fs::metadata(entry).unwrap(), now);
+        }
+        let modified = |entry: &Path| std::fs::metadata(entry).unwrap().modified().unwrap();
+        assert_eq!(modified(&stale), now, "refreshed");
+        assert!(
+            now.duration_since(modified(&fresh)).unwrap() >= DAY / 2 - Duration::from_secs(1),
+            "left alone: no write while serving"
+        );
+    }
 }

@@ -87,6 +87,11 @@ impl Drop for Runtime {
 }
 
 impl Runtime {
+    /// Keeps the compile cache to `bytes` on disk.
+    pub fn keep_cache_to(&mut self, bytes: u64) {
+        self.linking.cache.set_budget(bytes);
+    }
+
     /// A runtime for serving: pooling allocator sized by `pool`, compile cache in `cache_dir`.
     pub fn new(
         pool: Option<PoolSizing>,
