@@ -387,7 +387,7 @@ impl Config {
         let cache_max_size =
             raw.server.cache_max_size.map_or(crate::runtime::cache::DEFAULT_BUDGET, |size| size.0);
         if cache_max_size == 0 {
-            bail!("[server] cache_max_size must be greater than zero (without a cache, leave cache_dir out)");
+            bail!("[server] cache_max_size must be greater than zero");
         }
         Ok(Config {
             max_concurrent_calls,
