@@ -347,7 +347,7 @@ where
         filter.add_directive("rmcp::transport::streamable_http_server=off".parse().expect("valid directive"));
     // Every level passes this half, so the filter's level alone bounds what
     // is logged; without the hint `log` records would all be turned into
-    // events before being dropped (28 per trivial call, at trace level; wasmtime
+    // events before being dropped (28 per trivial call, all below info; wasmtime
     // is among the crates that log through `log`).
     let events_only = filter_fn(|metadata| metadata.is_event()).with_max_level_hint(LevelFilter::TRACE);
     filter.and(events_only)
