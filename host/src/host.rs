@@ -272,10 +272,8 @@ impl Host {
         // in the cache are checked without it.
         let (runtime, checked) = std::thread::scope(|scope| {
             let runtime = scope.spawn(|| {
-                let mut runtime =
-                    Runtime::new(Some(pool_sizing(config)), cache_dir.as_deref(), config.engine)?;
-                runtime.keep_cache_to(config.cache_max_size);
-                Ok::<_, anyhow::Error>(runtime)
+                Runtime::new(Some(pool_sizing(config)), cache_dir.as_deref(), config.engine)
+                    .map(|runtime| runtime.with_cache_budget(config.cache_max_size))
             });
             let checked: Vec<Option<Result<Prepared>>> = config
                 .components

@@ -87,9 +87,10 @@ impl Drop for Runtime {
 }
 
 impl Runtime {
-    /// Keeps the compile cache to `bytes` on disk.
-    pub fn keep_cache_to(&mut self, bytes: u64) {
+    /// This runtime, with its compile cache kept to `bytes` on disk.
+    pub fn with_cache_budget(mut self, bytes: u64) -> Runtime {
         self.linking.cache.set_budget(bytes);
+        self
     }
 
     /// A runtime for serving: pooling allocator sized by `pool`, compile cache in `cache_dir`.
