@@ -542,7 +542,11 @@ fn print_inspect_text(report: &Value, tools: &[ToolDef]) {
         None => println!("metadata   none: descriptions are generated (build with `moat pack`)"),
     }
     println!("imports");
-    for import in report["imports"].as_array().into_iter().flatten() {
+    let imports = report["imports"].as_array().cloned().unwrap_or_default();
+    if imports.is_empty() {
+        println!("  none: the component needs nothing from the host, not even WASI");
+    }
+    for import in imports {
         println!("  {}", import.as_str().unwrap_or_default());
     }
     if let Some(error) = report["link_error"].as_str() {
