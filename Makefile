@@ -29,7 +29,7 @@ serve: examples
 	@exec $(MOAT) serve --config guest-examples/moat.toml
 
 deps: guest-toolchains
-	@if command -v rustup >/dev/null; then rustup target add wasm32-wasip2 >&2; fi
+	@if command -v rustup >/dev/null; then rustup target add wasm32-wasip2 wasm32-unknown-unknown >&2; fi
 	@for tool in docker-registry openssl curl; do command -v $$tool >/dev/null || missing="$$missing $$tool"; done; \
 	if [ -n "$$missing" ]; then { apt-get update -qq && \
 		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; } >&2; fi

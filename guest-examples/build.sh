@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds every example tool into a WebAssembly component and packs its WIT
 # documentation into it with `moat pack`: guest-examples/dist/NAME.wasm.
-#   Rust        */       cargo, wasm32-wasip2
+#   Rust        */       cargo, wasm32-wasip2 (and bench-bare: wasm32-unknown-unknown)
 #   Python      python/* componentize-py (guest-examples/python/requirements.txt)
 #   JavaScript  js/*     componentize-js (guest-examples/js/package.json)
 # `make guest-toolchains` installs the Python and JavaScript toolchains.
@@ -26,6 +26,19 @@ for wit in "$here"/*/wit; do
     "$moat" --log warn pack "$here/target/wasm32-wasip2/release/${name//-/_}.wasm" \
         --wit "$wit" --output "$here/dist/$name.wasm" 2>&1 | sed 's/^/  /' >&2
 done
+
+# The benchmark's tools once more as a component that imports nothing (README,
+# "A tool that imports nothing"): built for wasm32-unknown-unknown, whose std
+# needs no WASI, and made a component by wasm-component-ld, the linker rustup
+# ships with the wasm32-wasip2 target.
+if command -v rustup >/dev/null && ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
+    rustup target add wasm32-unknown-unknown >&2
+fi
+cargo build --quiet --manifest-path "$here/Cargo.toml" --target-dir "$here/target" \
+    --target wasm32-unknown-unknown --release --package bench \
+    --config 'target.wasm32-unknown-unknown.linker = "wasm-component-ld"' >&2
+"$moat" --log warn pack "$here/target/wasm32-unknown-unknown/release/bench.wasm" \
+    --wit "$here/bench/wit" --output "$here/dist/bench-bare.wasm" 2>&1 | sed 's/^/  /' >&2
 
 # Python and JavaScript: the interpreter is built into each component, so
 # componentizing takes seconds; it is skipped while the output is newer than

@@ -1,7 +1,8 @@
 //! Tools written in Python (componentize-py) and JavaScript (componentize-js),
 //! served like the Rust ones: their WIT world's functions and nothing else,
 //! logging and progress through moat:host, and the same sandbox and limits
-//! around the interpreter inside them.
+//! around the interpreter inside them. And a Rust tool built to import nothing
+//! at all (wasm32-unknown-unknown), served like the others.
 
 #![allow(deprecated)] // MCP logging: deprecated by SEP-2577 for later protocol versions, still served.
 
@@ -9,10 +10,11 @@ use rmcp::model::LoggingLevel;
 use serde_json::json;
 
 use crate::notices::{Session, message};
-use crate::support::{is_error, text};
+use crate::support::{MOAT, example, is_error, text};
 
 const PYTHON: &str = "[components.wordstats]\npath = \"{dist}/wordstats.wasm\"\n";
 const JAVASCRIPT: &str = "[components.markdown]\npath = \"{dist}/markdown.wasm\"\n";
+const BARE: &str = "[components.bench-bare]\npath = \"{dist}/bench-bare.wasm\"\n";
 
 async fn tools(session: &Session) -> Vec<rmcp::model::Tool> {
     session.client.list_all_tools().await.expect("tools/list")
@@ -130,5 +132,51 @@ limits = { fuel = 2_000_000_000, memory = "128MiB" }
     // The interpreter is fresh for the next call.
     let small = session.call("pyhostile.allocate", json!({"mebibytes": 4}), None).await;
     assert_eq!(small.structured_content, Some(json!({"result": 4})));
+    session.client.cancel().await.ok();
+}
+
+/// What `moat inspect --json` says an example component imports.
+fn imports_of(name: &str) -> Vec<String> {
+    let output = std::process::Command::new(MOAT)
+        .args(["--log", "warn", "inspect", "--json"])
+        .arg(example(name))
+        .output()
+        .expect("run moat inspect");
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let report: serde_json::Value = serde_json::from_slice(&output.stdout).expect("inspect prints JSON");
+    serde_json::from_value(report["imports"].clone()).expect("imports are a list of names")
+}
+
+#[tokio::test]
+async fn a_rust_tool_built_for_wasm32_unknown_unknown_imports_nothing_and_serves() {
+    // The same source built for wasm32-wasip2 imports WASI's command-line
+    // interfaces (std's stdio, environment and exit); built bare, nothing.
+    let wasip2 = imports_of("bench");
+    assert!(wasip2.iter().any(|import| import.starts_with("wasi:cli/environment")), "{wasip2:?}");
+    assert_eq!(imports_of("bench-bare"), Vec::<String>::new());
+    let shown = std::process::Command::new(MOAT)
+        .args(["--log", "warn", "inspect"])
+        .arg(example("bench-bare"))
+        .output()
+        .expect("run moat inspect");
+    let shown = String::from_utf8_lossy(&shown.stdout);
+    assert!(shown.contains("imports\n  none: the component needs nothing from the host"), "{shown}");
+
+    let session = Session::start(BARE).await;
+    let listed = tools(&session).await;
+    let names: Vec<&str> = listed.iter().map(|t| t.name.as_ref()).collect();
+    assert_eq!(names, ["bench-bare.add", "bench-bare.sha256", "bench-bare.transform"]);
+    assert_eq!(listed[0].description.as_deref(), Some("Adds two integers."));
+
+    let sum = session.call("bench-bare.add", json!({"a": 40, "b": 2}), None).await;
+    assert_eq!(sum.structured_content, Some(json!({"result": 42})));
+    let digest = session.call("bench-bare.sha256", json!({"data": "abc"}), None).await;
+    assert_eq!(text(&digest), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+    let document = r#"[{"id": 1, "name": "low", "score": 10}, {"id": 2, "name": "high", "score": 90}]"#;
+    let kept = session.call("bench-bare.transform", json!({"document": document}), None).await;
+    assert_eq!(text(&kept), r#"[{"id":2,"name":"HIGH"}]"#);
+    let refused = session.call("bench-bare.transform", json!({"document": "{}"}), None).await;
+    assert!(is_error(&refused));
+    assert_eq!(text(&refused), "the document must be an array of records");
     session.client.cancel().await.ok();
 }
