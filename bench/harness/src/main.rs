@@ -226,11 +226,11 @@ impl Sides {
         for name in components {
             let path = self.dist.join(format!("{name}.wasm"));
             text.push_str(&format!("[components.{name}]\npath = {path:?}\n"));
-            if *name == "bench" {
+            if matches!(*name, "bench" | "bench-bare") {
                 text.push_str("limits = { concurrent_calls = 64, queued_calls = 1024, output = \"4MiB\" }\n");
             }
         }
-        let path = self.work.path().join(format!("moat-{}.toml", components.len()));
+        let path = self.work.path().join(format!("moat-{}.toml", components.join("+")));
         std::fs::write(&path, text)?;
         Ok(path)
     }
@@ -309,6 +309,7 @@ async fn run(plan: &Plan, sides: &Sides) -> Result<Vec<Row>> {
     let mut rows = Vec::new();
     let warm_cache = sides.work.path().join("cache-warm");
     let one = sides.config(&["bench"])?;
+    let bare = sides.config(&["bench-bare"])?;
     let ten = sides.config(&TEN)?;
 
     // Fill the warm cache once, and check that every component was served: a
@@ -329,27 +330,41 @@ async fn run(plan: &Plan, sides: &Sides) -> Result<Vec<Row>> {
     }
     drop(filled);
 
-    // 1. Sequential round trips.
+    // 1. Sequential round trips, moat also with the same tools built to
+    // import nothing (the component's instantiation without WASI's imports).
     let add = json!({"a": 40, "b": 2});
     let data = json!({"data": "x".repeat(1024 * 1024)});
     let document = json!({"document": bench_tools::sample_document(1000)});
     let (mut moat, _) = Server::start(sides.moat(&one, &warm_cache)).await?;
+    let (mut moat_bare, _) = Server::start(sides.moat(&bare, &warm_cache)).await?;
     let (mut native, _) = Server::start(sides.native()).await?;
     let cases: [(&str, &str, &Value, usize, &'static str); 3] = [
         ("trivial (add)", "bench.add", &add, plan.add_calls, "≤ 1.3×"),
         ("compute (sha256 of 1 MiB)", "bench.sha256", &data, plan.sha_calls, "≤ 2×"),
         ("JSON transform (1000 records)", "bench.transform", &document, plan.transform_calls, "≤ 2×"),
     ];
+    let mut bare_rows = Vec::new();
     for (label, tool, args, calls, target) in cases {
+        let bare_tool = tool.replacen("bench.", "bench-bare.", 1);
         for _ in 0..plan.warmup.min(calls) {
             moat.call(tool, args).await?;
+            moat_bare.call(&bare_tool, args).await?;
             native.call(tool, args).await?;
         }
-        let [mut m, mut n] = in_turns(calls, async |server| match server {
+        let [mut m, mut b, mut n] = in_turns(calls, async |server| match server {
             0 => moat.call(tool, args).await,
+            1 => moat_bare.call(&bare_tool, args).await,
             _ => native.call(tool, args).await,
         })
         .await?;
+        let (bp, np) = (percentile(&mut b, 0.5), percentile(&mut n, 0.5));
+        bare_rows.push(Row {
+            what: format!("{label}, p50, component importing nothing"),
+            moat: micros(bp),
+            native: micros(np),
+            ratio: ratio(bp.as_secs_f64(), np.as_secs_f64()),
+            target: "",
+        });
         for (p, name) in [(0.5, "p50"), (0.99, "p99")] {
             let (mp, np) = (percentile(&mut m, p), percentile(&mut n, p));
             rows.push(Row {
@@ -361,24 +376,33 @@ async fn run(plan: &Plan, sides: &Sides) -> Result<Vec<Row>> {
             });
         }
     }
-    drop((moat, native));
+    rows.extend(bare_rows);
+    drop((moat, moat_bare, native));
 
     // 2. Pipelined throughput, and memory under that load.
     let (mut moat, _) = Server::start(sides.moat(&ten, &warm_cache)).await?;
+    let (mut moat_bare, _) = Server::start(sides.moat(&bare, &warm_cache)).await?;
     let (mut native, _) = Server::start(sides.native()).await?;
     warm_up(&mut moat, "bench.add", &add, plan.warmup).await?;
+    warm_up(&mut moat_bare, "bench-bare.add", &add, plan.warmup).await?;
     tokio::time::sleep(IDLE).await;
     let moat_idle = moat.memory()?.0;
     let native_idle = native.memory()?.0;
     let m = moat.pipelined("bench.add", &add, plan.pipelined_calls, plan.in_flight).await?;
+    let b = moat_bare.pipelined("bench-bare.add", &add, plan.pipelined_calls, plan.in_flight).await?;
     let n = native.pipelined("bench.add", &add, plan.pipelined_calls, plan.in_flight).await?;
-    rows.push(Row {
-        what: format!("pipelined add, {} in flight (calls/s; higher is better)", plan.in_flight),
-        moat: format!("{m:.0}"),
-        native: format!("{n:.0}"),
-        ratio: ratio(m, n),
-        target: "≥ 0.8×",
-    });
+    for (what, moat, target) in [
+        (format!("pipelined add, {} in flight (calls/s; higher is better)", plan.in_flight), m, "≥ 0.8×"),
+        (format!("pipelined add, {} in flight, component importing nothing", plan.in_flight), b, ""),
+    ] {
+        rows.push(Row {
+            what,
+            moat: format!("{moat:.0}"),
+            native: format!("{n:.0}"),
+            ratio: ratio(moat, n),
+            target,
+        });
+    }
     let moat_peak = moat.memory()?.1;
     let native_peak = native.memory()?.1;
     for (what, moat_kib, native_kib) in [
@@ -393,7 +417,7 @@ async fn run(plan: &Plan, sides: &Sides) -> Result<Vec<Row>> {
             target: "",
         });
     }
-    drop((moat, native));
+    drop((moat, moat_bare, native));
 
     // 3. Cold start: spawn to the tools/list answer (median of several).
     // Each of moat's starts is followed by one of native's, so that each row
@@ -537,7 +561,7 @@ impl Language {
     }
 }
 
-const LANGUAGES: [Language; 5] = [
+const LANGUAGES: [Language; 6] = [
     Language { label: "native Rust (rmcp), no sandbox", serving: Serving::Native, tool: "bench.add" },
     Language {
         label: "Python MCP SDK (CPython), no sandbox",
@@ -545,6 +569,11 @@ const LANGUAGES: [Language; 5] = [
         tool: "bench.add",
     },
     Language { label: "moat, Rust component", serving: Serving::Moat("bench"), tool: "bench.add" },
+    Language {
+        label: "moat, Rust component importing nothing (wasm32-unknown-unknown)",
+        serving: Serving::Moat("bench-bare"),
+        tool: "bench-bare.add",
+    },
     Language {
         label: "moat, Python component (componentize-py)",
         serving: Serving::Moat("bench-py"),
@@ -703,6 +732,7 @@ async fn main() -> Result<()> {
         &sides.moat,
         &sides.native,
         &sides.dist.join("bench.wasm"),
+        &sides.dist.join("bench-bare.wasm"),
         &sides.dist.join("bench-py.wasm"),
         &sides.dist.join("bench-js.wasm"),
     ] {
