@@ -64,6 +64,9 @@ const BLOCK: usize = 20;
 /// side's block, instead of being measured as part of its calls.
 const SETTLE: Duration = Duration::from_millis(2);
 
+/// Pipelined runs of each server, taken in turns; the median is reported.
+const PIPELINED_ROUNDS: usize = 3;
+
 /// How long a server has had no request when its idle memory is read: moat
 /// finishes start-up work in the background after answering (linking
 /// components, compiling output scanning's rules), and its memory is not
@@ -271,6 +274,11 @@ async fn in_turns<const N: usize>(
     Ok(times)
 }
 
+fn median(samples: &mut [f64]) -> f64 {
+    samples.sort_by(f64::total_cmp);
+    samples[samples.len() / 2]
+}
+
 fn percentile(samples: &mut [Duration], p: f64) -> Duration {
     samples.sort();
     let index = ((samples.len() as f64 - 1.0) * p).round() as usize;
@@ -388,9 +396,15 @@ async fn run(plan: &Plan, sides: &Sides) -> Result<Vec<Row>> {
     tokio::time::sleep(IDLE).await;
     let moat_idle = moat.memory()?.0;
     let native_idle = native.memory()?.0;
-    let m = moat.pipelined("bench.add", &add, plan.pipelined_calls, plan.in_flight).await?;
-    let b = moat_bare.pipelined("bench-bare.add", &add, plan.pipelined_calls, plan.in_flight).await?;
-    let n = native.pipelined("bench.add", &add, plan.pipelined_calls, plan.in_flight).await?;
+    // Rounds of each server in turn, as the sequential blocks take turns:
+    // the median round of each.
+    let (mut m, mut b, mut n) = (Vec::new(), Vec::new(), Vec::new());
+    for _ in 0..PIPELINED_ROUNDS {
+        m.push(moat.pipelined("bench.add", &add, plan.pipelined_calls, plan.in_flight).await?);
+        b.push(moat_bare.pipelined("bench-bare.add", &add, plan.pipelined_calls, plan.in_flight).await?);
+        n.push(native.pipelined("bench.add", &add, plan.pipelined_calls, plan.in_flight).await?);
+    }
+    let (m, b, n) = (median(&mut m), median(&mut b), median(&mut n));
     for (what, moat, target) in [
         (format!("pipelined add, {} in flight (calls/s; higher is better)", plan.in_flight), m, "≥ 0.8×"),
         (format!("pipelined add, {} in flight, component importing nothing", plan.in_flight), b, ""),
