@@ -13,7 +13,9 @@
 //! The cache keeps to a size: when storing a compiled component takes it over
 //! its budget, the entries used least recently are removed until it fits (a
 //! component rebuilt many times, or each new build of moat, would otherwise
-//! leave its old entries behind for good).
+//! leave its old entries behind for good). A write that never finished (a
+//! moat that was killed while writing) leaves its temporary file behind; those
+//! go at the next prune once they are an hour old.
 
 use std::hash::{Hash, Hasher};
 use std::path::{Path, PathBuf};
@@ -147,7 +149,7 @@ impl CompileCache {
                 removed,
                 freed = %crate::limits::Bytes(freed),
                 budget = %crate::limits::Bytes(self.budget),
-                "compile cache kept to its budget: removed the entries used least recently"
+                "compile cache kept to its budget: removed the entries used least recently and unfinished writes"
             ),
             Err(error) => {
                 tracing::warn!(dir = %dir.display(), %error, "could not keep the compile cache to its budget")
@@ -175,28 +177,57 @@ struct Pruned {
     freed: u64,
 }
 
+/// How old a temporary file of [`write_atomically`] must be before a prune
+/// takes it for the leftover of an unfinished write: far longer than writing
+/// the largest entry takes, so another moat's write in progress is never cut.
+const UNFINISHED_AFTER: Duration = Duration::from_secs(60 * 60);
+
+/// Whether `name` is that of a temporary file of [`write_atomically`]
+/// (`tempfile`'s default: `.tmp` and six random letters or digits).
+fn is_temporary(name: &str) -> bool {
+    name.strip_prefix(".tmp")
+        .is_some_and(|rest| rest.len() == 6 && rest.bytes().all(|b| b.is_ascii_alphanumeric()))
+}
+
 /// Removes cache entries (compiled components and surfaces, the files this
 /// module names) of `dir`, oldest modification time first, until those left
-/// take at most `budget` bytes. `keep` is never removed, even alone over the
-/// budget; nor is anything else in the directory.
+/// take at most `budget` bytes; and temporary files of unfinished writes
+/// older than [`UNFINISHED_AFTER`], whatever the budget. `keep` is never
+/// removed, even alone over the budget; nor is anything else in the directory.
 fn prune(dir: &Path, budget: u64, keep: &Path) -> std::io::Result<Pruned> {
+    let now = SystemTime::now();
     let mut entries = Vec::new();
+    let mut leftovers = Vec::new();
     let mut total: u64 = 0;
     for item in std::fs::read_dir(dir)? {
         let item = item?;
         let name = item.file_name();
         let name = name.to_string_lossy();
-        if !(name.ends_with(".cwasm") || name.ends_with(".surface.json")) {
+        let temporary = is_temporary(&name);
+        if !(temporary || name.ends_with(".cwasm") || name.ends_with(".surface.json")) {
             continue;
         }
         let metadata = item.metadata()?;
         if !metadata.is_file() {
             continue;
         }
+        let modified = metadata.modified()?;
+        if temporary {
+            if now.duration_since(modified).is_ok_and(|age| age > UNFINISHED_AFTER) {
+                leftovers.push((metadata.len(), item.path()));
+            }
+            continue;
+        }
         total = total.saturating_add(metadata.len());
-        entries.push((metadata.modified()?, metadata.len(), item.path()));
+        entries.push((modified, metadata.len(), item.path()));
     }
     let mut pruned = Pruned { removed: 0, freed: 0 };
+    for (len, path) in leftovers {
+        if remove(&path)? {
+            pruned.removed += 1;
+            pruned.freed += len;
+        }
+    }
     if total <= budget {
         return Ok(pruned);
     }
@@ -208,18 +239,23 @@ fn prune(dir: &Path, budget: u64, keep: &Path) -> std::io::Result<Pruned> {
         if path == keep {
             continue;
         }
-        // Gone already (another moat sharing the cache) is as good as removed.
-        match std::fs::remove_file(&path) {
-            Ok(()) => {
-                pruned.removed += 1;
-                pruned.freed += len;
-            }
-            Err(error) if error.kind() == std::io::ErrorKind::NotFound => {}
-            Err(error) => return Err(error),
+        if remove(&path)? {
+            pruned.removed += 1;
+            pruned.freed += len;
         }
         total -= len;
     }
     Ok(pruned)
+}
+
+/// Removes a file; false if it was gone already (another moat sharing the
+/// cache removed it), which is as good as removed.
+fn remove(path: &Path) -> std::io::Result<bool> {
+    match std::fs::remove_file(path) {
+        Ok(()) => Ok(true),
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => Ok(false),
+        Err(error) => Err(error),
+    }
 }
 
 /// Components' surfaces by digest, beside their compiled forms. A surface
@@ -352,6 +388,30 @@ mod tests {
             Pruned { removed: 0, freed: 0 },
             "within its budget"
         );
+    }
+
+    #[test]
+    fn temporary_files_of_writes_unfinished_for_an_hour_go_whatever_the_budget() {
+        let dir = tempfile::tempdir().unwrap();
+        let stored = aged(dir.path(), "a-1.cwasm", 100, Duration::ZERO);
+        let abandoned = aged(dir.path(), ".tmpAb12Cd", 4000, 2 * UNFINISHED_AFTER);
+        let in_progress = aged(dir.path(), ".tmpXy34Zw", 4000, Duration::from_secs(60));
+        let lookalike = aged(dir.path(), ".tmp-notes", 10, 9 * DAY);
+        // Written by write_atomically itself, then abandoned.
+        let mut real = tempfile::NamedTempFile::new_in(dir.path()).unwrap();
+        std::io::Write::write_all(&mut real, &[0u8; 50]).unwrap();
+        let (_, real) = real.keep().unwrap();
+        std::fs::File::options()
+            .write(true)
+            .open(&real)
+            .unwrap()
+            .set_modified(SystemTime::now() - DAY)
+            .unwrap();
+
+        assert_eq!(prune(dir.path(), 1 << 30, &stored).unwrap(), Pruned { removed: 2, freed: 4050 });
+        assert!(!abandoned.exists() && !real.exists(), "unfinished writes an hour old go");
+        assert!(in_progress.exists(), "a write that may still be going on stays");
+        assert!(lookalike.exists() && stored.exists(), "nothing else is touched");
     }
 
     #[test]
