@@ -29,8 +29,8 @@ done
 
 # The benchmark's tools once more as a component that imports nothing (README,
 # "A tool that imports nothing"): built for wasm32-unknown-unknown, whose std
-# needs no WASI, and made a component by wasm-component-ld, the linker rustup
-# ships with the wasm32-wasip2 target.
+# needs no WASI, and made a component by wasm-component-ld, the Rust
+# toolchain's linker for wasm32-wasip2.
 if command -v rustup >/dev/null && ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
     rustup target add wasm32-unknown-unknown >&2
 fi
