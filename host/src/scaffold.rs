@@ -1,5 +1,5 @@
-//! `moat new NAME --lang rust|python|js`: a tool project that builds, passes
-//! its test and serves on the first try.
+//! `moat new NAME --lang rust|python|js [--no-wasi]`: a tool project that
+//! builds, passes its test and serves on the first try.
 //!
 //! Owns the templates (`host/templates/new/`, compiled into the binary), the
 //! rules for a project name (it becomes the WIT world, the component and the
@@ -139,9 +139,17 @@ pub fn validate_name(name: &str) -> Result<()> {
 }
 
 /// Writes project `name` in `language` into `dir` (which must not exist or be
-/// empty); returns the files written.
-pub fn create(name: &str, language: Language, dir: &Path) -> Result<Vec<PathBuf>> {
+/// empty); returns the files written. With `no_wasi` (Rust only) the tool is
+/// built for wasm32-unknown-unknown, so that its component imports nothing
+/// from WASI.
+pub fn create(name: &str, language: Language, no_wasi: bool, dir: &Path) -> Result<Vec<PathBuf>> {
     validate_name(name)?;
+    if no_wasi && language != Language::Rust {
+        bail!(
+            "--no-wasi is for Rust projects: a {} component carries an interpreter that needs WASI",
+            language.label()
+        );
+    }
     if dir.exists()
         && dir.read_dir().with_context(|| format!("cannot read {}", dir.display()))?.next().is_some()
     {
@@ -156,6 +164,12 @@ pub fn create(name: &str, language: Language, dir: &Path) -> Result<Vec<PathBuf>
         Language::Js => JS,
     };
     let layout = match language {
+        Language::Rust if no_wasi => {
+            "- `src/lib.rs` implements them; `cargo test` runs its unit tests natively.\n\
+             - `build.sh` builds for `wasm32-unknown-unknown`: the component imports nothing from\n  \
+             WASI. `println!` prints nothing (log through `moat:host/logging`) and\n  \
+             `SystemTime::now()` panics.\n"
+        }
         Language::Rust => "- `src/lib.rs` implements them; `cargo test` runs its unit tests natively.\n",
         Language::Python => "- `app.py` implements them; `requirements.txt` pins componentize-py.\n",
         Language::Js => "- `app.js` implements them; `package.json` pins componentize-js.\n",
@@ -165,6 +179,16 @@ pub fn create(name: &str, language: Language, dir: &Path) -> Result<Vec<PathBuf>
         _ => "",
     };
     let crate_name = name.replace('-', "_");
+    let (target, cargo_config, target_note) = if no_wasi {
+        (
+            "wasm32-unknown-unknown",
+            " \\\n    --config 'target.wasm32-unknown-unknown.linker = \"wasm-component-ld\"'",
+            "# wasm32-unknown-unknown, linked into a component by wasm-component-ld (the Rust\n\
+             # toolchain's linker for wasm32-wasip2): the component imports nothing from WASI.\n",
+        )
+    } else {
+        ("wasm32-wasip2", "", "")
+    };
     let mut written = Vec::new();
     for file in COMMON.iter().chain(own) {
         let text = file
@@ -173,6 +197,9 @@ pub fn create(name: &str, language: Language, dir: &Path) -> Result<Vec<PathBuf>
             .replace("{{crate}}", &crate_name)
             .replace("{{language}}", language.label())
             .replace("{{layout}}", layout)
+            .replace("{{target}}", target)
+            .replace("{{cargo_config}}", cargo_config)
+            .replace("{{target_note}}", target_note)
             .replace("{{unit_tests}}", unit_tests);
         let path = dir.join(file.path);
         if let Some(parent) = path.parent() {
@@ -204,16 +231,47 @@ mod tests {
 
     #[test]
     fn every_placeholder_is_filled_and_the_host_wit_is_this_hosts() {
-        for language in [Language::Rust, Language::Python, Language::Js] {
+        for (language, no_wasi) in [
+            (Language::Rust, false),
+            (Language::Rust, true),
+            (Language::Python, false),
+            (Language::Js, false),
+        ] {
             let dir = tempfile::tempdir().unwrap();
-            let files = create("word-count", language, dir.path()).unwrap();
+            let files = create("word-count", language, no_wasi, dir.path()).unwrap();
             for path in &files {
                 let text = std::fs::read_to_string(path).unwrap();
                 assert!(!text.contains("{{"), "{} keeps a placeholder", path.display());
             }
             let host = std::fs::read_to_string(dir.path().join("wit/deps/moat-host/host.wit")).unwrap();
             assert_eq!(host, include_str!("../../wit/host/host.wit"));
-            assert!(create("word-count", language, dir.path()).is_err(), "a non-empty directory is refused");
+            assert!(
+                create("word-count", language, no_wasi, dir.path()).is_err(),
+                "a non-empty directory is refused"
+            );
+        }
+    }
+
+    #[test]
+    fn no_wasi_is_for_rust_alone_and_changes_only_the_build() {
+        for language in [Language::Python, Language::Js] {
+            let dir = tempfile::tempdir().unwrap();
+            let refused = create("word-count", language, true, dir.path()).unwrap_err().to_string();
+            assert!(refused.contains("--no-wasi is for Rust projects"), "{refused}");
+        }
+        let (wasi, bare) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+        create("word-count", Language::Rust, false, wasi.path()).unwrap();
+        create("word-count", Language::Rust, true, bare.path()).unwrap();
+        let build = |dir: &Path| std::fs::read_to_string(dir.join("build.sh")).unwrap();
+        assert!(build(wasi.path()).contains("cargo build --quiet --target wasm32-wasip2 --release\n"));
+        assert!(build(bare.path()).contains(
+            "cargo build --quiet --target wasm32-unknown-unknown --release \\\n    \
+             --config 'target.wasm32-unknown-unknown.linker = \"wasm-component-ld\"'\n"
+        ));
+        assert!(build(bare.path()).contains("target}/wasm32-unknown-unknown/release/word_count.wasm"));
+        for same in ["src/lib.rs", "wit/world.wit", "Cargo.toml", "test.sh", "moat.toml"] {
+            let read = |dir: &Path| std::fs::read_to_string(dir.join(same)).unwrap();
+            assert_eq!(read(wasi.path()), read(bare.path()), "{same} differs");
         }
     }
 }

@@ -1,19 +1,25 @@
-//! `moat new`: in each language, the project it writes passes its own test
-//! (build, `moat call`, `moat vet`) and serves to an MCP client, untouched.
+//! `moat new`: in each language (and in Rust without WASI), the project it
+//! writes passes its own test (build, `moat call`, `moat vet`) and serves to an
+//! MCP client, untouched.
 
 #![allow(deprecated)] // MCP logging: deprecated by SEP-2577 for later protocol versions, still served.
+
+use std::path::{Path, PathBuf};
 
 use serde_json::json;
 
 use crate::notices::Session;
 use crate::support::{MOAT, is_error, repo_root, text};
 
-/// Scaffolds `name` in `lang`, runs its test.sh, then serves its moat.toml.
-async fn new_project_works(name: &str, lang: &str) {
+/// Scaffolds `name` in `lang` (with `options`), runs its test.sh, then
+/// serves its moat.toml; returns the project (in a directory gone on drop).
+async fn new_project_works(name: &str, lang: &str, options: &[&str]) -> (tempfile::TempDir, PathBuf) {
     let parent = tempfile::tempdir().unwrap();
     let dir = parent.path().join(name);
     let created = std::process::Command::new(MOAT)
-        .args(["new", name, "--lang", lang, "--dir"])
+        .args(["new", name, "--lang", lang])
+        .args(options)
+        .arg("--dir")
         .arg(&dir)
         .output()
         .unwrap();
@@ -70,21 +76,45 @@ async fn new_project_works(name: &str, lang: &str) {
     assert!(is_error(&refused));
     assert_eq!(text(&refused), "languages must be between 1 and 5, not 0");
     session.client.cancel().await.ok();
+    (parent, dir)
+}
+
+/// The interfaces `moat inspect --json` says a component imports.
+fn imports_of(component: &Path) -> Vec<String> {
+    let output = std::process::Command::new(MOAT)
+        .args(["--log", "warn", "inspect", "--json"])
+        .arg(component)
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let report: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    serde_json::from_value(report["imports"].clone()).unwrap()
 }
 
 #[tokio::test]
 async fn a_new_rust_project_builds_tests_and_serves() {
-    new_project_works("greeter-rs", "rust").await;
+    let (_parent, dir) = new_project_works("greeter-rs", "rust", &[]).await;
+    let imports = imports_of(&dir.join("dist/greeter-rs.wasm"));
+    assert!(imports.iter().any(|import| import.starts_with("wasi:cli/")), "{imports:?}");
+}
+
+#[tokio::test]
+async fn a_new_rust_project_without_wasi_imports_only_moats_interfaces_and_serves() {
+    let (_parent, dir) = new_project_works("greeter-bare", "rust", &["--no-wasi"]).await;
+    assert_eq!(
+        imports_of(&dir.join("dist/greeter-bare.wasm")),
+        ["moat:host/logging@0.1.0", "moat:host/progress@0.1.0"]
+    );
 }
 
 #[tokio::test]
 async fn a_new_python_project_builds_tests_and_serves() {
-    new_project_works("greeter-py", "python").await;
+    new_project_works("greeter-py", "python", &[]).await;
 }
 
 #[tokio::test]
 async fn a_new_javascript_project_builds_tests_and_serves() {
-    new_project_works("greeter-js", "js").await;
+    new_project_works("greeter-js", "js", &[]).await;
 }
 
 #[test]

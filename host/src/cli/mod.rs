@@ -82,6 +82,10 @@ enum Command {
         lang: crate::scaffold::Language,
         #[arg(long)]
         dir: Option<PathBuf>,
+        /// Rust only: build for wasm32-unknown-unknown, so that the component
+        /// imports nothing from WASI (for tools that need no files, network or clock).
+        #[arg(long)]
+        no_wasi: bool,
     },
     /// Make a bearer token for `serve --http`: prints the token (give it to the
     /// client) and the config lines that store only its SHA-256.
@@ -251,9 +255,9 @@ pub fn main() -> Result<std::process::ExitCode> {
                 let config = gated_config(Some(&config), cache_dir, &[], &trust)?;
                 return call::call(&config, &tool, arguments.as_deref()).await;
             }
-            Command::New { name, lang, dir } => {
+            Command::New { name, lang, dir, no_wasi } => {
                 let dir = dir.unwrap_or_else(|| PathBuf::from(&name));
-                crate::scaffold::create(&name, lang, &dir)?;
+                crate::scaffold::create(&name, lang, no_wasi, &dir)?;
                 println!("created {} ({name}, {lang:?}); next:", dir.display());
                 println!("  cd {} && ./test.sh     # build, call once through moat, vet", dir.display());
                 println!("  moat serve -c {}/moat.toml", dir.display());
