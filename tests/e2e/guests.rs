@@ -10,7 +10,7 @@ use rmcp::model::LoggingLevel;
 use serde_json::json;
 
 use crate::notices::{Session, message};
-use crate::support::{MOAT, example, is_error, text};
+use crate::support::{MOAT, example, imports_of, is_error, text};
 
 const PYTHON: &str = "[components.wordstats]\npath = \"{dist}/wordstats.wasm\"\n";
 const JAVASCRIPT: &str = "[components.markdown]\npath = \"{dist}/markdown.wasm\"\n";
@@ -135,25 +135,13 @@ limits = { fuel = 2_000_000_000, memory = "128MiB" }
     session.client.cancel().await.ok();
 }
 
-/// What `moat inspect --json` says an example component imports.
-fn imports_of(name: &str) -> Vec<String> {
-    let output = std::process::Command::new(MOAT)
-        .args(["--log", "warn", "inspect", "--json"])
-        .arg(example(name))
-        .output()
-        .expect("run moat inspect");
-    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
-    let report: serde_json::Value = serde_json::from_slice(&output.stdout).expect("inspect prints JSON");
-    serde_json::from_value(report["imports"].clone()).expect("imports are a list of names")
-}
-
 #[tokio::test]
 async fn a_rust_tool_built_for_wasm32_unknown_unknown_imports_nothing_and_serves() {
     // The same source built for wasm32-wasip2 imports WASI's command-line
     // interfaces (std's stdio, environment and exit); built bare, nothing.
-    let wasip2 = imports_of("bench");
+    let wasip2 = imports_of(&example("bench"));
     assert!(wasip2.iter().any(|import| import.starts_with("wasi:cli/environment")), "{wasip2:?}");
-    assert_eq!(imports_of("bench-bare"), Vec::<String>::new());
+    assert_eq!(imports_of(&example("bench-bare")), Vec::<String>::new());
     let shown = std::process::Command::new(MOAT)
         .args(["--log", "warn", "inspect"])
         .arg(example("bench-bare"))

@@ -4,12 +4,12 @@
 
 #![allow(deprecated)] // MCP logging: deprecated by SEP-2577 for later protocol versions, still served.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use serde_json::json;
 
 use crate::notices::Session;
-use crate::support::{MOAT, is_error, repo_root, text};
+use crate::support::{MOAT, imports_of, is_error, repo_root, text};
 
 /// Scaffolds `name` in `lang` (with `options`), runs its test.sh, then
 /// serves its moat.toml; returns the project (in a directory gone on drop).
@@ -77,18 +77,6 @@ async fn new_project_works(name: &str, lang: &str, options: &[&str]) -> (tempfil
     assert_eq!(text(&refused), "languages must be between 1 and 5, not 0");
     session.client.cancel().await.ok();
     (parent, dir)
-}
-
-/// The interfaces `moat inspect --json` says a component imports.
-fn imports_of(component: &Path) -> Vec<String> {
-    let output = std::process::Command::new(MOAT)
-        .args(["--log", "warn", "inspect", "--json"])
-        .arg(component)
-        .output()
-        .unwrap();
-    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
-    let report: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
-    serde_json::from_value(report["imports"].clone()).unwrap()
 }
 
 #[tokio::test]

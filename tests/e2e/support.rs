@@ -76,6 +76,18 @@ pub fn example(name: &str) -> PathBuf {
     examples().join(format!("{name}.wasm"))
 }
 
+/// The interfaces `moat inspect --json` says `component` imports.
+pub fn imports_of(component: &Path) -> Vec<String> {
+    let output = std::process::Command::new(MOAT)
+        .args(["--log", "warn", "inspect", "--json"])
+        .arg(component)
+        .output()
+        .expect("run moat inspect");
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let report: Value = serde_json::from_slice(&output.stdout).expect("inspect prints JSON");
+    serde_json::from_value(report["imports"].clone()).expect("imports are a list of names")
+}
+
 /// A compile cache shared by the tests of one run (each test binary run).
 pub fn shared_cache() -> PathBuf {
     PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("moat-e2e-cache")
