@@ -177,6 +177,23 @@ struct Pruned {
     freed: u64,
 }
 
+impl Pruned {
+    /// Removes the file at `path` (`len` bytes) and counts it. One gone
+    /// already (another moat sharing the cache removed it) is as good as
+    /// removed, and not counted.
+    fn remove(&mut self, path: &Path, len: u64) -> std::io::Result<()> {
+        match std::fs::remove_file(path) {
+            Ok(()) => {
+                self.removed += 1;
+                self.freed += len;
+                Ok(())
+            }
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => Ok(()),
+            Err(error) => Err(error),
+        }
+    }
+}
+
 /// How old a temporary file of [`write_atomically`] must be before a prune
 /// takes it for the leftover of an unfinished write: far longer than writing
 /// the largest entry takes, so another moat's write in progress is never cut.
@@ -223,10 +240,7 @@ fn prune(dir: &Path, budget: u64, keep: &Path) -> std::io::Result<Pruned> {
     }
     let mut pruned = Pruned { removed: 0, freed: 0 };
     for (len, path) in leftovers {
-        if remove(&path)? {
-            pruned.removed += 1;
-            pruned.freed += len;
-        }
+        pruned.remove(&path, len)?;
     }
     if total <= budget {
         return Ok(pruned);
@@ -239,23 +253,10 @@ fn prune(dir: &Path, budget: u64, keep: &Path) -> std::io::Result<Pruned> {
         if path == keep {
             continue;
         }
-        if remove(&path)? {
-            pruned.removed += 1;
-            pruned.freed += len;
-        }
+        pruned.remove(&path, len)?;
         total -= len;
     }
     Ok(pruned)
-}
-
-/// Removes a file; false if it was gone already (another moat sharing the
-/// cache removed it), which is as good as removed.
-fn remove(path: &Path) -> std::io::Result<bool> {
-    match std::fs::remove_file(path) {
-        Ok(()) => Ok(true),
-        Err(error) if error.kind() == std::io::ErrorKind::NotFound => Ok(false),
-        Err(error) => Err(error),
-    }
 }
 
 /// Components' surfaces by digest, beside their compiled forms. A surface
