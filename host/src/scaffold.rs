@@ -163,17 +163,19 @@ pub fn create(name: &str, language: Language, no_wasi: bool, dir: &Path) -> Resu
         Language::Python => PYTHON,
         Language::Js => JS,
     };
-    let layout = match language {
-        Language::Rust if no_wasi => {
-            "- `src/lib.rs` implements them; `cargo test` runs its unit tests natively.\n\
-             - `build.sh` builds for `wasm32-unknown-unknown`: the component imports nothing from\n  \
-             WASI. `println!` prints nothing (log through `moat:host/logging`) and\n  \
-             `SystemTime::now()` panics.\n"
-        }
+    let mut layout = match language {
         Language::Rust => "- `src/lib.rs` implements them; `cargo test` runs its unit tests natively.\n",
         Language::Python => "- `app.py` implements them; `requirements.txt` pins componentize-py.\n",
         Language::Js => "- `app.js` implements them; `package.json` pins componentize-js.\n",
-    };
+    }
+    .to_string();
+    if no_wasi {
+        layout.push_str(
+            "- `build.sh` builds for `wasm32-unknown-unknown`: the component imports nothing from\n  \
+             WASI. `println!` prints nothing (log through `moat:host/logging`) and\n  \
+             `SystemTime::now()` panics.\n",
+        );
+    }
     let unit_tests = match language {
         Language::Rust => "cargo test --quiet\n",
         _ => "",
@@ -196,7 +198,7 @@ pub fn create(name: &str, language: Language, no_wasi: bool, dir: &Path) -> Resu
             .replace("{{name}}", name)
             .replace("{{crate}}", &crate_name)
             .replace("{{language}}", language.label())
-            .replace("{{layout}}", layout)
+            .replace("{{layout}}", &layout)
             .replace("{{target}}", target)
             .replace("{{cargo_config}}", cargo_config)
             .replace("{{target_note}}", target_note)
