@@ -11,6 +11,8 @@ pub mod cache;
 pub mod notices;
 pub mod sandbox;
 pub mod spare;
+#[cfg(test)]
+mod swapped_pages;
 
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
