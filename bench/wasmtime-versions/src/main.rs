@@ -17,7 +17,9 @@ macro_rules! per_call {
             use anyhow::{Result, anyhow};
             use $wasi::{WasiCtx, WasiCtxView, WasiView};
             use $wasmtime::component::{Component, Linker, ResourceTable};
-            use $wasmtime::{Config, Enabled, Engine, InstanceAllocationStrategy, PoolingAllocationConfig, Store};
+            use $wasmtime::{
+                Config, Enabled, Engine, InstanceAllocationStrategy, PoolingAllocationConfig, Store,
+            };
 
             struct State {
                 wasi: WasiCtx,
