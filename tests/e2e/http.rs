@@ -76,15 +76,19 @@ impl HttpMoat {
             let mut tx = Some(tx);
             for line in std::io::BufReader::new(stderr).lines() {
                 let Ok(line) = line else { break };
+                // Logged before the address is sent: a test reading the log as
+                // soon as `start` returns finds the serving line in it.
+                {
+                    let mut log = sink.lock().unwrap();
+                    log.push_str(&line);
+                    log.push('\n');
+                }
                 if let Some(url) = line.split("url=").nth(1).and_then(|u| u.split_whitespace().next())
                     && let Some(tx) = tx.take()
                 {
                     let address = url.trim_start_matches("http://").trim_start_matches("https://");
                     let _ = tx.send(address.trim_end_matches("/mcp").to_string());
                 }
-                let mut log = sink.lock().unwrap();
-                log.push_str(&line);
-                log.push('\n');
             }
         });
         let address = tokio::time::timeout(Duration::from_secs(60), rx)
