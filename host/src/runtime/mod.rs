@@ -487,7 +487,9 @@ fn engine_config(pool: Option<&PoolSizing>, options: EngineOptions) -> wasmtime:
             // pages it dirtied, found with PAGEMAP_SCAN on Linux 6.7+; a memset
             // of the low addresses elsewhere), instead of madvise: no TLB
             // shootdowns and no page faults on the next call. Memory still goes
-            // back to its initial image, so nothing leaks from call to call.
+            // back to its initial image, so nothing leaks from call to call:
+            // pages swapped out meanwhile included, which takes moat's copy of
+            // wasmtime (vendor/README.md; the test is swapped_pages.rs).
             .linear_memory_keep_resident(KEEP_RESIDENT)
             .table_keep_resident(KEEP_RESIDENT)
             .pagemap_scan(wasmtime::Enabled::Auto);
