@@ -112,7 +112,9 @@ fn swap_for_this_test() -> Option<TemporarySwap> {
     if swaps.lines().count() > 1 {
         return None;
     }
+    // On the disk, not in /tmp: swap files on tmpfs are refused by most kernels.
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target");
+    std::fs::create_dir_all(&dir).unwrap();
     let path = dir.join(format!("swapped-pages-test-{}.swap", std::process::id()));
     let mut file = File::create(&path).unwrap();
     // Written out, not sparse: swapon refuses files with holes.
