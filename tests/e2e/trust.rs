@@ -510,7 +510,9 @@ async fn vet_results_are_cached_and_refusals_survive_the_cache() {
     for expect_cached in [false, true] {
         let lifecycle = crate::support::Lifecycle::Initialize(rmcp::model::ProtocolVersion::V_2025_11_25);
         let moat = Moat::start_with_log(config, lifecycle, cache.path(), "moat=debug").await;
-        assert!(moat.wait_for_log("vetted").await);
+        // Waits for text's own line: the components are vetted one after the
+        // other, and hostile's line can come first.
+        assert!(moat.wait_for_log("vetted component=text").await, "{}", moat.stderr());
         let log = moat.stderr();
         assert!(log.contains(&format!("component=text cached={expect_cached}")), "{log}");
         moat.stop().await;
