@@ -16,6 +16,7 @@ use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::PathBuf;
 use std::process::Command;
 
+use rustix::mm::{Advice, madvise};
 use wasmtime::{Engine, Instance, Module, Store};
 
 use super::{EngineOptions, PoolSizing, engine_config};
@@ -51,8 +52,8 @@ fn a_guest_page_swapped_out_during_a_call_is_reset_before_the_next_instance() {
         // which is mapped for as long as `store` lives; MADV_PAGEOUT only asks
         // the kernel to write it to swap, its contents are kept.
         #[allow(unsafe_code)]
-        let paged_out = unsafe { libc::madvise(page.cast(), PAGE, libc::MADV_PAGEOUT) };
-        assert_eq!(paged_out, 0, "madvise(MADV_PAGEOUT): {}", std::io::Error::last_os_error());
+        let paged_out = unsafe { madvise(page.cast(), PAGE, Advice::LinuxPageOut) };
+        paged_out.expect("madvise(MADV_PAGEOUT)");
         assert_eq!(
             page_state(page),
             PageState::Swapped,
