@@ -82,7 +82,12 @@ async fn a_call_in_a_spare_instance_gets_its_own_wall_clock() {
     tokio::time::sleep(Duration::from_millis(1500)).await;
     let second = moat.call("slow.busy", json!({"milliseconds": 300})).await;
     assert!(!is_error(&second), "the call in the spare instance ran to its end: {}", text(&second));
-    assert_eq!(moat.calls_in_spares("slow.busy"), 1, "the second call ran in the spare:\n{}", moat.stderr());
+    assert_eq!(
+        moat.calls_in_spares("slow.busy", 2).await,
+        1,
+        "the second call ran in the spare:\n{}",
+        moat.stderr()
+    );
     moat.stop().await;
 }
 
@@ -120,7 +125,7 @@ path = "{dist}/hostile.wasm"
     }
     for tool in ["a.ok", "b.ok"] {
         assert_eq!(
-            moat.calls_in_spares(tool),
+            moat.calls_in_spares(tool, 2).await,
             1,
             "{tool} ran in its spare the second time:\n{}",
             moat.stderr()

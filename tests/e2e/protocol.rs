@@ -87,6 +87,76 @@ async fn an_unknown_tool_is_a_protocol_error() {
     moat.stop().await;
 }
 
+/// A client that pipes moat's stderr and never reads it (or a log collector
+/// that stalls): moat keeps answering. Its log waits on a thread of its own;
+/// once the backlog is full, lines are dropped, and a last line says how many.
+/// When moat wrote its log from the serving threads, it stopped answering
+/// after about 300 calls, once the pipe's 64 KiB were full.
+#[test]
+fn a_client_that_never_reads_stderr_is_still_answered() {
+    // One log line of about 300 bytes per call: far more than the pipe holds
+    // and than moat's backlog of 4,096 lines.
+    const CALLS: u64 = 6000;
+    let hash = example("hash");
+    let (mut child, mut stdin) = raw_serve(&[hash.as_os_str()]);
+    let stdout = child.stdout.take().unwrap();
+    let (answers, answered) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines() {
+            if answers.send(line.unwrap()).is_err() {
+                break;
+            }
+        }
+    });
+    let next = |what: &str| {
+        answered
+            .recv_timeout(Duration::from_secs(20))
+            .unwrap_or_else(|_| panic!("no answer to {what} in 20 s while stderr is not read"))
+    };
+    next("initialize");
+    for id in 0..CALLS {
+        let call = json!({"jsonrpc":"2.0","id":id + 10,"method":"tools/call",
+            "params":{"name":"hash.digest","arguments":{"algorithm":"sha256","data":"abc"}}});
+        writeln_message(&mut stdin, &call);
+        let answer: Value = serde_json::from_str(&next(&format!("call {id} of {CALLS}"))).unwrap();
+        assert_eq!(answer["id"], id + 10);
+        assert!(answer["result"]["content"][0]["text"].as_str().unwrap().starts_with("ba7816bf"), "{answer}");
+    }
+    // Reading stderr now lets the queued lines out, then the count of the dropped ones.
+    let mut stderr = child.stderr.take().unwrap();
+    let log = std::thread::spawn(move || {
+        let mut log = String::new();
+        std::io::Read::read_to_string(&mut stderr, &mut log).unwrap();
+        log
+    });
+    drop(stdin);
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        assert!(std::time::Instant::now() < deadline, "moat did not exit after stdin closed");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert!(status.success(), "clean exit on EOF: {status}");
+    let log = log.join().unwrap();
+    let calls_logged =
+        log.lines().filter(|l| l.contains("moat::host: call tool=\"hash.digest\"")).count() as u64;
+    assert!(
+        calls_logged > 0 && calls_logged < CALLS,
+        "some call lines written, some dropped: {calls_logged}"
+    );
+    let dropped =
+        log.lines().find(|l| l.contains("log lines were dropped")).expect("the dropped lines are counted");
+    let count: u64 = dropped.split("dropped=").nth(1).and_then(|n| n.trim().parse().ok()).expect("a count");
+    // The call lines missing, and any other line that came while the backlog was full.
+    assert!(
+        count >= CALLS - calls_logged,
+        "{count} counted, {} call lines missing: {dropped}",
+        CALLS - calls_logged
+    );
+}
+
 /// A raw JSON-RPC session against the binary: every stdout line is a JSON-RPC
 /// message, ping answers, and closing stdin ends the process cleanly. The log
 /// on stderr has the call's line, and no span in any line (rmcp's spans cost

@@ -42,7 +42,7 @@ async fn no_file_outside_a_grant_exists_for_the_guest() {
         let result = moat.call("hostile.list-dir", json!({"path": path})).await;
         assert!(is_error(&result), "listing {path} must fail: {}", text(&result));
     }
-    assert!(!moat.stderr().contains(CANARY));
+    assert!(!moat.settled_log().await.contains(CANARY));
     moat.stop().await;
 }
 
@@ -57,7 +57,7 @@ async fn no_environment_arguments_or_stdin() {
     assert_eq!(args.structured_content, Some(json!({"result": []})), "no arguments");
     let stdin = moat.call("hostile.read-stdin", json!({})).await;
     assert!(!text(&stdin).contains("jsonrpc"), "stdin is closed, not the MCP stream: {}", text(&stdin));
-    assert!(!moat.stderr().contains(CANARY));
+    assert!(!moat.settled_log().await.contains(CANARY));
     moat.stop().await;
 }
 
@@ -131,7 +131,7 @@ async fn every_call_gets_a_fresh_instance() {
         // run in one made before they came, and it must be as fresh.
         tokio::time::sleep(Duration::from_millis(300)).await;
     }
-    let spares = moat.calls_in_spares("hostile.count");
+    let spares = moat.calls_in_spares("hostile.count", 3).await;
     assert_eq!(spares, 2, "the second and third calls ran in spare instances:\n{}", moat.stderr());
     moat.stop().await;
 }

@@ -207,7 +207,16 @@ impl Moat {
         let client = client.unwrap_or_else(|e| {
             panic!("MCP session did not start: {e}\nmoat stderr:\n{}", log.lock().unwrap())
         });
-        Moat { client, stderr: log, _dir: dir }
+        let moat = Moat { client, stderr: log, _dir: dir };
+        // moat's log is written by a thread of its own, in order: once this
+        // line is in, so is everything logged while loading (refusals,
+        // warnings, signatures), and tests may read it at once.
+        assert!(
+            moat.wait_for_log("serving MCP on stdio").await,
+            "moat did not log that it serves:\n{}",
+            moat.stderr()
+        );
+        moat
     }
 
     /// Calls a tool; JSON-RPC errors panic (tool errors are results).
@@ -260,15 +269,51 @@ impl Moat {
         false
     }
 
-    /// How many calls of `tool` the log says ran in a spare instance.
-    pub fn calls_in_spares(&self, tool: &str) -> usize {
+    /// How many of the `calls` calls of `tool` made so far the log says ran
+    /// in a spare instance, once the log has a line for each (up to 10 s).
+    pub async fn calls_in_spares(&self, tool: &str, calls: usize) -> usize {
         let tool = format!(r#"tool="{tool}""#);
-        self.stderr().lines().filter(|l| l.contains(&tool) && l.contains(r#"instance="spare""#)).count()
+        let lines = |log: &str| -> Vec<String> {
+            log.lines()
+                .filter(|l| l.contains("moat::host: call ") && l.contains(&tool))
+                .map(String::from)
+                .collect()
+        };
+        let mut logged = lines(&self.stderr());
+        for _ in 0..200 {
+            if logged.len() >= calls {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            logged = lines(&self.stderr());
+        }
+        logged.iter().filter(|l| l.contains(r#"instance="spare""#)).count()
+    }
+
+    /// The log once nothing was added to it for 200 ms (up to 10 s): for
+    /// asserting what it must not contain after the requests that could have
+    /// put it there, since moat's log is written by a thread of its own.
+    pub async fn settled_log(&self) -> String {
+        settled(&self.stderr).await
     }
 
     pub async fn stop(self) {
         self.client.cancel().await.ok();
     }
+}
+
+/// `log` once nothing was added to it for 200 ms (up to 10 s).
+pub async fn settled(log: &Mutex<String>) -> String {
+    let mut seen = log.lock().unwrap().len();
+    for _ in 0..50 {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        let now = log.lock().unwrap().len();
+        if now == seen {
+            break;
+        }
+        seen = now;
+    }
+    log.lock().unwrap().clone()
 }
 
 /// The text of a result's first content block.
