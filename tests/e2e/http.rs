@@ -69,7 +69,7 @@ impl HttpMoat {
         let sink = log.clone();
         // Drained on a thread of its own, not a task: a test that blocks its
         // runtime in `raw` must not stop the draining, or moat (logging at
-        // debug) fills the pipe and stalls mid-request.
+        // debug) fills the pipe and its backlog, and drops log lines.
         let stderr = std::fs::File::from(child.stderr.take().unwrap().into_owned_fd().unwrap());
         std::thread::spawn(move || {
             use std::io::BufRead;
