@@ -129,16 +129,7 @@ fn a_client_that_never_reads_stderr_is_still_answered() {
         std::io::Read::read_to_string(&mut stderr, &mut log).unwrap();
         log
     });
-    drop(stdin);
-    let deadline = std::time::Instant::now() + Duration::from_secs(10);
-    let status = loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            break status;
-        }
-        assert!(std::time::Instant::now() < deadline, "moat did not exit after stdin closed");
-        std::thread::sleep(Duration::from_millis(50));
-    };
-    assert!(status.success(), "clean exit on EOF: {status}");
+    exits_cleanly_on_eof(&mut child, stdin);
     let log = log.join().unwrap();
     let calls_logged =
         log.lines().filter(|l| l.contains("moat::host: call tool=\"hash.digest\"")).count() as u64;
@@ -155,6 +146,20 @@ fn a_client_that_never_reads_stderr_is_still_answered() {
         "{count} counted, {} call lines missing: {dropped}",
         CALLS - calls_logged
     );
+}
+
+/// Closes moat's stdin and asserts that it exits, successfully, within 10 s.
+fn exits_cleanly_on_eof(child: &mut std::process::Child, stdin: std::process::ChildStdin) {
+    drop(stdin);
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        assert!(std::time::Instant::now() < deadline, "moat did not exit after stdin closed");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert!(status.success(), "clean exit on EOF: {status}");
 }
 
 /// A raw JSON-RPC session against the binary: every stdout line is a JSON-RPC
@@ -187,16 +192,7 @@ fn raw_stdio_session_pings_and_exits_on_eof() {
         by_id(3)["result"]["content"][0]["text"],
         "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
     );
-    drop(stdin);
-    let deadline = std::time::Instant::now() + Duration::from_secs(10);
-    let status = loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            break status;
-        }
-        assert!(std::time::Instant::now() < deadline, "moat did not exit after stdin closed");
-        std::thread::sleep(Duration::from_millis(50));
-    };
-    assert!(status.success(), "clean exit on EOF: {status}");
+    exits_cleanly_on_eof(&mut child, stdin);
     assert!(lines.next().is_none(), "nothing after the last response");
     let mut log = String::new();
     std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut log).unwrap();
