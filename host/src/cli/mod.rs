@@ -23,6 +23,7 @@ use crate::tools::{Naming, ToolDef, component_tools};
 use crate::vet::Severity;
 
 mod call;
+mod log;
 mod publish;
 mod trust;
 mod vet;
@@ -244,7 +245,7 @@ pub const EXIT_BAD_INPUT: u8 = 2;
 /// Entry point of the `moat` binary: the process exit status, or an error.
 pub fn main() -> Result<std::process::ExitCode> {
     let cli = Cli::parse();
-    let _log = init_logging(cli.log.as_deref());
+    let _log = init_logging(cli.log.as_deref())?;
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     runtime.block_on(async {
         match cli.command {
@@ -316,67 +317,24 @@ pub fn main() -> Result<std::process::ExitCode> {
     })
 }
 
-/// Logs go to stderr from a thread of their own (`moat-log`), never from the
-/// threads that serve. A stderr nobody reads (a client that pipes it and never
-/// drains the pipe, a stalled log collector) blocks only that thread: serving
-/// goes on, and once [`LOG_BACKLOG`] lines wait, further lines are dropped and
-/// counted (see [`LogWriter`]). Writing from the serving threads, moat stopped
-/// answering after about 64 KiB of log (the pipe's buffer): some 300 calls.
+/// Logs go to stderr from a thread of their own, in batches, never from the
+/// threads that serve: a stderr nobody reads cannot stop moat (see [`log`]).
 ///
 /// Only events are logged, never spans. moat opens none; rmcp wraps its
 /// service loop and every request's task in one (`serve_inner`, no fields),
 /// and a recorded span is entered and left at every poll of those tasks:
 /// about 5,000 instructions of a trivial call (callgrind), for a prefix on
 /// each line.
-fn init_logging(filter: Option<&str>) -> LogWriter {
+fn init_logging(filter: Option<&str>) -> Result<log::LogWriter> {
     use tracing_subscriber::fmt;
     use tracing_subscriber::prelude::*;
-    let (writer, guard) = tracing_appender::non_blocking::NonBlockingBuilder::default()
-        .lossy(true)
-        .buffered_lines_limit(LOG_BACKLOG)
-        .thread_name("moat-log")
-        .finish(std::io::stderr());
-    let dropped = writer.error_counter();
+    let (queue, writer) = log::spawn(std::io::stderr(), log::BACKLOG_LINES)?;
     let stderr = fmt::layer()
-        .with_writer(writer)
+        .with_writer(queue)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_filter(log_filter(filter));
     tracing_subscriber::registry().with(stderr).init();
-    LogWriter { dropped, _guard: guard }
-}
-
-/// Log lines that may wait for a stderr that is not being read (about 300
-/// bytes each) before further lines are dropped.
-const LOG_BACKLOG: usize = 4096;
-
-/// Keeps the log's writer thread until moat exits: dropping it writes what is
-/// still queued (waiting at most a second for a stderr that is not read), after
-/// a last line saying how many lines were dropped, if any were.
-struct LogWriter {
-    dropped: tracing_appender::non_blocking::ErrorCounter,
-    _guard: tracing_appender::non_blocking::WorkerGuard,
-}
-
-impl Drop for LogWriter {
-    fn drop(&mut self) {
-        let dropped = self.dropped.dropped_lines();
-        if dropped == 0 {
-            return;
-        }
-        // This line may find the backlog still full itself: it is tried again
-        // for up to a second, then the writer's guard waits up to another.
-        for _ in 0..100 {
-            let before = self.dropped.dropped_lines();
-            tracing::warn!(
-                dropped,
-                "log lines were dropped: stderr was not read as fast as moat wrote to it"
-            );
-            if self.dropped.dropped_lines() == before {
-                break;
-            }
-            std::thread::sleep(std::time::Duration::from_millis(10));
-        }
-    }
+    Ok(writer)
 }
 
 /// What is logged: `filter` (else `RUST_LOG`, else `info`), events only.
