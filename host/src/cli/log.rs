@@ -110,7 +110,9 @@ impl LogQueue {
     }
 }
 
-impl Write for LogQueue {
+/// Writing through a shared reference: the formatter borrows the queue for
+/// each event, with no reference count to touch.
+impl Write for &LogQueue {
     /// Queues `line` (the formatter writes each event in one call).
     fn write(&mut self, line: &[u8]) -> std::io::Result<usize> {
         let mut state = self.shared.state();
@@ -134,10 +136,10 @@ impl Write for LogQueue {
 }
 
 impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for LogQueue {
-    type Writer = LogQueue;
+    type Writer = &'a LogQueue;
 
-    fn make_writer(&'a self) -> LogQueue {
-        self.clone()
+    fn make_writer(&'a self) -> &'a LogQueue {
+        self
     }
 }
 
@@ -195,16 +197,23 @@ mod tests {
         let (open, gate) = mpsc::channel();
         let written = Arc::new(Mutex::new(Vec::new()));
         let sink = Gate { open: gate, written: written.clone(), first: true };
-        let (mut queue, writer) = spawn(sink, 4).unwrap();
+        let (queue, writer) = spawn(sink, 4).unwrap();
         // The first line reaches the stalled sink (the writer holds it); then
-        // four wait; the rest are dropped. No write here may block.
-        queue.write_all(b"line 0\n").unwrap();
+        // four wait; the rest are dropped. No write here may block: they run
+        // on a thread of their own, and a write that blocked fails the test.
+        (&queue).write_all(b"line 0\n").unwrap();
         while !queue.shared.state().queued.is_empty() {
             std::thread::yield_now();
         }
-        for i in 1..20 {
-            queue.write_all(format!("line {i}\n").as_bytes()).unwrap();
-        }
+        let (wrote, done) = mpsc::channel();
+        let lines = queue.clone();
+        std::thread::spawn(move || {
+            for i in 1..20 {
+                (&lines).write_all(format!("line {i}\n").as_bytes()).unwrap();
+            }
+            wrote.send(()).unwrap();
+        });
+        done.recv_timeout(std::time::Duration::from_secs(10)).expect("a line blocked on the stalled sink");
         assert_eq!(queue.dropped(), 15, "four of the nineteen lines wait, fifteen are dropped");
         open.send(()).unwrap();
         drop(writer);
@@ -219,9 +228,9 @@ mod tests {
         let written = Arc::new(Mutex::new(Vec::new()));
         let (_never, gate) = mpsc::channel::<()>();
         let sink = Gate { open: gate, written: written.clone(), first: false };
-        let (mut queue, writer) = spawn(sink, 10_000).unwrap();
+        let (queue, writer) = spawn(sink, 10_000).unwrap();
         for i in 0..1000 {
-            queue.write_all(format!("line {i}\n").as_bytes()).unwrap();
+            (&queue).write_all(format!("line {i}\n").as_bytes()).unwrap();
         }
         drop(writer);
         let written = String::from_utf8(written.lock().unwrap().clone()).unwrap();
