@@ -260,13 +260,7 @@ impl Moat {
 
     /// Waits (up to 10 s) until stderr contains `needle`.
     pub async fn wait_for_log(&self, needle: &str) -> bool {
-        for _ in 0..200 {
-            if self.stderr().contains(needle) {
-                return true;
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        false
+        self.wait_until(|log| log.contains(needle)).await.contains(needle)
     }
 
     /// How many of the `calls` calls of `tool` made so far the log says ran
@@ -279,15 +273,20 @@ impl Moat {
                 .map(String::from)
                 .collect()
         };
-        let mut logged = lines(&self.stderr());
+        let log = self.wait_until(|log| lines(log).len() >= calls).await;
+        lines(&log).iter().filter(|l| l.contains(r#"instance="spare""#)).count()
+    }
+
+    /// The log once `done` holds for it, or after 10 s.
+    async fn wait_until(&self, done: impl Fn(&str) -> bool) -> String {
         for _ in 0..200 {
-            if logged.len() >= calls {
-                break;
+            let log = self.stderr();
+            if done(&log) {
+                return log;
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
-            logged = lines(&self.stderr());
         }
-        logged.iter().filter(|l| l.contains(r#"instance="spare""#)).count()
+        self.stderr()
     }
 
     /// The log once nothing was added to it for 200 ms (up to 10 s): for
