@@ -35,6 +35,7 @@ deps: guest-toolchains
 		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; } >&2; fi
 	@cd tests/sigstore-js && npm ci --silent --no-audit --no-fund >&2
 	@cd tests/conformance && npm ci --silent --no-audit --no-fund >&2
+	@cd tests/vet/servers && npm ci --silent --no-audit --no-fund >&2
 	@$(PYTHON) -m pip install --quiet --disable-pip-version-check --root-user-action=ignore \
 		-r tests/python/requirements.txt >&2
 

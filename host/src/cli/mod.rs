@@ -27,6 +27,7 @@ mod log;
 mod publish;
 mod trust;
 mod vet;
+mod vet_server;
 
 #[derive(Debug, Parser)]
 #[command(name = "moat", version, about = "Serve MCP tools as sandboxed WebAssembly components")]
@@ -107,10 +108,25 @@ enum Command {
     /// Look for poisoned tool metadata, shadowing, disguised text and broad grants.
     ///
     /// A TARGET is a component (.wasm) or a JSON file holding an MCP tools/list
-    /// result, so any MCP server's tools can be vetted. Exit status: 0 when
-    /// nothing is at or above --fail-on, 1 when something is, 2 on bad input.
+    /// result, so any MCP server's tools can be vetted. With --server, moat
+    /// connects to a running server instead and vets its tools, prompts and
+    /// resources: `moat vet --server -- npx -y PACKAGE` (stdio) or
+    /// `moat vet --server https://host/mcp --header 'Authorization: Bearer T'`.
+    /// Exit status: 0 when nothing is at or above --fail-on, 1 when something
+    /// is, 2 on bad input (a target that cannot be read, a server that does
+    /// not answer).
     Vet {
         targets: Vec<PathBuf>,
+        /// Connect to an MCP server: TARGET is its URL, or its command and
+        /// arguments after `--`. It is listed, never called.
+        #[arg(long)]
+        server: bool,
+        /// A header for an HTTP server, `Name: value` (repeatable).
+        #[arg(long = "header", value_name = "NAME: VALUE", requires = "server")]
+        headers: Vec<String>,
+        /// How long a server may take to start and answer the list requests.
+        #[arg(long, value_parser = humantime::parse_duration, default_value = "60s", requires = "server")]
+        timeout: std::time::Duration,
         /// Take component names and grants from this config (vets all of its
         /// components when no TARGET is given).
         #[arg(long, short)]
@@ -306,8 +322,13 @@ pub fn main() -> Result<std::process::ExitCode> {
             Command::Inspect { component, name, config, json } => {
                 inspect(&component, name.as_deref(), config.as_deref(), json)
             }
-            Command::Vet { targets, config, format, fail_on } => {
-                return Ok(vet_command(&targets, config.as_deref(), format, fail_on));
+            Command::Vet { targets, server: true, headers, timeout, format, fail_on, .. } => {
+                let spec: Vec<String> = targets.iter().map(|t| t.to_string_lossy().into_owned()).collect();
+                let target = vet_server::server_target(&spec, &headers, timeout).await;
+                return Ok(vet_report(target.map(|t| vec![t]), format, fail_on));
+            }
+            Command::Vet { targets, config, format, fail_on, .. } => {
+                return Ok(vet_report(vet::load_targets(&targets, config.as_deref()), format, fail_on));
             }
             Command::Pack { component, wit, world, output } => {
                 pack(&component, &wit, world.as_deref(), output.as_deref().unwrap_or(&component))
@@ -460,13 +481,12 @@ fn compiled_tools(path: &Path, naming: &Naming) -> Result<(ComponentFile, Vec<To
     Ok((file, tools, imports))
 }
 
-fn vet_command(
-    paths: &[PathBuf],
-    config: Option<&Path>,
+fn vet_report(
+    targets: Result<Vec<vet::Target>>,
     format: OutputFormat,
     fail_on: Severity,
 ) -> std::process::ExitCode {
-    let targets = match vet::load_targets(paths, config) {
+    let targets = match targets {
         Ok(targets) => targets,
         Err(error) => {
             eprintln!("error: {error:#}");

@@ -14,7 +14,7 @@ use crate::policy::Policy;
 use crate::server::mcp_tool;
 use crate::tools::Naming;
 use crate::vet::capabilities::vet_capabilities;
-use crate::vet::{Finding, Severity, ToolFindings, vet_tools, worst};
+use crate::vet::{Context, Finding, Severity, ToolFindings, vet_other_definition, vet_tools, worst};
 
 /// One thing vetted: a component or a tools/list file.
 pub struct Target {
@@ -23,6 +23,9 @@ pub struct Target {
     pub digest: Option<String>,
     pub tools: Vec<Value>,
     pub capability_findings: Vec<Finding>,
+    /// Prompts and resources a server listed, in a tool's shape
+    /// ([`crate::vet::vet_other_definition`]).
+    pub definitions: Vec<Value>,
 }
 
 /// What `moat vet` found in all targets.
@@ -70,9 +73,19 @@ impl VetReport {
         for (target, tools) in &self.targets {
             let what = match &target.digest {
                 Some(digest) => format!("component, {digest}"),
+                None if target.label.starts_with("server ") => "MCP server".into(),
                 None => "tools/list".into(),
             };
-            out.push_str(&format!("{} ({what}, {} tools)\n", target.label, tools.len()));
+            out.push_str(&format!(
+                "{} ({what}, {} tools{})\n",
+                target.label,
+                target.tools.len(),
+                if target.definitions.is_empty() {
+                    String::new()
+                } else {
+                    format!(", {} prompts and resources", target.definitions.len())
+                }
+            ));
             let mut groups: Vec<(&str, &[Finding])> =
                 tools.iter().map(|t| (t.name.as_str(), t.findings.as_slice())).collect();
             groups.push(("(capabilities)", &target.capability_findings));
@@ -156,6 +169,7 @@ pub fn component_target(path: &Path, naming: &Naming, policy: &Policy) -> Result
         digest: Some(file.digest.clone()),
         tools,
         capability_findings: vet_capabilities(&imports, policy),
+        definitions: Vec::new(),
     })
 }
 
@@ -181,7 +195,13 @@ fn tool_list_target(path: &Path) -> Result<Target> {
             bail!("{}: tools[{i}] has no string `name`", path.display());
         }
     }
-    Ok(Target { label: path.display().to_string(), digest: None, tools, capability_findings: Vec::new() })
+    Ok(Target {
+        label: path.display().to_string(),
+        digest: None,
+        tools,
+        capability_findings: Vec::new(),
+        definitions: Vec::new(),
+    })
 }
 
 /// Vets all targets together: each target's tools are the siblings of one
@@ -197,7 +217,10 @@ pub fn vet_targets(targets: Vec<Target>) -> VetReport {
         .map(|(i, target)| {
             let others: Vec<String> =
                 all.iter().enumerate().filter(|(j, _)| *j != i).flat_map(|(_, n)| n.clone()).collect();
-            let findings = vet_tools(&target.tools, &others);
+            let mut findings = vet_tools(&target.tools, &others);
+            let siblings: Vec<String> = all[i].clone();
+            let context = Context { siblings, others };
+            findings.extend(target.definitions.iter().map(|d| vet_other_definition(d, &context)));
             (target, findings)
         })
         .collect();

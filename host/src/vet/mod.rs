@@ -11,6 +11,7 @@
 pub mod cache;
 pub mod capabilities;
 mod gates;
+pub mod intent;
 pub mod rules;
 pub mod text;
 
@@ -90,15 +91,46 @@ const MAX_SCHEMA_DEPTH: usize = 8;
 
 /// Vets one MCP tool definition (`{"name", "title", "description", "inputSchema", ...}`).
 pub fn vet_tool(tool: &Value, context: &Context) -> ToolFindings {
+    vet_definition(tool, context, true)
+}
+
+/// Vets a prompt or a resource given in a tool's shape (`name`, `title`,
+/// `description`, `inputSchema` holding a prompt's arguments, `uri`): every
+/// string is read as a tool's is; the name is not held to the tool-name rule.
+pub fn vet_other_definition(definition: &Value, context: &Context) -> ToolFindings {
+    let mut findings = vet_definition(definition, context, false);
+    let kind = definition.get("kind").and_then(Value::as_str).unwrap_or("definition");
+    findings.name = format!("{kind} {}", findings.name);
+    findings
+}
+
+fn vet_definition(tool: &Value, context: &Context, is_tool: bool) -> ToolFindings {
     let name = tool.get("name").and_then(Value::as_str).unwrap_or("").to_string();
     let mut findings = Vec::new();
-    let mut scanner =
-        Scanner { context, tool_name: &name, findings: &mut findings, output: false, in_value: false };
+    let mut own_names: Vec<String> = context.siblings.iter().map(|s| s.to_lowercase()).collect();
+    own_names.push(name.to_lowercase());
+    if let Some(properties) = tool.pointer("/inputSchema/properties").and_then(Value::as_object) {
+        own_names.extend(properties.keys().map(|k| k.to_lowercase()));
+    }
+    let purpose = Normalized::new(&format!(
+        "{name} {}",
+        tool.get("description").and_then(Value::as_str).unwrap_or("")
+    ))
+    .text;
+    let mut scanner = Scanner {
+        context,
+        tool_name: &name,
+        findings: &mut findings,
+        output: false,
+        in_value: false,
+        own_names: &own_names,
+        purpose: &purpose,
+    };
     scanner.name("name", &name);
-    if let Err(reason) = crate::tools::validate_tool_name(&name) {
+    if is_tool && let Err(reason) = crate::tools::validate_tool_name(&name) {
         scanner.push("schema-name", Severity::Medium, "name", &name, reason);
     }
-    for key in ["title", "description"] {
+    for key in ["title", "description", "uri"] {
         if let Some(text) = tool.get(key).and_then(Value::as_str) {
             scanner.text(key, text);
         }
@@ -151,7 +183,16 @@ pub fn vet_output(field: &str, text: &str, context: &Context) -> Vec<Finding> {
 
 fn scan_text(field: &str, text: &str, context: &Context, output: bool) -> Vec<Finding> {
     let mut findings = Vec::new();
-    let mut scanner = Scanner { context, tool_name: "", findings: &mut findings, output, in_value: false };
+    let own_names: Vec<String> = context.siblings.iter().map(|s| s.to_lowercase()).collect();
+    let mut scanner = Scanner {
+        context,
+        tool_name: "",
+        findings: &mut findings,
+        output,
+        in_value: false,
+        own_names: &own_names,
+        purpose: "",
+    };
     scanner.text(field, text);
     findings
 }
@@ -160,13 +201,14 @@ fn scan_text(field: &str, text: &str, context: &Context, output: bool) -> Vec<Fi
 /// poisoning attack: both findings become critical.
 fn escalate_combinations(findings: &mut [Finding]) {
     let has = |ids: &[&str]| findings.iter().any(|f| ids.contains(&f.rule.as_str()));
-    let takes = has(&["sensitive-file", "credential-request", "context-exfiltration", "exfiltration-url"]);
+    let takes =
+        has(&["sensitive-file", "credential-request", "context-exfiltration", "exfiltration-url", "data-request"]);
     let hides = has(&["concealment", "hidden-instructions", "invisible-characters"]);
     if takes && hides {
         for finding in findings.iter_mut() {
             if matches!(
                 finding.rule.as_str(),
-                "sensitive-file" | "credential-request" | "context-exfiltration" | "exfiltration-url"
+                "sensitive-file" | "credential-request" | "context-exfiltration" | "exfiltration-url" | "data-request"
             ) {
                 finding.severity = Severity::Critical;
             }
@@ -184,7 +226,32 @@ struct Scanner<'a> {
     /// than prose: a value equal to another tool's short name (an algorithm
     /// `sha256`, a variant tag `ok`) is data, so only a full tool name counts.
     in_value: bool,
+    /// Names the text may use freely: the tool, its siblings, its parameters (lowercase).
+    own_names: &'a [String],
+    /// The tool's name and description, normalised: what its parameters may ask for.
+    purpose: &'a str,
 }
+
+/// Rules that ask for data: a match that is denied ("do not include API
+/// keys") or quoted as an example is not a request.
+const DATA_RULES: &[&str] =
+    &["sensitive-file", "credential-request", "context-exfiltration", "exfiltration-url"];
+
+/// Whether `rest` goes on with a noun that makes "instructions for the AI"
+/// a thing the tool takes ("... for the AI analysis"), not an address.
+fn names_a_thing(rest: &str) -> bool {
+    let next = rest.trim_start().split(|c: char| !c.is_alphanumeric()).next().unwrap_or("");
+    ["analysis", "analyses", "model", "review", "summary", "service", "search", "generation", "pipeline"]
+        .contains(&next)
+}
+
+/// Rules of [`rules`] that already say what an [`intent`] judgement would.
+const SAME_AS: &[(&str, &[&str])] = &[
+    ("data-request", &["sensitive-file", "credential-request", "context-exfiltration"]),
+    ("other-tool-instruction", &["cross-tool", "shadowing"]),
+    ("exfiltration-destination", &["exfiltration-url"]),
+    ("decode-and-act", &["encoded-instructions"]),
+];
 
 impl Scanner<'_> {
     fn push(&mut self, rule: &str, severity: Severity, field: &str, span: &str, message: String) {
@@ -211,9 +278,40 @@ impl Scanner<'_> {
         self.phrase_rules(field, text, &normalized);
         if !self.output {
             self.other_tools(field, text, &normalized);
+            self.intent(field, text, &normalized);
         }
         if depth < MAX_DECODE_DEPTH {
             self.encoded(field, text, depth);
+        }
+    }
+
+    /// What the text asks the model to do ([`intent`]), where no phrase rule
+    /// said it already.
+    fn intent(&mut self, field: &str, original: &str, normalized: &Normalized) {
+        let others: Vec<String> = self.context.others.iter().map(|o| o.to_lowercase()).collect();
+        let parameter_name = field
+            .rsplit_once(".properties.")
+            .map(|(_, rest)| rest.split('.').next().unwrap_or(rest).to_lowercase());
+        let constants = intent::constants(original);
+        let tool_name = self.tool_name.to_lowercase();
+        let frame = intent::Frame {
+            own_names: self.own_names,
+            others: &others,
+            // A parameter may ask for what the tool is about; a description
+            // is about what its name says.
+            purpose: if parameter_name.is_some() { self.purpose } else { &tool_name },
+            parameter: parameter_name.is_some(),
+            parameter_name: parameter_name.as_deref(),
+            constants: &constants,
+        };
+        for judgement in intent::judge(&normalized.text, &frame) {
+            let said = |rule: &str| self.findings.iter().any(|f| f.field == field && f.rule == rule);
+            let same = SAME_AS.iter().find(|(id, _)| *id == judgement.rule).map_or(&[][..], |(_, same)| *same);
+            if said(judgement.rule) || same.iter().any(|rule| said(rule)) {
+                continue;
+            }
+            let range = normalized.original_range(judgement.range);
+            self.push(judgement.rule, judgement.severity, field, &original[range], judgement.reason);
         }
     }
 
@@ -298,6 +396,20 @@ impl Scanner<'_> {
         for (pattern, _) in rule.patterns.iter().zip(open).filter(|(_, open)| **open) {
             for captures in pattern.captures_iter(text) {
                 let whole = captures.get(0).expect("group 0 always matches");
+                if DATA_RULES.contains(&rule.id)
+                    && (intent::denied_or_example(text, whole.start()) || intent::has_subject(text, whole.start()))
+                {
+                    continue;
+                }
+                if rule.id == "model-directed" && names_a_thing(&text[whole.end()..]) {
+                    continue;
+                }
+                if rule.id == "cross-tool"
+                    && whole.as_str().starts_with("instead of")
+                    && intent::clause_before(text, whole.start()).contains("this")
+                {
+                    continue;
+                }
                 let mut severity = rule.severity;
                 let mut message = rule.reason.to_string();
                 match rule.check {
@@ -438,6 +550,8 @@ impl Scanner<'_> {
                     findings: &mut inner,
                     output: self.output,
                     in_value: self.in_value,
+                    own_names: self.own_names,
+                    purpose: self.purpose,
                 };
                 scanner.text_at_depth(field, &decoded, depth + 1);
                 let Some(worst) = inner.iter().map(|f| f.severity).max() else { continue };

@@ -275,7 +275,7 @@ pub static RULES: LazyLock<Vec<Rule>> = LazyLock::new(|| {
                 format!(
                     r"{CONTEXT}{W}(?:を|の)(?:内容を)?.{{0,20}}?(?:渡して|送信|送って|含めて|入力して)|{CONTEXT}{W}(?:übergeben|senden|schicken|einfügen|übermitteln)\b"
                 ),
-                format!(r"(?:\bas\b|として|作为|\bcomme\b|\bcomo\b|\bals\b){W}{CONTEXT}"),
+                format!(r"(?:\bas\b|として|作为|\bcomme\b|\bcomo\b|\bals\b).{{0,24}}?{CONTEXT}"),
                 format!(r"(?:把|将){W}{CONTEXT}{W}{SINK}"),
             ],
         ),
