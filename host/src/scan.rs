@@ -61,7 +61,9 @@ const MAX_SCANNED_STRING: usize = 64 * 1024;
 
 impl OutputScanner {
     pub fn new(tool_names: Vec<String>) -> Self {
-        OutputScanner { context: Context { siblings: Vec::new(), others: tool_names } }
+        OutputScanner {
+            context: Context { siblings: Vec::new(), others: tool_names, vocabulary: Vec::new() },
+        }
     }
 
     /// Compiles the rules' regular expressions on another thread (about 70 ms

@@ -19,5 +19,5 @@ mod sandbox;
 mod scaffold;
 mod support;
 mod tools;
-mod vet_server;
 mod trust;
+mod vet_server;

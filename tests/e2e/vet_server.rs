@@ -18,7 +18,10 @@ fn servers() -> PathBuf {
 
 fn everything() -> PathBuf {
     let entry = servers().join("node_modules/@modelcontextprotocol/server-everything/dist/index.js");
-    assert!(entry.exists(), "run `make test` (or `npm ci` in tests/vet/servers) to install the everything server");
+    assert!(
+        entry.exists(),
+        "run `make test` (or `npm ci` in tests/vet/servers) to install the everything server"
+    );
     entry
 }
 
@@ -112,7 +115,8 @@ fn a_poisoned_server_fails_the_vet_with_its_findings() {
     let report = report(&output);
     let tools = report["tools"].as_array().unwrap();
     let findings = |name: &str| -> Vec<String> {
-        let tool = tools.iter().find(|t| t["name"] == name).unwrap_or_else(|| panic!("{name} missing: {report}"));
+        let tool =
+            tools.iter().find(|t| t["name"] == name).unwrap_or_else(|| panic!("{name} missing: {report}"));
         tool["findings"].as_array().unwrap().iter().map(|f| f["rule"].as_str().unwrap().to_string()).collect()
     };
     assert!(findings("add").is_empty(), "the ordinary tool was flagged: {:?}", findings("add"));
@@ -126,7 +130,11 @@ fn a_server_that_never_answers_is_bad_input() {
     let started = Instant::now();
     let output = scripted("silent", &["--timeout", "2s"]);
     assert_eq!(output.status.code(), Some(2));
-    assert!(stderr(&output).contains("did not finish answering initialize and the list requests within 2s"), "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains("did not finish answering initialize and the list requests within 2s"),
+        "{}",
+        stderr(&output)
+    );
     assert!(started.elapsed() < Duration::from_secs(30), "the deadline was not kept");
 }
 

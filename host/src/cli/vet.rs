@@ -219,7 +219,8 @@ pub fn vet_targets(targets: Vec<Target>) -> VetReport {
                 all.iter().enumerate().filter(|(j, _)| *j != i).flat_map(|(_, n)| n.clone()).collect();
             let mut findings = vet_tools(&target.tools, &others);
             let siblings: Vec<String> = all[i].clone();
-            let context = Context { siblings, others };
+            let context =
+                Context { siblings, others, vocabulary: crate::vet::parameter_names(&target.tools) };
             findings.extend(target.definitions.iter().map(|d| vet_other_definition(d, &context)));
             (target, findings)
         })

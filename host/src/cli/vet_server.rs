@@ -33,7 +33,9 @@ struct Listing {
 /// within `deadline` and returns it as a vet target.
 pub async fn server_target(spec: &[String], headers: &[String], deadline: Duration) -> Result<Target> {
     let Some(first) = spec.first() else {
-        bail!("--server needs a URL (https://host/mcp) or a command after `--` (moat vet --server -- npx -y PACKAGE)")
+        bail!(
+            "--server needs a URL (https://host/mcp) or a command after `--` (moat vet --server -- npx -y PACKAGE)"
+        )
     };
     let is_url = first.starts_with("http://") || first.starts_with("https://");
     if is_url && spec.len() > 1 {
@@ -82,21 +84,21 @@ async fn list_http(url: &str, headers: &[String]) -> Result<Listing> {
     let mut config = StreamableHttpClientTransportConfig::with_uri(url.to_string());
     let mut custom = HashMap::new();
     for header in headers {
-        let (name, value) = header
-            .split_once(':')
-            .with_context(|| format!("--header {header:?} is not `Name: value`"))?;
+        let (name, value) =
+            header.split_once(':').with_context(|| format!("--header {header:?} is not `Name: value`"))?;
         let (name, value) = (name.trim(), value.trim());
         if name.eq_ignore_ascii_case("authorization") {
-            let token = value
-                .strip_prefix("Bearer ")
-                .or_else(|| value.strip_prefix("bearer "))
-                .with_context(|| "--header Authorization must be `Authorization: Bearer TOKEN`".to_string())?;
+            let token =
+                value.strip_prefix("Bearer ").or_else(|| value.strip_prefix("bearer ")).with_context(
+                    || "--header Authorization must be `Authorization: Bearer TOKEN`".to_string(),
+                )?;
             config = config.auth_header(token.to_string());
             continue;
         }
-        let name = http::HeaderName::try_from(name).with_context(|| format!("--header name {name:?} is not valid"))?;
-        let value =
-            http::HeaderValue::try_from(value).with_context(|| format!("--header {name} has an invalid value"))?;
+        let name = http::HeaderName::try_from(name)
+            .with_context(|| format!("--header name {name:?} is not valid"))?;
+        let value = http::HeaderValue::try_from(value)
+            .with_context(|| format!("--header {name} has an invalid value"))?;
         custom.insert(name, value);
     }
     config.custom_headers = custom;

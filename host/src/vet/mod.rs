@@ -80,6 +80,21 @@ pub struct Context {
     pub siblings: Vec<String>,
     /// Tool names of other components or servers: naming them is shadowing.
     pub others: Vec<String>,
+    /// Parameter names of the same component's or server's tools: a
+    /// description naming a sibling's parameter names no foreign tool.
+    pub vocabulary: Vec<String>,
+}
+
+/// Every parameter name of `tools`' input schemas (top level), lowercase.
+pub fn parameter_names(tools: &[Value]) -> Vec<String> {
+    let mut names: Vec<String> = tools
+        .iter()
+        .filter_map(|tool| tool.pointer("/inputSchema/properties").and_then(Value::as_object))
+        .flat_map(|properties| properties.keys().map(|k| k.to_lowercase()))
+        .collect();
+    names.sort();
+    names.dedup();
+    names
 }
 
 /// The longest span quoted in a finding.
@@ -109,14 +124,13 @@ fn vet_definition(tool: &Value, context: &Context, is_tool: bool) -> ToolFinding
     let mut findings = Vec::new();
     let mut own_names: Vec<String> = context.siblings.iter().map(|s| s.to_lowercase()).collect();
     own_names.push(name.to_lowercase());
+    own_names.extend(context.vocabulary.iter().cloned());
     if let Some(properties) = tool.pointer("/inputSchema/properties").and_then(Value::as_object) {
         own_names.extend(properties.keys().map(|k| k.to_lowercase()));
     }
-    let purpose = Normalized::new(&format!(
-        "{name} {}",
-        tool.get("description").and_then(Value::as_str).unwrap_or("")
-    ))
-    .text;
+    let purpose =
+        Normalized::new(&format!("{name} {}", tool.get("description").and_then(Value::as_str).unwrap_or("")))
+            .text;
     let mut scanner = Scanner {
         context,
         tool_name: &name,
@@ -165,7 +179,7 @@ fn vet_definition(tool: &Value, context: &Context, is_tool: bool) -> ToolFinding
 pub fn vet_tools(tools: &[Value], others: &[String]) -> Vec<ToolFindings> {
     let siblings: Vec<String> =
         tools.iter().filter_map(|t| t.get("name").and_then(Value::as_str).map(String::from)).collect();
-    let context = Context { siblings, others: others.to_vec() };
+    let context = Context { siblings, others: others.to_vec(), vocabulary: parameter_names(tools) };
     tools.iter().map(|tool| vet_tool(tool, &context)).collect()
 }
 
@@ -201,14 +215,23 @@ fn scan_text(field: &str, text: &str, context: &Context, output: bool) -> Vec<Fi
 /// poisoning attack: both findings become critical.
 fn escalate_combinations(findings: &mut [Finding]) {
     let has = |ids: &[&str]| findings.iter().any(|f| ids.contains(&f.rule.as_str()));
-    let takes =
-        has(&["sensitive-file", "credential-request", "context-exfiltration", "exfiltration-url", "data-request"]);
+    let takes = has(&[
+        "sensitive-file",
+        "credential-request",
+        "context-exfiltration",
+        "exfiltration-url",
+        "data-request",
+    ]);
     let hides = has(&["concealment", "hidden-instructions", "invisible-characters"]);
     if takes && hides {
         for finding in findings.iter_mut() {
             if matches!(
                 finding.rule.as_str(),
-                "sensitive-file" | "credential-request" | "context-exfiltration" | "exfiltration-url" | "data-request"
+                "sensitive-file"
+                    | "credential-request"
+                    | "context-exfiltration"
+                    | "exfiltration-url"
+                    | "data-request"
             ) {
                 finding.severity = Severity::Critical;
             }
@@ -235,7 +258,7 @@ struct Scanner<'a> {
 /// Rules that ask for data: a match that is denied ("do not include API
 /// keys") or quoted as an example is not a request.
 const DATA_RULES: &[&str] =
-    &["sensitive-file", "credential-request", "context-exfiltration", "exfiltration-url"];
+    &["sensitive-file", "credential-request", "context-exfiltration", "exfiltration-url", "cross-tool"];
 
 /// Whether `rest` goes on with a noun that makes "instructions for the AI"
 /// a thing the tool takes ("... for the AI analysis"), not an address.
@@ -306,7 +329,8 @@ impl Scanner<'_> {
         };
         for judgement in intent::judge(&normalized.text, &frame) {
             let said = |rule: &str| self.findings.iter().any(|f| f.field == field && f.rule == rule);
-            let same = SAME_AS.iter().find(|(id, _)| *id == judgement.rule).map_or(&[][..], |(_, same)| *same);
+            let same =
+                SAME_AS.iter().find(|(id, _)| *id == judgement.rule).map_or(&[][..], |(_, same)| *same);
             if said(judgement.rule) || same.iter().any(|rule| said(rule)) {
                 continue;
             }
@@ -372,7 +396,9 @@ impl Scanner<'_> {
         }
         for (how, variant) in text::deobfuscated_variants(&normalized.text) {
             for (rule, open) in rules::rules_for(&variant).iter() {
-                if matched.contains(&rule.id) {
+                // Undoing leetspeak mangles identifiers (`content_base64`),
+                // so tool references are read in the text as written only.
+                if matched.contains(&rule.id) || rule.check == Check::ToolReference {
                     continue;
                 }
                 if let Some((severity, message, range)) = self.match_rule(rule, open, &variant) {
@@ -397,8 +423,12 @@ impl Scanner<'_> {
             for captures in pattern.captures_iter(text) {
                 let whole = captures.get(0).expect("group 0 always matches");
                 if DATA_RULES.contains(&rule.id)
-                    && (intent::denied_or_example(text, whole.start()) || intent::has_subject(text, whole.start()))
+                    && (intent::denied_or_example(text, whole.start())
+                        || intent::has_subject(text, whole.start()))
                 {
+                    continue;
+                }
+                if rule.id == "credential-request" && self.names_a_credential_parameter(text, whole.start()) {
                     continue;
                 }
                 if rule.id == "model-directed" && names_a_thing(&text[whole.end()..]) {
@@ -451,6 +481,22 @@ impl Scanner<'_> {
         None
     }
 
+    /// Whether the clause at `at` sends the credential into a parameter
+    /// that exists for one ("supply credentials in the connection string"):
+    /// the tool asks for what it is for.
+    fn names_a_credential_parameter(&self, text: &str, at: usize) -> bool {
+        let clause_start = at - intent::clause_before(text, at).len();
+        let clause = &text[clause_start..];
+        let clause = clause.split(['.', ';', '\n']).next().unwrap_or(clause);
+        self.own_names.iter().any(|name| {
+            let spaced = name.replace(['_', '-'], " ");
+            ["connection", "dsn", "credential", "password", "token", "auth", "secret", "login"]
+                .iter()
+                .any(|kind| name.contains(kind))
+                && (clause.contains(name.as_str()) || clause.contains(&spaced))
+        })
+    }
+
     fn classify_tool(&self, name: &str) -> ToolRef {
         if NOT_TOOL_NAMES.contains(&name) || name.is_empty() {
             return ToolRef::NotATool;
@@ -461,7 +507,10 @@ impl Scanner<'_> {
             let loose = |s: &str| s.replace('-', "_");
             loose(&candidate) == loose(name) || loose(&short) == loose(name)
         };
-        if self.context.siblings.iter().any(|s| same(s)) || same(self.tool_name) {
+        if self.context.siblings.iter().any(|s| same(s))
+            || same(self.tool_name)
+            || self.own_names.iter().any(|s| same(s))
+        {
             return ToolRef::Sibling;
         }
         if let Some(other) = self.context.others.iter().find(|o| same(o)) {
@@ -649,9 +698,13 @@ impl Scanner<'_> {
     fn parameter_name(&mut self, field: &str, name: &str) {
         let key = name.to_lowercase().replace('-', "_");
         if EXFILTRATION_PARAMETERS.contains(&key.as_str()) {
+            // A prompt-testing tool's `system_prompt` is its subject; a
+            // calculator's is a channel out.
+            let subject =
+                key.split('_').filter(|part| part.len() > 3).any(|part| self.purpose.contains(part));
             self.push(
                 "suspicious-parameter",
-                Severity::Medium,
+                if subject { Severity::Low } else { Severity::Medium },
                 field,
                 name,
                 "a parameter named for the model's context or notes, a known exfiltration channel".into(),

@@ -50,7 +50,7 @@ const SINK: &str = r"(?:\b(?:pass|send|include|provide|attach|copy|paste|put|ins
 const READ: &str = r"(?:\b(?:read|open|cat|load|access|look (?:inside|in|into|through))\b|読み取って|読み取り|読み込んで|読み込み|読んで|開いて|读取|读出|打开|\b(?:lee|leer|abre|accede)\b|\b(?:lis|lisez|lire|ouvre|ouvrez)\b|\b(?:lies|lese|lesen|öffne|öffnen)\b)";
 
 /// Specific files that hold secrets.
-const SENSITIVE_PATH: &str = r"(?:~/\.ssh\S*|\.ssh/\S*|\bid_(?:rsa|dsa|ecdsa|ed25519)\b|mcp\.json|~/\.cursor\S*|\.cursor/\S*|claude_desktop_config(?:\.json)?|(?:^|[\s/`'(])\.env\b|/etc/(?:passwd|shadow|sudoers)|\.aws/credentials|~/\.aws\S*|\.netrc|\.npmrc|\.pypirc|\.git-credentials|\.kube/config|\.docker/config\.json|\.(?:bash|zsh)_history|\.gnupg\S*|wallet\.dat|login\.keychain|\.ssh (?:folder|directory|dir)\b|\bdotfiles\b|~/\.(?:bashrc|zshrc|profile|bash_profile)\b)";
+const SENSITIVE_PATH: &str = r"(?:~/\.ssh\S*|\.ssh/\S*|\bid_(?:rsa|dsa|ecdsa|ed25519)\b|mcp\.json|~/\.cursor\S*|\.cursor/\S*|claude_desktop_config(?:\.json)?|(?:^|[\s/`'(])\.env\b|/etc/(?:passwd|shadow|sudoers)|\.aws/credentials|~/\.aws\S*|\.netrc|\.npmrc|\.pypirc|\.git-credentials|\.kube/config|\.docker/config\.json|\.(?:bash|zsh)_history|\.gnupg\S*|wallet\.dat|login\.keychain|\.ssh (?:folder|directory|dir)\b|\b(?:the user'?s|your|their|his|her|all (?:the )?|every) dotfiles\b|~/\.(?:bashrc|zshrc|profile|bash_profile)\b)";
 
 /// Secrets by what they are.
 const SECRET: &str = r"(?:\b[a-z0-9_]*_(?:api_key|secret|token|password|secret_key)\b|\benvironment variables?\b|\bprivate[ _-]?keys?\b|\bssh[ _-]?keys?\b|\bpasswords?\b|\bpassphrases?\b|\bcredentials?\b|\bapi[ _-]?keys?\b|\baccess[ _-]?tokens?\b|\bauth(?:entication)?[ _-]?tokens?\b|\bbearer[ _-]?tokens?\b|\bsecret[ _-]?keys?\b|\bsession (?:cookies?|tokens?)\b|\bcookies\b|\bseed phrases?\b|\bmnemonic\b|\benvironment variables\b|秘密鍵|ssh ?鍵|パスワード|認証情報|資格情報|api ?キー|アクセストークン|トークン|環境変数|私钥|密钥|密码|凭证|凭据|令牌|环境变量|clave privada|claves privadas|contraseñas?|credenciales|tokens? de acceso|claves? de (?:la )?api|variables de entorno|clés? privées?|mots? de passe|identifiants|jetons? d'accès|clés? d'api|variables d'environnement|private[nr]? schlüssel|passw(?:o|ö)rt(?:er)?|zugangsdaten|anmeldedaten|zugriffstoken|api-schlüssel|umgebungsvariablen)";
@@ -97,14 +97,13 @@ pub static RULES: LazyLock<Vec<Rule>> = LazyLock::new(|| {
                 ),
                 s(r"\[/?\s*(?:system|inst|admin|sys)\s*\]"),
                 s(r"<\|(?:im_start|im_end|system|endoftext)\|>"),
-                s(r"<!--.*?[a-z\p{L}].*?-->"),
                 s(r"\{\{\s*(?:system|instructions)"),
                 s(r"(?:^|\s)#{2,}\s*(?:system|instructions)\b"),
             ],
         ),
         rule(
             "model-directed",
-            Severity::Medium,
+            Severity::Low,
             "text addressed to the AI model rather than describing the tool",
             Check::None,
             &[
@@ -209,7 +208,7 @@ pub static RULES: LazyLock<Vec<Rule>> = LazyLock::new(|| {
             Check::ToolReference,
             &[
                 s(
-                    r"\bbefore (?:using|calling|invoking|running) (?:this|any|other|the other|each) (?:tool|function)s?\b(?:,? (?:you must |always |first )*(?:call|use|run|invoke) (?:the )?[`'\x22]?(?P<tool>[a-z0-9_.-]+))?",
+                    r"\bbefore (?:using|calling|invoking|running) (?:this|any|other|the other|each) (?:tool|function)s?\b,? (?:you must |always |first )*(?:call|use|run|invoke) (?:the )?[`'\x22]?(?P<tool>[a-z0-9_.-]+)",
                 ),
                 s(
                     r"\b(?:call|use|run|invoke) this tool (?:first|before (?:any|all|every|other))\b|\balways (?:call|use|run|invoke) this tool\b|\bmust be (?:called|used|run|invoked) (?:first|before (?:any|all|every|other))\b|\byou must (?:always )?(?:first|always) (?:call|use|run|invoke|read|send|pass)\b",
@@ -218,19 +217,19 @@ pub static RULES: LazyLock<Vec<Rule>> = LazyLock::new(|| {
                     r"\b(?:otherwise|or else),? (?:the |this )?(?:tool|it|function|everything) (?:will|would) (?:not work|fail|break|crash|error)\b|\b(?:fails|will fail|won't work|will not work|doesn't work|does not work|cannot work) unless\b|\bonly works (?:if|when) you\b",
                 ),
                 s(
-                    r"このツールを(?:使用|使う|呼び出す)前に|(?:最初|初め)に(?:必ず)?このツールを|そうしないと.{0,20}?(?:動作|機能|動き)(?:しません|しない)|でないと(?:ツールが)?(?:動作|機能)しません",
+                    r"(?:最初|初め)に(?:必ず)?このツールを|そうしないと.{0,20}?(?:動作|機能|動き)(?:しません|しない)|でないと(?:ツールが)?(?:動作|機能)しません",
                 ),
                 s(
-                    r"在(?:使用|调用)(?:此|这个|本|该)工具之前|(?:首先|必须先|务必先)(?:调用|使用)(?:此|这个|本)工具|否则.{0,10}?(?:将|会)?(?:无法|不能|不会)(?:正常)?(?:工作|运行|使用)",
+                    r"(?:首先|必须先|务必先)(?:调用|使用)(?:此|这个|本)工具|否则.{0,10}?(?:将|会)?(?:无法|不能|不会)(?:正常)?(?:工作|运行|使用)",
                 ),
                 s(
-                    r"\bantes de (?:usar|utilizar|llamar a) (?:esta|cualquier|otra) herramienta\b|\bde lo contrario,? (?:la herramienta |esto )?no funcionará|\bsolo funciona si\b",
+                    r"\bantes de (?:usar|utilizar|llamar a) (?:cualquier|otra) herramienta\b|\bde lo contrario,? (?:la herramienta |esto )?no funcionará|\bsolo funciona si\b",
                 ),
                 s(
-                    r"\bavant d'(?:utiliser|appeler) (?:cet|cette|un autre|tout) (?:outil|fonction)\b|\bsinon,? (?:l'outil |cela |il )?ne fonctionnera pas|\bne fonctionne que si\b",
+                    r"\bavant d'(?:utiliser|appeler) (?:un autre|tout) (?:outil|fonction)\b|\bsinon,? (?:l'outil |cela |il )?ne fonctionnera pas|\bne fonctionne que si\b",
                 ),
                 s(
-                    r"\bbevor (?:du|sie) (?:dieses|das|ein anderes) (?:tool|werkzeug) (?:verwendest|benutzt|nutzt|aufrufst|verwenden|benutzen|aufrufen)\b|\bsonst funktioniert (?:das tool|es|das werkzeug) nicht\b|\bfunktioniert nur,? wenn\b",
+                    r"\bbevor (?:du|sie) (?:ein anderes|irgendein) (?:tool|werkzeug) (?:verwendest|benutzt|nutzt|aufrufst|verwenden|benutzen|aufrufen)\b|\bsonst funktioniert (?:das tool|es|das werkzeug) nicht\b|\bfunktioniert nur,? wenn\b",
                 ),
             ],
         ),
@@ -318,7 +317,7 @@ pub static RULES: LazyLock<Vec<Rule>> = LazyLock::new(|| {
                     r"\b(?:call|use|invoke|run) (?:the )?[`'\x22]?(?P<tool>[a-z0-9]+[_.-][a-z0-9_.-]+)[`'\x22]?(?: tool)? (?:first|before|after|instead)\b",
                 ),
                 s(
-                    r"\b(?:all|every|any) other (?:tools?|servers?|mcp servers?|functions)\b|\bother mcp servers?\b|\b(?:the )?(?P<tool>[a-z0-9]+[_.-][a-z0-9_.-]+) tool (?:must|should|will) (?:always |also |now )?(?:be|send|use|include|add)\b",
+                    r"\b(?:the )?(?P<tool>[a-z0-9]+[_.-][a-z0-9_.-]+) tool (?:must|should|will) (?:always |also |now )?(?:be|send|use|include|add)\b",
                 ),
                 s(
                     r"(?:ツール)?[「`'\x22]?(?P<tool>[a-z0-9]+[_.-][a-z0-9_.-]+)[」`'\x22]?(?:ツール)?を(?:使う|使用する|呼び出す)(?:とき|時|際|場合)|(?:他|ほか)のツール(?:を|の|が|に)",
