@@ -272,6 +272,25 @@ fn unseen_set() {
     }
 }
 
+/// A second split, written after the intent detector against its blind
+/// spots and committed before its one run (tests/vet/README.md). Never
+/// tuned on; the bounds are that first run's: 16 of 43 detected (37%), 1 of
+/// 43 benign flagged (2.3%).
+#[test]
+fn unseen2_set() {
+    let tally = evaluate("unseen2.jsonl");
+    assert!(tally.malicious >= 40 && tally.benign >= 40, "the set is too small to mean anything");
+    assert!(tally.detection() >= UNSEEN2_DETECTION_FLOOR, "detection {:.3} below its first run", tally.detection());
+    assert!(
+        tally.false_positive_rate() <= UNSEEN2_FALSE_POSITIVE_CEILING,
+        "false positives {:.3} above its first run",
+        tally.false_positive_rate()
+    );
+}
+
+const UNSEEN2_DETECTION_FLOOR: f64 = 0.37;
+const UNSEEN2_FALSE_POSITIVE_CEILING: f64 = 0.03;
+
 /// Published servers' own `tools/list` (tests/vet/real/SPLIT, captured by
 /// capture.py from npm and PyPI): every tool is benign, and each server's
 /// tools are one another's siblings. Returns (tools, flagged, servers).
