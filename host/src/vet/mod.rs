@@ -12,6 +12,7 @@ pub mod cache;
 pub mod capabilities;
 mod gates;
 pub mod intent;
+pub mod names;
 pub mod rules;
 pub mod text;
 
@@ -22,6 +23,7 @@ use regex::Regex;
 use serde::Serialize;
 use serde_json::{Map, Value};
 
+use names::{NameSet, Names};
 use rules::{Check, EXFILTRATION_PARAMETERS, NOT_TOOL_NAMES, SECRET_PARAMETERS};
 use text::{Invisible, Normalized, homoglyph_words, invisible_runs, make_visible};
 
@@ -85,6 +87,13 @@ pub struct Context {
     pub vocabulary: Vec<String>,
 }
 
+impl Context {
+    /// The siblings' names and parameters, for look-up ([`NameSet`]).
+    pub fn names(&self) -> NameSet {
+        NameSet::new(self.siblings.iter().chain(&self.vocabulary))
+    }
+}
+
 /// Every parameter name of `tools`' input schemas (top level), lowercase.
 pub fn parameter_names(tools: &[Value]) -> Vec<String> {
     let mut names: Vec<String> = tools
@@ -106,27 +115,25 @@ const MAX_SCHEMA_DEPTH: usize = 8;
 
 /// Vets one MCP tool definition (`{"name", "title", "description", "inputSchema", ...}`).
 pub fn vet_tool(tool: &Value, context: &Context) -> ToolFindings {
-    vet_definition(tool, context, true)
+    vet_definition(tool, context, &context.names(), true)
 }
 
 /// Vets a prompt or a resource given in a tool's shape (`name`, `title`,
 /// `description`, `inputSchema` holding a prompt's arguments, `uri`): every
 /// string is read as a tool's is; the name is not held to the tool-name rule.
 pub fn vet_other_definition(definition: &Value, context: &Context) -> ToolFindings {
-    let mut findings = vet_definition(definition, context, false);
+    let mut findings = vet_definition(definition, context, &context.names(), false);
     let kind = definition.get("kind").and_then(Value::as_str).unwrap_or("definition");
     findings.name = format!("{kind} {}", findings.name);
     findings
 }
 
-fn vet_definition(tool: &Value, context: &Context, is_tool: bool) -> ToolFindings {
+fn vet_definition(tool: &Value, context: &Context, shared: &NameSet, is_tool: bool) -> ToolFindings {
     let name = tool.get("name").and_then(Value::as_str).unwrap_or("").to_string();
     let mut findings = Vec::new();
-    let mut own_names: Vec<String> = context.siblings.iter().map(|s| s.to_lowercase()).collect();
-    own_names.push(name.to_lowercase());
-    own_names.extend(context.vocabulary.iter().cloned());
+    let mut own = NameSet::new([&name]);
     if let Some(properties) = tool.pointer("/inputSchema/properties").and_then(Value::as_object) {
-        own_names.extend(properties.keys().map(|k| k.to_lowercase()));
+        properties.keys().for_each(|key| own.insert(key));
     }
     let purpose =
         Normalized::new(&format!("{name} {}", tool.get("description").and_then(Value::as_str).unwrap_or("")))
@@ -137,7 +144,7 @@ fn vet_definition(tool: &Value, context: &Context, is_tool: bool) -> ToolFinding
         findings: &mut findings,
         output: false,
         in_value: false,
-        own_names: &own_names,
+        names: Names { shared, own: &own },
         purpose: &purpose,
     };
     scanner.name("name", &name);
@@ -180,7 +187,26 @@ pub fn vet_tools(tools: &[Value], others: &[String]) -> Vec<ToolFindings> {
     let siblings: Vec<String> =
         tools.iter().filter_map(|t| t.get("name").and_then(Value::as_str).map(String::from)).collect();
     let context = Context { siblings, others: others.to_vec(), vocabulary: parameter_names(tools) };
-    tools.iter().map(|tool| vet_tool(tool, &context)).collect()
+    let shared = context.names();
+    // Definitions are vetted independently: a long list is split across the
+    // machine's cores, and the findings keep the list's order.
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let chunk = tools.len().div_ceil(threads).max(64);
+    if tools.len() <= chunk {
+        return tools.iter().map(|tool| vet_definition(tool, &context, &shared, true)).collect();
+    }
+    std::thread::scope(|scope| {
+        let workers: Vec<_> = tools
+            .chunks(chunk)
+            .map(|part| {
+                let (context, shared) = (&context, &shared);
+                scope.spawn(move || {
+                    part.iter().map(|tool| vet_definition(tool, context, shared, true)).collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        workers.into_iter().flat_map(|worker| worker.join().expect("vet does not panic")).collect()
+    })
 }
 
 /// Scans one piece of a definition's text with the text rules.
@@ -197,14 +223,14 @@ pub fn vet_output(field: &str, text: &str, context: &Context) -> Vec<Finding> {
 
 fn scan_text(field: &str, text: &str, context: &Context, output: bool) -> Vec<Finding> {
     let mut findings = Vec::new();
-    let own_names: Vec<String> = context.siblings.iter().map(|s| s.to_lowercase()).collect();
+    let (shared, own) = (context.names(), NameSet::default());
     let mut scanner = Scanner {
         context,
         tool_name: "",
         findings: &mut findings,
         output,
         in_value: false,
-        own_names: &own_names,
+        names: Names { shared: &shared, own: &own },
         purpose: "",
     };
     scanner.text(field, text);
@@ -249,8 +275,8 @@ struct Scanner<'a> {
     /// than prose: a value equal to another tool's short name (an algorithm
     /// `sha256`, a variant tag `ok`) is data, so only a full tool name counts.
     in_value: bool,
-    /// Names the text may use freely: the tool, its siblings, its parameters (lowercase).
-    own_names: &'a [String],
+    /// Names the text may use freely: the tool, its siblings, their parameters.
+    names: Names<'a>,
     /// The tool's name and description, normalised: what its parameters may ask for.
     purpose: &'a str,
 }
@@ -301,7 +327,13 @@ impl Scanner<'_> {
         self.phrase_rules(field, text, &normalized);
         if !self.output {
             self.other_tools(field, text, &normalized);
-            self.intent(field, text, &normalized);
+            // A schema value (`default`, `enum`) is data, not an instruction;
+            // and an instruction needs a verb and what it acts on, so
+            // English text of one or two words ("Page number") holds none.
+            let too_short = normalized.text.is_ascii() && normalized.text.split(' ').nth(2).is_none();
+            if !self.in_value && !too_short {
+                self.intent(field, text, &normalized);
+            }
         }
         if depth < MAX_DECODE_DEPTH {
             self.encoded(field, text, depth);
@@ -318,7 +350,7 @@ impl Scanner<'_> {
         let constants = intent::constants(original);
         let tool_name = self.tool_name.to_lowercase();
         let frame = intent::Frame {
-            own_names: self.own_names,
+            names: self.names,
             others: &others,
             // A parameter may ask for what the tool is about; a description
             // is about what its name says.
@@ -488,12 +520,12 @@ impl Scanner<'_> {
         let clause_start = at - intent::clause_before(text, at).len();
         let clause = &text[clause_start..];
         let clause = clause.split(['.', ';', '\n']).next().unwrap_or(clause);
-        self.own_names.iter().any(|name| {
+        self.names.iter().any(|name| {
             let spaced = name.replace(['_', '-'], " ");
             ["connection", "dsn", "credential", "password", "token", "auth", "secret", "login"]
                 .iter()
                 .any(|kind| name.contains(kind))
-                && (clause.contains(name.as_str()) || clause.contains(&spaced))
+                && (clause.contains(name) || clause.contains(&spaced))
         })
     }
 
@@ -507,10 +539,7 @@ impl Scanner<'_> {
             let loose = |s: &str| s.replace('-', "_");
             loose(&candidate) == loose(name) || loose(&short) == loose(name)
         };
-        if self.context.siblings.iter().any(|s| same(s))
-            || same(self.tool_name)
-            || self.own_names.iter().any(|s| same(s))
-        {
+        if self.names.knows(name) || same(self.tool_name) {
             return ToolRef::Sibling;
         }
         if let Some(other) = self.context.others.iter().find(|o| same(o)) {
@@ -599,7 +628,7 @@ impl Scanner<'_> {
                     findings: &mut inner,
                     output: self.output,
                     in_value: self.in_value,
-                    own_names: self.own_names,
+                    names: self.names,
                     purpose: self.purpose,
                 };
                 scanner.text_at_depth(field, &decoded, depth + 1);
@@ -731,10 +760,11 @@ impl Scanner<'_> {
                 "claims to be read-only and destructive at once".into(),
             );
         }
-        let verb =
+        static DESTRUCTIVE_VERB: std::sync::LazyLock<Regex> = std::sync::LazyLock::new(|| {
             Regex::new(r"(?i)(?:^|[._-])(?:delete|remove|drop|destroy|wipe|erase|purge|truncate|kill)")
-                .expect("valid regex");
-        if flag("readOnlyHint") == Some(true) && verb.is_match(self.tool_name) {
+                .expect("valid regex")
+        });
+        if flag("readOnlyHint") == Some(true) && DESTRUCTIVE_VERB.is_match(self.tool_name) {
             self.push(
                 "annotation-misleading",
                 Severity::Medium,
