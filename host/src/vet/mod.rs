@@ -223,14 +223,22 @@ pub fn vet_output(field: &str, text: &str, context: &Context) -> Vec<Finding> {
 
 fn scan_text(field: &str, text: &str, context: &Context, output: bool) -> Vec<Finding> {
     let mut findings = Vec::new();
-    let (shared, own) = (context.names(), NameSet::default());
+    // Output is scanned on every call: no set is built when there are no names.
+    static NONE: std::sync::LazyLock<NameSet> = std::sync::LazyLock::new(NameSet::default);
+    let built;
+    let shared = if context.siblings.is_empty() && context.vocabulary.is_empty() {
+        &*NONE
+    } else {
+        built = context.names();
+        &built
+    };
     let mut scanner = Scanner {
         context,
         tool_name: "",
         findings: &mut findings,
         output,
         in_value: false,
-        names: Names { shared: &shared, own: &own },
+        names: Names { shared, own: &NONE },
         purpose: "",
     };
     scanner.text(field, text);
