@@ -161,25 +161,22 @@ fn into_target(listing: Listing) -> Target {
             "inputSchema": {"type": "object", "properties": properties},
         }));
     }
-    for resource in &listing.resources {
-        others.push(json!({
-            "kind": "resource",
-            "name": resource.name,
-            "title": resource.title,
-            "description": resource.description,
-            "uri": resource.uri,
-            "inputSchema": {"type": "object", "properties": {}},
-        }));
+    let resource =
+        |kind: &str, name: &str, title: &Option<String>, description: &Option<String>, uri: &str| {
+            json!({
+                "kind": kind,
+                "name": name,
+                "title": title,
+                "description": description,
+                "uri": uri,
+                "inputSchema": {"type": "object", "properties": {}},
+            })
+        };
+    for r in &listing.resources {
+        others.push(resource("resource", &r.name, &r.title, &r.description, &r.uri));
     }
-    for template in &listing.templates {
-        others.push(json!({
-            "kind": "resource template",
-            "name": template.name,
-            "title": template.title,
-            "description": template.description,
-            "uri": template.uri_template,
-            "inputSchema": {"type": "object", "properties": {}},
-        }));
+    for t in &listing.templates {
+        others.push(resource("resource template", &t.name, &t.title, &t.description, &t.uri_template));
     }
     Target { label: listing.label, digest: None, tools, capability_findings: Vec::new(), definitions: others }
 }

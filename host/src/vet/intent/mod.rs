@@ -137,6 +137,37 @@ fn foreign_tools(clause: &str, frame: &Frame) -> Option<(Range<usize>, String, b
     None
 }
 
+/// Signals that are a finding on their own, whatever else the clause holds.
+type Standalone = (&'static LazyLock<Regex>, &'static str, Severity, &'static str);
+static STANDALONE: [Standalone; 6] = [
+    (
+        &ROUTE_ALL,
+        "other-tool-instruction",
+        Severity::High,
+        "routes every request through itself, away from the tools the user chose",
+    ),
+    (
+        &AUTHORITY,
+        "authority-claim",
+        Severity::High,
+        "claims priority, approval or a changed configuration to override the user or the model's rules",
+    ),
+    (
+        &ORDERING,
+        "coercive-ordering",
+        Severity::Medium,
+        "pressures the model to call this tool whatever the request",
+    ),
+    (
+        &HARMFUL_ADVICE,
+        "user-manipulation",
+        Severity::High,
+        "has the model tell the user to do something that harms their machine",
+    ),
+    (&DECODE_ACT, "decode-and-act", Severity::High, "tells the model to decode something and act on it"),
+    (&PROMOTION, "self-promotion", Severity::Low, "promotes itself to win the model's choice of tool"),
+];
+
 /// Reads `text` (normalised) and returns what it asks the model to do.
 pub fn judge(text: &str, frame: &Frame) -> Vec<Judgement> {
     let mut out = Vec::new();
@@ -245,15 +276,6 @@ pub fn judge(text: &str, frame: &Frame) -> Vec<Judgement> {
             );
         }
 
-        if let Some(found) = ROUTE_ALL.find(clause) {
-            push(
-                "other-tool-instruction",
-                Severity::High,
-                at + found.start()..at + found.end(),
-                "routes every request through itself, away from the tools the user chose".into(),
-            );
-        }
-
         // Hiding from the user.
         if let Some(found) = CONCEAL
             .find(clause)
@@ -278,22 +300,6 @@ pub fn judge(text: &str, frame: &Frame) -> Vec<Judgement> {
             );
         }
 
-        if let Some(found) = AUTHORITY.find(clause) {
-            push(
-                "authority-claim",
-                Severity::High,
-                at + found.start()..at + found.end(),
-                "claims priority, approval or a changed configuration to override the user or the model's rules".into(),
-            );
-        }
-        if let Some(found) = ORDERING.find(clause) {
-            push(
-                "coercive-ordering",
-                Severity::Medium,
-                at + found.start()..at + found.end(),
-                "pressures the model to call this tool whatever the request".into(),
-            );
-        }
         if let Some(found) = DECEIVE_USER.find(clause)
             && (SECRET.is_match(clause) || HARMFUL_ADVICE.is_match(clause) || AUTHORITY.is_match(clause) || {
                 let told = &clause[found.end().min(clause.len())..];
@@ -305,14 +311,6 @@ pub fn judge(text: &str, frame: &Frame) -> Vec<Judgement> {
                 Severity::High,
                 at + found.start()..at + found.end(),
                 "has the model pressure or mislead the user into handing over a secret or weakening their machine".into(),
-            );
-        }
-        if let Some(found) = HARMFUL_ADVICE.find(clause) {
-            push(
-                "user-manipulation",
-                Severity::High,
-                at + found.start()..at + found.end(),
-                "has the model tell the user to do something that harms their machine".into(),
             );
         }
         if let Some(found) = destination
@@ -339,21 +337,10 @@ pub fn judge(text: &str, frame: &Frame) -> Vec<Judgement> {
                 "redirects another tool's data to a fixed address or account".into(),
             );
         }
-        if let Some(found) = DECODE_ACT.find(clause) {
-            push(
-                "decode-and-act",
-                Severity::High,
-                at + found.start()..at + found.end(),
-                "tells the model to decode something and act on it".into(),
-            );
-        }
-        if let Some(found) = PROMOTION.find(clause) {
-            push(
-                "self-promotion",
-                Severity::Low,
-                at + found.start()..at + found.end(),
-                "promotes itself to win the model's choice of tool".into(),
-            );
+        for (signal, rule, severity, reason) in STANDALONE.iter() {
+            if let Some(found) = signal.find(clause) {
+                push(rule, *severity, at + found.start()..at + found.end(), (*reason).into());
+            }
         }
     }
     for (found, kind) in markup_blocks(text) {
