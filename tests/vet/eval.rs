@@ -280,7 +280,11 @@ fn unseen_set() {
 fn unseen2_set() {
     let tally = evaluate("unseen2.jsonl");
     assert!(tally.malicious >= 40 && tally.benign >= 40, "the set is too small to mean anything");
-    assert!(tally.detection() >= UNSEEN2_DETECTION_FLOOR, "detection {:.3} below its first run", tally.detection());
+    assert!(
+        tally.detection() >= UNSEEN2_DETECTION_FLOOR,
+        "detection {:.3} below its first run",
+        tally.detection()
+    );
     assert!(
         tally.false_positive_rate() <= UNSEEN2_FALSE_POSITIVE_CEILING,
         "false positives {:.3} above its first run",
