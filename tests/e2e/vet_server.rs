@@ -158,3 +158,65 @@ fn a_header_for_a_command_is_refused() {
     assert_eq!(output.status.code(), Some(2));
     assert!(stderr(&output).contains("--header is for an HTTP server"), "{}", stderr(&output));
 }
+
+/// A client config (Claude Desktop's `mcpServers` shape) naming `servers`.
+fn client_config(dir: &std::path::Path, servers: serde_json::Value) -> PathBuf {
+    let path = dir.join("claude_desktop_config.json");
+    std::fs::write(&path, serde_json::json!({"mcpServers": servers}).to_string()).unwrap();
+    path
+}
+
+#[test]
+fn a_client_config_is_vetted_server_by_server_and_across_servers() {
+    let dir = tempfile::tempdir().unwrap();
+    let script = servers().join("scripted_server.py");
+    let config = client_config(
+        dir.path(),
+        serde_json::json!({
+            "everything": {"command": "node", "args": [everything(), "stdio"]},
+            "helper": {"command": "python3", "args": [script, "shadow"]},
+        }),
+    );
+    let output = vet(&["--client-config", config.to_str().unwrap(), "--format", "json"]);
+    assert_eq!(output.status.code(), Some(1), "stderr: {}", stderr(&output));
+    let report = report(&output);
+    let tools = report["tools"].as_array().unwrap();
+    let targets: Vec<&str> = tools.iter().map(|t| t["target"].as_str().unwrap()).collect();
+    assert!(targets.contains(&"server everything") && targets.contains(&"server helper"), "{targets:?}");
+    let helper = tools.iter().find(|t| t["name"] == "format_number").unwrap();
+    let shadowing: Vec<&Value> = helper["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["span"].as_str().is_some_and(|s| s.contains("get-sum")))
+        .collect();
+    assert!(
+        !shadowing.is_empty(),
+        "the description changing the other server's get-sum was not flagged: {helper}"
+    );
+}
+
+#[test]
+fn a_broken_server_in_a_client_config_loses_none_of_the_others() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = client_config(
+        dir.path(),
+        serde_json::json!({
+            "everything": {"command": "node", "args": [everything(), "stdio"]},
+            "missing": {"command": "/nonexistent/mcp-server"},
+        }),
+    );
+    let output = vet(&["--client-config", config.to_str().unwrap(), "--format", "json"]);
+    assert_eq!(output.status.code(), Some(2), "stdout: {}", String::from_utf8_lossy(&output.stdout));
+    assert!(stderr(&output).contains("server missing"), "{}", stderr(&output));
+    assert!(names(&report(&output)).iter().any(|n| n == "echo"), "the working server was not vetted");
+
+    std::fs::write(&config, r#"{"mcpServers": {"odd": {"args": []}}}"#).unwrap();
+    let output = vet(&["--client-config", config.to_str().unwrap()]);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(
+        stderr(&output).contains("server odd in") && stderr(&output).contains("neither `command` nor `url`"),
+        "{}",
+        stderr(&output)
+    );
+}

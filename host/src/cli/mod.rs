@@ -124,8 +124,12 @@ enum Command {
         /// A header for an HTTP server, `Name: value` (repeatable).
         #[arg(long = "header", value_name = "NAME: VALUE", requires = "server")]
         headers: Vec<String>,
+        /// Vet every server an MCP client's config file names (`mcpServers`
+        /// or VS Code's `servers`), against each other.
+        #[arg(long, value_name = "FILE", conflicts_with_all = ["server", "targets", "config"])]
+        client_config: Option<PathBuf>,
         /// How long a server may take to start and answer the list requests.
-        #[arg(long, value_parser = humantime::parse_duration, default_value = "60s", requires = "server")]
+        #[arg(long, value_parser = humantime::parse_duration, default_value = "60s")]
         timeout: std::time::Duration,
         /// Take component names and grants from this config (vets all of its
         /// components when no TARGET is given).
@@ -261,7 +265,10 @@ pub const EXIT_BAD_INPUT: u8 = 2;
 /// Entry point of the `moat` binary: the process exit status, or an error.
 pub fn main() -> Result<std::process::ExitCode> {
     let cli = Cli::parse();
-    let _log = init_logging(cli.log.as_deref())?;
+    // A vet's result is its report: the MCP client's own progress lines
+    // (`moat vet --server`) stay below the default level.
+    let default_level = if matches!(cli.command, Command::Vet { .. }) { "warn" } else { "info" };
+    let _log = init_logging(cli.log.as_deref(), default_level)?;
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     runtime.block_on(async {
         match cli.command {
@@ -322,6 +329,13 @@ pub fn main() -> Result<std::process::ExitCode> {
             Command::Inspect { component, name, config, json } => {
                 inspect(&component, name.as_deref(), config.as_deref(), json)
             }
+            Command::Vet { client_config: Some(path), timeout, format, fail_on, .. } => {
+                let (targets, failures) = match vet_server::client_config_targets(&path, timeout).await {
+                    Ok(found) => found,
+                    Err(error) => (Vec::new(), vec![error]),
+                };
+                return Ok(vet_report_with(targets, failures, format, fail_on));
+            }
             Command::Vet { targets, server: true, headers, timeout, format, fail_on, .. } => {
                 let spec: Vec<String> = targets.iter().map(|t| t.to_string_lossy().into_owned()).collect();
                 let target = vet_server::server_target(&spec, &headers, timeout).await;
@@ -346,20 +360,23 @@ pub fn main() -> Result<std::process::ExitCode> {
 /// and a recorded span is entered and left at every poll of those tasks:
 /// about 5,000 instructions of a trivial call (callgrind), for a prefix on
 /// each line.
-fn init_logging(filter: Option<&str>) -> Result<log::LogWriter> {
+fn init_logging(filter: Option<&str>, default_level: &str) -> Result<log::LogWriter> {
     use tracing_subscriber::fmt;
     use tracing_subscriber::prelude::*;
     let (queue, writer) = log::spawn(std::io::stderr(), log::BACKLOG_LINES)?;
     let stderr = fmt::layer()
         .with_writer(queue)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .with_filter(log_filter(filter));
+        .with_filter(log_filter(filter, default_level));
     tracing_subscriber::registry().with(stderr).init();
     Ok(writer)
 }
 
-/// What is logged: `filter` (else `RUST_LOG`, else `info`), events only.
-fn log_filter<S>(filter: Option<&str>) -> impl tracing_subscriber::layer::Filter<S> + use<S>
+/// What is logged: `filter` (else `RUST_LOG`, else `default_level`), events only.
+fn log_filter<S>(
+    filter: Option<&str>,
+    default_level: &str,
+) -> impl tracing_subscriber::layer::Filter<S> + use<S>
 where
     S: tracing::Subscriber + for<'a> tracing_subscriber::registry::LookupSpan<'a>,
 {
@@ -367,7 +384,7 @@ where
     use tracing_subscriber::filter::{FilterExt, LevelFilter, filter_fn};
     let filter = match filter {
         Some(filter) => EnvFilter::new(filter),
-        None => EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
+        None => EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default_level)),
     };
     // rmcp's HTTP transport logs session IDs; session IDs are never logged,
     // whatever the filter (moat's own HTTP gate logs every refusal).
@@ -486,13 +503,27 @@ fn vet_report(
     format: OutputFormat,
     fail_on: Severity,
 ) -> std::process::ExitCode {
-    let targets = match targets {
-        Ok(targets) => targets,
+    match targets {
+        Ok(targets) => vet_report_with(targets, Vec::new(), format, fail_on),
         Err(error) => {
             eprintln!("error: {error:#}");
-            return std::process::ExitCode::from(EXIT_BAD_INPUT);
+            std::process::ExitCode::from(EXIT_BAD_INPUT)
         }
-    };
+    }
+}
+
+/// Reports what could be vetted; `failures` (servers that could not be
+/// listed) are printed after it and make the exit status 2.
+fn vet_report_with(
+    targets: Vec<vet::Target>,
+    failures: Vec<anyhow::Error>,
+    format: OutputFormat,
+    fail_on: Severity,
+) -> std::process::ExitCode {
+    if targets.is_empty() && !failures.is_empty() {
+        failures.iter().for_each(|error| eprintln!("error: {error:#}"));
+        return std::process::ExitCode::from(EXIT_BAD_INPUT);
+    }
     let report = vet::vet_targets(targets);
     match format {
         OutputFormat::Json => {
@@ -500,7 +531,9 @@ fn vet_report(
         }
         OutputFormat::Text => print!("{}", report.to_text(fail_on)),
     }
+    failures.iter().for_each(|error| eprintln!("error: {error:#}"));
     match report.worst() {
+        _ if !failures.is_empty() => std::process::ExitCode::from(EXIT_BAD_INPUT),
         Some(worst) if worst >= fail_on => std::process::ExitCode::FAILURE,
         _ => std::process::ExitCode::SUCCESS,
     }
@@ -679,7 +712,7 @@ mod tests {
         for (filter, level) in
             [("info", LevelFilter::INFO), ("warn", LevelFilter::WARN), ("debug", LevelFilter::DEBUG)]
         {
-            let filter = super::log_filter::<tracing_subscriber::Registry>(Some(filter));
+            let filter = super::log_filter::<tracing_subscriber::Registry>(Some(filter), "info");
             assert_eq!(Filter::max_level_hint(&filter), Some(level));
         }
     }

@@ -1,13 +1,16 @@
-//! `moat vet --server`: vets a running MCP server that is not a component.
+//! `moat vet --server` and `--client-config`: vets running MCP servers that
+//! are not components.
 //!
 //! Connects as an MCP client (rmcp) to a command over stdio or to a
 //! Streamable HTTP URL, lists its tools, prompts and resources (every page),
-//! and hands them to vet as one target. The server is only listed, never
+//! and hands them to vet as one target; or does so for every server an MCP
+//! client's config file names, so that they are vetted against each other. The server is only listed, never
 //! called. A server that does not start, does not answer within the
 //! deadline, or answers with something that is not a list is bad input:
 //! the caller exits 2 with the reason.
 
 use std::collections::HashMap;
+use std::path::Path;
 use std::time::Duration;
 
 use anyhow::{Context as _, Result, bail};
@@ -45,7 +48,7 @@ pub async fn server_target(spec: &[String], headers: &[String], deadline: Durati
         bail!("--header is for an HTTP server; {first:?} is a command");
     }
     let listing = tokio::time::timeout(deadline, async {
-        if is_url { list_http(first, headers).await } else { list_stdio(spec).await }
+        if is_url { list_http(first, headers).await } else { list_stdio(spec, &[]).await }
     })
     .await
     .map_err(|_| {
@@ -58,6 +61,120 @@ pub async fn server_target(spec: &[String], headers: &[String], deadline: Durati
     Ok(into_target(listing))
 }
 
+/// How one server of a client's config is reached.
+enum Entry {
+    Stdio { command: Vec<String>, env: Vec<(String, String)> },
+    Http { url: String, headers: Vec<String> },
+}
+
+/// The servers an MCP client's config file names, in file order: the
+/// `mcpServers` table (Claude Desktop, Claude Code, Cursor, Gemini CLI) or
+/// `servers` (VS Code); each `{command, args, env}` or `{url, headers}`.
+fn client_config_servers(path: &Path) -> Result<Vec<(String, Entry)>> {
+    let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let config: serde_json::Value =
+        serde_json::from_str(&text).with_context(|| format!("{} is not valid JSON", path.display()))?;
+    let servers = config
+        .get("mcpServers")
+        .or_else(|| config.get("servers"))
+        .and_then(serde_json::Value::as_object)
+        .with_context(|| format!("{} has no `mcpServers` or `servers` object", path.display()))?;
+    let strings = |value: Option<&serde_json::Value>, what: &str, name: &str| -> Result<Vec<String>> {
+        match value {
+            None => Ok(Vec::new()),
+            Some(serde_json::Value::Array(items)) => items
+                .iter()
+                .map(|item| {
+                    item.as_str()
+                        .map(String::from)
+                        .with_context(|| format!("server {name}: `{what}` holds a non-string"))
+                })
+                .collect(),
+            Some(_) => bail!("server {name}: `{what}` is not a list of strings"),
+        }
+    };
+    let pairs =
+        |value: Option<&serde_json::Value>, what: &str, name: &str| -> Result<Vec<(String, String)>> {
+            match value {
+                None => Ok(Vec::new()),
+                Some(serde_json::Value::Object(map)) => map
+                    .iter()
+                    .map(|(key, value)| {
+                        let value = value
+                            .as_str()
+                            .with_context(|| format!("server {name}: `{what}.{key}` is not a string"))?;
+                        Ok((key.clone(), value.to_string()))
+                    })
+                    .collect(),
+                Some(_) => bail!("server {name}: `{what}` is not an object of strings"),
+            }
+        };
+    let mut entries = Vec::new();
+    for (name, server) in servers {
+        let entry = if let Some(url) = server.get("url").and_then(serde_json::Value::as_str) {
+            let headers = pairs(server.get("headers"), "headers", name)?;
+            Entry::Http {
+                url: url.to_string(),
+                headers: headers.into_iter().map(|(k, v)| format!("{k}: {v}")).collect(),
+            }
+        } else if let Some(command) = server.get("command").and_then(serde_json::Value::as_str) {
+            let mut spec = vec![command.to_string()];
+            spec.extend(strings(server.get("args"), "args", name)?);
+            Entry::Stdio { command: spec, env: pairs(server.get("env"), "env", name)? }
+        } else {
+            bail!("server {name} in {} has neither `command` nor `url`", path.display())
+        };
+        entries.push((name.clone(), entry));
+    }
+    Ok(entries)
+}
+
+/// Vets every server of the client config at `path`, all at once, each
+/// within `deadline`. A server that fails is returned as an error and the
+/// others are vetted all the same.
+pub async fn client_config_targets(
+    path: &Path,
+    deadline: Duration,
+) -> Result<(Vec<Target>, Vec<anyhow::Error>)> {
+    let mut tasks = tokio::task::JoinSet::new();
+    for (index, (name, entry)) in client_config_servers(path)?.into_iter().enumerate() {
+        tasks.spawn(async move {
+            let listing = tokio::time::timeout(deadline, async {
+                match &entry {
+                    Entry::Stdio { command, env } => list_stdio(command, env).await,
+                    Entry::Http { url, headers } => list_http(url, headers).await,
+                }
+            })
+            .await
+            .map_err(|_| {
+                anyhow::anyhow!(
+                    "did not finish answering initialize and the list requests within {}",
+                    humantime::format_duration(deadline)
+                )
+            })
+            .and_then(|listing| listing);
+            let result = listing.map(|mut listing| {
+                listing.label = format!("server {name}");
+                into_target(listing)
+            });
+            (index, result.with_context(|| format!("server {name}")))
+        });
+    }
+    let mut results = Vec::new();
+    while let Some(joined) = tasks.join_next().await {
+        results.push(joined.context("a listing task failed")?);
+    }
+    results.sort_by_key(|(index, _)| *index);
+    let (mut targets, mut failures) = (Vec::new(), Vec::new());
+    for (_, result) in results {
+        match result {
+            Ok(target) => targets.push(target),
+            Err(error) => failures.push(error),
+        }
+    }
+    Ok((targets, failures))
+}
+
 /// How a server is named in messages and in the report: its URL, or its command line.
 fn describe(spec: &[String]) -> String {
     if spec[0].starts_with("http://") || spec[0].starts_with("https://") {
@@ -67,9 +184,9 @@ fn describe(spec: &[String]) -> String {
     }
 }
 
-async fn list_stdio(spec: &[String]) -> Result<Listing> {
+async fn list_stdio(spec: &[String], env: &[(String, String)]) -> Result<Listing> {
     let mut command = tokio::process::Command::new(&spec[0]);
-    command.args(&spec[1..]);
+    command.args(&spec[1..]).envs(env.iter().cloned());
     let transport =
         TokioChildProcess::new(command).with_context(|| format!("cannot start {}", describe(spec)))?;
     let client = ClientConfig::default()
