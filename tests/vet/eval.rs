@@ -80,6 +80,16 @@ impl Tally {
     fn false_positive_rate(&self) -> f64 {
         if self.benign == 0 { f64::NAN } else { self.false_positives as f64 / self.benign as f64 }
     }
+
+    /// Detection at least `floor` and false positives at most `ceiling`.
+    fn assert_within(&self, what: &str, floor: f64, ceiling: f64) {
+        assert!(self.detection() >= floor, "{what}: detection {:.3} below {floor}", self.detection());
+        assert!(
+            self.false_positive_rate() <= ceiling,
+            "{what}: false positives {:.3} above {ceiling}",
+            self.false_positive_rate()
+        );
+    }
 }
 
 fn percent(rate: f64, of: usize) -> String {
@@ -176,12 +186,7 @@ fn development_set() {
 fn intent_development_set() {
     let tally = evaluate("train.jsonl");
     assert!(tally.malicious >= 40 && tally.benign >= 20, "the set is too small to mean anything");
-    assert!(tally.detection() >= 0.95, "detection {:.2} below 0.95", tally.detection());
-    assert!(
-        tally.false_positive_rate() <= 0.03,
-        "false positives {:.2} above 0.03",
-        tally.false_positive_rate()
-    );
+    tally.assert_within("train.jsonl", 0.95, 0.03);
 }
 
 /// Written after the rules, to get past them: paraphrases without the
@@ -242,16 +247,7 @@ fn unseen_set() {
     let evaluation = evaluate_all("unseen.jsonl");
     let total = &evaluation.total;
     assert!(total.malicious >= 100 && total.benign >= 90, "the set is too small to mean anything");
-    assert!(
-        total.detection() >= UNSEEN_DETECTION_FLOOR,
-        "detection {:.3} fell below the recorded {UNSEEN_DETECTION_FLOOR}",
-        total.detection()
-    );
-    assert!(
-        total.false_positive_rate() <= UNSEEN_FALSE_POSITIVE_CEILING,
-        "false positives {:.3} rose above the recorded {UNSEEN_FALSE_POSITIVE_CEILING}",
-        total.false_positive_rate()
-    );
+    total.assert_within("unseen.jsonl", UNSEEN_DETECTION_FLOOR, UNSEEN_FALSE_POSITIVE_CEILING);
     for (group, tallies) in [("category", &evaluation.by_category), ("language", &evaluation.by_lang)] {
         for (name, tally) in tallies {
             if tally.malicious > 0 {
@@ -280,15 +276,10 @@ fn unseen_set() {
 fn unseen2_set() {
     let tally = evaluate("unseen2.jsonl");
     assert!(tally.malicious >= 40 && tally.benign >= 40, "the set is too small to mean anything");
-    assert!(
-        tally.detection() >= UNSEEN2_DETECTION_FLOOR,
-        "detection {:.3} below its first run",
-        tally.detection()
-    );
-    assert!(
-        tally.false_positive_rate() <= UNSEEN2_FALSE_POSITIVE_CEILING,
-        "false positives {:.3} above its first run",
-        tally.false_positive_rate()
+    tally.assert_within(
+        "unseen2.jsonl (its first run)",
+        UNSEEN2_DETECTION_FLOOR,
+        UNSEEN2_FALSE_POSITIVE_CEILING,
     );
 }
 

@@ -132,6 +132,7 @@ fn vet_definition(tool: &Value, context: &Context, shared: &NameSet, is_tool: bo
     let name = tool.get("name").and_then(Value::as_str).unwrap_or("").to_string();
     let mut findings = Vec::new();
     let mut own = NameSet::new([&name]);
+    let others_lowercase: Vec<String> = context.others.iter().map(|o| o.to_lowercase()).collect();
     if let Some(properties) = tool.pointer("/inputSchema/properties").and_then(Value::as_object) {
         properties.keys().for_each(|key| own.insert(key));
     }
@@ -146,6 +147,7 @@ fn vet_definition(tool: &Value, context: &Context, shared: &NameSet, is_tool: bo
         in_value: false,
         names: Names { shared, own: &own },
         purpose: &purpose,
+        others_lowercase: &others_lowercase,
     };
     scanner.name("name", &name);
     if is_tool && let Err(reason) = crate::tools::validate_tool_name(&name) {
@@ -223,6 +225,9 @@ pub fn vet_output(field: &str, text: &str, context: &Context) -> Vec<Finding> {
 
 fn scan_text(field: &str, text: &str, context: &Context, output: bool) -> Vec<Finding> {
     let mut findings = Vec::new();
+    // The intent reader, which needs these, reads definitions, not output.
+    let others_lowercase: Vec<String> =
+        if output { Vec::new() } else { context.others.iter().map(|o| o.to_lowercase()).collect() };
     // Output is scanned on every call: no set is built when there are no names.
     static NONE: std::sync::LazyLock<NameSet> = std::sync::LazyLock::new(NameSet::default);
     let built;
@@ -240,6 +245,7 @@ fn scan_text(field: &str, text: &str, context: &Context, output: bool) -> Vec<Fi
         in_value: false,
         names: Names { shared, own: &NONE },
         purpose: "",
+        others_lowercase: &others_lowercase,
     };
     scanner.text(field, text);
     findings
@@ -287,6 +293,8 @@ struct Scanner<'a> {
     names: Names<'a>,
     /// The tool's name and description, normalised: what its parameters may ask for.
     purpose: &'a str,
+    /// `context.others`, lowercase, for the intent reader.
+    others_lowercase: &'a [String],
 }
 
 /// Rules that ask for data: a match that is denied ("do not include API
@@ -351,7 +359,6 @@ impl Scanner<'_> {
     /// What the text asks the model to do ([`intent`]), where no phrase rule
     /// said it already.
     fn intent(&mut self, field: &str, original: &str, normalized: &Normalized) {
-        let others: Vec<String> = self.context.others.iter().map(|o| o.to_lowercase()).collect();
         let parameter_name = field
             .rsplit_once(".properties.")
             .map(|(_, rest)| rest.split('.').next().unwrap_or(rest).to_lowercase());
@@ -359,7 +366,7 @@ impl Scanner<'_> {
         let tool_name = self.tool_name.to_lowercase();
         let frame = intent::Frame {
             names: self.names,
-            others: &others,
+            others: self.others_lowercase,
             // A parameter may ask for what the tool is about; a description
             // is about what its name says.
             purpose: if parameter_name.is_some() { self.purpose } else { &tool_name },
@@ -638,6 +645,7 @@ impl Scanner<'_> {
                     in_value: self.in_value,
                     names: self.names,
                     purpose: self.purpose,
+                    others_lowercase: self.others_lowercase,
                 };
                 scanner.text_at_depth(field, &decoded, depth + 1);
                 let Some(worst) = inner.iter().map(|f| f.severity).max() else { continue };
