@@ -18,7 +18,7 @@ use std::time::{Duration, SystemTime};
 use anyhow::{Context, Result, bail, ensure};
 use serde_json::{Map, Value, json};
 
-use crate::lock::{canonical, digest_of};
+use crate::canonical::{canonical, digest_of};
 
 /// The `prev` of the first line.
 pub const GENESIS: &str = "sha256:0000000000000000000000000000000000000000000000000000000000000000";

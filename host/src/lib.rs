@@ -1,22 +1,49 @@
 //! moat: runs MCP tools as sandboxed WebAssembly components.
 //!
-//! Data flow: component bytes ([`component`], with [`metadata`] bound to them by
-//! [`pack`]) → [`runtime`] (compile once, cached; a fresh limited sandbox per
-//! call) → [`tools`] (typed WIT exports as MCP tools, schemas from [`schema`],
-//! arguments checked by [`convert`]) → [`host`] (the loaded set, one call) →
-//! [`server`] (MCP through rmcp). [`config`] and [`limits`] are the user's file.
+//! The data flow is load → vet → lock → compile → serve → call → audit, and
+//! each step has one home:
+//!
+//! - [`load`]: the load pipeline every command uses: find, read and digest,
+//!   signature, surface, tools (the one derivation), lock, vet, register.
+//! - [`host`]: the served set it produces.
+//! - [`call`]: the call pipeline: arguments, instance, run, redact, cap,
+//!   scan, audit.
+//! - [`runtime`]: wasmtime: compiling (cached), linking, a fresh limited
+//!   sandbox per call. It knows nothing of config, JSON or MCP.
+//! - [`mcp`]: the MCP handler and the HTTP transport, on top.
+//! - [`cli`]: the `moat` command line, over all of it.
+//!
+//! Imports run one way, down this list of layers (a module uses only
+//! modules of lower layers; `layering` in the tests reads this list and the
+//! `use` lines and holds the code to it):
+//!
+//! 1. `cli`
+//! 2. `mcp`
+//! 3. `call`
+//! 4. `load`
+//! 5. `host`
+//! 6. `config`
+//! 7. `runtime`, `scan`, `audit`, `registry`, `scaffold`, `lock`, `pack`
+//! 8. `vet`
+//! 9. `tools`
+//! 10. `convert`, `component`
+//! 11. `schema`
+//! 12. the leaves: `policy`, `limits`, `types`, `metadata`, `signing`,
+//!     `findings`, `canonical`, `store`
 
 pub mod audit;
+pub mod call;
+pub mod canonical;
 pub mod cli;
 pub mod component;
 pub mod config;
 pub mod convert;
-pub mod digests;
+pub mod findings;
 pub mod host;
-pub mod http_server;
 pub mod limits;
-pub mod linking;
+pub mod load;
 pub mod lock;
+pub mod mcp;
 pub mod metadata;
 pub mod pack;
 pub mod policy;
@@ -25,8 +52,11 @@ pub mod runtime;
 pub mod scaffold;
 pub mod scan;
 pub mod schema;
-pub mod server;
 pub mod signing;
+pub mod store;
 pub mod tools;
 pub mod types;
 pub mod vet;
+
+#[cfg(test)]
+mod layering;

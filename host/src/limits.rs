@@ -1,4 +1,6 @@
-//! Per-call resource limits: every knob, its default, and what exceeding it says.
+//! Resource limits: every per-call knob, its default, and what exceeding it
+//! says; the host-wide cap on calls at once; and the engine features that
+//! enforce the limits.
 //!
 //! Defaults are tight; the config raises them per component (`[limits]` for all,
 //! `[components.NAME.limits]` for one). A limit that trips ends only that call,
@@ -9,6 +11,27 @@ use std::time::Duration;
 
 use bytesize::ByteSize;
 use serde::Deserialize;
+
+/// The largest number of calls the whole host runs at once (across components)
+/// unless the config says otherwise. It also sizes the instance pool.
+pub const DEFAULT_MAX_CONCURRENT_CALLS: u32 = 16;
+
+/// Engine features that enforce limits. Both are on unless a program using
+/// the library turns them off; the benchmarks do, to measure what each costs.
+/// There is no config key or CLI flag for this: without fuel a guest's compute
+/// is bounded only by the wall clock, and without epochs a spinning guest can be
+/// stopped only when it calls the host.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EngineOptions {
+    pub fuel: bool,
+    pub epoch_interruption: bool,
+}
+
+impl Default for EngineOptions {
+    fn default() -> Self {
+        EngineOptions { fuel: true, epoch_interruption: true }
+    }
+}
 
 /// The limits one call of one component runs under.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -14,11 +14,11 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result, bail};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
-use sha2::{Digest, Sha256};
 
+use crate::canonical::{canonical, digest_of};
 use crate::policy::Policy;
-use crate::server::mcp_tool;
 use crate::tools::ToolDef;
+use crate::tools::mcp_tool;
 
 /// The lock file format version this host reads and writes.
 pub const LOCK_VERSION: u32 = 1;
@@ -255,26 +255,6 @@ fn compact(value: Option<&Value>) -> String {
 /// Multi-line text under a `+` line: invisible characters shown, lines indented.
 fn indent(text: &str) -> String {
     text.lines().map(crate::vet::text::make_visible).collect::<Vec<_>>().join("\n      ")
-}
-
-/// The same value with every object's keys sorted (JSON Canonicalization
-/// Scheme order for the ASCII keys MCP uses), so equal definitions hash equal.
-pub fn canonical(value: &Value) -> Value {
-    match value {
-        Value::Object(map) => {
-            let mut keys: Vec<&String> = map.keys().collect();
-            keys.sort();
-            Value::Object(keys.into_iter().map(|k| (k.clone(), canonical(&map[k]))).collect())
-        }
-        Value::Array(items) => Value::Array(items.iter().map(canonical).collect()),
-        other => other.clone(),
-    }
-}
-
-/// `sha256:...` of a value's canonical compact JSON.
-pub fn digest_of(value: &Value) -> String {
-    let bytes = serde_json::to_vec(&canonical(value)).expect("values serialise");
-    format!("sha256:{}", hex::encode(Sha256::digest(bytes)))
 }
 
 /// The report for a component that differs from its lock entry.

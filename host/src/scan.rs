@@ -13,7 +13,8 @@
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
-use crate::vet::{self, Context, Finding, Severity};
+use crate::findings::{Finding, Severity};
+use crate::vet::{self, Context};
 
 /// What happens to output with findings at or above the threshold.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]

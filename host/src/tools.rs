@@ -1,12 +1,15 @@
 //! Exported functions as MCP tool definitions, and call results as MCP content.
 //!
-//! Owns: tool naming (`component.function`, `component.interface.function`) and
-//! the MCP name rule, descriptions from embedded metadata (or generated ones,
-//! flagged), input/output schemas from the signature, annotations, and the shape
-//! of results: a top-level `result<T, E>` makes `err` a tool error.
+//! Owns: a tool's definition ([`ToolDef`]) and its form in rmcp's model
+//! ([`mcp_tool`]), which the lock pins, vet reads and tools/list sends; tool
+//! naming (`component.function`, `component.interface.function`) and the MCP
+//! name rule; descriptions from embedded metadata (or generated ones,
+//! flagged), input/output schemas from the signature, annotations; and the
+//! shape of results: a top-level `result<T, E>` makes `err` a tool error.
 
 use std::sync::Arc;
 
+use rmcp::model::{Tool, ToolAnnotations};
 use serde_json::{Map, Value, json};
 
 use crate::component::{ExportedFunction, Signature};
@@ -48,35 +51,6 @@ impl Naming {
     ) -> impl Iterator<Item = &'a String> {
         self.aliases.keys().filter(|path| !functions.iter().any(|f| &f.path == *path))
     }
-}
-
-/// The tools of a compiled component, in name order, and the exported
-/// functions that are not tools, with the reason.
-pub fn component_tools(
-    engine: &wasmtime::Engine,
-    component: &wasmtime::component::Component,
-    file: &crate::component::ComponentFile,
-    naming: &Naming,
-) -> (Vec<ToolDef>, Vec<(String, String)>) {
-    let mut tools = Vec::new();
-    let mut unavailable = Vec::new();
-    let name = naming.component.as_str();
-    for function in crate::component::exported_functions(engine, component) {
-        if let Some(reason) = undeclared(file.metadata.as_ref(), &function) {
-            unavailable.push((function.path.clone(), reason));
-            continue;
-        }
-        match (&function.signature, naming.tool_name(&function)) {
-            (Ok(signature), Ok(tool_name)) => {
-                let docs = file.metadata.as_ref().and_then(|m| m.functions.get(&function.path));
-                tools.push(ToolDef::new(tool_name, name, &function, signature.clone(), docs));
-            }
-            (Err(reason), _) => unavailable.push((function.path.clone(), reason.to_string())),
-            (_, Err(reason)) => unavailable.push((function.path.clone(), reason)),
-        }
-    }
-    tools.sort_by(|a, b| a.name.cmp(&b.name));
-    (tools, unavailable)
 }
 
 /// Why an exported function is not a tool: the component was packed from a
@@ -260,6 +234,29 @@ fn into_map(value: Value) -> Map<String, Value> {
         Value::Object(map) => map,
         _ => unreachable!("object schemas are objects"),
     }
+}
+
+/// A tool definition in rmcp's model.
+pub fn mcp_tool(def: &ToolDef) -> Tool {
+    let mut tool =
+        Tool::new_with_raw(def.name.clone(), Some(def.description.clone().into()), def.input_schema.clone());
+    if let Some(output) = &def.output_schema {
+        tool = tool.with_raw_output_schema(output.clone());
+    }
+    if let Some(title) = &def.title {
+        tool = tool.with_title(title.clone());
+    }
+    let hints = def.hints;
+    if !hints.is_empty() {
+        tool = tool.with_annotations(ToolAnnotations::from_raw(
+            None,
+            hints.read_only,
+            hints.destructive,
+            hints.idempotent,
+            hints.open_world,
+        ));
+    }
+    tool
 }
 
 #[cfg(test)]

@@ -148,7 +148,7 @@ fn rug_pull_in_place_with_the_same_size_and_mtime_is_hashed_again_and_refused() 
     let cache = tempfile::tempdir().unwrap();
     let calc = dir.path().join("calc.wasm");
     // Files changed within the last moments are never remembered.
-    std::thread::sleep(moat::digests::SETTLED + std::time::Duration::from_millis(200));
+    std::thread::sleep(moat::load::digest_memo::SETTLED + std::time::Duration::from_millis(200));
     let config = dir.path().join("moat.toml");
     let call = || {
         let mut command = Command::new(MOAT);

@@ -683,8 +683,8 @@ async fn languages(plan: &Plan, sides: &Sides) -> Result<Vec<LanguageRow>> {
 
 /// Per-call cost in process (no MCP transport) with fuel and epochs switched.
 async fn limit_costs(plan: &Plan, sides: &Sides) -> Result<Vec<(String, Duration, Duration)>> {
+    use moat::call::CallOutcome;
     use moat::config::Config;
-    use moat::host::{CallOutcome, Host};
     use moat::runtime::EngineOptions;
     let add = json!({"a": 40, "b": 2});
     let data = json!({"data": "x".repeat(1024 * 1024)});
@@ -704,7 +704,7 @@ async fn limit_costs(plan: &Plan, sides: &Sides) -> Result<Vec<(String, Duration
         )?;
         config.cache_dir = Some(sides.work.path().join("cache-inprocess"));
         config.engine = EngineOptions { fuel, epoch_interruption };
-        let (host, _) = Host::load(&config)?;
+        let (host, _) = moat::load::load(&config)?;
         let cancel = tokio_util::sync::CancellationToken::new();
         let measure = async |tool: &str, args: &Value, calls: usize| -> Result<Duration> {
             let mut samples = Vec::new();

@@ -12,9 +12,8 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use crate::config::Config;
-use crate::host::Host;
+use crate::mcp::handler::{STDIO_PRINCIPAL, call_result};
 use crate::runtime::notices::{Level, Notice, NoticeRoute};
-use crate::server::{STDIO_PRINCIPAL, call_result};
 
 pub async fn call(config: &Config, tool: &str, arguments: Option<&str>) -> Result<ExitCode> {
     let arguments: Map<String, Value> = match arguments {
@@ -31,7 +30,7 @@ pub async fn call(config: &Config, tool: &str, arguments: Option<&str>) -> Resul
             }
         },
     };
-    let (host, _) = Host::load(config)?;
+    let (host, _) = crate::load::load(config)?;
     if host.tool(tool).is_none() {
         let served: Vec<&str> = host.tools().map(|t| t.name.as_str()).collect();
         eprintln!("error: no tool `{tool}`; served: {}", served.join(", "));

@@ -11,16 +11,14 @@ use clap::{Parser, Subcommand};
 use rmcp::ServiceExt;
 use serde_json::{Value, json};
 
-use crate::component::{self, ComponentFile};
+use crate::component::ComponentFile;
 use crate::config::Config;
-use crate::host::Host;
+use crate::findings::Severity;
+use crate::load::surface::{read_component, read_tools};
+use crate::mcp::handler::McpServer;
 use crate::metadata;
 use crate::pack;
-use crate::runtime::Runtime;
-use crate::runtime::cache::CompileCache;
-use crate::server::McpServer;
-use crate::tools::{Naming, ToolDef, component_tools};
-use crate::vet::Severity;
+use crate::tools::{Naming, ToolDef, mcp_tool};
 
 mod call;
 mod log;
@@ -288,11 +286,11 @@ pub fn main() -> Result<std::process::ExitCode> {
                 Ok(())
             }
             Command::Token { principal } => {
-                let token = crate::http_server::new_token();
+                let token = crate::mcp::http::new_token();
                 println!("token for `{principal}` (shown once; give it to the client):\n  {token}\n");
                 println!(
                     "add to moat.toml:\n[http.tokens.{principal}]\nsha256 = \"{}\"\ntools = [\"*\"]",
-                    crate::http_server::hash_token(&token)
+                    crate::mcp::http::hash_token(&token)
                 );
                 Ok(())
             }
@@ -457,7 +455,7 @@ async fn serve(
     trust: &ServeTrust,
 ) -> Result<()> {
     let config = gated_config(config_path, cache_dir, paths, trust)?;
-    let (host, report) = Host::load(&config)?;
+    let (host, report) = crate::load::load(&config)?;
     if host.components().is_empty() {
         bail!("no component could be loaded ({} refused; see the errors above)", report.refused.len());
     }
@@ -474,7 +472,7 @@ async fn serve(
         if !address.is_empty() {
             options.bind = address.parse().with_context(|| format!("--http {address}: expected IP:PORT"))?;
         }
-        return crate::http_server::serve(Arc::new(host), options).await;
+        return crate::mcp::http::serve(Arc::new(host), options).await;
     }
     tracing::info!("serving MCP on stdio");
     let server = McpServer::new(Arc::new(host));
@@ -485,17 +483,11 @@ async fn serve(
     Ok(())
 }
 
-/// Compiles the component at `path` (through the cache) and derives its tools
-/// under the name `name`; also returns its imports.
+/// The component at `path`, its tools under `naming` as `moat serve` would
+/// serve them, and its imports.
 fn compiled_tools(path: &Path, naming: &Naming) -> Result<(ComponentFile, Vec<ToolDef>, Vec<String>)> {
-    let file = ComponentFile::read(path)?;
-    let runtime = Runtime::new(None, CompileCache::default_dir().as_deref(), Default::default())?;
-    let (component, _) = runtime
-        .compile(file.digest_hex(), &file.bytes)
-        .with_context(|| format!("{} is not a valid component", path.display()))?;
-    let (tools, _) = component_tools(runtime.engine(), &component, &file, naming);
-    let imports = component::imports(runtime.engine(), &component);
-    Ok((file, tools, imports))
+    let (read, tools) = read_tools(path, naming)?;
+    Ok((read.file, tools.definitions().cloned().collect(), read.surface.imports))
 }
 
 fn vet_report(
@@ -540,9 +532,6 @@ fn vet_report_with(
 }
 
 fn inspect(path: &Path, name: Option<&str>, config: Option<&Path>, as_json: bool) -> Result<()> {
-    let file = ComponentFile::read(path)?;
-    let runtime = Runtime::new(None, CompileCache::default_dir().as_deref(), Default::default())?;
-    let (component, _) = runtime.compile(file.digest_hex(), &file.bytes).context("not a valid component")?;
     let name = match name {
         Some(name) => name.to_string(),
         None => path.file_stem().and_then(|s| s.to_str()).unwrap_or("component").replace('_', "-"),
@@ -558,13 +547,15 @@ fn inspect(path: &Path, name: Option<&str>, config: Option<&Path>, as_json: bool
         }
         None => (Default::default(), Naming::new(&name)),
     };
-    let imports = component::imports(runtime.engine(), &component);
+    let (read, derived) = read_tools(path, &naming)?;
+    let (file, imports, linkable) = (&read.file, &read.surface.imports, read.link_error);
     let grants = policy.describe();
-    let warnings = policy.ungranted_imports(&imports);
-    let linkable = runtime.pre_instantiate(&component).err().map(|e| format!("{e:#}"));
-    let (tools, unavailable) = component_tools(runtime.engine(), &component, &file, &naming);
+    let warnings = policy.ungranted_imports(imports);
+    let tools: Vec<ToolDef> = derived.definitions().cloned().collect();
+    let unavailable: Vec<(&str, &str)> =
+        derived.not_tools.iter().map(|n| (n.path.as_str(), n.reason.as_str())).collect();
     let tool_json = |t: &ToolDef| {
-        let mut value = serde_json::to_value(crate::server::mcp_tool(t)).expect("tools serialise");
+        let mut value = serde_json::to_value(mcp_tool(t)).expect("tools serialise");
         value["x-moat-generated-description"] = json!(t.generated_description);
         value
     };
@@ -662,11 +653,9 @@ fn print_inspect_text(report: &Value, tools: &[ToolDef]) {
 }
 
 fn pack(component_path: &Path, wit: &Path, world: Option<&str>, output: &Path) -> Result<()> {
-    let file = ComponentFile::read(component_path)?;
     let (metadata, params) = pack::metadata_from_wit(wit, world)?;
-    let runtime = Runtime::new(None, CompileCache::default_dir().as_deref(), Default::default())?;
-    let (component, _) = runtime.compile(file.digest_hex(), &file.bytes).context("not a valid component")?;
-    let exported = component::exported_functions(runtime.engine(), &component);
+    let read = read_component(component_path)?;
+    let (file, exported) = (read.file, read.surface.functions);
     let undeclared = pack::check_matches(&params, &exported)
         .with_context(|| format!("{} was not built from this WIT world", component_path.display()))?;
     for path in undeclared {

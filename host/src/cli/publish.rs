@@ -8,12 +8,12 @@ use anyhow::{Context, Result, bail};
 use super::compiled_tools;
 use super::vet::{component_target, vet_targets};
 use crate::config::{Config, validate_component_name};
+use crate::findings::Severity;
 use crate::lock::{LOCK_VERSION, LockFile, LockedComponent, path_for_config};
 use crate::policy::Policy;
 use crate::registry::{OciRef, Registry, cosign_sign};
 use crate::signing::{self, TrustedKey};
 use crate::tools::Naming;
-use crate::vet::Severity;
 
 /// Vets, signs and pushes `component` to `reference` (a tag).
 pub async fn publish(component: &Path, reference: &str, key: &Path, fail_on: Severity) -> Result<()> {

@@ -11,8 +11,8 @@ use serde_json::{Value, json};
 
 use crate::config::{ComponentSpec, Config};
 use crate::policy::Policy;
-use crate::server::mcp_tool;
 use crate::tools::Naming;
+use crate::tools::mcp_tool;
 use crate::vet::capabilities::vet_capabilities;
 use crate::vet::{Context, Finding, Severity, ToolFindings, vet_other_definition, vet_tools, worst};
 

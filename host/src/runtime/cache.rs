@@ -28,6 +28,7 @@ use wasmtime::Engine;
 use wasmtime::component::Component;
 
 use crate::component::Surface;
+use crate::store::{DEFAULT_CACHE_BUDGET, create_private_dir, write_atomically};
 
 /// How a component came to be ready to run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -37,9 +38,6 @@ pub enum CompileSource {
     /// Compiled now (and stored for next time, if there is a cache).
     Compiled,
 }
-
-/// The compile cache's size when the config sets none (`[server] cache_max_size`).
-pub const DEFAULT_BUDGET: u64 = 2 << 30;
 
 /// A cache hit moves an entry to the back of the eviction order (by setting
 /// its modification time) at most this often, so that serving stays free of
@@ -77,7 +75,7 @@ impl CompileCache {
             create_private_dir(dir)
                 .with_context(|| format!("cannot create cache directory {}", dir.display()))?;
         }
-        Ok(CompileCache { dir: dir.map(Path::to_path_buf), engine_key, budget: DEFAULT_BUDGET })
+        Ok(CompileCache { dir: dir.map(Path::to_path_buf), engine_key, budget: DEFAULT_CACHE_BUDGET })
     }
 
     /// Keeps the cache to `bytes` on disk.
@@ -329,25 +327,6 @@ fn deserialize(engine: &Engine, entry: &Path) -> Result<Component> {
 
 fn store(component: &Component, entry: &Path) -> Result<()> {
     write_atomically(entry, &component.serialize().map_err(anyhow::Error::from)?)
-}
-
-/// Writes a cache entry whole or not at all: a temporary file in the same
-/// directory, then a rename.
-pub(crate) fn write_atomically(entry: &Path, bytes: &[u8]) -> Result<()> {
-    let dir = entry.parent().expect("cache entries live in a directory");
-    let mut temp = tempfile::NamedTempFile::new_in(dir)?;
-    std::io::Write::write_all(&mut temp, bytes)?;
-    temp.persist(entry)?;
-    Ok(())
-}
-
-/// Creates a cache directory (and its parents) private to the user.
-pub(crate) fn create_private_dir(dir: &Path) -> std::io::Result<()> {
-    let mut builder = std::fs::DirBuilder::new();
-    builder.recursive(true);
-    #[cfg(unix)]
-    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
-    builder.create(dir)
 }
 
 #[cfg(test)]

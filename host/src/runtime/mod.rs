@@ -8,9 +8,10 @@
 //! values out, and a [`CallFailure`] that says which limit tripped.
 
 pub mod cache;
+pub mod call_state;
+pub mod linked;
 pub mod notices;
 pub mod sandbox;
-pub mod spare;
 #[cfg(test)]
 mod swapped_pages;
 
@@ -26,9 +27,10 @@ use wasmtime::component::{Component, ComponentExportIndex, InstancePre, Linker, 
 use wasmtime::{Engine, InstanceAllocationStrategy, PoolingAllocationConfig, Trap};
 
 use self::cache::{CompileCache, CompileSource};
+use self::call_state::CallState;
 use self::notices::{NoticeRoute, NoticeSink};
-use self::sandbox::CallState;
-use self::spare::{Recipe, Sandbox, Spare};
+use self::sandbox::{Recipe, Sandbox, Spare};
+pub use crate::limits::EngineOptions;
 use crate::limits::{LimitExceeded, Limits};
 use crate::policy::Policy;
 
@@ -46,23 +48,6 @@ const KEEP_RESIDENT: usize = 2 * 1024 * 1024;
 /// Host stack for the async fiber running a call: the wasm stack plus room for
 /// the host functions it calls into.
 const ASYNC_STACK: usize = MAX_WASM_STACK + 1024 * 1024;
-
-/// Engine features that enforce limits. Both are on unless a program using
-/// the library turns them off; the benchmarks do, to measure what each costs.
-/// There is no config key or CLI flag for this: without fuel a guest's compute
-/// is bounded only by the wall clock, and without epochs a spinning guest can be
-/// stopped only when it calls the host.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct EngineOptions {
-    pub fuel: bool,
-    pub epoch_interruption: bool,
-}
-
-impl Default for EngineOptions {
-    fn default() -> Self {
-        EngineOptions { fuel: true, epoch_interruption: true }
-    }
-}
 
 /// Sizes the pooling allocator from the largest limits any component has.
 #[derive(Debug, Clone, Copy)]
@@ -113,7 +98,7 @@ impl Runtime {
         let cache = CompileCache::new(&engine, cache_dir)?;
         let ticker_stop = Arc::new(AtomicBool::new(false));
         spawn_epoch_ticker(&engine, ticker_stop.clone());
-        let slots = pool.map_or(crate::config::DEFAULT_MAX_CONCURRENT_CALLS, |p| p.concurrent_calls);
+        let slots = pool.map_or(crate::limits::DEFAULT_MAX_CONCURRENT_CALLS, |p| p.concurrent_calls);
         Ok(Runtime {
             linking: Linking { engine, linker: Arc::new(OnceLock::new()), cache },
             global_slots: Arc::new(Semaphore::new(slots as usize)),
@@ -269,9 +254,10 @@ fn host_linker(engine: &Engine) -> Result<Linker<CallState>> {
     let mut linker = Linker::new(engine);
     wasmtime_wasi::p2::add_to_linker_async(&mut linker).map_err(anyhow::Error::from)?;
     wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker).map_err(anyhow::Error::from)?;
-    notices::Imports::add_to_linker::<CallState, wasmtime::component::HasSelf<CallState>>(
+    // The host interfaces see only the call's notice sink.
+    notices::Imports::add_to_linker::<CallState, wasmtime::component::HasSelf<NoticeSink>>(
         &mut linker,
-        |state| state,
+        |state| &mut state.notices,
     )
     .map_err(anyhow::Error::from)?;
     Ok(linker)

@@ -15,7 +15,6 @@ use std::time::Instant;
 
 use tokio::sync::mpsc;
 
-use super::sandbox::CallState;
 use crate::limits::Limits;
 
 wasmtime::component::bindgen!({
@@ -52,7 +51,7 @@ pub enum Notice {
     /// Sent by the host after the call: output scanning found these in the
     /// result (also marked in the result itself).
     Scanned {
-        findings: Vec<crate::vet::Finding>,
+        findings: Vec<crate::findings::Finding>,
         withheld: bool,
     },
 }
@@ -183,15 +182,15 @@ impl TokenBucket {
     }
 }
 
-impl logging::Host for CallState {
+impl logging::Host for NoticeSink {
     fn log(&mut self, level: Level, message: String, fields: Vec<logging::Field>) {
-        self.notices.log(level, message, fields);
+        NoticeSink::log(self, level, message, fields);
     }
 }
 
-impl progress::Host for CallState {
+impl progress::Host for NoticeSink {
     fn report(&mut self, progress: f64, total: Option<f64>, message: Option<String>) {
-        self.notices.progress(progress, total, message);
+        self.progress(progress, total, message);
     }
 }
 

@@ -14,7 +14,7 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 
 use super::ToolFindings;
-use crate::runtime::cache::{create_private_dir, write_atomically};
+use crate::store::{create_private_dir, write_atomically};
 
 /// Changes whenever any file of src/vet/ changes (see build.rs).
 const FINGERPRINT: &str = env!("MOAT_VET_FINGERPRINT");

@@ -1,5 +1,6 @@
 use serde_json::json;
 
+use super::scanner::collect_strings;
 use super::*;
 
 fn tool(name: &str, description: &str) -> Value {

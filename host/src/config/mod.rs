@@ -13,19 +13,16 @@ use serde::Deserialize;
 
 use std::sync::Arc;
 
-use crate::http_server::{HttpOptions, JwksSource, OAuthOptions, TlsFiles, TokenSpec};
-use crate::limits::{Limits, LimitsOverride};
+pub mod http;
+
+use crate::findings::Severity;
+use crate::limits::{DEFAULT_MAX_CONCURRENT_CALLS, EngineOptions, Limits, LimitsOverride};
 use crate::lock::LockFile;
 use crate::policy::secrets::SecretSource;
 use crate::policy::{Policy, RawGrants};
-use crate::runtime::EngineOptions;
 use crate::scan::{ScanAction, ScanSettings};
 use crate::signing::TrustedKey;
-use crate::vet::Severity;
-
-/// The largest number of calls the whole host runs at once (across components)
-/// unless the config says otherwise. It also sizes the instance pool.
-pub const DEFAULT_MAX_CONCURRENT_CALLS: u32 = 16;
+use http::{HttpOptions, JwksSource, OAuthOptions, TlsFiles, TokenSpec};
 
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -316,7 +313,7 @@ impl Default for Config {
         Config {
             max_concurrent_calls: DEFAULT_MAX_CONCURRENT_CALLS,
             cache_dir: None,
-            cache_max_size: crate::runtime::cache::DEFAULT_BUDGET,
+            cache_max_size: crate::store::DEFAULT_CACHE_BUDGET,
             default_limits: Limits::default(),
             components: Vec::new(),
             engine: EngineOptions::default(),
@@ -385,7 +382,7 @@ impl Config {
             None => Some(DEFAULT_VET_REFUSE_AT),
         };
         let cache_max_size =
-            raw.server.cache_max_size.map_or(crate::runtime::cache::DEFAULT_BUDGET, |size| size.0);
+            raw.server.cache_max_size.map_or(crate::store::DEFAULT_CACHE_BUDGET, |size| size.0);
         if cache_max_size == 0 {
             bail!("[server] cache_max_size must be greater than zero");
         }

@@ -17,8 +17,6 @@ pub mod sessions;
 
 use std::collections::HashMap;
 use std::convert::Infallible;
-use std::net::SocketAddr;
-use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -32,53 +30,13 @@ use rmcp::transport::streamable_http_server::{StreamableHttpServerConfig, Stream
 use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
 
-pub use auth::{TokenSpec, hash_token, new_token};
-pub use oauth::{JwksSource, OAuthOptions};
+pub use auth::{hash_token, new_token};
 use oauth::{OAuthRefusal, OAuthVerifier};
 
+use crate::config::http::{HttpOptions, TokenSpec};
 use crate::host::Host;
-use crate::server::{McpServer, Principal};
+use crate::mcp::handler::{McpServer, Principal};
 use sessions::MoatSessions;
-
-/// The HTTP endpoint's settings (`[http]` in moat.toml, `--http ADDR`).
-#[derive(Debug, Clone)]
-pub struct HttpOptions {
-    pub bind: SocketAddr,
-    /// Host names accepted in `Host` besides the loopback names.
-    pub allowed_hosts: Vec<String>,
-    /// Origins accepted in `Origin` besides loopback ones (`https://app.example.com:443`);
-    /// any other present Origin is 403.
-    pub allowed_origins: Vec<String>,
-    pub max_body: u64,
-    pub max_concurrent_requests: usize,
-    pub session_idle: Duration,
-    pub tls: Option<TlsFiles>,
-    pub tokens: Vec<TokenSpec>,
-    /// OAuth 2.1 resource-server mode: JWTs from an authorization server.
-    pub oauth: Option<OAuthOptions>,
-}
-
-#[derive(Debug, Clone)]
-pub struct TlsFiles {
-    pub cert: PathBuf,
-    pub key: PathBuf,
-}
-
-impl Default for HttpOptions {
-    fn default() -> Self {
-        HttpOptions {
-            bind: SocketAddr::from(([127, 0, 0, 1], 8787)),
-            allowed_hosts: Vec::new(),
-            allowed_origins: Vec::new(),
-            max_body: 1 << 20,
-            max_concurrent_requests: 64,
-            session_idle: Duration::from_secs(30 * 60),
-            tls: None,
-            tokens: Vec::new(),
-            oauth: None,
-        }
-    }
-}
 
 type Body = BoxBody<Bytes, Infallible>;
 

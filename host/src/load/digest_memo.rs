@@ -22,7 +22,7 @@ use anyhow::{Context, Result};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::runtime::cache::{create_private_dir, write_atomically};
+use crate::store::{create_private_dir, write_atomically};
 
 /// How old a file's last change must be before its identity is trusted.
 pub const SETTLED: Duration = Duration::from_secs(2);

@@ -20,19 +20,20 @@ use rmcp::model::{
     Annotations, CallToolRequestParams, CallToolResponse, CallToolResult, ContentBlock, Implementation,
     ListToolsResult, LoggingLevel, LoggingMessageNotificationParam, MetaObject, PaginatedRequestParams,
     ProgressNotificationParam, ProgressToken, Role, ServerCapabilities, ServerConfig, SetLevelRequestParams,
-    TextContent, Tool, ToolAnnotations,
+    TextContent, Tool,
 };
 use rmcp::service::{Peer, RequestContext};
 use rmcp::{ErrorData as McpError, RoleServer, ServerHandler};
 use serde_json::{Map, Value, json};
 use tokio::sync::mpsc;
 
-use crate::host::{CallOutcome, Host};
+use crate::call::CallOutcome;
+use crate::findings::Finding;
+use crate::host::Host;
 use crate::runtime::CallFailure;
 use crate::runtime::notices::{Level, Notice, NoticeRoute};
 use crate::scan::{self, ScanAction};
-use crate::tools::ToolDef;
-use crate::vet::Finding;
+use crate::tools::mcp_tool;
 
 /// Log messages at this level and above reach a client that never sent
 /// `logging/setLevel`.
@@ -314,29 +315,6 @@ fn principal_of(context: &RequestContext<RoleServer>) -> Option<Principal> {
         .extensions
         .get::<http::request::Parts>()
         .and_then(|parts| parts.extensions.get::<Principal>().cloned())
-}
-
-/// A tool definition in rmcp's model.
-pub fn mcp_tool(def: &ToolDef) -> Tool {
-    let mut tool =
-        Tool::new_with_raw(def.name.clone(), Some(def.description.clone().into()), def.input_schema.clone());
-    if let Some(output) = &def.output_schema {
-        tool = tool.with_raw_output_schema(output.clone());
-    }
-    if let Some(title) = &def.title {
-        tool = tool.with_title(title.clone());
-    }
-    let hints = def.hints;
-    if !hints.is_empty() {
-        tool = tool.with_annotations(ToolAnnotations::from_raw(
-            None,
-            hints.read_only,
-            hints.destructive,
-            hints.idempotent,
-            hints.open_world,
-        ));
-    }
-    tool
 }
 
 impl ServerHandler for McpServer {

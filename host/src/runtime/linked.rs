@@ -15,9 +15,9 @@ use anyhow::{Context, Result};
 use tokio::sync::watch;
 use wasmtime::component::{Component, ComponentExportIndex, InstancePre};
 
+use super::Linking;
+use super::call_state::CallState;
 use crate::component::{self, ExportedFunction};
-use crate::runtime::Linking;
-use crate::runtime::sandbox::CallState;
 
 /// A component ready to instantiate.
 pub struct Linked {

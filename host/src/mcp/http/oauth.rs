@@ -3,8 +3,7 @@
 //! another resource is refused), expiry and not-before, and required scopes.
 //! moat only validates tokens: it never passes one on to anything.
 
-use std::path::PathBuf;
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
@@ -12,30 +11,8 @@ use jsonwebtoken::jwk::JwkSet;
 use jsonwebtoken::{Algorithm, DecodingKey, Validation, decode, decode_header};
 use serde_json::Value;
 
-use crate::server::Principal;
-
-/// `[http.oauth]`.
-#[derive(Debug, Clone)]
-pub struct OAuthOptions {
-    pub issuer: String,
-    /// This resource's identifier: tokens must name it in `aud`.
-    pub audience: String,
-    pub jwks: JwksSource,
-    /// Scopes every token must carry (in `scope` or `scp`).
-    pub scopes: Vec<String>,
-    /// The claim that names the principal (default `sub`).
-    pub principal_claim: String,
-    /// Tool name patterns OAuth principals may see and call.
-    pub tools: Arc<Vec<String>>,
-    pub rate_per_minute: u32,
-}
-
-#[derive(Debug, Clone)]
-pub enum JwksSource {
-    File(PathBuf),
-    /// HTTPS, or plain HTTP on a loopback host only.
-    Url(String),
-}
+use crate::config::http::{JwksSource, OAuthOptions};
+use crate::mcp::handler::Principal;
 
 /// Why a JWT is refused.
 #[derive(Debug, Clone, PartialEq, Eq)]

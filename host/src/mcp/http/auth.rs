@@ -9,18 +9,8 @@ use http::HeaderMap;
 use rand_core::RngCore;
 use sha2::{Digest, Sha256};
 
-use super::TlsFiles;
-use crate::server::Principal;
-
-/// One accepted token (`[http.tokens.NAME]`).
-#[derive(Debug, Clone)]
-pub struct TokenSpec {
-    pub principal: String,
-    pub sha256: [u8; 32],
-    /// Tool name patterns the principal may see and call.
-    pub tools: Arc<Vec<String>>,
-    pub rate_per_minute: u32,
-}
+use crate::config::http::{TlsFiles, TokenSpec};
+use crate::mcp::handler::Principal;
 
 /// Why a request is not authenticated.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -1,0 +1,197 @@
+//! The load pipeline: from the config's components to a [`Host`] ready to
+//! serve. Each component goes through these steps, in this order:
+//!
+//! 1. **find** ([`find`]): the file; its digest, read and hashed or recalled
+//!    by file identity ([`digest_memo`]); its signature, checked on the raw
+//!    bytes; its surface, from the surface cache or by compiling and linking.
+//! 2. **tools** ([`surface`]): the surface made into MCP tools, the one
+//!    derivation every command uses, with its metadata and names checked.
+//! 3. **lock** ([`gates`]): the definitions, digest and grants against what
+//!    `moat.lock` approved.
+//! 4. **vet** ([`gates`]): the definitions read with every other
+//!    component's tools in view; findings at `[vet] refuse_at` refuse it.
+//! 5. **register**: its tools join the served set; a component found in the
+//!    cache is linked in the background ([`crate::runtime::linked`]) and a
+//!    call waits for its own component only.
+//!
+//! A component that fails a step is refused with its reason and the others
+//! are served; two components with one name stop the host (a config error).
+//!
+//! Start-up does as little as it can before it lists tools: components whose
+//! file is unchanged and whose surface is cached pass steps 1 to 3 while the
+//! engine is built on another thread.
+
+pub mod digest_memo;
+mod find;
+mod gates;
+pub mod surface;
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use anyhow::{Result, bail};
+
+use self::digest_memo::DigestMemo;
+use self::find::{find, find_cached, hex_part};
+use self::gates::{Prepared, check, vet_gate};
+use crate::audit::AuditLog;
+use crate::config::{ComponentSpec, Config};
+use crate::host::{Host, LoadedComponent, ToolEntry};
+use crate::runtime::cache::{CompileCache, SurfaceCache};
+use crate::runtime::linked::{LinkSlot, PendingLink, link_in_background};
+use crate::runtime::{ComponentSlots, PoolSizing, Runtime};
+use crate::scan::{OutputScanner, ScanAction};
+use crate::vet::cache::VetCache;
+
+/// What happened while loading, for the log and for `moat inspect`.
+#[derive(Debug, Default)]
+pub struct LoadReport {
+    /// Components refused, with the reason.
+    pub refused: Vec<(String, String)>,
+    /// Functions that are not tools, with the reason.
+    pub unavailable: Vec<(String, String)>,
+    /// Components compiled now rather than read from the cache.
+    pub compiled: Vec<String>,
+}
+
+fn refuse(report: &mut LoadReport, spec: &ComponentSpec, error: &anyhow::Error) {
+    let reason = format!("{error:#}");
+    tracing::error!(component = %spec.name, path = %spec.path.display(), %reason, "component refused");
+    report.refused.push((spec.name.clone(), reason));
+}
+
+/// Loads every component of `config`.
+pub fn load(config: &Config) -> Result<(Host, LoadReport)> {
+    let mut seen = BTreeMap::new();
+    for spec in &config.components {
+        if let Some(previous) = seen.insert(spec.name.as_str(), &spec.path) {
+            bail!(
+                "component name `{}` is used twice ({} and {}); give one of them another name in the config",
+                spec.name,
+                previous.display(),
+                spec.path.display()
+            );
+        }
+    }
+    let cache_dir = config.cache_dir.clone().or_else(CompileCache::default_dir);
+    let audit = config.audit_path.as_deref().map(AuditLog::open).transpose()?;
+    let memo = cache_dir.as_deref().and_then(|dir| DigestMemo::new(&dir.join("digests")));
+    let surfaces = SurfaceCache::new(cache_dir.as_deref());
+    let gates = &config.gates;
+    let mut report = LoadReport::default();
+    // Steps 1 to 3 for components found in the cache, while the engine is
+    // built on another thread.
+    let (runtime, checked) = std::thread::scope(|scope| {
+        let runtime = scope.spawn(|| {
+            Runtime::new(Some(pool_sizing(config)), cache_dir.as_deref(), config.engine)
+                .map(|runtime| runtime.with_cache_budget(config.cache_max_size))
+        });
+        let checked: Vec<Option<Result<Prepared>>> = config
+            .components
+            .iter()
+            .map(|spec| {
+                let found = find_cached(spec, gates, memo.as_ref(), &surfaces)?;
+                Some(check(spec, gates, found, &mut report))
+            })
+            .collect();
+        (runtime.join(), checked)
+    });
+    let runtime = runtime.unwrap_or_else(|panic| std::panic::resume_unwind(panic))?;
+    let mut prepared = Vec::new();
+    for (spec, checked) in config.components.iter().zip(checked) {
+        let checked = checked.unwrap_or_else(|| {
+            find(&runtime, spec, gates, memo.as_ref(), &surfaces)
+                .and_then(|found| check(spec, gates, found, &mut report))
+        });
+        match checked {
+            Ok(component) => prepared.push(component),
+            Err(error) => refuse(&mut report, spec, &error),
+        }
+    }
+    let mut served = Served::default();
+    let vet_started = std::time::Instant::now();
+    let vet_cache = cache_dir.as_deref().and_then(|dir| VetCache::new(&dir.join("vet")));
+    let names: Vec<Vec<String>> =
+        prepared.iter().map(|p| p.tool_names().map(String::from).collect()).collect();
+    for (i, component) in prepared.into_iter().enumerate() {
+        // Every other component's tools in view: naming them is shadowing.
+        let others: Vec<String> =
+            names.iter().enumerate().filter(|(j, _)| *j != i).flat_map(|(_, n)| n.clone()).collect();
+        if let Some(name) = component.tool_names().find(|name| served.tools.contains_key(*name)) {
+            let error = anyhow::anyhow!("tool name `{name}` is already served by another component");
+            refuse(&mut report, &component.spec, &error);
+            continue;
+        }
+        match vet_gate(&component, &others, config.gates.vet_refuse_at, vet_cache.as_ref()) {
+            Ok(()) => served.register(component),
+            Err(error) => refuse(&mut report, &component.spec, &error),
+        }
+    }
+    tracing::debug!(duration_us = vet_started.elapsed().as_micros() as u64, "vet gate");
+    link_in_background(runtime.linking(), served.pending);
+    let scanner = OutputScanner::new(served.tools.keys().cloned().collect());
+    if served.components.iter().any(|c| c.scan.action != ScanAction::Off) {
+        OutputScanner::warm_up_in_background();
+    }
+    let host = Host { runtime, components: served.components, tools: served.tools, audit, scanner };
+    Ok((host, report))
+}
+
+/// The served set as it is built, and what is left to link.
+#[derive(Default)]
+struct Served {
+    components: Vec<LoadedComponent>,
+    tools: BTreeMap<String, ToolEntry>,
+    pending: Vec<PendingLink>,
+}
+
+impl Served {
+    /// Step 5: serves `prepared`'s tools.
+    fn register(&mut self, prepared: Prepared) {
+        let index = self.components.len();
+        let spec = prepared.spec;
+        for (def, function) in prepared.tools.tools {
+            self.tools.insert(def.name.clone(), ToolEntry { def, component: index, function });
+        }
+        let name: Arc<str> = spec.name.as_str().into();
+        let link = match prepared.linked {
+            Some(linked) => Arc::new(LinkSlot::ready(linked)),
+            None => {
+                let slot = Arc::new(LinkSlot::pending());
+                self.pending.push(PendingLink {
+                    component: name.clone(),
+                    path: spec.path.clone(),
+                    digest: hex_part(&prepared.digest).to_string(),
+                    functions: prepared.functions,
+                    slot: slot.clone(),
+                });
+                slot
+            }
+        };
+        self.components.push(LoadedComponent {
+            name,
+            policy: spec.policy.clone(),
+            digest: prepared.digest,
+            limits: spec.limits,
+            scan: spec.scan,
+            link,
+            slots: ComponentSlots::new(&spec.limits),
+            spare: Arc::default(),
+        });
+    }
+}
+
+/// Sizes the instance pool for the largest limits of any component.
+fn pool_sizing(config: &Config) -> PoolSizing {
+    let mut limits = config.default_limits;
+    for spec in &config.components {
+        let l = &spec.limits;
+        limits.memory = limits.memory.max(l.memory);
+        limits.table_elements = limits.table_elements.max(l.table_elements);
+        limits.instances = limits.instances.max(l.instances);
+        limits.tables = limits.tables.max(l.tables);
+        limits.memories = limits.memories.max(l.memories);
+    }
+    let spares = u32::try_from(config.components.len()).unwrap_or(u32::MAX);
+    PoolSizing { concurrent_calls: config.max_concurrent_calls, spares, limits }
+}

@@ -1,0 +1,6 @@
+//! The MCP layer, on top of everything else: the handler that serves a
+//! [`crate::host::Host`] through rmcp ([`handler`]), and the Streamable HTTP
+//! transport with its gate ([`http`]); stdio is rmcp's own.
+
+pub mod handler;
+pub mod http;
