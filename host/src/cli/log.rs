@@ -7,10 +7,10 @@
 //!
 //! Why not write from the serving threads: a client that pipes moat's stderr
 //! and never reads it, or a stalled log collector, fills the pipe, and then
-//! every thread that logs blocks: moat stopped answering everyone after about
-//! 300 calls. Why batches rather than a line at a time (tracing-appender's
-//! non-blocking writer, tried first): waking the writer for every line cost a
-//! sequential call 14–24 µs of CPU on 2 cores (BENCHMARKS.md, ninth session).
+//! every thread that logs blocks, so moat would stop answering everyone. Why
+//! batches rather than a line at a time (tracing-appender's non-blocking
+//! writer): waking the writer for every line costs a sequential call 14–24 µs
+//! of CPU on 2 cores (measured with `make bench`).
 //! Here the writer, once awake, sleeps [`BATCH_EVERY`] after each write, and
 //! only a line that finds it idle wakes it.
 

@@ -9,6 +9,8 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context as _, Result, bail};
 use serde_json::{Value, json};
 
+use super::EXIT_BAD_INPUT;
+use super::args::OutputFormat;
 use crate::config::{ComponentSpec, Config};
 use crate::policy::Policy;
 use crate::tools::Naming;
@@ -226,4 +228,45 @@ pub fn vet_targets(targets: Vec<Target>) -> VetReport {
         })
         .collect();
     VetReport { targets }
+}
+
+pub(super) fn vet_report(
+    targets: Result<Vec<Target>>,
+    format: OutputFormat,
+    fail_on: Severity,
+) -> std::process::ExitCode {
+    match targets {
+        Ok(targets) => vet_report_with(targets, Vec::new(), format, fail_on),
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            std::process::ExitCode::from(EXIT_BAD_INPUT)
+        }
+    }
+}
+
+/// Reports what could be vetted; `failures` (servers that could not be
+/// listed) are printed after it and make the exit status 2.
+pub(super) fn vet_report_with(
+    targets: Vec<Target>,
+    failures: Vec<anyhow::Error>,
+    format: OutputFormat,
+    fail_on: Severity,
+) -> std::process::ExitCode {
+    if targets.is_empty() && !failures.is_empty() {
+        failures.iter().for_each(|error| eprintln!("error: {error:#}"));
+        return std::process::ExitCode::from(EXIT_BAD_INPUT);
+    }
+    let report = vet_targets(targets);
+    match format {
+        OutputFormat::Json => {
+            println!("{}", serde_json::to_string_pretty(&report.to_json(fail_on)).expect("reports serialise"))
+        }
+        OutputFormat::Text => print!("{}", report.to_text(fail_on)),
+    }
+    failures.iter().for_each(|error| eprintln!("error: {error:#}"));
+    match report.worst() {
+        _ if !failures.is_empty() => std::process::ExitCode::from(EXIT_BAD_INPUT),
+        Some(worst) if worst >= fail_on => std::process::ExitCode::FAILURE,
+        _ => std::process::ExitCode::SUCCESS,
+    }
 }

@@ -1,0 +1,132 @@
+//! `moat inspect`: what a component is, as `moat serve` would serve it: its
+//! tools and schemas, imports, grants, metadata and digest, as text or JSON.
+
+use std::path::Path;
+
+use anyhow::{Context, Result};
+use serde_json::{Value, json};
+
+use crate::config::Config;
+use crate::load::surface::read_tools;
+use crate::tools::{Naming, ToolDef, mcp_tool};
+
+pub(super) fn inspect(path: &Path, name: Option<&str>, config: Option<&Path>, as_json: bool) -> Result<()> {
+    let name = match name {
+        Some(name) => name.to_string(),
+        None => path.file_stem().and_then(|s| s.to_str()).unwrap_or("component").replace('_', "-"),
+    };
+    crate::config::validate_component_name(&name)?;
+    let (policy, naming) = match config {
+        Some(config) => {
+            let spec =
+                Config::load(config)?.components.into_iter().find(|c| c.name == name).with_context(|| {
+                    format!("{} has no component named `{name}` (use --name)", config.display())
+                })?;
+            (spec.policy.clone(), spec.naming())
+        }
+        None => (Default::default(), Naming::new(&name)),
+    };
+    let (read, derived) = read_tools(path, &naming)?;
+    let (file, imports, linkable) = (&read.file, &read.surface.imports, read.link_error);
+    let grants = policy.describe();
+    let warnings = policy.ungranted_imports(imports);
+    let tools: Vec<ToolDef> = derived.definitions().cloned().collect();
+    let unavailable: Vec<(&str, &str)> =
+        derived.not_tools.iter().map(|n| (n.path.as_str(), n.reason.as_str())).collect();
+    let tool_json = |t: &ToolDef| {
+        let mut value = serde_json::to_value(mcp_tool(t)).expect("tools serialise");
+        value["x-moat-generated-description"] = json!(t.generated_description);
+        value
+    };
+    let report = json!({
+        "path": path.display().to_string(),
+        "digest": file.digest,
+        "size": file.bytes.len(),
+        "metadata": file.metadata.as_ref().map(|m| json!({"world": m.world, "functions": m.functions.len()})),
+        "imports": imports,
+        "grants": grants,
+        "warnings": warnings,
+        "links": linkable.is_none(),
+        "link_error": linkable,
+        "tools": tools.iter().map(tool_json).collect::<Vec<_>>(),
+        "unavailable": unavailable.iter().map(|(f, r)| json!({"function": f, "reason": r})).collect::<Vec<_>>(),
+    });
+    if as_json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+        return Ok(());
+    }
+    print_inspect_text(&report, &tools);
+    Ok(())
+}
+
+fn print_inspect_text(report: &Value, tools: &[ToolDef]) {
+    println!("component  {}", report["path"].as_str().unwrap_or_default());
+    println!("digest     {}", report["digest"].as_str().unwrap_or_default());
+    println!("size       {} bytes", report["size"]);
+    match report["metadata"].as_object() {
+        Some(m) => println!(
+            "metadata   embedded, world {} ({} functions documented)",
+            m["world"].as_str().unwrap_or_default(),
+            m["functions"]
+        ),
+        None => println!("metadata   none: descriptions are generated (build with `moat pack`)"),
+    }
+    println!("imports");
+    let imports = report["imports"].as_array().cloned().unwrap_or_default();
+    if imports.is_empty() {
+        println!("  none: the component needs nothing from the host, not even WASI");
+    }
+    for import in imports {
+        println!("  {}", import.as_str().unwrap_or_default());
+    }
+    if let Some(error) = report["link_error"].as_str() {
+        println!("  ! cannot be served by this host: {error}");
+    }
+    println!("grants");
+    let grants = report["grants"].as_array().cloned().unwrap_or_default();
+    if grants.is_empty() {
+        println!("  none: the component can reach nothing outside itself");
+    }
+    for grant in grants {
+        println!("  {}", grant.as_str().unwrap_or_default());
+    }
+    for warning in report["warnings"].as_array().into_iter().flatten() {
+        println!("  ! {}", warning.as_str().unwrap_or_default());
+    }
+    println!("tools");
+    for tool in tools {
+        let mut hints = Vec::new();
+        for (set, label) in [
+            (tool.hints.read_only == Some(true), "read-only"),
+            (tool.hints.destructive == Some(true), "destructive"),
+            (tool.hints.destructive == Some(false), "non-destructive"),
+            (tool.hints.idempotent == Some(true), "idempotent"),
+            (tool.hints.open_world == Some(false), "closed-world"),
+            (tool.hints.open_world == Some(true), "open-world"),
+        ] {
+            if set {
+                hints.push(label);
+            }
+        }
+        let hints = if hints.is_empty() { String::new() } else { format!("  [{}]", hints.join(", ")) };
+        println!("  {}{hints}", tool.name);
+        for line in tool.description.lines() {
+            println!("      {line}");
+        }
+        println!("      input:  {}", Value::Object((*tool.input_schema).clone()));
+        if let Some(output) = &tool.output_schema {
+            println!("      output: {}", Value::Object((**output).clone()));
+        }
+    }
+    let unavailable = report["unavailable"].as_array().cloned().unwrap_or_default();
+    if !unavailable.is_empty() {
+        println!("not tools");
+        for item in unavailable {
+            println!(
+                "  {}: {}",
+                item["function"].as_str().unwrap_or_default(),
+                item["reason"].as_str().unwrap_or_default()
+            );
+        }
+    }
+}
