@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use serde_json::json;
 
-use crate::support::{MOAT, Moat, example};
+use crate::support::{Moat, example, moat, stderr_of, stdout_of};
 
 /// A registry on a free loopback port, storing into a temporary directory,
 /// stopped when dropped.
@@ -79,10 +79,6 @@ impl Drop for LocalRegistry {
     }
 }
 
-fn moat(args: &[&std::ffi::OsStr]) -> Output {
-    Command::new(MOAT).args(args).env("RUST_LOG", "warn").output().expect("run moat")
-}
-
 fn os(s: &str) -> &std::ffi::OsStr {
     s.as_ref()
 }
@@ -94,7 +90,7 @@ fn keygen(dir: &Path, name: &str) -> (PathBuf, PathBuf) {
 }
 
 fn out(output: &Output) -> String {
-    format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr))
+    format!("{}{}", stdout_of(output), stderr_of(output))
 }
 
 #[tokio::test]

@@ -2,12 +2,11 @@
 //! compile cache, `moat inspect`, and load-time errors.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
-use crate::support::{Lifecycle, MOAT, Moat, examples, repo_root, shared_cache, text};
+use crate::support::{Lifecycle, Moat, examples, moat, repo_root, shared_cache, stderr_of, stdout_of, text};
 use rmcp::model::ProtocolVersion;
 
 /// The component as the toolchain built it, before `moat pack`.
@@ -16,17 +15,14 @@ fn unpacked(name: &str) -> PathBuf {
     repo_root().join(format!("guest-examples/target/wasm32-wasip2/release/{}.wasm", name.replace('-', "_")))
 }
 
-fn moat(args: &[&str]) -> (bool, String, String) {
-    let output = Command::new(MOAT).args(args).output().unwrap();
-    (
-        output.status.success(),
-        String::from_utf8_lossy(&output.stdout).into_owned(),
-        String::from_utf8_lossy(&output.stderr).into_owned(),
-    )
+/// A run of moat: whether it succeeded, its stdout and its stderr.
+fn run(args: &[&str]) -> (bool, String, String) {
+    let output = moat(args);
+    (output.status.success(), stdout_of(&output), stderr_of(&output))
 }
 
 fn inspect(path: &Path) -> Value {
-    let (ok, stdout, stderr) = moat(&["inspect", "--json", path.to_str().unwrap()]);
+    let (ok, stdout, stderr) = run(&["inspect", "--json", path.to_str().unwrap()]);
     assert!(ok, "inspect failed: {stderr}");
     serde_json::from_str(&stdout).unwrap()
 }
@@ -52,7 +48,7 @@ fn packing_binds_the_descriptions_to_the_digest() {
     let mut digests = Vec::new();
     for (wit, name) in [(&original, "a.wasm"), (&poisoned, "b.wasm")] {
         let target = out.path().join(name);
-        let (ok, _, stderr) = moat(&[
+        let (ok, _, stderr) = run(&[
             "pack",
             unpacked("text").to_str().unwrap(),
             "--wit",
@@ -82,7 +78,7 @@ fn pack_refuses_mismatched_worlds_and_unknown_tags() {
     let out = tempfile::tempdir().unwrap();
     let target = out.path().join("x.wasm");
     let hash_wit = repo_root().join("guest-examples/hash/wit");
-    let (ok, _, stderr) = moat(&[
+    let (ok, _, stderr) = run(&[
         "pack",
         unpacked("text").to_str().unwrap(),
         "--wit",
@@ -93,7 +89,7 @@ fn pack_refuses_mismatched_worlds_and_unknown_tags() {
     assert!(!ok);
     assert!(stderr.contains("was not built from this WIT world"), "{stderr}");
     let typo = copy_wit("text", |s| s.replacen("/// @read-only", "/// @readonly", 1));
-    let (ok, _, stderr) = moat(&[
+    let (ok, _, stderr) = run(&[
         "pack",
         unpacked("text").to_str().unwrap(),
         "--wit",
@@ -260,7 +256,7 @@ fn inspect_shows_tools_schemas_imports_metadata_and_digest() {
         |u| u["function"] == "maybe-maybe" && u["reason"].as_str().unwrap().contains("option<option<T>>")
     ));
     assert!(unavailable.iter().any(|u| u["reason"].as_str().unwrap().contains("resource")));
-    let (ok, text, _) = moat(&["inspect", path.to_str().unwrap()]);
+    let (ok, text, _) = run(&["inspect", path.to_str().unwrap()]);
     assert!(ok && text.contains("kitchen-sink.echo-everything") && text.contains(&digest));
 }
 
@@ -270,14 +266,14 @@ fn config_mistakes_stop_the_host_with_a_precise_message() {
     let config = dir.path().join("moat.toml");
     std::fs::write(&config, "[components.text]\npath = \"text.wasm\"\nlimits = { wallclock = \"1s\" }\n")
         .unwrap();
-    let (ok, stdout, stderr) = moat(&["serve", "--config", config.to_str().unwrap()]);
+    let (ok, stdout, stderr) = run(&["serve", "--config", config.to_str().unwrap()]);
     assert!(!ok && stdout.is_empty());
     assert!(stderr.contains("unknown field `wallclock`") && stderr.contains("moat.toml"), "{stderr}");
 
     let other = dir.path().join("other");
     std::fs::create_dir(&other).unwrap();
     std::fs::copy(examples().join("text.wasm"), other.join("text.wasm")).unwrap();
-    let (ok, _, stderr) = moat(&[
+    let (ok, _, stderr) = run(&[
         "serve",
         "--cache-dir",
         shared_cache().to_str().unwrap(),

@@ -76,6 +76,22 @@ pub fn example(name: &str) -> PathBuf {
     examples().join(format!("{name}.wasm"))
 }
 
+/// One run of the `moat` binary to its end, its log at `warn` (errors and
+/// warnings, no per-call lines), and what it wrote.
+pub fn moat<S: AsRef<std::ffi::OsStr>>(args: &[S]) -> std::process::Output {
+    std::process::Command::new(MOAT).args(args).env("RUST_LOG", "warn").output().expect("run moat")
+}
+
+/// A finished run's stdout, as text.
+pub fn stdout_of(output: &std::process::Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+/// A finished run's stderr, as text.
+pub fn stderr_of(output: &std::process::Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
 /// The interfaces `moat inspect --json` says `component` imports.
 pub fn imports_of(component: &Path) -> Vec<String> {
     let output = std::process::Command::new(MOAT)

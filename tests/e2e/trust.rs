@@ -2,11 +2,11 @@
 //! `moat.lock`, signatures, and shadowing between loaded components.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Command;
 
 use serde_json::{Value, json};
 
-use crate::support::{MOAT, Moat, example};
+use crate::support::{MOAT, Moat, example, moat, stdout_of};
 
 /// A tiny calculator component, written in the component text format so a
 /// test can change its interface or its code at will.
@@ -53,14 +53,6 @@ fn packed(dir: &Path, file: &str, component: &[u8], params: &[&str], doc: &str) 
     out
 }
 
-fn moat<S: AsRef<std::ffi::OsStr>>(args: &[S]) -> Output {
-    Command::new(MOAT).args(args).env("RUST_LOG", "warn").output().expect("run moat")
-}
-
-fn stdout(output: &Output) -> String {
-    String::from_utf8_lossy(&output.stdout).into_owned()
-}
-
 /// A directory with `calc.wasm` (v1, approved in moat.lock) and the text example.
 fn approved_v1() -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
@@ -74,7 +66,12 @@ fn approved_v1() -> tempfile::TempDir {
     assert!(v1.exists());
     write_config(dir.path(), "");
     let output = moat(&["lock".as_ref(), "--config".as_ref(), dir.path().join("moat.toml").as_os_str()]);
-    assert!(output.status.success(), "lock: {}{}", stdout(&output), String::from_utf8_lossy(&output.stderr));
+    assert!(
+        output.status.success(),
+        "lock: {}{}",
+        stdout_of(&output),
+        String::from_utf8_lossy(&output.stderr)
+    );
     dir
 }
 
@@ -155,7 +152,7 @@ fn rug_pull_in_place_with_the_same_size_and_mtime_is_hashed_again_and_refused() 
         command.args(["call", "calc.add", r#"{"a": 2, "b": 3}"#, "--locked", "--cache-dir"]);
         command.arg(cache.path()).arg("--config").arg(&config).env("RUST_LOG", "info");
         let output = command.output().unwrap();
-        (output.status.success(), stdout(&output), String::from_utf8_lossy(&output.stderr).into_owned())
+        (output.status.success(), stdout_of(&output), String::from_utf8_lossy(&output.stderr).into_owned())
     };
     let (ok, result, log) = call();
     assert!(ok && result.contains("\"result\": 5"), "{result}\n{log}");
@@ -238,9 +235,9 @@ async fn a_widened_grant_is_refused_and_approval_is_explicit() {
     let output = moat(&["lock".as_ref(), "--config".as_ref(), config.as_os_str()]);
     assert!(!output.status.success());
     assert!(
-        stdout(&output).contains("grant added: name lookup [capability expansion]"),
+        stdout_of(&output).contains("grant added: name lookup [capability expansion]"),
         "{}",
-        stdout(&output)
+        stdout_of(&output)
     );
     let held = tempfile::tempdir().unwrap();
     for file in ["moat.toml", "moat.lock", "calc.wasm"] {
@@ -255,8 +252,8 @@ async fn a_widened_grant_is_refused_and_approval_is_explicit() {
         "--update".as_ref(),
         "calc".as_ref(),
     ]);
-    assert!(output.status.success(), "{}", stdout(&output));
-    assert!(stdout(&output).contains("→ approved"));
+    assert!(output.status.success(), "{}", stdout_of(&output));
+    assert!(stdout_of(&output).contains("→ approved"));
     let moat = Moat::serve_dir(dir, &[]).await;
     assert!(moat.tool_names().await.contains(&"calc.add".to_string()));
     moat.stop().await;
@@ -434,7 +431,7 @@ fn vet_reports_json_and_exit_status() {
     assert_eq!(critical_only.status.code(), Some(0));
     let bundled = crate::support::repo_root().join("guest-examples/moat.toml");
     let output = moat(&["vet".as_ref(), "--config".as_ref(), bundled.as_os_str()]);
-    assert_eq!(output.status.code(), Some(0), "bundled examples vet clean:\n{}", stdout(&output));
+    assert_eq!(output.status.code(), Some(0), "bundled examples vet clean:\n{}", stdout_of(&output));
 
     // Bad input is exit status 2 with a message naming the file.
     std::fs::write(dir.path().join("broken.json"), "{\"tools\": [").unwrap();
@@ -469,7 +466,10 @@ fn sigstore_js_verifies_moat_signatures() {
             .arg(d.join(key))
             .output()
             .expect("node is installed (make test installs tests/sigstore-js)");
-        (output.status.success(), format!("{}{}", stdout(&output), String::from_utf8_lossy(&output.stderr)))
+        (
+            output.status.success(),
+            format!("{}{}", stdout_of(&output), String::from_utf8_lossy(&output.stderr)),
+        )
     };
     let (ok, log) = node("alice.pub");
     assert!(ok && log.contains("verified"), "{log}");
