@@ -6,6 +6,7 @@
 mod audit;
 mod conformance;
 mod conversion;
+mod documents;
 mod guests;
 mod http;
 mod limits;

@@ -90,8 +90,8 @@ async fn an_unknown_tool_is_a_protocol_error() {
 /// A client that pipes moat's stderr and never reads it (or a log collector
 /// that stalls): moat keeps answering. Its log waits on a thread of its own;
 /// once the backlog is full, lines are dropped, and a last line says how many.
-/// When moat wrote its log from the serving threads, it stopped answering
-/// after about 300 calls, once the pipe's 64 KiB were full.
+/// A log written from the serving threads would block them all once the
+/// pipe's 64 KiB were full, after about 300 calls of this size.
 #[test]
 fn a_client_that_never_reads_stderr_is_still_answered() {
     // One log line of about 300 bytes per call: far more than the pipe holds
