@@ -23,13 +23,13 @@ use wasmtime::component::Val;
 use crate::audit::AuditRecord;
 use crate::convert::ConvertError;
 use crate::findings::Finding;
-use crate::host::{Host, LoadedComponent, ToolEntry};
 use crate::limits::LimitExceeded;
 use crate::policy::secrets::Redactor;
 use crate::runtime::linked::Linked;
 use crate::runtime::notices::NoticeRoute;
 use crate::runtime::{Call, CallFailure, CallReport, GuestOutput};
 use crate::scan::{ScanAction, ScanSettings};
+use crate::served::{Host, LoadedComponent, ToolEntry};
 use crate::tools::Rendered;
 
 /// The log target of a call's records.

@@ -5,7 +5,7 @@
 //!
 //! - [`load`]: the load pipeline every command uses: find, read and digest,
 //!   signature, surface, tools (the one derivation), lock, vet, register.
-//! - [`host`]: the served set it produces.
+//! - [`served`]: the served set it produces (the [`served::Host`]).
 //! - [`call`]: the call pipeline: arguments, instance, run, redact, cap,
 //!   scan, audit.
 //! - [`runtime`]: wasmtime: compiling (cached), linking, a fresh limited
@@ -21,7 +21,7 @@
 //! 2. `mcp`
 //! 3. `call`
 //! 4. `load`
-//! 5. `host`
+//! 5. `served`
 //! 6. `config`
 //! 7. `runtime`, `scan`, `audit`, `registry`, `scaffold`, `lock`, `pack`
 //! 8. `vet`
@@ -39,7 +39,6 @@ pub mod component;
 pub mod config;
 pub mod convert;
 pub mod findings;
-pub mod host;
 pub mod limits;
 pub mod load;
 pub mod lock;
@@ -52,6 +51,7 @@ pub mod runtime;
 pub mod scaffold;
 pub mod scan;
 pub mod schema;
+pub mod served;
 pub mod signing;
 pub mod store;
 pub mod tools;

@@ -36,11 +36,11 @@ use self::find::{find, find_cached, hex_part};
 use self::gates::{Prepared, check, vet_gate};
 use crate::audit::AuditLog;
 use crate::config::{ComponentSpec, Config};
-use crate::host::{Host, LoadedComponent, ToolEntry};
 use crate::runtime::cache::{CompileCache, SurfaceCache};
 use crate::runtime::linked::{LinkSlot, PendingLink, link_in_background};
 use crate::runtime::{ComponentSlots, PoolSizing, Runtime};
 use crate::scan::{OutputScanner, ScanAction};
+use crate::served::{Host, LoadedComponent, ToolEntry};
 use crate::vet::cache::VetCache;
 
 /// What happened while loading, for the log and for `moat inspect`.

@@ -29,10 +29,10 @@ use tokio::sync::mpsc;
 
 use crate::call::CallOutcome;
 use crate::findings::Finding;
-use crate::host::Host;
 use crate::runtime::CallFailure;
 use crate::runtime::notices::{Level, Notice, NoticeRoute};
 use crate::scan::{self, ScanAction};
+use crate::served::Host;
 use crate::tools::mcp_tool;
 
 /// Log messages at this level and above reach a client that never sent

@@ -1,5 +1,5 @@
 //! The MCP layer, on top of everything else: the handler that serves a
-//! [`crate::host::Host`] through rmcp ([`handler`]), and the Streamable HTTP
+//! [`crate::served::Host`] through rmcp ([`handler`]), and the Streamable HTTP
 //! transport with its gate ([`http`]); stdio is rmcp's own.
 
 pub mod handler;

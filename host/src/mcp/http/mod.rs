@@ -34,8 +34,8 @@ pub use auth::{hash_token, new_token};
 use oauth::{OAuthRefusal, OAuthVerifier};
 
 use crate::config::http::{HttpOptions, TokenSpec};
-use crate::host::Host;
 use crate::mcp::handler::{McpServer, Principal};
+use crate::served::Host;
 use sessions::MoatSessions;
 
 type Body = BoxBody<Bytes, Infallible>;
