@@ -1,7 +1,8 @@
 //! The `moat` binary; everything lives in the library (`moat::cli`).
 
 /// mimalloc: a call makes a few hundred short-lived allocations, and glibc's
-/// malloc cost moat a fifth of its pipelined throughput (BENCHMARKS.md).
+/// malloc cost moat a fifth of its pipelined throughput (measured with
+/// `make bench`).
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
