@@ -406,7 +406,11 @@ async fn run(plan: &Plan, sides: &Sides) -> Result<Vec<Row>> {
     }
     let (m, b, n) = (median(&mut m), median(&mut b), median(&mut n));
     for (what, moat, target) in [
-        (format!("pipelined add, {} in flight (calls/s; higher is better)", plan.in_flight), m, "retired (was ≥ 0.8×)"),
+        (
+            format!("pipelined add, {} in flight (calls/s; higher is better)", plan.in_flight),
+            m,
+            "retired (was ≥ 0.8×)",
+        ),
         (format!("pipelined add, {} in flight, component importing nothing", plan.in_flight), b, ""),
     ] {
         rows.push(Row {

@@ -1,14 +1,14 @@
 //! The load pipeline: from the config's components to a [`Host`] ready to
 //! serve. Each component goes through these steps, in this order:
 //!
-//! 1. **find** ([`find`]): the file; its digest, read and hashed or recalled
+//! 1. **find** (`find`): the file; its digest, read and hashed or recalled
 //!    by file identity ([`digest_memo`]); its signature, checked on the raw
 //!    bytes; its surface, from the surface cache or by compiling and linking.
 //! 2. **tools** ([`surface`]): the surface made into MCP tools, the one
 //!    derivation every command uses, with its metadata and names checked.
-//! 3. **lock** ([`gates`]): the definitions, digest and grants against what
+//! 3. **lock** (`gates`): the definitions, digest and grants against what
 //!    `moat.lock` approved.
-//! 4. **vet** ([`gates`]): the definitions read with every other
+//! 4. **vet** (`gates`): the definitions read with every other
 //!    component's tools in view; findings at `[vet] refuse_at` refuse it.
 //! 5. **register**: its tools join the served set; a component found in the
 //!    cache is linked in the background ([`crate::runtime::linked`]) and a

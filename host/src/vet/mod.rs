@@ -4,7 +4,7 @@
 //! other components' tools, their parameters), vetting one definition or a
 //! whole list (split across cores), text and output scanning, and the
 //! escalation of findings that together make the canonical attack. The walk
-//! over every string of a definition is [`scanner`], the phrase rules are in
+//! over every string of a definition is `scanner`, the phrase rules are in
 //! [`rules`], the reading of intent in [`intent`], the text machinery in [`text`].
 
 pub mod cache;
