@@ -8,6 +8,7 @@
 //! ([`Policy::apply`]). No MCP request, tool or guest can change a grant: the
 //! policy is read once, from the user's file.
 
+pub mod addresses;
 pub mod egress;
 pub mod secrets;
 
