@@ -5,6 +5,8 @@ use serde_json::json;
 
 use super::*;
 use crate::schema::schema_for;
+use crate::types::ValType;
+use wasmtime::component::Val;
 
 fn ok(ty: &ValType, value: Value) -> Val {
     to_val(ty, &value, &JsonPath::root()).unwrap_or_else(|e| panic!("{value} should fit {ty}: {e}"))
