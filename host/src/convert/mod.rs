@@ -1,4 +1,4 @@
-//! JSON ⇄ component values, guided by a [`ValType`].
+//! JSON ⇄ component values, guided by a [`ValType`](crate::types::ValType).
 //!
 //! `to_val` is the gate every argument passes before a guest runs: anything the
 //! schema from `schema` would reject is refused here with the JSON path and what

@@ -11,8 +11,9 @@ use super::digest_memo::{self, DigestMemo};
 use crate::component::{ComponentFile, Surface};
 use crate::config::{ComponentSpec, LoadGates};
 use crate::runtime::Runtime;
-use crate::runtime::cache::{CompileSource, SurfaceCache};
+use crate::runtime::cache::CompileSource;
 use crate::runtime::linked::Linked;
+use crate::runtime::surface_cache::SurfaceCache;
 use crate::signing;
 
 /// A component's digest (`sha256:<hex>`) and surface, and its linked form if

@@ -1,8 +1,7 @@
 //! The on-disk cache of compiled components, keyed by component digest and
-//! engine configuration, so a restart with known components compiles nothing;
-//! and beside them each component's [`Surface`] (its functions, imports and
-//! metadata), keyed by digest and build of moat, so a restart can check and
-//! list tools before it has an engine or deserialises anything.
+//! engine configuration, so a restart with known components compiles nothing.
+//! Beside them, in the same directory and under the same budget, each
+//! component's surface ([`super::surface_cache`]).
 //!
 //! Loading a cached artifact runs native code that wasmtime produced earlier, so
 //! the cache directory is created private to the user (0700) and entries are
@@ -19,7 +18,6 @@
 
 use std::hash::{Hash, Hasher};
 use std::path::{Path, PathBuf};
-use std::sync::OnceLock;
 use std::time::{Duration, SystemTime};
 
 use anyhow::{Context, Result};
@@ -27,7 +25,6 @@ use sha2::{Digest, Sha256};
 use wasmtime::Engine;
 use wasmtime::component::Component;
 
-use crate::component::Surface;
 use crate::store::{DEFAULT_CACHE_BUDGET, create_private_dir, write_atomically};
 
 /// How a component came to be ready to run.
@@ -159,7 +156,7 @@ impl CompileCache {
 /// Sets the modification time of a cache entry last set before
 /// [`REFRESH_AFTER`] to `now`: the entry was just used. Failing changes nothing
 /// but the entry's place in the eviction order.
-fn refresh_if_stale(entry: &Path, metadata: &std::fs::Metadata, now: SystemTime) {
+pub(super) fn refresh_if_stale(entry: &Path, metadata: &std::fs::Metadata, now: SystemTime) {
     let stale = metadata
         .modified()
         .is_ok_and(|modified| now.duration_since(modified).is_ok_and(|age| age > REFRESH_AFTER));
@@ -255,64 +252,6 @@ fn prune(dir: &Path, budget: u64, keep: &Path) -> std::io::Result<Pruned> {
         total -= len;
     }
     Ok(pruned)
-}
-
-/// Components' surfaces by digest, beside their compiled forms. A surface
-/// does not depend on the engine's settings, so it is read without an engine.
-#[derive(Debug, Clone)]
-pub struct SurfaceCache {
-    dir: Option<PathBuf>,
-}
-
-impl SurfaceCache {
-    pub fn new(dir: Option<&Path>) -> SurfaceCache {
-        SurfaceCache { dir: dir.map(Path::to_path_buf) }
-    }
-
-    /// One per build of moat: reading a surface is moat's own code (type
-    /// mapping, metadata), so another build reads it afresh, and two builds
-    /// sharing a cache do not overwrite each other's.
-    fn entry(&self, digest: &str) -> Option<PathBuf> {
-        let build = build_key()?;
-        self.dir.as_ref().map(|dir| dir.join(format!("{digest}-{build}.surface.json")))
-    }
-
-    /// The surface this build of moat stored for `digest`. Storing it
-    /// followed a successful compile and link, so a component listed from it
-    /// links again (compiled afresh if its compiled form is gone).
-    pub fn get(&self, digest: &str) -> Option<Surface> {
-        let entry = self.entry(digest)?;
-        let mut file = std::fs::File::open(&entry).ok()?;
-        let mut text = Vec::new();
-        std::io::Read::read_to_end(&mut file, &mut text).ok()?;
-        if let Ok(metadata) = file.metadata() {
-            refresh_if_stale(&entry, &metadata, SystemTime::now());
-        }
-        serde_json::from_slice(&text).ok()
-    }
-
-    /// Remembers the surface of the component with `digest`, once it has
-    /// compiled and linked.
-    pub fn put(&self, digest: &str, surface: &Surface) {
-        let Some(entry) = self.entry(digest) else { return };
-        let bytes = serde_json::to_vec(surface).expect("a surface serialises");
-        if let Err(error) = write_atomically(&entry, &bytes) {
-            tracing::warn!(entry = %entry.display(), error = %format!("{error:#}"), "could not write compile-cache entry");
-        }
-    }
-}
-
-/// This build of moat: a hash of its version and of the executable's size
-/// and modification time.
-fn build_key() -> Option<&'static str> {
-    static KEY: OnceLock<Option<String>> = OnceLock::new();
-    KEY.get_or_init(|| {
-        let exe = std::env::current_exe().ok()?.metadata().ok()?;
-        let modified = exe.modified().ok()?.duration_since(std::time::UNIX_EPOCH).ok()?;
-        let stamp = format!("{} {} {}", env!("CARGO_PKG_VERSION"), exe.len(), modified.as_nanos());
-        Some(hex::encode(&Sha256::digest(stamp)[..8]))
-    })
-    .as_deref()
 }
 
 #[expect(

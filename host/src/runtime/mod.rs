@@ -13,6 +13,7 @@ mod engine;
 pub mod linked;
 pub mod notices;
 pub mod sandbox;
+pub mod surface_cache;
 #[cfg(test)]
 mod swapped_pages;
 
