@@ -3,8 +3,10 @@
 //! The data flow is load → vet → lock → compile → serve → call → audit, and
 //! each step has one home:
 //!
-//! - [`load`]: the load pipeline every command uses: find, read and digest,
-//!   signature, surface, tools (the one derivation), lock, vet, register.
+//! - [`load`]: the load pipeline of `serve` and `call`: find, read and
+//!   digest, signature, surface, tools, lock, vet, register. Its
+//!   [`load::surface`] is the one derivation of a component's tools, which
+//!   the other commands (inspect, vet, lock, pack, publish, add) use too.
 //! - [`served`]: the served set it produces (the [`served::Host`]).
 //! - [`call`]: the call pipeline: arguments, instance, run, redact, cap,
 //!   scan, audit.
