@@ -27,6 +27,8 @@ use tokio::net::TcpStream;
 use wasmtime_wasi_http::io::TokioIo;
 use wasmtime_wasi_http::{Error as HttpError, WasiBody, WasiHttpHooks};
 
+use ipnet::IpNet;
+
 use super::addresses::is_public;
 use super::secrets::{Redactor, Secrets};
 
@@ -39,6 +41,10 @@ pub struct RawHttpGrant {
     headers: BTreeMap<String, String>,
     #[serde(default)]
     allow_private: bool,
+    /// Non-public networks the name may resolve into (`10.20.0.0/16`), when
+    /// a grant must reach a private network but not all of them.
+    #[serde(default)]
+    allow_networks: Vec<String>,
 }
 
 /// The host part of a grant.
@@ -62,8 +68,10 @@ pub struct HttpGrant {
     /// with `{SECRET}` references), replacing any the guest set.
     headers: Vec<(HeaderName, String)>,
     secrets_used: Vec<String>,
-    /// Whether a host name may resolve to a non-public address.
+    /// Whether a host name may resolve to any non-public address.
     allow_private: bool,
+    /// The non-public networks a host name may resolve into.
+    allow_networks: Vec<IpNet>,
 }
 
 impl HttpGrant {
@@ -101,7 +109,26 @@ impl HttpGrant {
                 .extend(secrets.check_template(template).with_context(|| format!("header `{name}`"))?);
             headers.push((header, template.clone()));
         }
-        Ok(HttpGrant { https, host, port, headers, secrets_used, allow_private: raw.allow_private })
+        let allow_networks = raw
+            .allow_networks
+            .iter()
+            .map(|network| {
+                network.parse::<IpNet>().map(|net| net.trunc()).with_context(|| {
+                    format!(
+                        "allow_networks: `{network}` is not a network (write it as 10.20.0.0/16 or fd00::/8)"
+                    )
+                })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        Ok(HttpGrant {
+            https,
+            host,
+            port,
+            headers,
+            secrets_used,
+            allow_private: raw.allow_private,
+            allow_networks,
+        })
     }
 
     pub fn uses_secret(&self, name: &str) -> bool {
@@ -141,6 +168,10 @@ impl HttpGrant {
         }
         if self.allow_private {
             text.push_str(" (private addresses allowed)");
+        }
+        if !self.allow_networks.is_empty() {
+            let networks: Vec<String> = self.allow_networks.iter().map(IpNet::to_string).collect();
+            text.push_str(&format!(" (networks {} allowed)", networks.join(", ")));
         }
         text
     }
@@ -381,7 +412,14 @@ async fn resolve(grant: &HttpGrant, host: &str, port: u16) -> Result<SocketAddr,
 fn choose_address(grant: &HttpGrant, addresses: &[SocketAddr]) -> Option<SocketAddr> {
     let localhost = grant.host == HostPattern::Exact("localhost".into());
     addresses.iter().copied().find(|address| {
-        if localhost { address.ip().is_loopback() } else { grant.allow_private || is_public(address.ip()) }
+        let ip = address.ip();
+        if localhost {
+            ip.is_loopback()
+        } else {
+            grant.allow_private
+                || is_public(ip)
+                || grant.allow_networks.iter().any(|network| network.contains(&ip))
+        }
     })
 }
 
@@ -420,7 +458,12 @@ mod tests {
     use super::*;
 
     fn grant(url: &str) -> HttpGrant {
-        let raw = RawHttpGrant { url: url.into(), headers: BTreeMap::new(), allow_private: false };
+        let raw = RawHttpGrant {
+            url: url.into(),
+            headers: BTreeMap::new(),
+            allow_private: false,
+            allow_networks: Vec::new(),
+        };
         HttpGrant::from_raw(&raw, &Secrets::default()).unwrap()
     }
 
@@ -459,9 +502,37 @@ mod tests {
             url: "https://intranet.corp".into(),
             headers: BTreeMap::new(),
             allow_private: true,
+            allow_networks: Vec::new(),
         };
         let intranet = HttpGrant::from_raw(&raw, &Secrets::default()).unwrap();
         assert!(choose_address(&intranet, &addresses(&["10.0.0.1:443"])).is_some(), "allow_private names it");
+        // One private network granted: the others stay out of reach.
+        let raw = RawHttpGrant {
+            url: "https://build.corp".into(),
+            headers: BTreeMap::new(),
+            allow_private: false,
+            allow_networks: vec!["10.20.0.0/16".into(), "fd00:20::/32".into()],
+        };
+        let build = HttpGrant::from_raw(&raw, &Secrets::default()).unwrap();
+        assert!(
+            choose_address(&build, &addresses(&["10.20.3.4:443"])).is_some(),
+            "inside the granted network"
+        );
+        assert!(choose_address(&build, &addresses(&["[fd00:20::5]:443"])).is_some());
+        for outside in
+            ["10.21.0.1:443", "192.168.1.1:443", "127.0.0.1:443", "169.254.169.254:443", "[fd00:21::5]:443"]
+        {
+            assert_eq!(
+                choose_address(&build, &addresses(&[outside])),
+                None,
+                "{outside} is outside the grant"
+            );
+        }
+        assert!(
+            build.describe().ends_with("(networks 10.20.0.0/16, fd00:20::/32 allowed)"),
+            "{}",
+            build.describe()
+        );
         let localhost = grant("http://localhost:8080");
         assert!(choose_address(&localhost, &addresses(&["127.0.0.1:8080"])).is_some());
         assert_eq!(
@@ -481,8 +552,23 @@ mod tests {
             "https://a.*.com",
             "https://x.com:99999",
         ] {
-            let raw = RawHttpGrant { url: url.into(), headers: BTreeMap::new(), allow_private: false };
+            let raw = RawHttpGrant {
+                url: url.into(),
+                headers: BTreeMap::new(),
+                allow_private: false,
+                allow_networks: Vec::new(),
+            };
             assert!(HttpGrant::from_raw(&raw, &Secrets::default()).is_err(), "{url}");
+        }
+        for network in ["10.0.0.0", "10.0.0.0/33", "corp", "fd00::/129"] {
+            let raw = RawHttpGrant {
+                url: "https://x.com".into(),
+                headers: BTreeMap::new(),
+                allow_private: false,
+                allow_networks: vec![network.into()],
+            };
+            let error = format!("{:#}", HttpGrant::from_raw(&raw, &Secrets::default()).unwrap_err());
+            assert!(error.contains("allow_networks") && error.contains(network), "{network}: {error}");
         }
     }
 }
