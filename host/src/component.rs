@@ -14,7 +14,7 @@ use wasmtime::component::types::{ComponentFunc, ComponentItem};
 use wasmtime::component::{Component, ComponentExportIndex};
 
 use crate::metadata::{self, ToolMetadata};
-use crate::types::{UnsupportedType, ValType};
+use crate::types::{MAX_TYPE_NESTING, UnsupportedType, ValType};
 
 /// A component read from disk, not yet compiled.
 #[derive(Debug, Clone)]
@@ -152,6 +152,7 @@ fn signature(name: &str, func: &ComponentFunc) -> Result<Signature, UnsupportedT
         .params()
         .map(|(name, ty)| {
             ValType::from_wasmtime(&ty)
+                .and_then(within_nesting)
                 .map(|ty| (name.to_string(), ty))
                 .map_err(|e| UnsupportedType(format!("parameter `{name}`: {e}")))
         })
@@ -159,9 +160,24 @@ fn signature(name: &str, func: &ComponentFunc) -> Result<Signature, UnsupportedT
     let mut results = func.results();
     let result = results
         .next()
-        .map(|ty| ValType::from_wasmtime(&ty).map_err(|e| UnsupportedType(format!("result: {e}"))))
+        .map(|ty| {
+            ValType::from_wasmtime(&ty)
+                .and_then(within_nesting)
+                .map_err(|e| UnsupportedType(format!("result: {e}")))
+        })
         .transpose()?;
     Ok(Signature { params, result })
+}
+
+/// `ty`, unless it nests deeper than [`MAX_TYPE_NESTING`].
+fn within_nesting(ty: ValType) -> Result<ValType, UnsupportedType> {
+    let nesting = ty.nesting();
+    if nesting > MAX_TYPE_NESTING {
+        return Err(UnsupportedType(format!(
+            "its types nest {nesting} deep, past moat's bound of {MAX_TYPE_NESTING} (MAX_TYPE_NESTING)"
+        )));
+    }
+    Ok(ty)
 }
 
 /// The names of everything `component` imports (interfaces like

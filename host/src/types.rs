@@ -44,6 +44,13 @@ pub enum ValType {
     Flags(Vec<String>),
 }
 
+/// How deep a parameter's or result's types may nest (a record in a list in
+/// a record ... counts one level each). Each level is two levels of its JSON
+/// Schema, and a `tools/list` answer must stay readable by clients' JSON
+/// parsers, which stop at 128 (serde_json's default): at 32 the deepest
+/// schema is about 70 levels down in the answer.
+pub const MAX_TYPE_NESTING: usize = 32;
+
 /// Why a WIT type cannot cross the JSON boundary.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, Serialize, Deserialize)]
 #[error("{0}")]
@@ -108,6 +115,26 @@ impl ValType {
             Type::Stream(_) => return unsupported("a stream"),
             Type::ErrorContext => return unsupported("an error-context"),
         })
+    }
+
+    /// How many types deep this one nests: 1 for a scalar, enum or flags.
+    pub fn nesting(&self) -> usize {
+        let inner = match self {
+            ValType::List(inner)
+            | ValType::FixedList(inner, _)
+            | ValType::StringMap(inner)
+            | ValType::Option(inner) => inner.nesting(),
+            ValType::Record(fields) => fields.iter().map(|(_, ty)| ty.nesting()).max().unwrap_or(0),
+            ValType::Tuple(types) => types.iter().map(ValType::nesting).max().unwrap_or(0),
+            ValType::Variant(cases) => {
+                cases.iter().filter_map(|(_, ty)| ty.as_ref()).map(ValType::nesting).max().unwrap_or(0)
+            }
+            ValType::Result { ok, err } => {
+                ok.iter().chain(err.iter()).map(|ty| ty.nesting()).max().unwrap_or(0)
+            }
+            _ => 0,
+        };
+        inner + 1
     }
 
     /// `option<T>`, refusing `T`s whose JSON form can itself be `null`:

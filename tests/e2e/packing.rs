@@ -299,3 +299,80 @@ async fn a_broken_component_is_refused_and_the_others_are_served() {
     assert!(log.contains("component refused") && log.contains("component=garbage"), "{log}");
     moat.stop().await;
 }
+
+/// A component whose record types nest `depth` deep (each the only field of
+/// the next), exporting `take(x: <the outermost>)`.
+fn nested_records(depth: usize) -> Vec<u8> {
+    let mut types = String::from("(type $r0 (record (field \"a\" u8))) (export $t0 \"t0\" (type $r0))\n");
+    for i in 1..depth {
+        types.push_str(&format!(
+            "(type $r{i} (record (field \"a\" $t{}))) (export $t{i} \"t{i}\" (type $r{i}))\n",
+            i - 1
+        ));
+    }
+    let outermost = depth - 1;
+    wat::parse_str(format!(
+        r#"(component
+            {types}
+            (core module $m (func (export "take") (param i32)))
+            (core instance $i (instantiate $m))
+            (func $take (param "x" $t{outermost}) (canon lift (core func $i "take")))
+            (export "take" (func $take)))"#
+    ))
+    .expect("valid component text")
+}
+
+/// `{"a": {"a": ... 7}}`, `depth` objects deep.
+fn nested_argument(depth: usize) -> Value {
+    (0..depth).fold(json!(7), |inner, _| json!({ "a": inner }))
+}
+
+#[tokio::test]
+async fn types_nested_past_the_bound_are_refused_at_load_and_the_deepest_allowed_are_served() {
+    // moat's bound, 32 types deep (a record of records ... of a u8): the
+    // deepest allowed has 31 records around its u8.
+    const DEEPEST: usize = 31;
+    let dir = tempfile::tempdir().unwrap();
+    // Past the component model's own bound (99): not even a component.
+    std::fs::write(dir.path().join("huge.wasm"), nested_records(10_000)).unwrap();
+    // A valid component one level past moat's bound, and one at it.
+    std::fs::write(dir.path().join("deep.wasm"), nested_records(DEEPEST + 1)).unwrap();
+    std::fs::write(dir.path().join("deepest.wasm"), nested_records(DEEPEST)).unwrap();
+    let config = format!(
+        "[components.text]\npath = \"{{dist}}/text.wasm\"\n\
+         [components.huge]\npath = {:?}\n[components.deep]\npath = {:?}\n[components.deepest]\npath = {:?}\n",
+        dir.path().join("huge.wasm"),
+        dir.path().join("deep.wasm"),
+        dir.path().join("deepest.wasm"),
+    );
+    // rmcp's client parses tools/list with serde_json's depth limit of 128:
+    // a schema past moat's bound would never reach it.
+    let moat = Moat::start(&config).await;
+    let names = moat.tool_names().await;
+    assert!(
+        names.iter().any(|n| n == "deepest.take") && names.iter().any(|n| n == "text.word-count"),
+        "{names:?}"
+    );
+    assert!(!names.iter().any(|n| n.starts_with("deep.") || n.starts_with("huge.")), "{names:?}");
+    let log = moat.stderr();
+    assert!(
+        log.contains("component refused")
+            && log.contains("component=huge ")
+            && log.contains("type nesting is too deep"),
+        "{log}"
+    );
+    assert!(log.contains("its types nest 33 deep, past moat's bound of 32"), "{log}");
+
+    // The deepest type allowed: its schema is derived and a call with an
+    // argument nested as deep runs.
+    let result = moat.call("deepest.take", json!({ "x": nested_argument(DEEPEST) })).await;
+    assert!(!crate::support::is_error(&result), "{}", text(&result));
+    // Nested one level deeper than the type: refused before the guest runs.
+    let result = moat.call("deepest.take", json!({ "x": nested_argument(DEEPEST + 1) })).await;
+    assert!(crate::support::is_error(&result), "{}", text(&result));
+    assert!(text(&result).contains("invalid arguments"), "{}", text(&result));
+    // And the other components are served beside them.
+    let result = moat.call("text.word-count", json!({ "text": "still here" })).await;
+    assert!(text(&result).contains("\"words\":2"), "{}", text(&result));
+    moat.stop().await;
+}
