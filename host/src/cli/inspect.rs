@@ -27,7 +27,8 @@ pub(super) fn inspect(path: &Path, name: Option<&str>, config: Option<&Path>, as
         None => (Default::default(), Naming::new(&name)),
     };
     let (read, derived) = read_tools(path, &naming)?;
-    let (file, imports, linkable) = (&read.file, &read.surface.imports, read.link_error);
+    let linkable = read.link_error();
+    let (file, imports) = (&read.file, &read.surface.imports);
     let grants = policy.describe();
     let warnings = policy.ungranted_imports(imports);
     let tools: Vec<ToolDef> = derived.definitions().cloned().collect();

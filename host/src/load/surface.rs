@@ -10,6 +10,7 @@
 use std::path::Path;
 
 use anyhow::{Context, Result, bail};
+use wasmtime::component::Component;
 
 use crate::component::{ComponentFile, Surface};
 use crate::runtime::Runtime;
@@ -90,8 +91,16 @@ pub fn component_tools(naming: &Naming, surface: &Surface) -> Result<ComponentTo
 pub struct ReadComponent {
     pub file: ComponentFile,
     pub surface: Surface,
-    /// Why this host could not link it, if it could not.
-    pub link_error: Option<String>,
+    runtime: Runtime,
+    component: Component,
+}
+
+impl ReadComponent {
+    /// Why this host could not link it, if it could not (only `moat inspect`
+    /// asks, so the others do not link).
+    pub fn link_error(&self) -> Option<String> {
+        self.runtime.pre_instantiate(&self.component).err().map(|e| format!("{e:#}"))
+    }
 }
 
 /// The engine of the commands other than serving: no instance pool, the
@@ -108,8 +117,7 @@ pub fn read_component(path: &Path) -> Result<ReadComponent> {
         .compile(file.digest_hex(), &file.bytes)
         .with_context(|| format!("{} is not a valid component", path.display()))?;
     let surface = Surface::of(runtime.engine(), &component, file.metadata.clone());
-    let link_error = runtime.pre_instantiate(&component).err().map(|e| format!("{e:#}"));
-    Ok(ReadComponent { file, surface, link_error })
+    Ok(ReadComponent { file, surface, runtime, component })
 }
 
 /// The component at `path` and its tools under `naming`, as serving would
