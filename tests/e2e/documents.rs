@@ -37,10 +37,10 @@ fn links(text: &str) -> Vec<String> {
         if in_block {
             continue;
         }
-        // Code spans hold examples, not links.
-        let prose: String = line.split('`').step_by(2).collect::<Vec<_>>().join("");
-        let line = if prose.contains("](") { prose } else { line.to_string() };
-        let mut rest = line.as_str();
+        // Code spans hold examples, not links (a link's text may be one:
+        // "[`x`](y)" reads as "[](y)").
+        let prose: String = line.split('`').step_by(2).collect();
+        let mut rest = prose.as_str();
         while let Some(at) = rest.find("](") {
             rest = &rest[at + 2..];
             let end = rest.find(')').unwrap_or(rest.len());
@@ -132,7 +132,8 @@ fn a_missing_page_a_missing_heading_and_an_outside_link_are_each_reported() {
     let root = dir.path().join("repo");
     std::fs::create_dir_all(root.join("docs")).unwrap();
     let readme = "# Top\n\n[guide](docs/guide.md#set-up-once) [no such heading](docs/guide.md#setup)\n\
-        [gone](docs/gone.md) `[a code span](nowhere.md)`\n```\n[in a block](nowhere.md)\n```\n";
+        [gone](docs/gone.md) `[a code span](nowhere.md)`\n```\n[in a block](nowhere.md)\n```\n\
+        only `[a code span](nowhere.md)` on this line\n[`code` as text](docs/guide.md)\n";
     std::fs::write(root.join("README.md"), readme).unwrap();
     std::fs::write(root.join("docs/guide.md"), "# Guide\n\n## Set-up, once\n\n[out](../../outside.md)\n")
         .unwrap();
