@@ -21,6 +21,7 @@ use tokio_util::sync::CancellationToken;
 use wasmtime::component::Val;
 
 use crate::audit::AuditRecord;
+use crate::content::Block;
 use crate::convert::ConvertError;
 use crate::findings::Finding;
 use crate::limits::LimitExceeded;
@@ -39,7 +40,7 @@ const LOG_TARGET: &str = "moat::host";
 #[derive(Debug)]
 pub enum CallOutcome {
     /// `flagged`: what output scanning found (the output is still delivered).
-    Success { text: String, structured: Option<Value>, flagged: Vec<Finding> },
+    Success { content: Vec<Block>, structured: Option<Value>, flagged: Vec<Finding> },
     /// The tool returned `err`.
     ToolError { text: String, flagged: Vec<Finding> },
     /// Output scanning found instructions and the component's scan action is
@@ -161,15 +162,14 @@ impl InFlight<'_> {
         let redactor = component.policy.redactor();
         log_guest_output(self.name, &report.output, redactor);
         let outcome = match self.entry.def.render(report.result.as_ref()) {
-            Ok(rendered) => {
-                let outcome = within_output_limit(redact(rendered, redactor), component.limits.output);
-                self.host.scan_output(self.name, component.scan, outcome)
-            }
-            Err(error) => CallOutcome::Failed(CallFailure::Trap {
-                trap: format!("the result cannot be sent as JSON: {error}"),
-                guest_said: None,
-                output: Box::default(),
-            }),
+            Ok(rendered) => match redact(rendered, redactor) {
+                Ok(rendered) => {
+                    let outcome = within_output_limit(rendered, component.limits.output);
+                    self.host.scan_output(self.name, component.scan, outcome)
+                }
+                Err(failure) => CallOutcome::Failed(failure),
+            },
+            Err(error) => CallOutcome::Failed(CallFailure::Unsendable(error.to_string())),
         };
         tracing::info!(
             target: LOG_TARGET,
@@ -237,55 +237,71 @@ impl InFlight<'_> {
 
 /// Step 4: hides the component's secret values in what goes back to the
 /// client (the guest should never have had them; this is the second line of
-/// defence).
-fn redact(rendered: Rendered, redactor: &Redactor) -> Rendered {
+/// defence). Binary data cannot be redacted without corrupting it, so a
+/// binary block holding a secret fails the call.
+fn redact(rendered: Rendered, redactor: &Redactor) -> Result<Rendered, CallFailure> {
     if redactor.is_empty() {
-        return rendered;
+        return Ok(rendered);
     }
-    match rendered {
-        Rendered::Success { text, structured } => Rendered::Success {
-            text: redactor.redact(&text),
-            structured: structured.map(|value| {
+    Ok(match rendered {
+        Rendered::Success { mut content, structured } => {
+            for (index, block) in content.iter_mut().enumerate() {
+                if block.binary().is_some_and(|bytes| redactor.finds_in(bytes)) {
+                    return Err(CallFailure::Unsendable(format!(
+                        "content[{index}] holds the value of one of the component's secrets"
+                    )));
+                }
+                for (_, text) in block.texts_mut() {
+                    *text = redactor.redact(text);
+                }
+            }
+            let structured = structured.map(|value| {
                 let redacted = redactor.redact(&value.to_string());
                 serde_json::from_str(&redacted).unwrap_or(value)
-            }),
-        },
+            });
+            Rendered::Success { content, structured }
+        }
         Rendered::ToolError { text } => Rendered::ToolError { text: redactor.redact(&text) },
-    }
+    })
 }
 
-/// Step 5: output over the component's limit fails the call.
+/// Step 5: output over the component's limit fails the call. Every block
+/// counts, text and binary (before base64), and so does the structured
+/// content.
 fn within_output_limit(rendered: Rendered, limit: u64) -> CallOutcome {
-    let (text, structured, is_error) = match rendered {
-        Rendered::Success { text, structured } => (text, structured, false),
-        Rendered::ToolError { text } => (text, None, true),
+    let size = match &rendered {
+        Rendered::Success { content, structured } => {
+            let structured =
+                structured.as_ref().filter(|_| content.is_empty()).map_or(0, |v| v.to_string().len());
+            content.iter().map(Block::size).sum::<u64>() + structured as u64
+        }
+        Rendered::ToolError { text } => text.len() as u64,
     };
-    let size = text.len() as u64;
     if size > limit {
         return CallOutcome::Failed(CallFailure::Limit(LimitExceeded::Output { limit, actual: size }));
     }
     let flagged = Vec::new();
-    if is_error {
-        CallOutcome::ToolError { text, flagged }
-    } else {
-        CallOutcome::Success { text, structured, flagged }
+    match rendered {
+        Rendered::Success { content, structured } => CallOutcome::Success { content, structured, flagged },
+        Rendered::ToolError { text } => CallOutcome::ToolError { text, flagged },
     }
 }
 
 impl Host {
     /// Step 6: output scanning of a result: findings are logged and recorded
     /// in the outcome; with `withhold`, the output is replaced.
-    fn scan_output(&self, tool: &str, scan: ScanSettings, outcome: CallOutcome) -> CallOutcome {
+    fn scan_output(&self, tool: &str, scan: ScanSettings, mut outcome: CallOutcome) -> CallOutcome {
         if scan.action == ScanAction::Off {
             return outcome;
         }
-        let found = match &outcome {
+        let found = match &mut outcome {
             // The text of a structured result is its JSON: scanning the value
             // reads each string once, unescaped, and names where it is.
             CallOutcome::Success { structured: Some(value), .. } => {
                 self.scanner.scan_value("structuredContent", value, scan.flag_at)
             }
-            CallOutcome::Success { text, .. } | CallOutcome::ToolError { text, .. } => {
+            CallOutcome::Success { content, .. } => self.scan_blocks(content, scan),
+            CallOutcome::ToolError { text, .. } => {
                 self.scanner.scan_text("content[0].text", text, scan.flag_at)
             }
             _ => return outcome,
@@ -307,12 +323,31 @@ impl Host {
         }
         match (scan.action, outcome) {
             (ScanAction::Withhold, _) => CallOutcome::Withheld { flagged: found },
-            (_, CallOutcome::Success { text, structured, .. }) => {
-                CallOutcome::Success { text, structured, flagged: found }
+            (_, CallOutcome::Success { content, structured, .. }) => {
+                CallOutcome::Success { content, structured, flagged: found }
             }
             (_, CallOutcome::ToolError { text, .. }) => CallOutcome::ToolError { text, flagged: found },
             (_, other) => other,
         }
+    }
+}
+
+impl Host {
+    /// Every text of every block, each named by where it is
+    /// (`content[2].resource.text`). Binary data was checked against its
+    /// declared type when the blocks were read.
+    fn scan_blocks(&self, content: &mut [Block], scan: ScanSettings) -> Vec<Finding> {
+        let mut found = Vec::new();
+        for (index, block) in content.iter_mut().enumerate() {
+            for (field, text) in block.texts_mut() {
+                found.extend(self.scanner.scan_text(
+                    &format!("content[{index}].{field}"),
+                    text,
+                    scan.flag_at,
+                ));
+            }
+        }
+        found
     }
 }
 

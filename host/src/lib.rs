@@ -28,7 +28,7 @@
 //! 7. `runtime`, `scan`, `audit`, `registry`, `scaffold`, `lock`, `pack`
 //! 8. `vet`
 //! 9. `tools`
-//! 10. `convert`, `component`
+//! 10. `convert`, `component`, `content`
 //! 11. `schema`
 //! 12. the leaves: `policy`, `limits`, `types`, `metadata`, `signing`,
 //!     `findings`, `canonical`, `store`
@@ -39,6 +39,7 @@ pub mod canonical;
 pub mod cli;
 pub mod component;
 pub mod config;
+pub mod content;
 pub mod convert;
 pub mod findings;
 pub mod limits;

@@ -199,7 +199,7 @@ pub enum LimitExceeded {
     TableElements { limit: u64, requested: u64 },
     #[error("limit of {limit} {what} per call exceeded")]
     Count { what: &'static str, limit: u32 },
-    #[error("output limit of {} exceeded (the result is {} as JSON)", Bytes(*limit), Bytes(*actual))]
+    #[error("output limit of {} exceeded (the result is {})", Bytes(*limit), Bytes(*actual))]
     Output { limit: u64, actual: u64 },
     #[error("concurrency limit reached: {running} calls of this component running and {queued} waiting")]
     Concurrency { running: u32, queued: u32 },

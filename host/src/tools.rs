@@ -5,7 +5,8 @@
 //! naming (`component.function`, `component.interface.function`) and the MCP
 //! name rule; descriptions from embedded metadata (or generated ones,
 //! flagged), input/output schemas from the signature, annotations; and the
-//! shape of results: a top-level `result<T, E>` makes `err` a tool error.
+//! shape of results: a top-level `result<T, E>` makes `err` a tool error, and
+//! a result of `list<block>` ([`crate::content`]) is the content itself.
 
 use std::sync::Arc;
 
@@ -13,6 +14,7 @@ use rmcp::model::{Tool, ToolAnnotations};
 use serde_json::{Map, Value, json};
 
 use crate::component::{ExportedFunction, Signature};
+use crate::content::{self, Block, ContentError};
 use crate::convert::{self, ConvertError, JsonPath};
 use crate::metadata::{FunctionDocs, Hints, ToolMetadata};
 use crate::schema::{object_schema, schema_for};
@@ -135,7 +137,9 @@ impl ToolDef {
             ),
         };
         let input_schema = Arc::new(input_schema(&signature, docs));
-        let output_schema = payload_type(&signature).map(|ty| Arc::new(output_schema(ty)));
+        let output_schema = payload_type(&signature)
+            .filter(|ty| !content::is_block_list(ty))
+            .map(|ty| Arc::new(output_schema(ty)));
         ToolDef {
             name,
             title: docs.and_then(|d| d.title.clone()),
@@ -153,12 +157,17 @@ impl ToolDef {
         convert::args_to_vals(&self.signature.params, args)
     }
 
+    /// Whether the tool returns content blocks rather than a typed value.
+    pub fn returns_content(&self) -> bool {
+        payload_type(&self.signature).is_some_and(content::is_block_list)
+    }
+
     /// Turns the value a call returned into what the client receives.
-    pub fn render(&self, result: Option<&Val>) -> Result<Rendered, ConvertError> {
+    pub fn render(&self, result: Option<&Val>) -> Result<Rendered, RenderError> {
         let root = JsonPath::root();
         let (payload_ty, payload, failed) = match (&self.signature.result, result) {
             (None, _) | (Some(_), None) => {
-                return Ok(Rendered::Success { text: String::new(), structured: None });
+                return Ok(Rendered::Success { content: Vec::new(), structured: None });
             }
             (Some(ValType::Result { ok, err }), Some(Val::Result(outcome))) => match outcome {
                 Ok(payload) => (ok.as_deref(), payload.as_deref(), false),
@@ -166,6 +175,11 @@ impl ToolDef {
             },
             (Some(ty), Some(val)) => (Some(ty), Some(val), false),
         };
+        if let (false, Some(ty), Some(val)) = (failed, payload_ty, payload)
+            && content::is_block_list(ty)
+        {
+            return Ok(Rendered::Success { content: content::blocks(val)?, structured: None });
+        }
         let json = match (payload_ty, payload) {
             (Some(ty), Some(val)) => Some(convert::to_json(ty, val, &root)?),
             _ => None,
@@ -183,7 +197,8 @@ impl ToolDef {
             true => json!({ "result": json }),
             false => json,
         });
-        Ok(Rendered::Success { text, structured })
+        let content = if text.is_empty() { Vec::new() } else { vec![Block::text(text)] };
+        Ok(Rendered::Success { content, structured })
     }
 
     /// Whether structured output is wrapped as `{"result": ...}` (MCP requires an
@@ -196,11 +211,20 @@ impl ToolDef {
 /// What a call returned, ready for MCP.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Rendered {
-    /// `content` text (a string result as is, anything else as JSON) and
-    /// `structuredContent`.
-    Success { text: String, structured: Option<Value> },
+    /// `content` (the blocks a content tool returned; for a typed result, its
+    /// text: a string as is, anything else as JSON) and `structuredContent`.
+    Success { content: Vec<Block>, structured: Option<Value> },
     /// A returned `err`: `isError: true` with the error value as text.
     ToolError { text: String },
+}
+
+/// Why a returned value cannot be sent to the client.
+#[derive(Debug, thiserror::Error)]
+pub enum RenderError {
+    #[error("the result cannot be sent as JSON: {0}")]
+    Json(#[from] ConvertError),
+    #[error("a content block cannot be sent: {0}")]
+    Content(#[from] ContentError),
 }
 
 /// The type a successful call yields: the `ok` side of a top-level `result`.
@@ -294,7 +318,7 @@ mod tests {
         let ok = Val::Result(Ok(Some(Box::new(Val::U32(7)))));
         assert_eq!(
             tool.render(Some(&ok)).unwrap(),
-            Rendered::Success { text: "7".into(), structured: Some(json!({"result": 7})) }
+            Rendered::Success { content: vec![Block::text("7")], structured: Some(json!({"result": 7})) }
         );
     }
 
@@ -305,12 +329,16 @@ mod tests {
         let val = Val::Record(vec![("words".into(), Val::U32(3))]);
         assert_eq!(
             tool.render(Some(&val)).unwrap(),
-            Rendered::Success { text: "{\"words\":3}".into(), structured: Some(json!({"words": 3})) }
+            Rendered::Success {
+                content: vec![Block::text("{\"words\":3}")],
+                structured: Some(json!({"words": 3}))
+            }
         );
         let tool = def(Some(ValType::String));
-        let Rendered::Success { text, .. } = tool.render(Some(&Val::String("plain".into()))).unwrap() else {
+        let Rendered::Success { content, .. } = tool.render(Some(&Val::String("plain".into()))).unwrap()
+        else {
             panic!()
         };
-        assert_eq!(text, "plain");
+        assert_eq!(content, vec![Block::text("plain")]);
     }
 }

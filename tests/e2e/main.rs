@@ -5,6 +5,7 @@
 
 mod audit;
 mod conformance;
+mod content;
 mod conversion;
 mod documents;
 mod guests;

@@ -6,7 +6,52 @@ use std::time::Duration;
 wit_bindgen::generate!({ world: "conformance", path: "wit", generate_all });
 
 use moat::host::logging::{Level, log};
+use moat::host::content::{Body, Kind, Media, ResourceContents};
 use moat::host::progress::report;
+
+/// A 1×1 red pixel.
+const PNG: &[u8] = &[
+    0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0x00, 0x00, 0x00, 0x0d, 0x49, 0x48, 0x44, 0x52, 0x00, 0x00,
+    0x00, 0x01, 0x00, 0x00, 0x00, 0x01, 0x08, 0x02, 0x00, 0x00, 0x00, 0x90, 0x77, 0x53, 0xde, 0x00, 0x00, 0x00,
+    0x0c, 0x49, 0x44, 0x41, 0x54, 0x08, 0xd7, 0x63, 0xf8, 0xcf, 0xc0, 0x00, 0x00, 0x03, 0x01, 0x01, 0x00, 0x18,
+    0xdd, 0x8d, 0xb0, 0x00, 0x00, 0x00, 0x00, 0x49, 0x45, 0x4e, 0x44, 0xae, 0x42, 0x60, 0x82,
+];
+
+/// 10 ms of a 440 Hz square wave: 8 kHz, 8-bit mono PCM in a RIFF/WAVE file.
+fn wav() -> Vec<u8> {
+    let samples: Vec<u8> = (0..80).map(|i| if (i / 9) % 2 == 0 { 0xc0 } else { 0x40 }).collect();
+    let mut wav = Vec::with_capacity(44 + samples.len());
+    wav.extend_from_slice(b"RIFF");
+    wav.extend_from_slice(&(36 + samples.len() as u32).to_le_bytes());
+    wav.extend_from_slice(b"WAVEfmt ");
+    wav.extend_from_slice(&16u32.to_le_bytes()); // fmt chunk size
+    wav.extend_from_slice(&1u16.to_le_bytes()); // PCM
+    wav.extend_from_slice(&1u16.to_le_bytes()); // mono
+    wav.extend_from_slice(&8000u32.to_le_bytes()); // sample rate
+    wav.extend_from_slice(&8000u32.to_le_bytes()); // byte rate
+    wav.extend_from_slice(&1u16.to_le_bytes()); // block align
+    wav.extend_from_slice(&8u16.to_le_bytes()); // bits per sample
+    wav.extend_from_slice(b"data");
+    wav.extend_from_slice(&(samples.len() as u32).to_le_bytes());
+    wav.extend_from_slice(&samples);
+    wav
+}
+
+fn block(kind: Kind) -> Block {
+    Block { kind, annotations: None }
+}
+
+fn png() -> Kind {
+    Kind::Image(Media { data: PNG.to_vec(), mime_type: "image/png".into() })
+}
+
+fn embedded(uri: &str, mime_type: &str, text: &str) -> Kind {
+    Kind::Resource(ResourceContents {
+        uri: uri.into(),
+        mime_type: Some(mime_type.into()),
+        body: Body::Text(text.into()),
+    })
+}
 
 struct Conformance;
 
@@ -36,6 +81,26 @@ impl Guest for Conformance {
             report(done, Some(100.0), None);
         }
         "Tool with progress executed successfully".to_string()
+    }
+
+    fn test_image_content() -> Vec<Block> {
+        vec![block(png())]
+    }
+
+    fn test_audio_content() -> Vec<Block> {
+        vec![block(Kind::Audio(Media { data: wav(), mime_type: "audio/wav".into() }))]
+    }
+
+    fn test_embedded_resource() -> Vec<Block> {
+        vec![block(embedded("test://embedded-resource", "text/plain", "This is an embedded resource content."))]
+    }
+
+    fn test_multiple_content_types() -> Vec<Block> {
+        vec![
+            block(Kind::Text("Multiple content types test:".into())),
+            block(png()),
+            block(embedded("test://mixed-content-resource", "application/json", r#"{"test":"data","value":123}"#)),
+        ]
     }
 }
 

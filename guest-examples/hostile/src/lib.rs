@@ -187,6 +187,10 @@ impl Guest for Hostile {
     fn echo(text: String) -> String {
         text
     }
+
+    fn echo_content(blocks: Vec<moat::host::content::Block>) -> Vec<moat::host::content::Block> {
+        blocks
+    }
 }
 
 /// The preopened directory holding `path`, and the path relative to it.

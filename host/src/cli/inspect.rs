@@ -117,6 +117,8 @@ fn print_inspect_text(report: &Value, tools: &[ToolDef]) {
         println!("      input:  {}", Value::Object((*tool.input_schema).clone()));
         if let Some(output) = &tool.output_schema {
             println!("      output: {}", Value::Object((**output).clone()));
+        } else if tool.returns_content() {
+            println!("      output: content blocks (moat:host/content)");
         }
     }
     let unavailable = report["unavailable"].as_array().cloned().unwrap_or_default();

@@ -19,15 +19,19 @@ use std::sync::{Arc, Mutex};
 use rmcp::model::{
     Annotations, CallToolRequestParams, CallToolResponse, CallToolResult, ContentBlock, Implementation,
     ListToolsResult, LoggingLevel, LoggingMessageNotificationParam, MetaObject, PaginatedRequestParams,
-    ProgressNotificationParam, ProgressToken, Role, ServerCapabilities, ServerConfig, SetLevelRequestParams,
-    TextContent, Tool,
+    ProgressNotificationParam, ProgressToken, Resource, Role, ServerCapabilities, ServerConfig,
+    SetLevelRequestParams, TextContent, Tool,
 };
 use rmcp::service::{Peer, RequestContext};
 use rmcp::{ErrorData as McpError, RoleServer, ServerHandler};
 use serde_json::{Map, Value, json};
 use tokio::sync::mpsc;
 
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD as BASE64;
+
 use crate::call::CallOutcome;
+use crate::content::{self, Block, Body, Kind, ResourceContents};
 use crate::findings::Finding;
 use crate::runtime::CallFailure;
 use crate::runtime::notices::{Level, Notice, NoticeRoute};
@@ -264,14 +268,12 @@ fn moat_level(level: LoggingLevel) -> Level {
 /// something, internal errors reduced to a pointer at the host's log.
 pub fn call_result(tool: &str, outcome: CallOutcome) -> CallToolResult {
     match outcome {
-        CallOutcome::Success { text, structured, flagged } => {
+        CallOutcome::Success { content: blocks, structured, flagged } => {
             let mut content = Vec::new();
             if !flagged.is_empty() {
                 content.push(scan_block(tool, &flagged, false));
             }
-            if !text.is_empty() {
-                content.push(ContentBlock::text(text));
-            }
+            content.extend(blocks.into_iter().map(mcp_block));
             let mut result = CallToolResult::success(content);
             result.structured_content = structured;
             result
@@ -294,6 +296,67 @@ pub fn call_result(tool: &str, outcome: CallOutcome) -> CallToolResult {
         CallOutcome::Failed(failure) => {
             CallToolResult::error(vec![ContentBlock::text(format!("moat stopped the call: {failure}"))])
         }
+    }
+}
+
+/// A checked content block in rmcp's model (binary data base64-encoded).
+pub fn mcp_block(block: Block) -> ContentBlock {
+    let annotations = block.annotations.map(|a| {
+        let mut annotations = Annotations::default();
+        if !a.audience.is_empty() {
+            annotations = annotations.with_audience(a.audience.into_iter().map(mcp_role).collect());
+        }
+        annotations.priority = a.priority.map(|p| p as f32);
+        annotations.last_modified = a.last_modified;
+        annotations
+    });
+    let mut block = match block.kind {
+        Kind::Text(text) => ContentBlock::text(text),
+        Kind::Image(media) => ContentBlock::image(BASE64.encode(&media.data), media.mime_type),
+        Kind::Audio(media) => ContentBlock::audio(BASE64.encode(&media.data), media.mime_type),
+        Kind::ResourceLink(link) => {
+            let mut resource = Resource::new(link.uri, link.name);
+            resource.title = link.title;
+            resource.description = link.description;
+            resource.mime_type = link.mime_type;
+            resource.size = link.size;
+            ContentBlock::resource_link(resource)
+        }
+        Kind::Resource(contents) => ContentBlock::resource(mcp_resource_contents(contents)),
+    };
+    if let Some(annotations) = annotations {
+        match &mut block {
+            ContentBlock::Text(c) => c.annotations = Some(annotations),
+            ContentBlock::Image(c) => c.annotations = Some(annotations),
+            ContentBlock::Audio(c) => c.annotations = Some(annotations),
+            ContentBlock::Resource(c) => c.annotations = Some(annotations),
+            ContentBlock::ResourceLink(c) => c.annotations = Some(annotations),
+            _ => {}
+        }
+    }
+    block
+}
+
+/// A resource's checked contents in rmcp's model.
+pub fn mcp_resource_contents(contents: ResourceContents) -> rmcp::model::ResourceContents {
+    let ResourceContents { uri, mime_type, body } = contents;
+    match body {
+        Body::Text(text) => {
+            rmcp::model::ResourceContents::TextResourceContents { uri, mime_type, text, meta: None }
+        }
+        Body::Blob(blob) => rmcp::model::ResourceContents::BlobResourceContents {
+            uri,
+            mime_type,
+            blob: BASE64.encode(blob),
+            meta: None,
+        },
+    }
+}
+
+fn mcp_role(role: content::Role) -> Role {
+    match role {
+        content::Role::User => Role::User,
+        content::Role::Assistant => Role::Assistant,
     }
 }
 

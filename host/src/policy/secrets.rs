@@ -185,6 +185,11 @@ impl Redactor {
         out
     }
 
+    /// Whether `bytes` hold any secret value.
+    pub fn finds_in(&self, bytes: &[u8]) -> bool {
+        self.values.iter().any(|(value, _)| memchr::memmem::find(bytes, value.as_bytes()).is_some())
+    }
+
     pub fn is_empty(&self) -> bool {
         self.values.is_empty()
     }

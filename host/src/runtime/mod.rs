@@ -374,6 +374,10 @@ pub enum CallFailure {
         /// or a JavaScript stack is many lines above the last).
         output: Box<GuestOutput>,
     },
+    /// The guest returned, but what it returned may not reach the client
+    /// (a content block that fails its checks, secret bytes in a binary).
+    #[error("the result cannot be sent: {0}")]
+    Unsendable(String),
     #[error("the call was cancelled")]
     Cancelled,
     #[error("internal error")]

@@ -1,6 +1,7 @@
 //! The host interfaces of `wit/host/host.wit` (`moat:host/logging`,
 //! `moat:host/progress`): what a running guest may tell the client, and the
-//! caps on it.
+//! caps on it. (`moat:host/content`, types only, is linked here too; its
+//! values are read by [`crate::content`].)
 //!
 //! A guest's log messages and progress reports become [`Notice`]s on a channel
 //! the MCP layer drains into `notifications/message` and
@@ -193,6 +194,10 @@ impl progress::Host for NoticeSink {
         self.progress(progress, total, message);
     }
 }
+
+/// `moat:host/content` holds types only: nothing to implement, but linking
+/// it lets a tool's world use them.
+impl self::moat::host::content::Host for NoticeSink {}
 
 impl Level {
     /// The level's name as MCP spells it.
