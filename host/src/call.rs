@@ -1,12 +1,14 @@
-//! The call pipeline: one tools/call from JSON arguments to what the client
-//! receives, in these steps:
+//! The call pipeline: one tools/call, resources/read or prompts/get, from
+//! its arguments to what the client receives, in these steps:
 //!
-//! 1. **arguments**: checked against the schema and converted to WIT values;
-//!    the guest never sees arguments that fail here.
+//! 1. **arguments**: checked (against the tool's schema, the template's
+//!    variables, the prompt's arguments) and converted to WIT values; the
+//!    guest never sees arguments that fail here.
 //! 2. **instance**: the component's linked form (waiting, cancellably, for a
 //!    component still being linked in the background).
 //! 3. **run**: a fresh sandbox under the component's limits ([`crate::runtime`]).
-//! 4. **redact**: the component's secret values hidden in what goes back.
+//! 4. **redact**: the component's secret values hidden in what goes back;
+//!    a binary payload holding one fails the call.
 //! 5. **cap**: output over the component's `output` limit fails the call.
 //! 6. **scan**: output scanning, which marks or withholds ([`crate::scan`]).
 //! 7. **audit**: one record per call, whatever the outcome; a call whose
@@ -15,23 +17,27 @@
 //! The call's log records keep the target `moat::host`, which log filters
 //! and the tests select on.
 
+use std::collections::BTreeMap;
+
 use anyhow::Result;
 use serde_json::{Map, Value};
 use tokio_util::sync::CancellationToken;
 use wasmtime::component::Val;
 
 use crate::audit::AuditRecord;
-use crate::content::Block;
-use crate::convert::ConvertError;
+use crate::component::Signature;
+use crate::content::{Output, Rendered};
 use crate::findings::Finding;
 use crate::limits::LimitExceeded;
 use crate::policy::secrets::Redactor;
+use crate::prompts::PromptDef;
+use crate::resources;
 use crate::runtime::linked::Linked;
 use crate::runtime::notices::NoticeRoute;
 use crate::runtime::{Call, CallFailure, CallReport, GuestOutput};
 use crate::scan::{ScanAction, ScanSettings};
-use crate::served::{Host, LoadedComponent, ToolEntry};
-use crate::tools::Rendered;
+use crate::served::{Host, LoadedComponent};
+use crate::tools::ToolDef;
 
 /// The log target of a call's records.
 const LOG_TARGET: &str = "moat::host";
@@ -40,14 +46,15 @@ const LOG_TARGET: &str = "moat::host";
 #[derive(Debug)]
 pub enum CallOutcome {
     /// `flagged`: what output scanning found (the output is still delivered).
-    Success { content: Vec<Block>, structured: Option<Value>, flagged: Vec<Finding> },
-    /// The tool returned `err`.
+    Success { output: Output, flagged: Vec<Finding> },
+    /// The function returned `err`: a tool error, or the error of a read or
+    /// a prompt.
     ToolError { text: String, flagged: Vec<Finding> },
     /// Output scanning found instructions and the component's scan action is
     /// `withhold`: the output is not delivered.
     Withheld { flagged: Vec<Finding> },
-    /// The arguments did not fit the schema; the guest did not run.
-    InvalidArguments(ConvertError),
+    /// The arguments did not fit; the guest did not run.
+    InvalidArguments(String),
     /// The call was stopped (a limit, a trap, cancellation).
     Failed(CallFailure),
 }
@@ -66,15 +73,60 @@ impl CallOutcome {
     }
 }
 
+/// What a call runs: a tool, a resource read or a prompt, each with what
+/// turns its returned value into output.
+#[derive(Clone, Copy)]
+enum Served<'a> {
+    Tool(&'a ToolDef),
+    Resource(&'a Signature),
+    Prompt(&'a PromptDef),
+}
+
+impl Served<'_> {
+    fn signature(&self) -> &Signature {
+        match self {
+            Served::Tool(def) => &def.signature,
+            Served::Resource(signature) => signature,
+            Served::Prompt(def) => &def.signature,
+        }
+    }
+
+    fn render(&self, result: Option<&Val>) -> Result<Rendered, String> {
+        match self {
+            Served::Tool(def) => def.render(result).map_err(|e| e.to_string()),
+            Served::Resource(signature) => {
+                resources::render_read(signature, result).map_err(|e| e.to_string())
+            }
+            Served::Prompt(def) => def.render(result).map_err(|e| e.to_string()),
+        }
+    }
+}
+
 /// One call on its way through the pipeline: what the audit record needs.
 struct InFlight<'a> {
     host: &'a Host,
     principal: &'a str,
+    /// The tool's, resource's or prompt's name, as the log and audit record it.
     name: &'a str,
-    entry: &'a ToolEntry,
+    served: Served<'a>,
     component: &'a LoadedComponent,
+    /// Its function's place in the component's surface.
+    function: usize,
     args: Option<&'a Map<String, Value>>,
     started: std::time::Instant,
+}
+
+/// What a resources/read found for its URI.
+pub enum ReadOutcome {
+    /// No resource and no template has this URI.
+    NotFound,
+    /// Templates of more than one component match it: moat reads none
+    /// rather than guess which component the client meant.
+    Ambiguous(Vec<String>),
+    Read {
+        name: String,
+        outcome: CallOutcome,
+    },
 }
 
 impl Host {
@@ -91,23 +143,128 @@ impl Host {
     ) -> Option<CallOutcome> {
         let started = std::time::Instant::now();
         let entry = self.tools.get(name)?;
-        let component = &self.components[entry.component];
-        let call = InFlight { host: self, principal, name, entry, component, args, started };
-        let params = match entry.def.arguments(args) {
+        let served = Served::Tool(&entry.def);
+        let call = self.in_flight(principal, name, served, entry.component, entry.function, args, started);
+        let params = entry.def.arguments(args).map_err(|error| error.to_string());
+        Some(call.perform(params, notices, cancel).await)
+    }
+
+    /// Reads resource `uri`: the resource of that URI, else the one template
+    /// it matches.
+    pub async fn read_resource(&self, principal: &str, uri: &str, cancel: &CancellationToken) -> ReadOutcome {
+        let started = std::time::Instant::now();
+        let args: Map<String, Value> =
+            [("uri".to_string(), Value::String(uri.to_string()))].into_iter().collect();
+        if let Some(entry) = self.resources.get(uri) {
+            let served = Served::Resource(&entry.def.signature);
+            let name = entry.def.name.as_str();
+            let call = self.in_flight(
+                principal,
+                name,
+                served,
+                entry.component,
+                entry.function,
+                Some(&args),
+                started,
+            );
+            let outcome = call.perform(Ok(Vec::new()), None, cancel).await;
+            return ReadOutcome::Read { name: name.to_string(), outcome };
+        }
+        let matching: Vec<_> = self
+            .templates
+            .iter()
+            .filter_map(|entry| entry.def.arguments(uri).map(|params| (entry, params)))
+            .collect();
+        let components: std::collections::BTreeSet<usize> =
+            matching.iter().map(|(e, _)| e.component).collect();
+        if components.len() > 1 {
+            return ReadOutcome::Ambiguous(matching.iter().map(|(e, _)| e.def.name.clone()).collect());
+        }
+        // Within one component, the first template in name order.
+        let Some((entry, params)) = matching.into_iter().next() else { return ReadOutcome::NotFound };
+        let served = Served::Resource(&entry.def.signature);
+        let name = entry.def.name.as_str();
+        let call =
+            self.in_flight(principal, name, served, entry.component, entry.function, Some(&args), started);
+        let outcome = call.perform(Ok(params), None, cancel).await;
+        ReadOutcome::Read { name: name.to_string(), outcome }
+    }
+
+    /// Gets prompt `name` with `arguments`; `None` when there is no such prompt.
+    pub async fn get_prompt(
+        &self,
+        principal: &str,
+        name: &str,
+        arguments: Option<&Map<String, Value>>,
+        cancel: &CancellationToken,
+    ) -> Option<CallOutcome> {
+        let started = std::time::Instant::now();
+        let entry = self.prompts.get(name)?;
+        let call = self.in_flight(
+            principal,
+            name,
+            Served::Prompt(&entry.def),
+            entry.component,
+            entry.function,
+            arguments,
+            started,
+        );
+        let params = prompt_arguments(arguments)
+            .and_then(|given| entry.def.arguments(Some(&given)).map_err(|e| e.to_string()));
+        Some(call.perform(params, None, cancel).await)
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn in_flight<'a>(
+        &'a self,
+        principal: &'a str,
+        name: &'a str,
+        served: Served<'a>,
+        component: usize,
+        function: usize,
+        args: Option<&'a Map<String, Value>>,
+        started: std::time::Instant,
+    ) -> InFlight<'a> {
+        let component = &self.components[component];
+        InFlight { host: self, principal, name, served, component, function, args, started }
+    }
+}
+
+/// A prompt's arguments, which MCP says are strings.
+fn prompt_arguments(arguments: Option<&Map<String, Value>>) -> Result<BTreeMap<String, String>, String> {
+    let Some(arguments) = arguments else { return Ok(BTreeMap::new()) };
+    arguments
+        .iter()
+        .map(|(name, value)| match value {
+            Value::String(text) => Ok((name.clone(), text.clone())),
+            other => Err(format!("argument `{name}` must be a string, not {other}")),
+        })
+        .collect()
+}
+
+impl InFlight<'_> {
+    /// Steps 1 (given its result) to 7.
+    async fn perform(
+        &self,
+        params: Result<Vec<Val>, String>,
+        notices: Option<NoticeRoute>,
+        cancel: &CancellationToken,
+    ) -> CallOutcome {
+        let params = match params {
             Ok(params) => params,
             Err(error) => {
-                tracing::info!(target: LOG_TARGET, tool = name, outcome = "invalid-arguments", error = %error, "call refused");
-                return Some(call.audited(CallOutcome::InvalidArguments(error), None));
+                tracing::info!(target: LOG_TARGET, tool = self.name, outcome = "invalid-arguments", error = %error, "call refused");
+                return self.audited(CallOutcome::InvalidArguments(error), None);
             }
         };
-        let result = match call.instance(cancel).await {
-            Ok(linked) => call.run(linked, &params, notices, cancel).await,
+        let result = match self.instance(cancel).await {
+            Ok(linked) => self.run(linked, &params, notices, cancel).await,
             Err(failure) => Err(failure),
         };
-        Some(match result {
-            Ok(report) => call.finish(report),
-            Err(failure) => call.failed(failure),
-        })
+        match result {
+            Ok(report) => self.finish(report),
+            Err(failure) => self.failed(failure),
+        }
     }
 }
 
@@ -143,9 +300,9 @@ impl InFlight<'_> {
         let component = self.component;
         let call = Call {
             pre: &linked.pre,
-            func: linked.export(self.entry.function),
+            func: linked.export(self.function),
             params,
-            result_count: usize::from(self.entry.def.signature.result.is_some()),
+            result_count: usize::from(self.served.signature().result.is_some()),
             limits: component.limits,
             slots: &component.slots,
             spare: &component.spare,
@@ -161,7 +318,7 @@ impl InFlight<'_> {
         let component = self.component;
         let redactor = component.policy.redactor();
         log_guest_output(self.name, &report.output, redactor);
-        let outcome = match self.entry.def.render(report.result.as_ref()) {
+        let outcome = match self.served.render(report.result.as_ref()) {
             Ok(rendered) => match redact(rendered, redactor) {
                 Ok(rendered) => {
                     let outcome = within_output_limit(rendered, component.limits.output);
@@ -169,7 +326,7 @@ impl InFlight<'_> {
                 }
                 Err(failure) => CallOutcome::Failed(failure),
             },
-            Err(error) => CallOutcome::Failed(CallFailure::Unsendable(error.to_string())),
+            Err(error) => CallOutcome::Failed(CallFailure::Unsendable(error)),
         };
         tracing::info!(
             target: LOG_TARGET,
@@ -238,52 +395,47 @@ impl InFlight<'_> {
 /// Step 4: hides the component's secret values in what goes back to the
 /// client (the guest should never have had them; this is the second line of
 /// defence). Binary data cannot be redacted without corrupting it, so a
-/// binary block holding a secret fails the call.
+/// binary payload holding a secret fails the call.
 fn redact(rendered: Rendered, redactor: &Redactor) -> Result<Rendered, CallFailure> {
     if redactor.is_empty() {
         return Ok(rendered);
     }
     Ok(match rendered {
-        Rendered::Success { mut content, structured } => {
-            for (index, block) in content.iter_mut().enumerate() {
-                if block.binary().is_some_and(|bytes| redactor.finds_in(bytes)) {
-                    return Err(CallFailure::Unsendable(format!(
-                        "content[{index}] holds the value of one of the component's secrets"
-                    )));
-                }
-                for (_, text) in block.texts_mut() {
-                    *text = redactor.redact(text);
+        Rendered::Success(mut output) => {
+            if let Some((at, _)) = output.binaries().into_iter().find(|(_, bytes)| redactor.finds_in(bytes)) {
+                return Err(CallFailure::Unsendable(format!(
+                    "{at} holds the value of one of the component's secrets"
+                )));
+            }
+            for (_, text) in output.texts_mut() {
+                *text = redactor.redact(text);
+            }
+            if let Output::Tool { structured: Some(value), .. } = &mut output {
+                let redacted = redactor.redact(&value.to_string());
+                if let Ok(redacted) = serde_json::from_str(&redacted) {
+                    *value = redacted;
                 }
             }
-            let structured = structured.map(|value| {
-                let redacted = redactor.redact(&value.to_string());
-                serde_json::from_str(&redacted).unwrap_or(value)
-            });
-            Rendered::Success { content, structured }
+            Rendered::Success(output)
         }
-        Rendered::ToolError { text } => Rendered::ToolError { text: redactor.redact(&text) },
+        Rendered::Error(text) => Rendered::Error(redactor.redact(&text)),
     })
 }
 
 /// Step 5: output over the component's limit fails the call. Every block
-/// counts, text and binary (before base64), and so does the structured
-/// content.
+/// counts, text and binary (before base64).
 fn within_output_limit(rendered: Rendered, limit: u64) -> CallOutcome {
     let size = match &rendered {
-        Rendered::Success { content, structured } => {
-            let structured =
-                structured.as_ref().filter(|_| content.is_empty()).map_or(0, |v| v.to_string().len());
-            content.iter().map(Block::size).sum::<u64>() + structured as u64
-        }
-        Rendered::ToolError { text } => text.len() as u64,
+        Rendered::Success(output) => output.size(),
+        Rendered::Error(text) => text.len() as u64,
     };
     if size > limit {
         return CallOutcome::Failed(CallFailure::Limit(LimitExceeded::Output { limit, actual: size }));
     }
     let flagged = Vec::new();
     match rendered {
-        Rendered::Success { content, structured } => CallOutcome::Success { content, structured, flagged },
-        Rendered::ToolError { text } => CallOutcome::ToolError { text, flagged },
+        Rendered::Success(output) => CallOutcome::Success { output, flagged },
+        Rendered::Error(text) => CallOutcome::ToolError { text, flagged },
     }
 }
 
@@ -297,10 +449,10 @@ impl Host {
         let found = match &mut outcome {
             // The text of a structured result is its JSON: scanning the value
             // reads each string once, unescaped, and names where it is.
-            CallOutcome::Success { structured: Some(value), .. } => {
+            CallOutcome::Success { output: Output::Tool { structured: Some(value), .. }, .. } => {
                 self.scanner.scan_value("structuredContent", value, scan.flag_at)
             }
-            CallOutcome::Success { content, .. } => self.scan_blocks(content, scan),
+            CallOutcome::Success { output, .. } => self.scan_texts(output, scan),
             CallOutcome::ToolError { text, .. } => {
                 self.scanner.scan_text("content[0].text", text, scan.flag_at)
             }
@@ -323,9 +475,7 @@ impl Host {
         }
         match (scan.action, outcome) {
             (ScanAction::Withhold, _) => CallOutcome::Withheld { flagged: found },
-            (_, CallOutcome::Success { content, structured, .. }) => {
-                CallOutcome::Success { content, structured, flagged: found }
-            }
+            (_, CallOutcome::Success { output, .. }) => CallOutcome::Success { output, flagged: found },
             (_, CallOutcome::ToolError { text, .. }) => CallOutcome::ToolError { text, flagged: found },
             (_, other) => other,
         }
@@ -333,19 +483,13 @@ impl Host {
 }
 
 impl Host {
-    /// Every text of every block, each named by where it is
+    /// Every text of the output, each named by where it is
     /// (`content[2].resource.text`). Binary data was checked against its
-    /// declared type when the blocks were read.
-    fn scan_blocks(&self, content: &mut [Block], scan: ScanSettings) -> Vec<Finding> {
+    /// declared type when the output was read.
+    fn scan_texts(&self, output: &mut Output, scan: ScanSettings) -> Vec<Finding> {
         let mut found = Vec::new();
-        for (index, block) in content.iter_mut().enumerate() {
-            for (field, text) in block.texts_mut() {
-                found.extend(self.scanner.scan_text(
-                    &format!("content[{index}].{field}"),
-                    text,
-                    scan.flag_at,
-                ));
-            }
+        for (field, text) in output.texts_mut() {
+            found.extend(self.scanner.scan_text(&field, text, scan.flag_at));
         }
         found
     }

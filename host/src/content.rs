@@ -1,13 +1,15 @@
-//! MCP content blocks returned by a tool: text, images, audio, resource
-//! links and embedded resources (`moat:host/content` in `wit/host/host.wit`).
+//! MCP content returned by a component: content blocks (text, images,
+//! audio, resource links, embedded resources), resource contents and prompt
+//! messages (`moat:host/content` in `wit/host/host.wit`).
 //!
-//! Owns: the WIT shape of a block as a [`ValType`], by which a function
-//! returning `list<block>` is recognised (component types are structural, so
-//! the shape is the type); decoding a returned value into [`Block`]s, with
-//! every check a block must pass before it leaves the host (image and audio
-//! bytes sniffed against their declared MIME type, absolute URIs, priorities
-//! in 0..=1, RFC 3339 times); and what of a block is text (for redaction and
-//! scanning) and how many bytes it holds (for the output limit).
+//! Owns: the WIT shapes as [`ValType`]s, by which a function returning
+//! `list<block>`, `resource-contents` or `list<message>` is recognised
+//! (component types are structural, so the shape is the type); decoding a
+//! returned value, with every check content must pass before it leaves the
+//! host (image and audio bytes sniffed against their declared MIME type,
+//! absolute URIs, priorities in 0..=1, RFC 3339 times); and, for what a call
+//! produced ([`Output`]), which of it is text (for redaction and scanning)
+//! and how many bytes it holds (for the output limit).
 
 use wasmtime::component::Val;
 
@@ -158,6 +160,98 @@ impl ResourceContents {
     }
 }
 
+/// What a function's returned value is to the client.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Rendered {
+    Success(Output),
+    /// A returned `err`, as text: a tool error (`isError: true`), or the
+    /// error of a resource read or prompt.
+    Error(String),
+}
+
+/// What a call produced, checked, on its way to the client.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Output {
+    /// A tool's result: its content and, for a typed result, its value.
+    Tool { content: Vec<Block>, structured: Option<serde_json::Value> },
+    /// A resource read.
+    Resource(Vec<ResourceContents>),
+    /// A prompt.
+    Prompt(Vec<Message>),
+}
+
+impl Output {
+    /// Every text a model reads, named by where it is
+    /// (`content[0].text`, `contents[1].text`, `messages[0].content.text`).
+    /// A tool's structured value is not among them (it is scanned as JSON).
+    pub fn texts_mut(&mut self) -> Vec<(String, &mut String)> {
+        let mut texts = Vec::new();
+        match self {
+            Output::Tool { content, .. } => {
+                for (index, block) in content.iter_mut().enumerate() {
+                    for (field, text) in block.texts_mut() {
+                        texts.push((format!("content[{index}].{field}"), text));
+                    }
+                }
+            }
+            Output::Resource(contents) => {
+                for (index, contents) in contents.iter_mut().enumerate() {
+                    for (field, text) in contents.texts_mut() {
+                        let field = field.trim_start_matches("resource.");
+                        texts.push((format!("contents[{index}].{field}"), text));
+                    }
+                }
+            }
+            Output::Prompt(messages) => {
+                for (index, message) in messages.iter_mut().enumerate() {
+                    for (field, text) in message.content.texts_mut() {
+                        texts.push((format!("messages[{index}].content.{field}"), text));
+                    }
+                }
+            }
+        }
+        texts
+    }
+
+    /// Every binary payload, with where it is.
+    pub fn binaries(&self) -> Vec<(String, &[u8])> {
+        match self {
+            Output::Tool { content, .. } => content
+                .iter()
+                .enumerate()
+                .filter_map(|(index, block)| block.binary().map(|b| (format!("content[{index}]"), b)))
+                .collect(),
+            Output::Resource(contents) => contents
+                .iter()
+                .enumerate()
+                .filter_map(|(index, contents)| match &contents.body {
+                    Body::Blob(blob) => Some((format!("contents[{index}]"), blob.as_slice())),
+                    Body::Text(_) => None,
+                })
+                .collect(),
+            Output::Prompt(messages) => messages
+                .iter()
+                .enumerate()
+                .filter_map(|(index, m)| m.content.binary().map(|b| (format!("messages[{index}]"), b)))
+                .collect(),
+        }
+    }
+
+    /// Bytes it carries: every block's text and binary (before base64), and
+    /// a tool's structured value when it has no content of its own.
+    pub fn size(&self) -> u64 {
+        match self {
+            Output::Tool { content, structured } => {
+                let structured =
+                    structured.as_ref().filter(|_| content.is_empty()).map_or(0, |v| v.to_string().len());
+                content.iter().map(Block::size).sum::<u64>() + structured as u64
+            }
+            Output::Resource(contents) => contents.iter().map(|c| c.size() as u64).sum(),
+            Output::Prompt(messages) => messages.iter().map(|m| m.content.size()).sum(),
+        }
+    }
+}
+
 fn string() -> ValType {
     ValType::String
 }
@@ -207,9 +301,68 @@ pub fn block_type() -> ValType {
     record(&[("kind", kind), ("annotations", optional(annotations))])
 }
 
+/// `message` of `moat:host/content`: one message of a prompt.
+pub fn message_type() -> ValType {
+    let role = ValType::Enum(vec!["user".into(), "assistant".into()]);
+    record(&[("role", role), ("content", block_type())])
+}
+
 /// Whether `ty` is `list<block>`: the function returns content blocks.
 pub fn is_block_list(ty: &ValType) -> bool {
     matches!(ty, ValType::List(item) if **item == block_type())
+}
+
+/// Whether `ty` is `list<message>`: what a prompt returns.
+pub fn is_message_list(ty: &ValType) -> bool {
+    matches!(ty, ValType::List(item) if **item == message_type())
+}
+
+/// Whether `ty` is what a resource read returns: `resource-contents`, or
+/// a list of them.
+pub fn is_resource_result(ty: &ValType) -> bool {
+    let contents = resource_contents_type();
+    *ty == contents || matches!(ty, ValType::List(item) if **item == contents)
+}
+
+/// One message of a prompt, checked.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Message {
+    pub role: Role,
+    pub content: Block,
+}
+
+/// The messages of a returned `list<message>`, each checked.
+pub fn messages(val: &Val) -> Result<Vec<Message>, ContentError> {
+    let Val::List(items) = val else {
+        return Err(ContentError { at: "messages".into(), reason: "not a list of messages".into() });
+    };
+    items
+        .iter()
+        .enumerate()
+        .map(|(index, item)| {
+            let at = format!("messages[{index}]");
+            let reader = Reader { at: &at };
+            let role = match reader.field(item, "role")? {
+                Val::Enum(case) if case == "user" => Role::User,
+                Val::Enum(case) if case == "assistant" => Role::Assistant,
+                _ => return reader.fail("role is not user or assistant"),
+            };
+            let content = block(&format!("{at}.content"), reader.field(item, "content")?)?;
+            Ok(Message { role, content })
+        })
+        .collect()
+}
+
+/// The contents of a returned `resource-contents` or list of them, checked.
+pub fn resource_read(val: &Val) -> Result<Vec<ResourceContents>, ContentError> {
+    match val {
+        Val::List(items) => items
+            .iter()
+            .enumerate()
+            .map(|(index, item)| resource_contents(&format!("contents[{index}]"), item))
+            .collect(),
+        one => Ok(vec![resource_contents("contents[0]", one)?]),
+    }
 }
 
 /// The blocks of a returned `list<block>`, each checked.
@@ -524,6 +677,7 @@ mod tests {
         let named = |name: &str| from_wit(&resolve, &wit_parser::Type::Id(interface.types[name]));
         assert_eq!(named("block"), block_type());
         assert_eq!(named("resource-contents"), resource_contents_type());
+        assert_eq!(named("message"), message_type());
     }
 
     #[test]

@@ -27,7 +27,7 @@
 //! 6. `config`
 //! 7. `runtime`, `scan`, `audit`, `registry`, `scaffold`, `lock`, `pack`
 //! 8. `vet`
-//! 9. `tools`
+//! 9. `tools`, `resources`, `prompts`
 //! 10. `convert`, `component`, `content`
 //! 11. `schema`
 //! 12. the leaves: `policy`, `limits`, `types`, `metadata`, `signing`,
@@ -49,7 +49,9 @@ pub mod mcp;
 pub mod metadata;
 pub mod pack;
 pub mod policy;
+pub mod prompts;
 pub mod registry;
+pub mod resources;
 pub mod runtime;
 pub mod scaffold;
 pub mod scan;

@@ -42,6 +42,38 @@ pub struct FunctionDocs {
     pub params: BTreeMap<String, String>,
     #[serde(default, skip_serializing_if = "Hints::is_empty")]
     pub hints: Hints,
+    /// What the function is served as: a tool unless tagged otherwise.
+    #[serde(default, skip_serializing_if = "Serves::is_tool")]
+    pub serves: Serves,
+}
+
+/// What MCP primitive an exported function is served as.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub enum Serves {
+    #[default]
+    Tool,
+    /// `@resource URI`: the resource at `uri`, read by calling the function.
+    Resource {
+        uri: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        mime_type: Option<String>,
+    },
+    /// `@resource-template TEMPLATE`: the resources whose URIs match
+    /// `template`; its variables are the function's parameters.
+    ResourceTemplate {
+        template: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        mime_type: Option<String>,
+    },
+    /// `@prompt`: a prompt whose arguments are the function's parameters.
+    Prompt,
+}
+
+impl Serves {
+    pub fn is_tool(&self) -> bool {
+        *self == Serves::Tool
+    }
 }
 
 /// MCP tool annotations, as declared by the tool's author. Absent means the MCP
@@ -158,6 +190,8 @@ pub fn parse_doc_comment(docs: &str) -> Result<FunctionDocs> {
     let mut out = FunctionDocs::default();
     let mut description: Vec<&str> = Vec::new();
     let mut current_param: Option<String> = None;
+    // A `@mime-type` written before its `@resource`.
+    let mut mime_type: Option<String> = None;
     let set = |slot: &mut Option<bool>, value: bool, tag: &str| -> Result<()> {
         if slot.is_some_and(|existing| existing != value) {
             bail!("`@{tag}` contradicts an earlier annotation");
@@ -186,7 +220,40 @@ pub fn parse_doc_comment(docs: &str) -> Result<FunctionDocs> {
         let (tag, rest) = tag_line.split_once(char::is_whitespace).unwrap_or((tag_line, ""));
         let rest = rest.trim();
         let hints = &mut out.hints;
+        let serves = |out: &mut FunctionDocs, serves: Serves| -> Result<()> {
+            ensure!(
+                out.serves.is_tool(),
+                "`@{tag}` follows another of @resource, @resource-template, @prompt"
+            );
+            out.serves = serves;
+            Ok(())
+        };
         match tag {
+            "resource" | "resource-template" => {
+                ensure!(!rest.is_empty() && !rest.contains(char::is_whitespace), "`@{tag}` needs one URI");
+                let uri = rest.to_string();
+                serves(
+                    &mut out,
+                    match tag {
+                        "resource" => Serves::Resource { uri, mime_type: mime_type.take() },
+                        _ => Serves::ResourceTemplate { template: uri, mime_type: mime_type.take() },
+                    },
+                )?;
+            }
+            "prompt" => serves(&mut out, Serves::Prompt)?,
+            "mime-type" => {
+                ensure!(
+                    !rest.is_empty() && !rest.contains(char::is_whitespace),
+                    "`@mime-type` needs one type"
+                );
+                ensure!(mime_type.is_none() && !has_mime_type(&out.serves), "`@mime-type` is given twice");
+                match &mut out.serves {
+                    Serves::Resource { mime_type, .. } | Serves::ResourceTemplate { mime_type, .. } => {
+                        *mime_type = Some(rest.to_string())
+                    }
+                    _ => mime_type = Some(rest.to_string()),
+                }
+            }
             "param" => {
                 let (name, text) = rest.split_once(char::is_whitespace).unwrap_or((rest, ""));
                 let name = name.trim_end_matches(':');
@@ -207,19 +274,31 @@ pub fn parse_doc_comment(docs: &str) -> Result<FunctionDocs> {
             "open-world" => set(&mut hints.open_world, true, tag)?,
             "closed-world" => set(&mut hints.open_world, false, tag)?,
             other => bail!(
-                "unknown doc tag `@{other}` (known: @param, @title, @read-only, @destructive, @non-destructive, @idempotent, @open-world, @closed-world)"
+                "unknown doc tag `@{other}` (known: @param, @title, @read-only, @destructive, @non-destructive, @idempotent, @open-world, @closed-world, @resource, @resource-template, @mime-type, @prompt)"
             ),
         }
-        if tag != "param" && tag != "title" {
+        if !matches!(tag, "param" | "title" | "resource" | "resource-template" | "mime-type") {
             ensure!(rest.is_empty(), "`@{tag}` takes no text, found `{rest}`");
         }
     }
+    ensure!(mime_type.is_none(), "`@mime-type` belongs to a `@resource` or `@resource-template`");
+    ensure!(
+        out.serves.is_tool() || out.hints.is_empty(),
+        "tool annotations (@read-only, @destructive, ...) belong to tools, not to a resource or prompt"
+    );
     ensure!(
         !(hints_read_only_and_destructive(&out.hints)),
         "`@read-only` and `@destructive` contradict each other"
     );
     out.description = description.join("\n").trim().to_string();
     Ok(out)
+}
+
+fn has_mime_type(serves: &Serves) -> bool {
+    matches!(
+        serves,
+        Serves::Resource { mime_type: Some(_), .. } | Serves::ResourceTemplate { mime_type: Some(_), .. }
+    )
 }
 
 fn hints_read_only_and_destructive(hints: &Hints) -> bool {
@@ -258,6 +337,35 @@ mod tests {
         assert!(parse_doc_comment("@destructive\n@non-destructive").is_err());
         assert!(parse_doc_comment("@param a x\n@param a y").is_err());
         assert!(parse_doc_comment("@idempotent yes").is_err());
+    }
+
+    #[test]
+    fn resources_and_prompts_are_tagged() {
+        let docs =
+            parse_doc_comment("The readme.\n@resource file:///README.md\n@mime-type text/markdown").unwrap();
+        let uri = "file:///README.md".to_string();
+        assert_eq!(docs.serves, Serves::Resource { uri, mime_type: Some("text/markdown".into()) });
+        let docs =
+            parse_doc_comment("@mime-type application/json\n@resource-template test://t/{id}").unwrap();
+        assert!(matches!(docs.serves, Serves::ResourceTemplate { mime_type: Some(_), .. }));
+        assert_eq!(
+            parse_doc_comment("Review.\n@prompt\n@param code the code").unwrap().serves,
+            Serves::Prompt
+        );
+        assert_eq!(parse_doc_comment("Plain.").unwrap().serves, Serves::Tool);
+        for bad in [
+            "@resource",
+            "@resource a b",
+            "@prompt\n@resource x:y",
+            "@mime-type text/plain",
+            "@prompt\n@read-only",
+            "@resource x:y\n@mime-type a/b\n@mime-type c/d",
+        ] {
+            assert!(parse_doc_comment(bad).is_err(), "{bad:?} must be refused");
+        }
+        // A tool's metadata is written as before the tags existed.
+        let tool = FunctionDocs { description: "d".into(), ..Default::default() };
+        assert_eq!(serde_json::to_string(&tool).unwrap(), r#"{"description":"d"}"#);
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! The served set: the components that passed the load pipeline
-//! ([`crate::load`]), their tools in name order, and what a call needs to
-//! find them. Calls themselves are [`crate::call`].
+//! ([`crate::load`]), their tools, resources, resource templates and prompts
+//! in name order, and what a call needs to find them. Calls themselves are
+//! [`crate::call`].
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -9,6 +10,8 @@ use crate::audit::AuditLog;
 use crate::findings::Finding;
 use crate::limits::Limits;
 use crate::policy::Policy;
+use crate::prompts::PromptDef;
+use crate::resources::{ResourceDef, TemplateDef};
 use crate::runtime::linked::LinkSlot;
 use crate::runtime::sandbox::Spare;
 use crate::runtime::{ComponentSlots, Runtime};
@@ -28,9 +31,10 @@ pub struct LoadedComponent {
     pub(crate) spare: Arc<Spare>,
 }
 
-/// A served tool: its definition, and where its code is.
-pub(crate) struct ToolEntry {
-    pub(crate) def: ToolDef,
+/// A served tool, resource, template or prompt: its definition, and where
+/// its code is.
+pub(crate) struct Entry<D> {
+    pub(crate) def: D,
     /// Its component's place in [`Host::components`].
     pub(crate) component: usize,
     /// Its function's place in the component's surface.
@@ -41,7 +45,12 @@ pub(crate) struct ToolEntry {
 pub struct Host {
     pub(crate) runtime: Runtime,
     pub(crate) components: Vec<LoadedComponent>,
-    pub(crate) tools: BTreeMap<String, ToolEntry>,
+    pub(crate) tools: BTreeMap<String, Entry<ToolDef>>,
+    /// By URI.
+    pub(crate) resources: BTreeMap<String, Entry<ResourceDef>>,
+    /// In name order.
+    pub(crate) templates: Vec<Entry<TemplateDef>>,
+    pub(crate) prompts: BTreeMap<String, Entry<PromptDef>>,
     pub(crate) audit: Option<AuditLog>,
     pub(crate) scanner: OutputScanner,
 }
@@ -50,6 +59,25 @@ impl Host {
     /// Every tool, in name order.
     pub fn tools(&self) -> impl Iterator<Item = &ToolDef> {
         self.tools.values().map(|entry| &entry.def)
+    }
+
+    /// Every resource, in URI order.
+    pub fn resources(&self) -> impl Iterator<Item = &ResourceDef> {
+        self.resources.values().map(|entry| &entry.def)
+    }
+
+    /// Every resource template, in name order.
+    pub fn templates(&self) -> impl Iterator<Item = &TemplateDef> {
+        self.templates.iter().map(|entry| &entry.def)
+    }
+
+    /// Every prompt, in name order.
+    pub fn prompts(&self) -> impl Iterator<Item = &PromptDef> {
+        self.prompts.values().map(|entry| &entry.def)
+    }
+
+    pub fn prompt(&self, name: &str) -> Option<&PromptDef> {
+        self.prompts.get(name).map(|entry| &entry.def)
     }
 
     pub fn components(&self) -> &[LoadedComponent] {

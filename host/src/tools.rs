@@ -14,7 +14,7 @@ use rmcp::model::{Tool, ToolAnnotations};
 use serde_json::{Map, Value, json};
 
 use crate::component::{ExportedFunction, Signature};
-use crate::content::{self, Block, ContentError};
+use crate::content::{self, Block, ContentError, Output, Rendered};
 use crate::convert::{self, ConvertError, JsonPath};
 use crate::metadata::{FunctionDocs, Hints, ToolMetadata};
 use crate::schema::{object_schema, schema_for};
@@ -51,7 +51,29 @@ impl Naming {
         &'a self,
         functions: &'a [ExportedFunction],
     ) -> impl Iterator<Item = &'a String> {
-        self.aliases.keys().filter(|path| !functions.iter().any(|f| &f.path == *path))
+        self.aliases.keys().filter(|key| {
+            let path = key.split_once('(').map_or(key.as_str(), |(path, _)| path);
+            !functions.iter().any(|f| f.path == path)
+        })
+    }
+
+    /// The key renaming argument `param` of a prompt: `FUNCTION(PARAM)`
+    /// (WIT names never hold parentheses).
+    pub fn argument_key(function: &str, param: &str) -> String {
+        format!("{function}({param})")
+    }
+
+    /// The name clients send for `param` of prompt `function`: the
+    /// parameter's own, unless the config renames it (`"f(p)" = "name"`,
+    /// for a client that expects a name WIT cannot spell, like `resourceUri`).
+    pub fn argument_name(&self, function: &ExportedFunction, param: &str) -> String {
+        let key = Naming::argument_key(&function.path, param);
+        self.aliases.get(&key).cloned().unwrap_or_else(|| param.to_string())
+    }
+
+    /// The `FUNCTION(PARAM)` entries: renamed prompt arguments.
+    pub fn argument_aliases(&self) -> impl Iterator<Item = (&String, &String)> {
+        self.aliases.iter().filter(|(key, _)| key.contains('('))
     }
 }
 
@@ -167,7 +189,7 @@ impl ToolDef {
         let root = JsonPath::root();
         let (payload_ty, payload, failed) = match (&self.signature.result, result) {
             (None, _) | (Some(_), None) => {
-                return Ok(Rendered::Success { content: Vec::new(), structured: None });
+                return Ok(Rendered::Success(Output::Tool { content: Vec::new(), structured: None }));
             }
             (Some(ValType::Result { ok, err }), Some(Val::Result(outcome))) => match outcome {
                 Ok(payload) => (ok.as_deref(), payload.as_deref(), false),
@@ -178,7 +200,7 @@ impl ToolDef {
         if let (false, Some(ty), Some(val)) = (failed, payload_ty, payload)
             && content::is_block_list(ty)
         {
-            return Ok(Rendered::Success { content: content::blocks(val)?, structured: None });
+            return Ok(Rendered::Success(Output::Tool { content: content::blocks(val)?, structured: None }));
         }
         let json = match (payload_ty, payload) {
             (Some(ty), Some(val)) => Some(convert::to_json(ty, val, &root)?),
@@ -191,14 +213,14 @@ impl ToolDef {
             None => String::new(),
         };
         if failed {
-            return Ok(Rendered::ToolError { text });
+            return Ok(Rendered::Error(text));
         }
         let structured = json.map(|json| match self.output_is_wrapped() {
             true => json!({ "result": json }),
             false => json,
         });
         let content = if text.is_empty() { Vec::new() } else { vec![Block::text(text)] };
-        Ok(Rendered::Success { content, structured })
+        Ok(Rendered::Success(Output::Tool { content, structured }))
     }
 
     /// Whether structured output is wrapped as `{"result": ...}` (MCP requires an
@@ -206,16 +228,6 @@ impl ToolDef {
     fn output_is_wrapped(&self) -> bool {
         !matches!(payload_type(&self.signature), Some(ValType::Record(_)))
     }
-}
-
-/// What a call returned, ready for MCP.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Rendered {
-    /// `content` (the blocks a content tool returned; for a typed result, its
-    /// text: a string as is, anything else as JSON) and `structuredContent`.
-    Success { content: Vec<Block>, structured: Option<Value> },
-    /// A returned `err`: `isError: true` with the error value as text.
-    ToolError { text: String },
 }
 
 /// Why a returned value cannot be sent to the client.
@@ -314,11 +326,14 @@ mod tests {
         let ty = ValType::Result { ok: Some(Box::new(ValType::U32)), err: Some(Box::new(ValType::String)) };
         let tool = def(Some(ty));
         let err = Val::Result(Err(Some(Box::new(Val::String("no such key".into())))));
-        assert_eq!(tool.render(Some(&err)).unwrap(), Rendered::ToolError { text: "no such key".into() });
+        assert_eq!(tool.render(Some(&err)).unwrap(), Rendered::Error("no such key".into()));
         let ok = Val::Result(Ok(Some(Box::new(Val::U32(7)))));
         assert_eq!(
             tool.render(Some(&ok)).unwrap(),
-            Rendered::Success { content: vec![Block::text("7")], structured: Some(json!({"result": 7})) }
+            Rendered::Success(Output::Tool {
+                content: vec![Block::text("7")],
+                structured: Some(json!({"result": 7}))
+            })
         );
     }
 
@@ -329,13 +344,14 @@ mod tests {
         let val = Val::Record(vec![("words".into(), Val::U32(3))]);
         assert_eq!(
             tool.render(Some(&val)).unwrap(),
-            Rendered::Success {
+            Rendered::Success(Output::Tool {
                 content: vec![Block::text("{\"words\":3}")],
                 structured: Some(json!({"words": 3}))
-            }
+            })
         );
         let tool = def(Some(ValType::String));
-        let Rendered::Success { content, .. } = tool.render(Some(&Val::String("plain".into()))).unwrap()
+        let Rendered::Success(Output::Tool { content, .. }) =
+            tool.render(Some(&Val::String("plain".into()))).unwrap()
         else {
             panic!()
         };

@@ -6,7 +6,7 @@ use std::time::Duration;
 wit_bindgen::generate!({ world: "conformance", path: "wit", generate_all });
 
 use moat::host::logging::{Level, log};
-use moat::host::content::{Body, Kind, Media, ResourceContents};
+use moat::host::content::{Body, Kind, Media, Role};
 use moat::host::progress::report;
 
 /// A 1×1 red pixel.
@@ -102,6 +102,54 @@ impl Guest for Conformance {
             block(embedded("test://mixed-content-resource", "application/json", r#"{"test":"data","value":123}"#)),
         ]
     }
+
+    fn static_text() -> ResourceContents {
+        text_contents("test://static-text", "text/plain", "This is the content of the static text resource.")
+    }
+
+    fn static_binary() -> ResourceContents {
+        ResourceContents {
+            uri: "test://static-binary".into(),
+            mime_type: Some("image/png".into()),
+            body: Body::Blob(PNG.to_vec()),
+        }
+    }
+
+    fn template_data(id: String) -> ResourceContents {
+        let data = format!(r#"{{"id":"{id}","templateTest":true,"data":"Data for ID: {id}"}}"#);
+        text_contents(&format!("test://template/{id}/data"), "application/json", &data)
+    }
+
+    fn watched_resource() -> ResourceContents {
+        text_contents("test://watched-resource", "text/plain", "A resource to watch.")
+    }
+
+    fn test_simple_prompt() -> Vec<Message> {
+        vec![user(Kind::Text("This is a simple prompt for testing.".into()))]
+    }
+
+    fn test_prompt_with_arguments(arg1: String, arg2: String) -> Vec<Message> {
+        vec![user(Kind::Text(format!("Prompt with arguments: arg1='{arg1}', arg2='{arg2}'")))]
+    }
+
+    fn test_prompt_with_embedded_resource(resource_uri: String) -> Vec<Message> {
+        vec![
+            user(embedded(&resource_uri, "text/plain", "Embedded resource content for testing.")),
+            user(Kind::Text("Please process the embedded resource above.".into())),
+        ]
+    }
+
+    fn test_prompt_with_image() -> Vec<Message> {
+        vec![user(png()), user(Kind::Text("Please analyze the image above.".into()))]
+    }
+}
+
+fn text_contents(uri: &str, mime_type: &str, text: &str) -> ResourceContents {
+    ResourceContents { uri: uri.into(), mime_type: Some(mime_type.into()), body: Body::Text(text.into()) }
+}
+
+fn user(kind: Kind) -> Message {
+    Message { role: Role::User, content: block(kind) }
 }
 
 export!(Conformance);

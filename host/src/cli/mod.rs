@@ -14,8 +14,8 @@ use self::pack::pack;
 use self::serve::{gated_config, serve};
 use self::vet::{vet_report, vet_report_with};
 use crate::component::ComponentFile;
-use crate::load::surface::read_tools;
-use crate::tools::{Naming, ToolDef};
+use crate::load::surface::{ComponentTools, read_tools};
+use crate::tools::Naming;
 
 mod args;
 mod call;
@@ -169,9 +169,9 @@ where
 
 /// The component at `path`, its tools under `naming` as `moat serve` would
 /// serve them, and its imports.
-fn compiled_tools(path: &Path, naming: &Naming) -> Result<(ComponentFile, Vec<ToolDef>, Vec<String>)> {
+fn compiled_tools(path: &Path, naming: &Naming) -> Result<(ComponentFile, ComponentTools, Vec<String>)> {
     let (read, tools) = read_tools(path, naming)?;
-    Ok((read.file, tools.definitions().cloned().collect(), read.surface.imports))
+    Ok((read.file, tools, read.surface.imports))
 }
 
 #[cfg(test)]

@@ -22,7 +22,7 @@ pub async fn publish(component: &Path, reference: &str, key: &Path, fail_on: Sev
     let name = component.file_stem().and_then(|s| s.to_str()).unwrap_or("component").replace('_', "-");
     vet_or_refuse(component, &name, fail_on)?;
     let (file, tools, imports) = compiled_tools(component, &Naming::new(&name))?;
-    let exports: Vec<String> = tools.iter().map(|t| t.name.clone()).collect();
+    let exports: Vec<String> = tools.definitions().map(|t| t.name.clone()).collect();
     let registry = Registry::connect(&reference).await?;
     let manifest_digest = registry.push_component(&file.bytes, &exports, &imports).await?;
     let (payload, signature) = cosign_sign(&key, &reference, &manifest_digest);
@@ -98,7 +98,9 @@ pub async fn add(
     }
 
     let (file, tools, _) = compiled_tools(&path, &Naming::new(&name))?;
-    let entry = LockedComponent::new(&file.digest, &tools, &Policy::default(), Some(pinned.clone()));
+    let defs: Vec<_> = tools.definitions().cloned().collect();
+    let entry =
+        LockedComponent::new(&file.digest, &defs, tools.offers(), &Policy::default(), Some(pinned.clone()));
     let lock_path = path_for_config(config_path);
     let mut lock = LockFile::read(&lock_path)?
         .unwrap_or(LockFile { version: LOCK_VERSION, components: Default::default() });
@@ -117,7 +119,7 @@ pub async fn add(
     lock.write(&lock_path)?;
     println!("added `{name}` from {pinned}");
     println!("  signature verified with {}", pulled.key);
-    println!("  component {} ({} tools) → {}", file.digest, tools.len(), path.display());
+    println!("  component {} ({} tools) → {}", file.digest, tools.tools.len(), path.display());
     println!("  pinned in {} and {}", config_path.display(), lock_path.display());
     Ok(())
 }

@@ -29,7 +29,8 @@ pub fn lock(config_path: &Path, lock_path: &Path, updates: &[String]) -> Result<
         let (file, tools, _) = compiled_tools(&spec.path, &spec.naming())?;
         let approved = lock.components.get(&spec.name);
         let source = spec.source.clone().or_else(|| approved.and_then(|a| a.source.clone()));
-        let current = LockedComponent::new(&file.digest, &tools, &spec.policy, source);
+        let defs: Vec<_> = tools.definitions().cloned().collect();
+        let current = LockedComponent::new(&file.digest, &defs, tools.offers(), &spec.policy, source);
         let approve = creating || updates.contains(&spec.name);
         match approved {
             Some(approved) => {

@@ -14,7 +14,6 @@ use super::args::OutputFormat;
 use crate::config::{ComponentSpec, Config};
 use crate::policy::Policy;
 use crate::tools::Naming;
-use crate::tools::mcp_tool;
 use crate::vet::capabilities::vet_capabilities;
 use crate::vet::{Context, Finding, Severity, ToolFindings, vet_other_definition, vet_tools, worst};
 
@@ -165,7 +164,7 @@ fn spec_for<'a>(config: &'a Config, path: &Path) -> Option<&'a ComponentSpec> {
 
 pub fn component_target(path: &Path, naming: &Naming, policy: &Policy) -> Result<Target> {
     let (file, tools, imports) = super::compiled_tools(path, naming)?;
-    let tools = tools.iter().map(|t| serde_json::to_value(mcp_tool(t)).expect("tools serialise")).collect();
+    let tools = tools.vetted();
     Ok(Target {
         label: path.display().to_string(),
         digest: Some(file.digest.clone()),

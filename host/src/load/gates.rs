@@ -3,7 +3,6 @@
 //! approved), and vet with the other components' tools in view (shadowing).
 
 use anyhow::{Result, bail};
-use serde_json::Value;
 
 use super::LoadReport;
 use super::find::Found;
@@ -13,7 +12,7 @@ use crate::config::{ComponentSpec, LoadGates};
 use crate::findings::Severity;
 use crate::lock::{self, LockedComponent};
 use crate::runtime::linked::Linked;
-use crate::tools::{ToolDef, mcp_tool};
+use crate::tools::ToolDef;
 use crate::vet::cache::VetCache;
 use crate::vet::vet_tools;
 
@@ -73,7 +72,8 @@ pub(super) fn check(
             );
         };
         let defs: Vec<ToolDef> = tools.definitions().cloned().collect();
-        let current = LockedComponent::new(&digest, &defs, &spec.policy, approved.source.clone());
+        let current =
+            LockedComponent::new(&digest, &defs, tools.offers(), &spec.policy, approved.source.clone());
         let changes = current.changes_since(approved);
         if !changes.is_empty() {
             bail!("{}", lock::refusal(&spec.name, &changes));
@@ -101,15 +101,13 @@ pub(super) fn vet_gate(
     refuse_at: Option<Severity>,
     cache: Option<&VetCache>,
 ) -> Result<()> {
-    let tools: Vec<rmcp::model::Tool> = component.tools.definitions().map(mcp_tool).collect();
+    let tools = component.tools.vetted();
     let key = VetCache::key(&tools, others);
     let cached = cache.and_then(|cache| cache.get(&key));
     tracing::debug!(component = %component.spec.name, cached = cached.is_some(), "vetted");
     let results = match cached {
         Some(cached) => cached,
         None => {
-            let tools: Vec<Value> =
-                tools.iter().map(|tool| serde_json::to_value(tool).expect("tools serialise")).collect();
             let fresh = vet_tools(&tools, others);
             if let Some(cache) = cache {
                 cache.put(&key, &fresh);

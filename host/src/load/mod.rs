@@ -36,12 +36,15 @@ use self::find::{find, find_cached, hex_part};
 use self::gates::{Prepared, check, vet_gate};
 use crate::audit::AuditLog;
 use crate::config::{ComponentSpec, Config};
+use crate::prompts::PromptDef;
+use crate::resources::{ResourceDef, TemplateDef};
 use crate::runtime::cache::CompileCache;
 use crate::runtime::linked::{LinkSlot, PendingLink, link_in_background};
 use crate::runtime::surface_cache::SurfaceCache;
 use crate::runtime::{ComponentSlots, PoolSizing, Runtime};
 use crate::scan::{OutputScanner, ScanAction};
-use crate::served::{Host, LoadedComponent, ToolEntry};
+use crate::served::{Entry, Host, LoadedComponent};
+use crate::tools::ToolDef;
 use crate::vet::cache::VetCache;
 
 /// What happened while loading, for the log and for `moat inspect`.
@@ -118,8 +121,7 @@ pub fn load(config: &Config) -> Result<(Host, LoadReport)> {
         // Every other component's tools in view: naming them is shadowing.
         let others: Vec<String> =
             names.iter().enumerate().filter(|(j, _)| *j != i).flat_map(|(_, n)| n.clone()).collect();
-        if let Some(name) = component.tool_names().find(|name| served.tools.contains_key(*name)) {
-            let error = anyhow::anyhow!("tool name `{name}` is already served by another component");
+        if let Some(error) = served.collision(&component) {
             refuse(&mut report, &component.spec, &error);
             continue;
         }
@@ -134,7 +136,8 @@ pub fn load(config: &Config) -> Result<(Host, LoadReport)> {
     if served.components.iter().any(|c| c.scan.action != ScanAction::Off) {
         OutputScanner::warm_up_in_background();
     }
-    let host = Host { runtime, components: served.components, tools: served.tools, audit, scanner };
+    let Served { components, tools, resources, templates, prompts, .. } = served;
+    let host = Host { runtime, components, tools, resources, templates, prompts, audit, scanner };
     Ok((host, report))
 }
 
@@ -142,17 +145,60 @@ pub fn load(config: &Config) -> Result<(Host, LoadReport)> {
 #[derive(Default)]
 struct Served {
     components: Vec<LoadedComponent>,
-    tools: BTreeMap<String, ToolEntry>,
+    tools: BTreeMap<String, Entry<ToolDef>>,
+    resources: BTreeMap<String, Entry<ResourceDef>>,
+    templates: Vec<Entry<TemplateDef>>,
+    prompts: BTreeMap<String, Entry<PromptDef>>,
     pending: Vec<PendingLink>,
 }
 
 impl Served {
-    /// Step 5: serves `prepared`'s tools.
+    /// What of `component` another component already serves: a name, a
+    /// resource's URI or a template.
+    fn collision(&self, component: &Prepared) -> Option<anyhow::Error> {
+        let served = &component.tools;
+        let taken = |name: &str| {
+            self.tools.contains_key(name)
+                || self.prompts.contains_key(name)
+                || self.resources.values().any(|e| e.def.name == name)
+                || self.templates.iter().any(|e| e.def.name == name)
+        };
+        if let Some(name) = served.names().find(|name| taken(name)) {
+            return Some(anyhow::anyhow!("name `{name}` is already served by another component"));
+        }
+        if let Some((def, _)) = served.resources.iter().find(|(def, _)| self.resources.contains_key(&def.uri))
+        {
+            return Some(anyhow::anyhow!("resource `{}` is already served by another component", def.uri));
+        }
+        let template = served
+            .templates
+            .iter()
+            .find(|(def, _)| self.templates.iter().any(|e| e.def.template == def.template));
+        template.map(|(def, _)| {
+            anyhow::anyhow!(
+                "resource template `{}` is already served by another component",
+                def.template.text
+            )
+        })
+    }
+
+    /// Step 5: serves what `prepared` offers.
     fn register(&mut self, prepared: Prepared) {
         let index = self.components.len();
         let spec = prepared.spec;
-        for (def, function) in prepared.tools.tools {
-            self.tools.insert(def.name.clone(), ToolEntry { def, component: index, function });
+        let offers = prepared.tools;
+        for (def, function) in offers.tools {
+            self.tools.insert(def.name.clone(), Entry { def, component: index, function });
+        }
+        for (def, function) in offers.resources {
+            self.resources.insert(def.uri.clone(), Entry { def, component: index, function });
+        }
+        for (def, function) in offers.templates {
+            self.templates.push(Entry { def, component: index, function });
+        }
+        self.templates.sort_by(|a, b| a.def.name.cmp(&b.def.name));
+        for (def, function) in offers.prompts {
+            self.prompts.insert(def.name.clone(), Entry { def, component: index, function });
         }
         let name: Arc<str> = spec.name.as_str().into();
         let link = match prepared.linked {

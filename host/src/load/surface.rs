@@ -1,4 +1,5 @@
-//! The one derivation of a component's tools from its surface. `moat serve`
+//! The one derivation of a component's tools, resources, resource templates
+//! and prompts from its surface. `moat serve`
 //! and `moat call` serve what it derives; `moat lock` pins it, `moat vet`,
 //! `inspect`, `publish` and `add` read it: a lock can only ever disagree with
 //! serving because the component changed, never because two pieces of code
@@ -7,15 +8,20 @@
 //! Also reads a component file for the commands that are not serving
 //! (compiled through the user's cache, on an engine without a pool).
 
+use std::collections::BTreeMap;
 use std::path::Path;
 
 use anyhow::{Context, Result, bail};
+use serde_json::{Value, json};
 use wasmtime::component::Component;
 
 use crate::component::{ComponentFile, Surface};
+use crate::metadata::Serves;
+use crate::prompts::PromptDef;
+use crate::resources::{ResourceDef, TemplateDef};
 use crate::runtime::Runtime;
 use crate::runtime::cache::CompileCache;
-use crate::tools::{Naming, ToolDef, undeclared};
+use crate::tools::{Naming, ToolDef, mcp_tool, undeclared};
 
 /// An exported function that is not served as a tool, and why.
 #[derive(Debug, Clone)]
@@ -27,11 +33,17 @@ pub struct NotATool {
     pub undeclared: bool,
 }
 
-/// What a component offers as MCP tools.
+/// What a component offers: MCP tools, resources, templates and prompts.
 #[derive(Debug, Clone, Default)]
 pub struct ComponentTools {
     /// In name order, each with its function's place in the surface.
     pub tools: Vec<(ToolDef, usize)>,
+    /// In URI order.
+    pub resources: Vec<(ResourceDef, usize)>,
+    /// In name order.
+    pub templates: Vec<(TemplateDef, usize)>,
+    /// In name order.
+    pub prompts: Vec<(PromptDef, usize)>,
     /// In the surface's order.
     pub not_tools: Vec<NotATool>,
 }
@@ -39,6 +51,74 @@ pub struct ComponentTools {
 impl ComponentTools {
     pub fn definitions(&self) -> impl Iterator<Item = &ToolDef> {
         self.tools.iter().map(|(def, _)| def)
+    }
+
+    /// Its resources, templates and prompts as the lock pins them: the MCP
+    /// definition of each, keyed `prompt NAME`, `resource URI` and
+    /// `resource-template TEMPLATE`.
+    pub fn offers(&self) -> BTreeMap<String, Value> {
+        let json = |value: Result<Value, serde_json::Error>| value.expect("MCP definitions serialise");
+        let resources = self
+            .resources
+            .iter()
+            .map(|(d, _)| (format!("resource {}", d.uri), json(serde_json::to_value(d.mcp()))));
+        let templates = self.templates.iter().map(|(d, _)| {
+            (format!("resource-template {}", d.template.text), json(serde_json::to_value(d.mcp())))
+        });
+        let prompts = self
+            .prompts
+            .iter()
+            .map(|(d, _)| (format!("prompt {}", d.name), json(serde_json::to_value(d.mcp()))));
+        resources.chain(templates).chain(prompts).collect()
+    }
+
+    /// Every definition vet reads: each tool's, and each resource's,
+    /// template's and prompt's in a tool's shape (its name, title and
+    /// description; a prompt's arguments, and a resource's URI, as described
+    /// parameters), so that the same rules read every string a model sees.
+    pub fn vetted(&self) -> Vec<Value> {
+        let tools = self.definitions().map(|t| serde_json::to_value(mcp_tool(t)).expect("tools serialise"));
+        let shaped = |name: &str, title: &Option<String>, description: &Option<String>, properties: Value| {
+            let mut tool = json!({
+                "name": name,
+                "description": description.clone().unwrap_or_default(),
+                "inputSchema": {"type": "object", "properties": properties},
+            });
+            if let Some(title) = title {
+                tool["title"] = Value::String(title.clone());
+            }
+            tool
+        };
+        let uri = |uri: &str| json!({"uri": {"type": "string", "description": uri}});
+        let resources =
+            self.resources.iter().map(|(d, _)| shaped(&d.name, &d.title, &d.description, uri(&d.uri)));
+        let templates = self
+            .templates
+            .iter()
+            .map(|(d, _)| shaped(&d.name, &d.title, &d.description, uri(&d.template.text)));
+        let prompts = self.prompts.iter().map(|(d, _)| {
+            let properties: serde_json::Map<String, Value> = d
+                .arguments
+                .iter()
+                .map(|a| {
+                    (
+                        a.name.clone(),
+                        json!({"type": "string", "description": a.description.clone().unwrap_or_default()}),
+                    )
+                })
+                .collect();
+            shaped(&d.name, &d.title, &d.description, Value::Object(properties))
+        });
+        tools.chain(resources).chain(templates).chain(prompts).collect()
+    }
+
+    /// Every name it serves: tools', resources', templates' and prompts'.
+    pub fn names(&self) -> impl Iterator<Item = &str> {
+        let tools = self.tools.iter().map(|(d, _)| d.name.as_str());
+        let resources = self.resources.iter().map(|(d, _)| d.name.as_str());
+        let templates = self.templates.iter().map(|(d, _)| d.name.as_str());
+        let prompts = self.prompts.iter().map(|(d, _)| d.name.as_str());
+        tools.chain(resources).chain(templates).chain(prompts)
     }
 }
 
@@ -77,13 +157,52 @@ pub fn component_tools(naming: &Naming, surface: &Surface) -> Result<ComponentTo
             }
         };
         let name = naming.tool_name(function).map_err(anyhow::Error::msg)?;
-        if derived.tools.iter().any(|(def, _)| def.name == name) {
-            bail!("tool name `{name}` is already taken");
+        if derived.names().any(|taken| taken == name) {
+            bail!("name `{name}` is already taken");
         }
         let docs = metadata.as_ref().and_then(|m| m.functions.get(&function.path));
-        derived.tools.push((ToolDef::new(name, &naming.component, function, signature, docs), index));
+        let serves = docs.map(|d| &d.serves).unwrap_or(&Serves::Tool);
+        match (serves, docs) {
+            (Serves::Resource { .. }, Some(docs)) => {
+                let def = ResourceDef::new(name, function, signature, docs).map_err(anyhow::Error::msg)?;
+                if derived.resources.iter().any(|(other, _)| other.uri == def.uri) {
+                    bail!("two functions are resource `{}`", def.uri);
+                }
+                derived.resources.push((def, index));
+            }
+            (Serves::ResourceTemplate { .. }, Some(docs)) => {
+                let def = TemplateDef::new(name, function, signature, docs).map_err(anyhow::Error::msg)?;
+                if derived.templates.iter().any(|(other, _)| other.template == def.template) {
+                    bail!("two functions are resource template `{}`", def.template.text);
+                }
+                derived.templates.push((def, index));
+            }
+            (Serves::Prompt, Some(docs)) => {
+                let argument_name = |param: &str| naming.argument_name(function, param);
+                let def = PromptDef::new(name, function, signature, docs, argument_name)
+                    .map_err(anyhow::Error::msg)?;
+                derived.prompts.push((def, index));
+            }
+            _ => {
+                derived.tools.push((ToolDef::new(name, &naming.component, function, signature, docs), index))
+            }
+        }
+    }
+    for (key, _) in naming.argument_aliases() {
+        let renames_an_argument = derived.prompts.iter().any(|(def, index)| {
+            def.arguments.iter().any(|a| *key == Naming::argument_key(&functions[*index].path, &a.param))
+        });
+        if !renames_an_argument {
+            bail!(
+                "[components.{}.names] renames `{key}`, which is not an argument of one of its prompts",
+                naming.component
+            );
+        }
     }
     derived.tools.sort_by(|(a, _), (b, _)| a.name.cmp(&b.name));
+    derived.resources.sort_by(|(a, _), (b, _)| a.uri.cmp(&b.uri));
+    derived.templates.sort_by(|(a, _), (b, _)| a.name.cmp(&b.name));
+    derived.prompts.sort_by(|(a, _), (b, _)| a.name.cmp(&b.name));
     Ok(derived)
 }
 

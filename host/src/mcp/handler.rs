@@ -1,5 +1,6 @@
-//! The MCP face of the host, through rmcp: tools/list, tools/call and
-//! logging/setLevel over any rmcp transport (stdio, Streamable HTTP).
+//! The MCP face of the host, through rmcp: tools, resources (list, read,
+//! templates, subscribe), prompts and logging/setLevel over any rmcp
+//! transport (stdio, Streamable HTTP).
 //!
 //! While a call runs, its guest's log messages and progress reports
 //! ([`crate::runtime::notices`]) are sent to the client as
@@ -17,10 +18,13 @@
 use std::sync::{Arc, Mutex};
 
 use rmcp::model::{
-    Annotations, CallToolRequestParams, CallToolResponse, CallToolResult, ContentBlock, Implementation,
-    ListToolsResult, LoggingLevel, LoggingMessageNotificationParam, MetaObject, PaginatedRequestParams,
-    ProgressNotificationParam, ProgressToken, Resource, Role, ServerCapabilities, ServerConfig,
-    SetLevelRequestParams, TextContent, Tool,
+    Annotations, CallToolRequestParams, CallToolResponse, CallToolResult, ContentBlock,
+    GetPromptRequestParams, GetPromptResponse, GetPromptResult, Implementation, ListPromptsResult,
+    ListResourceTemplatesResult, ListResourcesResult, ListToolsResult, LoggingLevel,
+    LoggingMessageNotificationParam, MetaObject, PaginatedRequestParams, ProgressNotificationParam,
+    ProgressToken, Prompt, PromptMessage, PromptsCapability, ReadResourceRequestParams, ReadResourceResponse,
+    ReadResourceResult, Resource, ResourceTemplate, ResourcesCapability, Role, ServerCapabilities,
+    ServerConfig, SetLevelRequestParams, SubscribeRequestParams, TextContent, Tool, UnsubscribeRequestParams,
 };
 use rmcp::service::{Peer, RequestContext};
 use rmcp::{ErrorData as McpError, RoleServer, ServerHandler};
@@ -30,9 +34,11 @@ use tokio::sync::mpsc;
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
 
-use crate::call::CallOutcome;
-use crate::content::{self, Block, Body, Kind, ResourceContents};
+use crate::call::{CallOutcome, ReadOutcome};
+use crate::content::{self, Block, Body, Kind, Output, ResourceContents};
 use crate::findings::Finding;
+use crate::prompts::PromptDef;
+use crate::resources::{ResourceDef, TemplateDef};
 use crate::runtime::CallFailure;
 use crate::runtime::notices::{Level, Notice, NoticeRoute};
 use crate::scan::{self, ScanAction};
@@ -74,8 +80,11 @@ impl Principal {
 #[derive(Clone)]
 pub struct McpServer {
     host: Arc<Host>,
-    /// tools/list, built once: the tool set never changes while serving.
+    /// The lists, built once: the served set never changes while serving.
     tools: Arc<Vec<Tool>>,
+    resources: Arc<Vec<Resource>>,
+    templates: Arc<Vec<ResourceTemplate>>,
+    prompts: Arc<Vec<Prompt>>,
     /// The client's `logging/setLevel`, per session (one server per session).
     log_level: Arc<Mutex<Level>>,
 }
@@ -83,7 +92,17 @@ pub struct McpServer {
 impl McpServer {
     pub fn new(host: Arc<Host>) -> Self {
         let tools = host.tools().map(mcp_tool).collect();
-        McpServer { host, tools: Arc::new(tools), log_level: Arc::new(Mutex::new(DEFAULT_LOG_LEVEL)) }
+        let resources = host.resources().map(ResourceDef::mcp).collect();
+        let templates = host.templates().map(TemplateDef::mcp).collect();
+        let prompts = host.prompts().map(PromptDef::mcp).collect();
+        McpServer {
+            host,
+            tools: Arc::new(tools),
+            resources: Arc::new(resources),
+            templates: Arc::new(templates),
+            prompts: Arc::new(prompts),
+            log_level: Arc::new(Mutex::new(DEFAULT_LOG_LEVEL)),
+        }
     }
 
     fn log_level(&self) -> Level {
@@ -132,6 +151,112 @@ impl McpServer {
             self.forward(&context.peer, tool, progress.as_ref(), notice).await;
         }
         Ok(call_result(tool, outcome).into())
+    }
+
+    /// A resources/read: the resource's function runs like a tool's.
+    async fn read(
+        &self,
+        request: ReadResourceRequestParams,
+        context: RequestContext<RoleServer>,
+    ) -> Result<ReadResourceResponse, McpError> {
+        let principal = principal_of(&context);
+        let caller = principal.as_ref().map_or(STDIO_PRINCIPAL, |p| p.name.as_str());
+        let uri = request.uri.as_str();
+        let not_found = || McpError::invalid_params("Resource not found", Some(json!({ "uri": uri })));
+        let (name, outcome) = match self.host.read_resource(caller, uri, &context.ct).await {
+            ReadOutcome::NotFound => return Err(not_found()),
+            ReadOutcome::Ambiguous(names) => {
+                let message = format!(
+                    "`{uri}` matches the resource templates of several components ({}): moat reads none of them",
+                    names.join(", ")
+                );
+                return Err(McpError::invalid_params(message, Some(json!({ "uri": uri }))));
+            }
+            ReadOutcome::Read { name, outcome } => (name, outcome),
+        };
+        // A resource the caller may not read is indistinguishable from none.
+        if principal.as_ref().is_some_and(|p| !p.may_call(&name)) {
+            return Err(not_found());
+        }
+        let flagged = self.announce_findings(&context, &name, &outcome).await;
+        match outcome {
+            CallOutcome::Success { output: Output::Resource(contents), .. } => {
+                let contents = contents.into_iter().map(mcp_resource_contents).collect();
+                let mut result = ReadResourceResult::new(contents);
+                result.meta = flagged;
+                Ok(result.into())
+            }
+            CallOutcome::ToolError { text, .. } => Err(McpError::invalid_params(
+                format!("Resource not found: {text}"),
+                Some(json!({ "uri": uri })),
+            )),
+            other => Err(refusal("read", &name, other)),
+        }
+    }
+
+    /// A prompts/get: the prompt's function runs like a tool's.
+    async fn prompt(
+        &self,
+        request: GetPromptRequestParams,
+        context: RequestContext<RoleServer>,
+    ) -> Result<GetPromptResponse, McpError> {
+        let principal = principal_of(&context);
+        let unknown = || McpError::invalid_params(format!("unknown prompt `{}`", request.name), None);
+        if principal.as_ref().is_some_and(|p| !p.may_call(&request.name)) {
+            return Err(unknown());
+        }
+        let caller = principal.as_ref().map_or(STDIO_PRINCIPAL, |p| p.name.as_str());
+        let name = request.name.as_str();
+        let Some(outcome) = self.host.get_prompt(caller, name, request.arguments.as_ref(), &context.ct).await
+        else {
+            return Err(unknown());
+        };
+        let flagged = self.announce_findings(&context, name, &outcome).await;
+        match outcome {
+            CallOutcome::Success { output: Output::Prompt(messages), flagged: findings } => {
+                let mut messages: Vec<PromptMessage> = messages
+                    .into_iter()
+                    .map(|m| PromptMessage::new(mcp_role(m.role), mcp_block(m.content)))
+                    .collect();
+                if !findings.is_empty() {
+                    messages.insert(0, PromptMessage::new(Role::User, scan_block(name, &findings, false)));
+                }
+                let mut result = GetPromptResult::new(messages);
+                result.description = self.host.prompt(name).and_then(|p| p.description.clone());
+                result.meta = flagged;
+                Ok(result.into())
+            }
+            CallOutcome::InvalidArguments(error) => Err(McpError::invalid_params(error, None)),
+            CallOutcome::ToolError { text, .. } => {
+                Err(McpError::internal_error(format!("prompt `{name}` failed: {text}"), None))
+            }
+            other => Err(refusal("prompt", name, other)),
+        }
+    }
+
+    /// Output scanning's findings of a read or prompt, told to the client's
+    /// log as for a tool, and as the `_meta` of the result.
+    async fn announce_findings(
+        &self,
+        context: &RequestContext<RoleServer>,
+        name: &str,
+        outcome: &CallOutcome,
+    ) -> Option<MetaObject> {
+        let (CallOutcome::Success { flagged, .. }
+        | CallOutcome::ToolError { flagged, .. }
+        | CallOutcome::Withheld { flagged }) = outcome
+        else {
+            return None;
+        };
+        if flagged.is_empty() {
+            return None;
+        }
+        let withheld = matches!(outcome, CallOutcome::Withheld { .. });
+        let notice = Notice::Scanned { findings: flagged.clone(), withheld };
+        self.forward(&context.peer, name, None, notice).await;
+        let mut meta = MetaObject::default();
+        meta.insert(scan::META_KEY.to_string(), scan::findings_meta(flagged, withheld));
+        Some(meta)
     }
 
     /// Sends one of a running call's notices to the client, scanned.
@@ -268,12 +393,19 @@ fn moat_level(level: LoggingLevel) -> Level {
 /// something, internal errors reduced to a pointer at the host's log.
 pub fn call_result(tool: &str, outcome: CallOutcome) -> CallToolResult {
     match outcome {
-        CallOutcome::Success { content: blocks, structured, flagged } => {
+        CallOutcome::Success { output, flagged } => {
             let mut content = Vec::new();
             if !flagged.is_empty() {
                 content.push(scan_block(tool, &flagged, false));
             }
-            content.extend(blocks.into_iter().map(mcp_block));
+            let structured = match output {
+                Output::Tool { content: blocks, structured } => {
+                    content.extend(blocks.into_iter().map(mcp_block));
+                    structured
+                }
+                // Only tools reach here.
+                Output::Resource(_) | Output::Prompt(_) => None,
+            };
             let mut result = CallToolResult::success(content);
             result.structured_content = structured;
             result
@@ -360,6 +492,26 @@ fn mcp_role(role: content::Role) -> Role {
     }
 }
 
+/// The JSON-RPC error of a read or prompt that did not produce its output.
+fn refusal(what: &str, name: &str, outcome: CallOutcome) -> McpError {
+    match outcome {
+        CallOutcome::Withheld { flagged } => {
+            McpError::internal_error(scan::warning_text(name, &flagged, true), None)
+        }
+        CallOutcome::InvalidArguments(error) => McpError::invalid_params(error, None),
+        CallOutcome::Failed(CallFailure::Internal(_)) => McpError::internal_error(
+            format!("the {what} failed because of an internal error in the host (see the host's log)"),
+            None,
+        ),
+        CallOutcome::Failed(failure) => {
+            McpError::internal_error(format!("moat stopped the {what}: {failure}"), None)
+        }
+        CallOutcome::Success { .. } | CallOutcome::ToolError { .. } => {
+            McpError::internal_error(format!("the {what} returned what it cannot"), None)
+        }
+    }
+}
+
 /// The marked block that precedes (or replaces) output with scan findings:
 /// for the user and the model, first in priority, findings in `_meta`.
 fn scan_block(tool: &str, flagged: &[Finding], withheld: bool) -> ContentBlock {
@@ -372,6 +524,19 @@ fn scan_block(tool: &str, flagged: &[Finding], withheld: bool) -> ContentBlock {
     ContentBlock::Text(text)
 }
 
+impl McpServer {
+    /// A subscription names a resource or a template's URI moat serves.
+    fn known_resource(&self, uri: &str) -> Result<(), McpError> {
+        let known = self.resources.iter().any(|r| r.uri == uri)
+            || self.host.templates().any(|t| t.template.matches(uri).is_some());
+        if known {
+            Ok(())
+        } else {
+            Err(McpError::invalid_params("Resource not found", Some(json!({ "uri": uri }))))
+        }
+    }
+}
+
 /// The principal of a request: the one the HTTP layer attached, if any.
 fn principal_of(context: &RequestContext<RoleServer>) -> Option<Principal> {
     context
@@ -382,8 +547,18 @@ fn principal_of(context: &RequestContext<RoleServer>) -> Option<Principal> {
 
 impl ServerHandler for McpServer {
     fn get_info(&self) -> ServerConfig {
-        let mut info =
-            ServerConfig::new(ServerCapabilities::builder().enable_tools().enable_logging().build());
+        let mut capabilities = ServerCapabilities::builder().enable_tools().enable_logging().build();
+        if !self.resources.is_empty() || !self.templates.is_empty() {
+            let mut resources = ResourcesCapability::default();
+            // Subscriptions are accepted; the served set and its resources'
+            // definitions never change while serving.
+            resources.subscribe = Some(true);
+            capabilities.resources = Some(resources);
+        }
+        if !self.prompts.is_empty() {
+            capabilities.prompts = Some(PromptsCapability::default());
+        }
+        let mut info = ServerConfig::new(capabilities);
         info.server_info = Implementation::new("moat", env!("CARGO_PKG_VERSION"));
         info.instructions = Some(
             "Tools served by moat run as sandboxed WebAssembly components: they can reach only what the user's policy grants."
@@ -402,6 +577,81 @@ impl ServerHandler for McpServer {
             None => self.tools.as_ref().clone(),
         };
         Ok(ListToolsResult::with_all_items(tools))
+    }
+
+    async fn list_resources(
+        &self,
+        _request: Option<PaginatedRequestParams>,
+        context: RequestContext<RoleServer>,
+    ) -> Result<ListResourcesResult, McpError> {
+        let resources = match principal_of(&context) {
+            Some(principal) => {
+                self.resources.iter().filter(|r| principal.may_call(&r.name)).cloned().collect()
+            }
+            None => self.resources.as_ref().clone(),
+        };
+        Ok(ListResourcesResult::with_all_items(resources))
+    }
+
+    async fn list_resource_templates(
+        &self,
+        _request: Option<PaginatedRequestParams>,
+        context: RequestContext<RoleServer>,
+    ) -> Result<ListResourceTemplatesResult, McpError> {
+        let templates = match principal_of(&context) {
+            Some(principal) => {
+                self.templates.iter().filter(|t| principal.may_call(&t.name)).cloned().collect()
+            }
+            None => self.templates.as_ref().clone(),
+        };
+        Ok(ListResourceTemplatesResult::with_all_items(templates))
+    }
+
+    fn read_resource(
+        &self,
+        request: ReadResourceRequestParams,
+        context: RequestContext<RoleServer>,
+    ) -> impl Future<Output = Result<ReadResourceResponse, McpError>> + Send + '_ {
+        Box::pin(self.read(request, context))
+    }
+
+    /// Accepted for a resource moat serves; its contents change only if the
+    /// component's own data does, which moat cannot see, so no update is
+    /// ever sent (said in docs/config.md).
+    async fn subscribe(
+        &self,
+        request: SubscribeRequestParams,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<(), McpError> {
+        self.known_resource(&request.uri)
+    }
+
+    async fn unsubscribe(
+        &self,
+        request: UnsubscribeRequestParams,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<(), McpError> {
+        self.known_resource(&request.uri)
+    }
+
+    async fn list_prompts(
+        &self,
+        _request: Option<PaginatedRequestParams>,
+        context: RequestContext<RoleServer>,
+    ) -> Result<ListPromptsResult, McpError> {
+        let prompts = match principal_of(&context) {
+            Some(principal) => self.prompts.iter().filter(|p| principal.may_call(&p.name)).cloned().collect(),
+            None => self.prompts.as_ref().clone(),
+        };
+        Ok(ListPromptsResult::with_all_items(prompts))
+    }
+
+    fn get_prompt(
+        &self,
+        request: GetPromptRequestParams,
+        context: RequestContext<RoleServer>,
+    ) -> impl Future<Output = Result<GetPromptResponse, McpError>> + Send + '_ {
+        Box::pin(self.prompt(request, context))
     }
 
     async fn set_level(
