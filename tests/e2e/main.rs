@@ -17,6 +17,7 @@ mod packing;
 mod policy;
 mod protocol;
 mod python;
+mod resources;
 mod sandbox;
 mod scaffold;
 mod support;
