@@ -5,6 +5,9 @@
 //! as the spec says; pinned by the lock (a prompt changed after locking is
 //! refused with its diff) and read by vet (a poisoned prompt is refused).
 
+// resources/subscribe is the 2025-11-25 way, which moat serves beside 2026-07-28's.
+#![allow(deprecated)]
+
 use std::path::Path;
 
 use base64::Engine as _;
