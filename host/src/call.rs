@@ -25,6 +25,7 @@ use tokio_util::sync::CancellationToken;
 use wasmtime::component::Val;
 
 use crate::audit::AuditRecord;
+use crate::completion::CompletionDef;
 use crate::component::Signature;
 use crate::content::{Output, Rendered};
 use crate::findings::Finding;
@@ -80,6 +81,7 @@ enum Served<'a> {
     Tool(&'a ToolDef),
     Resource(&'a Signature),
     Prompt(&'a PromptDef),
+    Completion(&'a CompletionDef),
 }
 
 impl Served<'_> {
@@ -88,6 +90,7 @@ impl Served<'_> {
             Served::Tool(def) => &def.signature,
             Served::Resource(signature) => signature,
             Served::Prompt(def) => &def.signature,
+            Served::Completion(def) => &def.signature,
         }
     }
 
@@ -98,6 +101,7 @@ impl Served<'_> {
                 resources::render_read(signature, result).map_err(|e| e.to_string())
             }
             Served::Prompt(def) => def.render(result).map_err(|e| e.to_string()),
+            Served::Completion(_) => CompletionDef::render(result).map_err(|e| e.to_string()),
         }
     }
 }
@@ -114,6 +118,23 @@ struct InFlight<'a> {
     function: usize,
     args: Option<&'a Map<String, Value>>,
     started: std::time::Instant,
+}
+
+/// What a completion/complete asks to complete.
+pub enum Completing<'a> {
+    /// An argument of the prompt of this name.
+    Prompt(&'a str),
+    /// A variable of the resource template of this text.
+    Template(&'a str),
+}
+
+/// What a completion/complete found.
+pub enum CompleteOutcome {
+    /// No such prompt or template, or no such argument of it.
+    Unknown(String),
+    /// It exists, and its component completes nothing of it.
+    Nothing,
+    Called(CallOutcome),
 }
 
 /// What a resources/read found for its URI.
@@ -212,6 +233,57 @@ impl Host {
         let params = prompt_arguments(arguments)
             .and_then(|given| entry.def.arguments(Some(&given)).map_err(|e| e.to_string()));
         Some(call.perform(params, None, cancel).await)
+    }
+
+    /// Completes `argument` (as the client names it) of a prompt or template
+    /// from `value`, by its component's `@completes` function.
+    pub async fn complete(
+        &self,
+        principal: &str,
+        completing: Completing<'_>,
+        argument: &str,
+        value: &str,
+        cancel: &CancellationToken,
+    ) -> CompleteOutcome {
+        let started = std::time::Instant::now();
+        let (name, component, completion, param) = match completing {
+            Completing::Prompt(name) => {
+                let Some(entry) = self.prompts.get(name) else {
+                    return CompleteOutcome::Unknown(format!("unknown prompt `{name}`"));
+                };
+                let param = entry.def.arguments.iter().find(|a| a.name == argument).map(|a| a.param.clone());
+                (entry.def.name.as_str(), entry.component, entry.completion, param)
+            }
+            Completing::Template(text) => {
+                let Some(entry) = self.templates.iter().find(|e| e.def.template.text == text) else {
+                    return CompleteOutcome::Unknown(format!("unknown resource template `{text}`"));
+                };
+                let param = entry.def.parameter_of(argument).map(String::from);
+                (entry.def.name.as_str(), entry.component, entry.completion, param)
+            }
+        };
+        let Some(param) = param else {
+            return CompleteOutcome::Unknown(format!("`{name}` has no argument `{argument}`"));
+        };
+        let Some(function) = completion else { return CompleteOutcome::Nothing };
+        let def = self.completions.get(&(component, function)).expect("completion functions are registered");
+        let args: Map<String, Value> = [
+            ("argument".to_string(), Value::String(param.clone())),
+            ("value".to_string(), Value::String(value.to_string())),
+        ]
+        .into_iter()
+        .collect();
+        let call = self.in_flight(
+            principal,
+            name,
+            Served::Completion(def),
+            component,
+            function,
+            Some(&args),
+            started,
+        );
+        let params = vec![Val::String(param), Val::String(value.to_string())];
+        CompleteOutcome::Called(call.perform(Ok(params), None, cancel).await)
     }
 
     #[allow(clippy::too_many_arguments)]

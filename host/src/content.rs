@@ -178,6 +178,9 @@ pub enum Output {
     Resource(Vec<ResourceContents>),
     /// A prompt.
     Prompt(Vec<Message>),
+    /// Completion values for an argument (`total`: how many the component
+    /// returned, of which `values` are the first).
+    Completion { values: Vec<String>, total: usize },
 }
 
 impl Output {
@@ -209,6 +212,11 @@ impl Output {
                     }
                 }
             }
+            Output::Completion { values, .. } => {
+                for (index, value) in values.iter_mut().enumerate() {
+                    texts.push((format!("completion.values[{index}]"), value));
+                }
+            }
         }
         texts
     }
@@ -234,6 +242,7 @@ impl Output {
                 .enumerate()
                 .filter_map(|(index, m)| m.content.binary().map(|b| (format!("messages[{index}]"), b)))
                 .collect(),
+            Output::Completion { .. } => Vec::new(),
         }
     }
 
@@ -248,6 +257,7 @@ impl Output {
             }
             Output::Resource(contents) => contents.iter().map(|c| c.size() as u64).sum(),
             Output::Prompt(messages) => messages.iter().map(|m| m.content.size()).sum(),
+            Output::Completion { values, .. } => values.iter().map(|v| v.len() as u64).sum(),
         }
     }
 }

@@ -27,7 +27,7 @@
 //! 6. `config`
 //! 7. `runtime`, `scan`, `audit`, `registry`, `scaffold`, `lock`, `pack`
 //! 8. `vet`
-//! 9. `tools`, `resources`, `prompts`
+//! 9. `tools`, `resources`, `prompts`, `completion`
 //! 10. `convert`, `component`, `content`
 //! 11. `schema`
 //! 12. the leaves: `policy`, `limits`, `types`, `metadata`, `signing`,
@@ -37,6 +37,7 @@ pub mod audit;
 pub mod call;
 pub mod canonical;
 pub mod cli;
+pub mod completion;
 pub mod component;
 pub mod config;
 pub mod content;

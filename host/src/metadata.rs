@@ -68,6 +68,10 @@ pub enum Serves {
     },
     /// `@prompt`: a prompt whose arguments are the function's parameters.
     Prompt,
+    /// `@completes FUNCTION`: completes the arguments of the prompt or the
+    /// variables of the resource template that `FUNCTION` (an export path
+    /// of the same component) serves.
+    Completion { of: String },
 }
 
 impl Serves {
@@ -241,6 +245,13 @@ pub fn parse_doc_comment(docs: &str) -> Result<FunctionDocs> {
                 )?;
             }
             "prompt" => serves(&mut out, Serves::Prompt)?,
+            "completes" => {
+                ensure!(
+                    !rest.is_empty() && !rest.contains(char::is_whitespace),
+                    "`@completes` needs one function"
+                );
+                serves(&mut out, Serves::Completion { of: rest.to_string() })?;
+            }
             "mime-type" => {
                 ensure!(
                     !rest.is_empty() && !rest.contains(char::is_whitespace),
@@ -274,10 +285,10 @@ pub fn parse_doc_comment(docs: &str) -> Result<FunctionDocs> {
             "open-world" => set(&mut hints.open_world, true, tag)?,
             "closed-world" => set(&mut hints.open_world, false, tag)?,
             other => bail!(
-                "unknown doc tag `@{other}` (known: @param, @title, @read-only, @destructive, @non-destructive, @idempotent, @open-world, @closed-world, @resource, @resource-template, @mime-type, @prompt)"
+                "unknown doc tag `@{other}` (known: @param, @title, @read-only, @destructive, @non-destructive, @idempotent, @open-world, @closed-world, @resource, @resource-template, @mime-type, @prompt, @completes)"
             ),
         }
-        if !matches!(tag, "param" | "title" | "resource" | "resource-template" | "mime-type") {
+        if !matches!(tag, "param" | "title" | "resource" | "resource-template" | "mime-type" | "completes") {
             ensure!(rest.is_empty(), "`@{tag}` takes no text, found `{rest}`");
         }
     }
@@ -353,6 +364,10 @@ mod tests {
             Serves::Prompt
         );
         assert_eq!(parse_doc_comment("Plain.").unwrap().serves, Serves::Tool);
+        assert_eq!(
+            parse_doc_comment("@completes review").unwrap().serves,
+            Serves::Completion { of: "review".into() }
+        );
         for bad in [
             "@resource",
             "@resource a b",

@@ -245,6 +245,11 @@ impl TemplateDef {
         template
     }
 
+    /// The parameter of template variable `variable`.
+    pub fn parameter_of(&self, variable: &str) -> Option<&str> {
+        self.signature.params.iter().map(|(p, _)| p.as_str()).find(|p| variable_of(p) == variable)
+    }
+
     /// The arguments of the read of `uri`, when it matches: the function's
     /// parameters from the template's variables.
     pub fn arguments(&self, uri: &str) -> Option<Vec<Val>> {

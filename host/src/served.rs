@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use crate::audit::AuditLog;
+use crate::completion::CompletionDef;
 use crate::findings::Finding;
 use crate::limits::Limits;
 use crate::policy::Policy;
@@ -39,6 +40,8 @@ pub(crate) struct Entry<D> {
     pub(crate) component: usize,
     /// Its function's place in the component's surface.
     pub(crate) function: usize,
+    /// For a prompt or template: its completion function's place, if it has one.
+    pub(crate) completion: Option<usize>,
 }
 
 /// All loaded components and tools.
@@ -51,6 +54,8 @@ pub struct Host {
     /// In name order.
     pub(crate) templates: Vec<Entry<TemplateDef>>,
     pub(crate) prompts: BTreeMap<String, Entry<PromptDef>>,
+    /// Completion functions by (component, function) place.
+    pub(crate) completions: BTreeMap<(usize, usize), CompletionDef>,
     pub(crate) audit: Option<AuditLog>,
     pub(crate) scanner: OutputScanner,
 }
@@ -74,6 +79,11 @@ impl Host {
     /// Every prompt, in name order.
     pub fn prompts(&self) -> impl Iterator<Item = &PromptDef> {
         self.prompts.values().map(|entry| &entry.def)
+    }
+
+    /// Whether any component completes arguments.
+    pub fn completes(&self) -> bool {
+        !self.completions.is_empty()
     }
 
     pub fn prompt(&self, name: &str) -> Option<&PromptDef> {

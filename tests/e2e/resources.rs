@@ -13,7 +13,8 @@ use std::path::Path;
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use rmcp::model::{
-    ContentBlock, GetPromptRequestParams, ReadResourceRequestParams, ResourceContents, SubscribeRequestParams,
+    ArgumentInfo, CompleteRequestParams, ContentBlock, GetPromptRequestParams, ReadResourceRequestParams,
+    Reference, ResourceContents, SubscribeRequestParams,
 };
 use serde_json::{Value, json};
 
@@ -128,6 +129,19 @@ async fn resources_templates_and_prompts_are_listed_read_and_got() {
         assert!(error.to_string().contains(expected), "{error}");
     }
     assert!(client.get_prompt(prompt("conformance.no-such-prompt", json!({}))).await.is_err());
+
+    // Completion, answered by the component's @completes functions, for a
+    // prompt's argument and a template's variable.
+    assert!(info.capabilities.completions.is_some());
+    let complete = |reference: Reference, name: &str, value: &str| {
+        client.complete(CompleteRequestParams::new(reference, ArgumentInfo::new(name, value)))
+    };
+    let reference = Reference::for_prompt("conformance.test-prompt-with-arguments");
+    let done = complete(reference.clone(), "arg1", "par").await.unwrap();
+    assert_eq!(done.completion.values, ["paris", "park", "party"]);
+    let done = complete(Reference::for_resource("test://template/{id}/data"), "id", "12").await.unwrap();
+    assert_eq!(done.completion.values, ["123", "124"]);
+    assert!(complete(reference, "arg9", "x").await.is_err(), "no such argument");
 
     // Reads and prompts are calls like any other: each has its log record.
     let log = moat.settled_log().await;

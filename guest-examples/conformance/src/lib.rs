@@ -139,6 +139,18 @@ impl Guest for Conformance {
         ]
     }
 
+    fn complete_prompt_arguments(argument: String, value: String) -> Vec<String> {
+        let words: &[&str] = match argument.as_str() {
+            "arg1" => &["paris", "park", "party", "test", "testing"],
+            _ => &["world", "word", "work"],
+        };
+        words.iter().filter(|w| w.starts_with(&value)).map(|w| w.to_string()).collect()
+    }
+
+    fn complete_template_id(_argument: String, value: String) -> Vec<String> {
+        ["123", "124", "200"].iter().filter(|id| id.starts_with(&value)).map(|id| id.to_string()).collect()
+    }
+
     fn test_prompt_with_image() -> Vec<Message> {
         vec![user(png()), user(Kind::Text("Please analyze the image above.".into()))]
     }

@@ -35,6 +35,7 @@ use self::digest_memo::DigestMemo;
 use self::find::{find, find_cached, hex_part};
 use self::gates::{Prepared, check, vet_gate};
 use crate::audit::AuditLog;
+use crate::completion::CompletionDef;
 use crate::config::{ComponentSpec, Config};
 use crate::prompts::PromptDef;
 use crate::resources::{ResourceDef, TemplateDef};
@@ -136,8 +137,9 @@ pub fn load(config: &Config) -> Result<(Host, LoadReport)> {
     if served.components.iter().any(|c| c.scan.action != ScanAction::Off) {
         OutputScanner::warm_up_in_background();
     }
-    let Served { components, tools, resources, templates, prompts, .. } = served;
-    let host = Host { runtime, components, tools, resources, templates, prompts, audit, scanner };
+    let Served { components, tools, resources, templates, prompts, completions, .. } = served;
+    let host =
+        Host { runtime, components, tools, resources, templates, prompts, completions, audit, scanner };
     Ok((host, report))
 }
 
@@ -149,6 +151,7 @@ struct Served {
     resources: BTreeMap<String, Entry<ResourceDef>>,
     templates: Vec<Entry<TemplateDef>>,
     prompts: BTreeMap<String, Entry<PromptDef>>,
+    completions: BTreeMap<(usize, usize), CompletionDef>,
     pending: Vec<PendingLink>,
 }
 
@@ -187,18 +190,27 @@ impl Served {
         let index = self.components.len();
         let spec = prepared.spec;
         let offers = prepared.tools;
+        let completion_of = |function: usize| {
+            offers.completions.iter().find(|(_, _, target)| *target == function).map(|(_, place, _)| *place)
+        };
+        fn entry<D>(def: D, component: usize, function: usize, completion: Option<usize>) -> Entry<D> {
+            Entry { def, component, function, completion }
+        }
         for (def, function) in offers.tools {
-            self.tools.insert(def.name.clone(), Entry { def, component: index, function });
+            self.tools.insert(def.name.clone(), entry(def, index, function, None));
         }
         for (def, function) in offers.resources {
-            self.resources.insert(def.uri.clone(), Entry { def, component: index, function });
+            self.resources.insert(def.uri.clone(), entry(def, index, function, None));
         }
         for (def, function) in offers.templates {
-            self.templates.push(Entry { def, component: index, function });
+            self.templates.push(entry(def, index, function, completion_of(function)));
         }
         self.templates.sort_by(|a, b| a.def.name.cmp(&b.def.name));
         for (def, function) in offers.prompts {
-            self.prompts.insert(def.name.clone(), Entry { def, component: index, function });
+            self.prompts.insert(def.name.clone(), entry(def, index, function, completion_of(function)));
+        }
+        for (def, function, _) in offers.completions {
+            self.completions.insert((index, function), def);
         }
         let name: Arc<str> = spec.name.as_str().into();
         let link = match prepared.linked {

@@ -15,6 +15,7 @@ use anyhow::{Context, Result, bail};
 use serde_json::{Value, json};
 use wasmtime::component::Component;
 
+use crate::completion::CompletionDef;
 use crate::component::{ComponentFile, Surface};
 use crate::metadata::Serves;
 use crate::prompts::PromptDef;
@@ -44,6 +45,9 @@ pub struct ComponentTools {
     pub templates: Vec<(TemplateDef, usize)>,
     /// In name order.
     pub prompts: Vec<(PromptDef, usize)>,
+    /// Completion functions, each with the place of the prompt or template
+    /// function it completes.
+    pub completions: Vec<(CompletionDef, usize, usize)>,
     /// In the surface's order.
     pub not_tools: Vec<NotATool>,
 }
@@ -143,6 +147,7 @@ pub fn component_tools(naming: &Naming, surface: &Surface) -> Result<ComponentTo
         );
     }
     let mut derived = ComponentTools::default();
+    let mut completions = Vec::new();
     for (index, function) in functions.iter().enumerate() {
         if let Some(reason) = undeclared(metadata.as_ref(), function) {
             derived.not_tools.push(NotATool { path: function.path.clone(), reason, undeclared: true });
@@ -156,11 +161,16 @@ pub fn component_tools(naming: &Naming, surface: &Surface) -> Result<ComponentTo
                 continue;
             }
         };
+        let docs = metadata.as_ref().and_then(|m| m.functions.get(&function.path));
+        if let Some(Serves::Completion { of }) = docs.map(|d| &d.serves) {
+            let def = CompletionDef::new(of, function, signature).map_err(anyhow::Error::msg)?;
+            completions.push((def, index));
+            continue;
+        }
         let name = naming.tool_name(function).map_err(anyhow::Error::msg)?;
         if derived.names().any(|taken| taken == name) {
             bail!("name `{name}` is already taken");
         }
-        let docs = metadata.as_ref().and_then(|m| m.functions.get(&function.path));
         let serves = docs.map(|d| &d.serves).unwrap_or(&Serves::Tool);
         match (serves, docs) {
             (Serves::Resource { .. }, Some(docs)) => {
@@ -187,6 +197,26 @@ pub fn component_tools(naming: &Naming, surface: &Surface) -> Result<ComponentTo
                 derived.tools.push((ToolDef::new(name, &naming.component, function, signature, docs), index))
             }
         }
+    }
+    for (def, index) in completions {
+        let completed = |place: &usize| functions[*place].path == def.of;
+        let target = derived
+            .prompts
+            .iter()
+            .map(|(_, place)| place)
+            .chain(derived.templates.iter().map(|(_, place)| place))
+            .find(|place| completed(place));
+        let Some(&target) = target else {
+            bail!(
+                "`{}` completes `{}`, which is not one of its prompts or resource templates",
+                functions[index].path,
+                def.of
+            );
+        };
+        if derived.completions.iter().any(|(_, _, other)| *other == target) {
+            bail!("`{}` has two completion functions", def.of);
+        }
+        derived.completions.push((def, index, target));
     }
     for (key, _) in naming.argument_aliases() {
         let renames_an_argument = derived.prompts.iter().any(|(def, index)| {

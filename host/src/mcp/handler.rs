@@ -18,13 +18,14 @@
 use std::sync::{Arc, Mutex};
 
 use rmcp::model::{
-    Annotations, CallToolRequestParams, CallToolResponse, CallToolResult, ContentBlock,
-    GetPromptRequestParams, GetPromptResponse, GetPromptResult, Implementation, ListPromptsResult,
-    ListResourceTemplatesResult, ListResourcesResult, ListToolsResult, LoggingLevel,
-    LoggingMessageNotificationParam, MetaObject, PaginatedRequestParams, ProgressNotificationParam,
-    ProgressToken, Prompt, PromptMessage, PromptsCapability, ReadResourceRequestParams, ReadResourceResponse,
-    ReadResourceResult, Resource, ResourceTemplate, ResourcesCapability, Role, ServerCapabilities,
-    ServerConfig, SetLevelRequestParams, SubscribeRequestParams, TextContent, Tool, UnsubscribeRequestParams,
+    Annotations, CallToolRequestParams, CallToolResponse, CallToolResult, CompleteRequestParams,
+    CompleteResult, CompletionInfo, ContentBlock, GetPromptRequestParams, GetPromptResponse, GetPromptResult,
+    Implementation, ListPromptsResult, ListResourceTemplatesResult, ListResourcesResult, ListToolsResult,
+    LoggingLevel, LoggingMessageNotificationParam, MetaObject, PaginatedRequestParams,
+    ProgressNotificationParam, ProgressToken, Prompt, PromptMessage, PromptsCapability,
+    ReadResourceRequestParams, ReadResourceResponse, ReadResourceResult, Reference, Resource,
+    ResourceTemplate, ResourcesCapability, Role, ServerCapabilities, ServerConfig, SetLevelRequestParams,
+    SubscribeRequestParams, TextContent, Tool, UnsubscribeRequestParams,
 };
 use rmcp::service::{Peer, RequestContext};
 use rmcp::{ErrorData as McpError, RoleServer, ServerHandler};
@@ -34,7 +35,7 @@ use tokio::sync::mpsc;
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
 
-use crate::call::{CallOutcome, ReadOutcome};
+use crate::call::{CallOutcome, CompleteOutcome, Completing, ReadOutcome};
 use crate::content::{self, Block, Body, Kind, Output, ResourceContents};
 use crate::findings::Finding;
 use crate::prompts::PromptDef;
@@ -234,6 +235,46 @@ impl McpServer {
         }
     }
 
+    /// A completion/complete, answered by the component's `@completes`
+    /// function; none gives no suggestions.
+    async fn completion(
+        &self,
+        request: CompleteRequestParams,
+        context: RequestContext<RoleServer>,
+    ) -> Result<CompleteResult, McpError> {
+        let principal = principal_of(&context);
+        let caller = principal.as_ref().map_or(STDIO_PRINCIPAL, |p| p.name.as_str());
+        let completing = match &request.r#ref {
+            Reference::Prompt(prompt) => Completing::Prompt(&prompt.name),
+            Reference::Resource(template) => Completing::Template(&template.uri),
+            _ => return Err(McpError::invalid_params("completion of an unknown kind of reference", None)),
+        };
+        let argument = &request.argument;
+        let outcome =
+            self.host.complete(caller, completing, &argument.name, &argument.value, &context.ct).await;
+        let empty = || CompleteResult::new(CompletionInfo::default());
+        let outcome = match outcome {
+            CompleteOutcome::Unknown(message) => return Err(McpError::invalid_params(message, None)),
+            CompleteOutcome::Nothing => return Ok(empty()),
+            CompleteOutcome::Called(outcome) => outcome,
+        };
+        let flagged = self.announce_findings(&context, "completion", &outcome).await;
+        match outcome {
+            // Suggestions the scan flagged are not offered.
+            CallOutcome::Success { .. } if flagged.is_some() => Ok(empty()),
+            CallOutcome::Success { output: Output::Completion { values, total }, .. } => {
+                let has_more = total > values.len();
+                let info = CompletionInfo::with_pagination(values, Some(total as u32), has_more)
+                    .map_err(|e| McpError::internal_error(e, None))?;
+                Ok(CompleteResult::new(info))
+            }
+            CallOutcome::ToolError { text, .. } => {
+                Err(McpError::internal_error(format!("completion failed: {text}"), None))
+            }
+            other => Err(refusal("completion", "completion", other)),
+        }
+    }
+
     /// Output scanning's findings of a read or prompt, told to the client's
     /// log as for a tool, and as the `_meta` of the result.
     async fn announce_findings(
@@ -404,7 +445,7 @@ pub fn call_result(tool: &str, outcome: CallOutcome) -> CallToolResult {
                     structured
                 }
                 // Only tools reach here.
-                Output::Resource(_) | Output::Prompt(_) => None,
+                Output::Resource(_) | Output::Prompt(_) | Output::Completion { .. } => None,
             };
             let mut result = CallToolResult::success(content);
             result.structured_content = structured;
@@ -558,6 +599,9 @@ impl ServerHandler for McpServer {
         if !self.prompts.is_empty() {
             capabilities.prompts = Some(PromptsCapability::default());
         }
+        if self.host.completes() {
+            capabilities.completions = Some(Map::new());
+        }
         let mut info = ServerConfig::new(capabilities);
         info.server_info = Implementation::new("moat", env!("CARGO_PKG_VERSION"));
         info.instructions = Some(
@@ -652,6 +696,14 @@ impl ServerHandler for McpServer {
         context: RequestContext<RoleServer>,
     ) -> impl Future<Output = Result<GetPromptResponse, McpError>> + Send + '_ {
         Box::pin(self.prompt(request, context))
+    }
+
+    fn complete(
+        &self,
+        request: CompleteRequestParams,
+        context: RequestContext<RoleServer>,
+    ) -> impl Future<Output = Result<CompleteResult, McpError>> + Send + '_ {
+        Box::pin(self.completion(request, context))
     }
 
     async fn set_level(
