@@ -50,6 +50,10 @@ pub(super) fn inspect(path: &Path, name: Option<&str>, config: Option<&Path>, as
         "links": linkable.is_none(),
         "link_error": linkable,
         "tools": tools.iter().map(tool_json).collect::<Vec<_>>(),
+        "resources": derived.resources.iter().map(|(d, _)| d.mcp()).collect::<Vec<_>>(),
+        "resource_templates": derived.templates.iter().map(|(d, _)| d.mcp()).collect::<Vec<_>>(),
+        "prompts": derived.prompts.iter().map(|(d, _)| d.mcp()).collect::<Vec<_>>(),
+        "completions": derived.completions.iter().map(|(d, _, _)| d.of.clone()).collect::<Vec<_>>(),
         "unavailable": unavailable.iter().map(|(f, r)| json!({"function": f, "reason": r})).collect::<Vec<_>>(),
     });
     if as_json {
@@ -120,6 +124,54 @@ fn print_inspect_text(report: &Value, tools: &[ToolDef]) {
         } else if tool.returns_content() {
             println!("      output: content blocks (moat:host/content)");
         }
+    }
+    let text = |value: &Value, key: &str| value[key].as_str().unwrap_or_default().to_string();
+    let describe = |value: &Value| {
+        for line in text(value, "description").lines() {
+            println!("      {line}");
+        }
+    };
+    let listed = |key: &str| report[key].as_array().cloned().unwrap_or_default();
+    let completed: Vec<String> =
+        listed("completions").iter().filter_map(|c| c.as_str().map(String::from)).collect();
+    let resources = listed("resources");
+    let templates = listed("resource_templates");
+    if !resources.is_empty() || !templates.is_empty() {
+        println!("resources");
+        for resource in resources {
+            let mime = text(&resource, "mimeType");
+            println!(
+                "  {}  {}{}",
+                text(&resource, "uri"),
+                text(&resource, "name"),
+                if mime.is_empty() { String::new() } else { format!("  ({mime})") }
+            );
+            describe(&resource);
+        }
+        for template in templates {
+            println!("  {}  {}  (template)", text(&template, "uriTemplate"), text(&template, "name"));
+            describe(&template);
+        }
+    }
+    let prompts = listed("prompts");
+    if !prompts.is_empty() {
+        println!("prompts");
+        for prompt in prompts {
+            let arguments: Vec<String> = prompt["arguments"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .map(|a| {
+                    let optional = if a["required"] == Value::Bool(true) { "" } else { "?" };
+                    format!("{}{optional}", text(a, "name"))
+                })
+                .collect();
+            println!("  {}({})", text(&prompt, "name"), arguments.join(", "));
+            describe(&prompt);
+        }
+    }
+    if !completed.is_empty() {
+        println!("completes  {}", completed.join(", "));
     }
     let unavailable = report["unavailable"].as_array().cloned().unwrap_or_default();
     if !unavailable.is_empty() {
