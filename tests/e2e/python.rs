@@ -5,14 +5,14 @@ use std::process::Command;
 use crate::support::{MOAT, examples, repo_root, shared_cache};
 
 #[test]
-fn the_official_python_sdk_lists_and_calls_tools() {
+fn the_official_python_sdk_lists_and_calls_tools_reads_resources_and_gets_prompts() {
     let dir = tempfile::tempdir().unwrap();
     let config = dir.path().join("moat.toml");
     let dist = examples();
     std::fs::write(
         &config,
-        format!("[server]\ncache_dir = {:?}\n[components.text]\npath = {:?}\n[components.kitchen-sink]\npath = {:?}\n",
-            shared_cache(), dist.join("text.wasm"), dist.join("kitchen-sink.wasm")),
+        format!("[server]\ncache_dir = {:?}\n[components.text]\npath = {:?}\n[components.kitchen-sink]\npath = {:?}\n[components.conformance]\npath = {:?}\n",
+            shared_cache(), dist.join("text.wasm"), dist.join("kitchen-sink.wasm"), dist.join("conformance.wasm")),
     )
     .unwrap();
     let python = std::env::var("PYTHON").unwrap_or_else(|_| "python3".into());

@@ -1,16 +1,19 @@
 """Drives `moat serve` over stdio with the official MCP Python SDK.
 
 Run by the Rust end-to-end test `python::the_official_python_sdk_lists_and_calls_tools`
-with MOAT_BIN (the moat binary) and MOAT_CONFIG (a config serving `text` and
-`kitchen-sink`). Exits non-zero on the first failed check.
+with MOAT_BIN (the moat binary) and MOAT_CONFIG (a config serving `text`,
+`kitchen-sink` and `conformance`). Exits non-zero on the first failed check.
 """
 
 import asyncio
+import base64
+import json
 import os
 import sys
 
 from mcp import ClientSession, StdioServerParameters
 from mcp.client.stdio import stdio_client
+from mcp.types import PromptReference, ResourceTemplateReference
 
 
 def check(condition, message):
@@ -52,6 +55,32 @@ async def main():
             result = await session.call_tool("kitchen-sink.echo-u8", {"x": 300})
             check(result.is_error, "out-of-range argument refused")
             check("expected integer in 0..=255" in result.content[0].text, result.content[0].text)
+
+            # Content blocks, resources, prompts and completion from a component.
+            result = await session.call_tool("conformance.test-multiple-content-types", {})
+            kinds = [block.type for block in result.content]
+            check(kinds == ["text", "image", "resource"], f"content block kinds: {kinds}")
+            check(base64.b64decode(result.content[1].data).startswith(b"\x89PNG"), "PNG bytes")
+            check(result.structured_content is None, "no structured content for content blocks")
+
+            resources = (await session.list_resources()).resources
+            check("test://static-text" in [str(r.uri) for r in resources], f"resources: {resources}")
+            read = await session.read_resource("test://static-binary")
+            check(base64.b64decode(read.contents[0].blob).startswith(b"\x89PNG"), f"blob: {read}")
+            read = await session.read_resource("test://template/42/data")
+            check(json.loads(read.contents[0].text)["id"] == "42", f"template read: {read}")
+
+            prompts = (await session.list_prompts()).prompts
+            with_args = next(p for p in prompts if p.name == "conformance.test-prompt-with-arguments")
+            check([a.name for a in with_args.arguments] == ["arg1", "arg2"], f"arguments: {with_args}")
+            got = await session.get_prompt(with_args.name, {"arg1": "a", "arg2": "b"})
+            check(got.messages[0].content.text == "Prompt with arguments: arg1='a', arg2='b'", str(got))
+
+            done = await session.complete(PromptReference(type="ref/prompt", name=with_args.name), {"name": "arg1", "value": "pa"})
+            check(done.completion.values == ["paris", "park", "party"], f"completion: {done}")
+            template = ResourceTemplateReference(type="ref/resource", uri="test://template/{id}/data")
+            done = await session.complete(template, {"name": "id", "value": "2"})
+            check(done.completion.values == ["200"], f"template completion: {done}")
 
     print("python client: all checks passed")
 
