@@ -1,6 +1,6 @@
 """Drives `moat serve` over stdio with the official MCP Python SDK.
 
-Run by the Rust end-to-end test `python::the_official_python_sdk_lists_and_calls_tools`
+Run by the Rust end-to-end test `python::the_official_python_sdk_lists_and_calls_tools_reads_resources_and_gets_prompts`
 with MOAT_BIN (the moat binary) and MOAT_CONFIG (a config serving `text`,
 `kitchen-sink` and `conformance`). Exits non-zero on the first failed check.
 """
