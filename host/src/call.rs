@@ -170,6 +170,30 @@ impl Host {
         Some(call.perform(params, notices, cancel).await)
     }
 
+    /// Records a call of tool `name` that did not run because the user did not
+    /// confirm it (`reason` says how); `None` when there is no such tool.
+    pub fn not_confirmed(
+        &self,
+        principal: &str,
+        name: &str,
+        args: Option<&Map<String, Value>>,
+        reason: String,
+    ) -> Option<CallOutcome> {
+        let entry = self.tools.get(name)?;
+        let started = std::time::Instant::now();
+        let call = self.in_flight(
+            principal,
+            name,
+            Served::Tool(&entry.def),
+            entry.component,
+            entry.function,
+            args,
+            started,
+        );
+        tracing::info!(target: LOG_TARGET, tool = name, outcome = "not-confirmed", reason = %reason, "call refused");
+        Some(call.audited_as("not-confirmed", CallOutcome::Failed(CallFailure::NotConfirmed(reason)), None))
+    }
+
     /// Reads resource `uri`: the resource of that URI, else the one template
     /// it matches.
     pub async fn read_resource(&self, principal: &str, uri: &str, cancel: &CancellationToken) -> ReadOutcome {

@@ -8,6 +8,7 @@ use std::sync::Arc;
 
 use crate::audit::AuditLog;
 use crate::completion::CompletionDef;
+use crate::config::{Confirmation, Unconfirmable};
 use crate::findings::Finding;
 use crate::limits::Limits;
 use crate::policy::Policy;
@@ -58,6 +59,8 @@ pub struct Host {
     pub(crate) completions: BTreeMap<(usize, usize), CompletionDef>,
     pub(crate) audit: Option<AuditLog>,
     pub(crate) scanner: OutputScanner,
+    /// The calls the user must confirm.
+    pub(crate) confirm: Confirmation,
 }
 
 impl Host {
@@ -88,6 +91,24 @@ impl Host {
 
     pub fn prompt(&self, name: &str) -> Option<&PromptDef> {
         self.prompts.get(name).map(|entry| &entry.def)
+    }
+
+    /// Whether a call of tool `name` needs the user's confirmation first.
+    pub fn needs_confirmation(&self, name: &str) -> bool {
+        self.tools.get(name).is_some_and(|entry| self.confirm.needed(name, entry.def.hints.destructive))
+    }
+
+    /// What a call that needs confirmation does when the client cannot ask.
+    pub fn unconfirmable(&self) -> Unconfirmable {
+        self.confirm.unsupported
+    }
+
+    /// The grants of tool `name`'s component, as moat describes them.
+    pub fn grants_of(&self, name: &str) -> Vec<String> {
+        self.tools
+            .get(name)
+            .map(|entry| self.components[entry.component].policy.describe())
+            .unwrap_or_default()
     }
 
     pub fn components(&self) -> &[LoadedComponent] {

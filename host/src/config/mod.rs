@@ -44,8 +44,56 @@ struct RawConfig {
     http: RawHttp,
     #[serde(default)]
     scan: RawScan,
+    #[serde(default)]
+    confirm: RawConfirm,
 }
 
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawConfirm {
+    /// Tool name patterns (`notes.delete-*`, `*`) that need the user's confirmation.
+    #[serde(default)]
+    tools: Vec<String>,
+    /// Every tool annotated `@destructive` needs it too.
+    #[serde(default)]
+    destructive: bool,
+    /// What a call that needs confirmation does when the client cannot ask.
+    #[serde(default)]
+    unsupported: Unconfirmable,
+}
+
+/// What a call that needs confirmation does when the client cannot ask the
+/// user (no elicitation capability, or a protocol version that forbids the
+/// host's request).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Unconfirmable {
+    /// It is refused, with why (the default).
+    #[default]
+    Refuse,
+    /// It runs unconfirmed, and the log says so.
+    Allow,
+}
+
+/// `[confirm]`: the calls the user must confirm before they run, asked by
+/// moat itself, in moat's words.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Confirmation {
+    pub tools: Vec<String>,
+    pub destructive: bool,
+    pub unsupported: Unconfirmable,
+}
+
+impl Confirmation {
+    /// Whether a call of `tool` (with its `destructiveHint`) needs confirmation.
+    pub fn needed(&self, tool: &str, destructive: Option<bool>) -> bool {
+        (self.destructive && destructive == Some(true))
+            || self.tools.iter().any(|pattern| match pattern.strip_suffix('*') {
+                Some(prefix) => tool.starts_with(prefix),
+                None => pattern == tool,
+            })
+    }
+}
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawScan {
@@ -128,6 +176,7 @@ pub struct Config {
     pub http: HttpOptions,
     /// Output scanning for components that set none of their own.
     pub scan: ScanSettings,
+    pub confirm: Confirmation,
 }
 
 /// The checks a component passes before it is served, in this order:
@@ -200,6 +249,7 @@ impl Default for Config {
             audit_path: None,
             http: HttpOptions::default(),
             scan: ScanSettings::default(),
+            confirm: Confirmation::default(),
         }
     }
 }
@@ -281,6 +331,7 @@ impl Config {
             audit_path: raw.audit.path.map(|path| base.join(path)),
             http: raw.http.validate(base).context("[http]")?,
             scan,
+            confirm: confirmation(raw.confirm)?,
         })
     }
 
@@ -326,6 +377,19 @@ pub fn validate_component_name(name: &str) -> Result<()> {
         bail!("component name `{name}` may only contain letters, digits, `-` and `_`, found {bad:?}");
     }
     Ok(())
+}
+
+/// `[confirm]`, checked: each pattern a tool name, or a prefix and `*`.
+fn confirmation(raw: RawConfirm) -> Result<Confirmation> {
+    for (i, pattern) in raw.tools.iter().enumerate() {
+        let name = pattern.strip_suffix('*').unwrap_or(pattern);
+        if !(name.is_empty() && pattern == "*") && crate::tools::validate_tool_name(name).is_err() {
+            bail!(
+                "[confirm] tools[{i}] `{pattern}` is not a tool name, or a tool name's start followed by `*`"
+            );
+        }
+    }
+    Ok(Confirmation { tools: raw.tools, destructive: raw.destructive, unsupported: raw.unsupported })
 }
 
 #[cfg(test)]

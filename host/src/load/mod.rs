@@ -138,8 +138,19 @@ pub fn load(config: &Config) -> Result<(Host, LoadReport)> {
         OutputScanner::warm_up_in_background();
     }
     let Served { components, tools, resources, templates, prompts, completions, .. } = served;
-    let host =
-        Host { runtime, components, tools, resources, templates, prompts, completions, audit, scanner };
+    let confirm = config.confirm.clone();
+    let host = Host {
+        runtime,
+        components,
+        tools,
+        resources,
+        templates,
+        prompts,
+        completions,
+        audit,
+        scanner,
+        confirm,
+    };
     Ok((host, report))
 }
 

@@ -35,6 +35,7 @@ use tokio::sync::mpsc;
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
 
+use super::confirm::{self, Confirmed};
 use crate::call::{CallOutcome, CompleteOutcome, Completing, ReadOutcome};
 use crate::content::{self, Block, Body, Kind, Output, ResourceContents};
 use crate::findings::Finding;
@@ -123,6 +124,15 @@ impl McpServer {
         }
         let name = principal.as_ref().map_or(STDIO_PRINCIPAL, |p| p.name.as_str());
         let tool = request.name.as_ref();
+        if self.host.needs_confirmation(tool)
+            && let Confirmed::No(reason) =
+                confirm::ask(&self.host, &context.peer, tool, request.arguments.as_ref()).await
+        {
+            let outcome = self.host.not_confirmed(name, tool, request.arguments.as_ref(), reason);
+            let outcome =
+                outcome.ok_or_else(|| McpError::invalid_params(format!("unknown tool `{tool}`"), None))?;
+            return Ok(call_result(tool, outcome).into());
+        }
         let progress = context.meta.get_progress_token();
         let (sender, mut notices) = mpsc::unbounded_channel();
         let route = NoticeRoute { sender, min_level: Some(self.log_level()), progress: progress.is_some() };

@@ -378,6 +378,10 @@ pub enum CallFailure {
     /// (a content block that fails its checks, secret bytes in a binary).
     #[error("the result cannot be sent: {0}")]
     Unsendable(String),
+    /// The user did not confirm the call (or could not be asked): the guest
+    /// did not run.
+    #[error("{0}")]
+    NotConfirmed(String),
     #[error("the call was cancelled")]
     Cancelled,
     #[error("internal error")]
