@@ -6,6 +6,7 @@
 
 use std::path::PathBuf;
 
+use rmcp::model::{ContentBlock, GetPromptRequestParams};
 use serde_json::json;
 
 use crate::notices::Session;
@@ -75,6 +76,12 @@ async fn new_project_works(name: &str, lang: &str, options: &[&str]) -> (tempfil
         session.call(&format!("{name}.greet"), json!({"name": "Grace", "languages": 0}), None).await;
     assert!(is_error(&refused));
     assert_eq!(text(&refused), "languages must be between 1 and 5, not 0");
+    // The template's prompt, in every language.
+    let mut get = GetPromptRequestParams::new(format!("{name}.greeting-card"));
+    get.arguments = json!({"name": "Grace"}).as_object().cloned();
+    let prompt = session.client.get_prompt(get).await.expect("the prompt");
+    let ContentBlock::Text(message) = &prompt.messages[0].content else { panic!("{prompt:?}") };
+    assert!(message.text.contains("greeting card for Grace"), "{}", message.text);
     session.client.cancel().await.ok();
     (parent, dir)
 }
@@ -91,7 +98,7 @@ async fn a_new_rust_project_without_wasi_imports_only_moats_interfaces_and_serve
     let (_parent, dir) = new_project_works("greeter-bare", "rust", &["--no-wasi"]).await;
     assert_eq!(
         imports_of(&dir.join("dist/greeter-bare.wasm")),
-        ["moat:host/logging@0.1.0", "moat:host/progress@0.1.0"]
+        ["moat:host/logging@0.1.0", "moat:host/progress@0.1.0", "moat:host/content@0.1.0"]
     );
 }
 

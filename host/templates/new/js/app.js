@@ -17,3 +17,8 @@ export function greet(name, languages) {
   greetings.forEach((_, i) => report(i + 1, greetings.length, undefined));
   return greetings;
 }
+
+export function greetingCard(name) {
+  const text = `Write a short, warm greeting card for ${name}, in English and French.`;
+  return [{ role: 'user', content: { kind: { tag: 'text', val: text }, annotations: undefined } }];
+}

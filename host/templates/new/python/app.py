@@ -8,7 +8,7 @@ library modules the code imports are bundled into the component.
 
 import wit_world
 from componentize_py_types import Err
-from wit_world.imports import logging, progress
+from wit_world.imports import content, logging, progress
 
 GREETINGS = [("Hello, ", "!"), ("Bonjour, ", " !"), ("Hallo, ", "!"), ("Hola, ", "!"), ("Ciao, ", "!")]
 
@@ -22,3 +22,8 @@ class WitWorld(wit_world.WitWorld):
         for done in range(1, len(greetings) + 1):
             progress.report(float(done), float(len(greetings)), None)
         return greetings
+
+    def greeting_card(self, name: str) -> list[content.Message]:
+        text = f"Write a short, warm greeting card for {name}, in English and French."
+        block = content.Block(kind=content.Kind_Text(text), annotations=None)
+        return [content.Message(role=content.Role.USER, content=block)]

@@ -3,6 +3,7 @@
 
 wit_bindgen::generate!({ world: "{{name}}", path: "wit", generate_all });
 
+use moat::host::content::{Block, Kind, Role};
 use moat::host::logging::{Field, Level, log};
 use moat::host::progress::report;
 
@@ -32,6 +33,11 @@ impl Guest for Tool {
             report(done as f64, Some(all.len() as f64), None);
         }
         Ok(all)
+    }
+
+    fn greeting_card(name: String) -> Vec<Message> {
+        let text = format!("Write a short, warm greeting card for {name}, in English and French.");
+        vec![Message { role: Role::User, content: Block { kind: Kind::Text(text), annotations: None } }]
     }
 }
 
