@@ -24,4 +24,5 @@ mod scaffold;
 mod support;
 mod tools;
 mod trust;
+mod typescript;
 mod vet_server;
