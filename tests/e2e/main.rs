@@ -18,6 +18,7 @@ mod packing;
 mod policy;
 mod protocol;
 mod python;
+mod questions;
 mod resources;
 mod sandbox;
 mod scaffold;

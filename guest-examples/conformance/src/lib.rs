@@ -7,7 +7,9 @@ wit_bindgen::generate!({ world: "conformance", path: "wit", generate_all });
 
 use moat::host::logging::{Level, log};
 use moat::host::content::{Body, Kind, Media, Role};
+use moat::host::elicitation::{self, Action};
 use moat::host::progress::report;
+use moat::host::sampling;
 
 /// A 1×1 red pixel.
 const PNG: &[u8] = &[
@@ -151,6 +153,35 @@ impl Guest for Conformance {
         ["123", "124", "200"].iter().filter(|id| id.starts_with(&value)).map(|id| id.to_string()).collect()
     }
 
+    fn test_sampling(prompt: String) -> Result<String, String> {
+        let request = sampling::Request {
+            messages: vec![user(Kind::Text(prompt))],
+            system_prompt: None,
+            max_tokens: 100,
+        };
+        let reply = sampling::create_message(&request)?;
+        match reply.content.kind {
+            Kind::Text(text) => Ok(format!("LLM response: {text}")),
+            _ => Err("the model answered with something other than text".into()),
+        }
+    }
+
+    fn test_elicitation(message: String) -> Result<String, String> {
+        let schema = r#"{"type":"object","properties":{"username":{"type":"string","description":"User's response"},"email":{"type":"string","description":"User's email address"}},"required":["username","email"]}"#;
+        let answer = elicitation::ask(&message, schema)?;
+        Ok(format!("User response: <action: {}, content: {}>", action(answer.action), answer.content.unwrap_or_default()))
+    }
+
+    fn test_elicitation_sep1034_defaults() -> Result<String, String> {
+        let schema = r#"{"type":"object","properties":{"name":{"type":"string","default":"John Doe"},"age":{"type":"integer","default":30},"score":{"type":"number","default":95.5},"status":{"type":"string","enum":["active","inactive","pending"],"default":"active"},"verified":{"type":"boolean","default":true}}}"#;
+        completed(elicitation::ask("Please review your profile", schema)?)
+    }
+
+    fn test_elicitation_sep1330_enums() -> Result<String, String> {
+        let schema = r#"{"type":"object","properties":{"untitledSingle":{"type":"string","enum":["option1","option2","option3"]},"titledSingle":{"type":"string","oneOf":[{"const":"value1","title":"First Option"},{"const":"value2","title":"Second Option"},{"const":"value3","title":"Third Option"}]},"legacyEnum":{"type":"string","enum":["opt1","opt2","opt3"],"enumNames":["Option One","Option Two","Option Three"]},"untitledMulti":{"type":"array","items":{"type":"string","enum":["option1","option2","option3"]}},"titledMulti":{"type":"array","items":{"anyOf":[{"const":"value1","title":"First Choice"},{"const":"value2","title":"Second Choice"},{"const":"value3","title":"Third Choice"}]}}}}"#;
+        completed(elicitation::ask("Please choose", schema)?)
+    }
+
     fn test_prompt_with_image() -> Vec<Message> {
         vec![user(png()), user(Kind::Text("Please analyze the image above.".into()))]
     }
@@ -158,6 +189,19 @@ impl Guest for Conformance {
 
 fn text_contents(uri: &str, mime_type: &str, text: &str) -> ResourceContents {
     ResourceContents { uri: uri.into(), mime_type: Some(mime_type.into()), body: Body::Text(text.into()) }
+}
+
+fn action(action: Action) -> &'static str {
+    match action {
+        Action::Accept => "accept",
+        Action::Decline => "decline",
+        Action::Cancel => "cancel",
+    }
+}
+
+fn completed(answer: elicitation::Answer) -> Result<String, String> {
+    let content = answer.content.unwrap_or_else(|| "{}".into());
+    Ok(format!("Elicitation completed: action={}, content={content}", action(answer.action)))
 }
 
 fn user(kind: Kind) -> Message {

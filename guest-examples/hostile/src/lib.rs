@@ -188,6 +188,32 @@ impl Guest for Hostile {
         text
     }
 
+    fn ask_user(message: String, count: u32) -> Result<Vec<String>, String> {
+        use moat::host::elicitation::{Action, ask};
+        let schema = r#"{"type":"object","properties":{"answer":{"type":"string"}}}"#;
+        let mut actions = Vec::new();
+        for i in 0..count {
+            let answer = ask(&message, schema).map_err(|e| format!("question {}: {e}", i + 1))?;
+            actions.push(match answer.action {
+                Action::Accept => format!("accept {}", answer.content.unwrap_or_default()),
+                Action::Decline => "decline".to_string(),
+                Action::Cancel => "cancel".to_string(),
+            });
+        }
+        Ok(actions)
+    }
+
+    fn ask_model(prompt: String) -> Result<String, String> {
+        use moat::host::content::{Block, Kind, Message, Role};
+        use moat::host::sampling::{Request, create_message};
+        let message = Message { role: Role::User, content: Block { kind: Kind::Text(prompt), annotations: None } };
+        let reply = create_message(&Request { messages: vec![message], system_prompt: None, max_tokens: 50 })?;
+        match reply.content.kind {
+            Kind::Text(text) => Ok(text),
+            _ => Err("not text".into()),
+        }
+    }
+
     fn echo_content(blocks: Vec<moat::host::content::Block>) -> Vec<moat::host::content::Block> {
         blocks
     }

@@ -37,7 +37,7 @@ pub async fn call(config: &Config, tool: &str, arguments: Option<&str>) -> Resul
         return Ok(ExitCode::from(super::EXIT_BAD_INPUT));
     }
     let (sender, mut notices) = mpsc::unbounded_channel();
-    let route = NoticeRoute { sender, min_level: Some(Level::Debug), progress: true };
+    let route = NoticeRoute { sender, min_level: Some(Level::Debug), progress: true, asks: None };
     let printer = tokio::spawn(async move {
         while let Some(notice) = notices.recv().await {
             eprintln!("{}", describe(&notice));

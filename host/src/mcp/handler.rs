@@ -36,6 +36,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
 
 use super::confirm::{self, Confirmed};
+use super::questions;
 use crate::call::{CallOutcome, CompleteOutcome, Completing, ReadOutcome};
 use crate::content::{self, Block, Body, Kind, Output, ResourceContents};
 use crate::findings::Finding;
@@ -135,7 +136,13 @@ impl McpServer {
         }
         let progress = context.meta.get_progress_token();
         let (sender, mut notices) = mpsc::unbounded_channel();
-        let route = NoticeRoute { sender, min_level: Some(self.log_level()), progress: progress.is_some() };
+        let (asks, mut questions) = mpsc::unbounded_channel();
+        let route = NoticeRoute {
+            sender,
+            min_level: Some(self.log_level()),
+            progress: progress.is_some(),
+            asks: Some(asks),
+        };
         let call = self.host.call(name, tool, request.arguments.as_ref(), Some(route), &context.ct);
         tokio::pin!(call);
         // Notices are forwarded as they come, and all of them before the result.
@@ -143,6 +150,9 @@ impl McpServer {
             tokio::select! {
                 biased;
                 Some(notice) = notices.recv() => self.forward(&context.peer, tool, progress.as_ref(), notice).await,
+                Some(ask) = questions.recv() => {
+                    questions::answer(self.host.clone(), context.peer.clone(), tool.to_string(), ask)
+                }
                 outcome = &mut call => break outcome,
             }
         };

@@ -40,6 +40,12 @@ pub struct RawGrants {
     tcp_connect: Vec<String>,
     #[serde(default)]
     name_lookup: bool,
+    /// May ask the user questions through the client (`moat:host/elicitation`).
+    #[serde(default)]
+    elicitation: bool,
+    /// May ask the client's model for text (`moat:host/sampling`).
+    #[serde(default)]
+    sampling: bool,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -78,6 +84,10 @@ pub struct Policy {
     pub http: Vec<HttpGrant>,
     pub tcp_connect: Vec<SocketAddr>,
     pub name_lookup: bool,
+    /// May ask the user through the client (`moat:host/elicitation`).
+    pub elicitation: bool,
+    /// May ask the client's model (`moat:host/sampling`).
+    pub sampling: bool,
     pub secrets: Secrets,
 }
 
@@ -134,7 +144,16 @@ impl Policy {
         if let Some(unused) = secrets.names().find(|name| !http.iter().any(|g| g.uses_secret(name))) {
             bail!("secret `{unused}` is not used by any grants.http header; remove it or use it");
         }
-        Ok(Policy { files, env, http, tcp_connect, name_lookup: raw.name_lookup, secrets })
+        Ok(Policy {
+            files,
+            env,
+            http,
+            tcp_connect,
+            name_lookup: raw.name_lookup,
+            elicitation: raw.elicitation,
+            sampling: raw.sampling,
+            secrets,
+        })
     }
 
     /// Adds the granted capabilities to a deny-all WASI context.
@@ -193,6 +212,12 @@ impl Policy {
         for address in &self.tcp_connect {
             out.push(format!("tcp connect: {address}"));
         }
+        if self.elicitation {
+            out.push("elicitation: may ask the user questions through the client".into());
+        }
+        if self.sampling {
+            out.push("sampling: may ask the client's model for text".into());
+        }
         if self.name_lookup {
             out.push("name lookup".into());
         }
@@ -215,6 +240,12 @@ impl Policy {
         }
         if imports_of("wasi:sockets/ip-name-lookup") && !self.name_lookup {
             warnings.push("imports wasi:sockets/ip-name-lookup but is not granted name lookup".into());
+        }
+        if imports_of("moat:host/elicitation") && !self.elicitation {
+            warnings.push("imports moat:host/elicitation but is not granted elicitation".into());
+        }
+        if imports_of("moat:host/sampling") && !self.sampling {
+            warnings.push("imports moat:host/sampling but is not granted sampling".into());
         }
         warnings
     }

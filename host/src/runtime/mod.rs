@@ -7,6 +7,8 @@
 //! config, JSON or MCP: values in, values out, and a [`CallFailure`] that says
 //! which limit tripped.
 
+pub mod asks;
+pub mod bindings;
 pub mod cache;
 pub mod call_state;
 mod engine;
@@ -140,7 +142,9 @@ impl Runtime {
             None => Sandbox::new(&self.linking.engine, &limits, call.policy, call.component)
                 .map_err(CallFailure::Internal)?,
         };
-        sandbox.store.data_mut().notices = NoticeSink::new(call.notices.take(), &limits);
+        let mut notices = NoticeSink::new(call.notices.take(), &limits);
+        notices.asking = asks::Asking::granted(call.policy.elicitation, call.policy.sampling);
+        sandbox.store.data_mut().notices = notices;
         let run = async {
             // Without a spare, the call's deadline covers instantiating too;
             // instantiating and the call each get the fuel budget in full.
@@ -234,7 +238,7 @@ fn host_linker(engine: &Engine) -> Result<Linker<CallState>> {
     wasmtime_wasi::p2::add_to_linker_async(&mut linker).map_err(anyhow::Error::from)?;
     wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker).map_err(anyhow::Error::from)?;
     // The host interfaces see only the call's notice sink.
-    notices::Imports::add_to_linker::<CallState, wasmtime::component::HasSelf<NoticeSink>>(
+    bindings::Imports::add_to_linker::<CallState, wasmtime::component::HasSelf<NoticeSink>>(
         &mut linker,
         |state| &mut state.notices,
     )

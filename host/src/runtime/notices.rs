@@ -1,7 +1,10 @@
-//! The host interfaces of `wit/host/host.wit` (`moat:host/logging`,
-//! `moat:host/progress`): what a running guest may tell the client, and the
-//! caps on it. (`moat:host/content`, types only, is linked here too; its
-//! values are read by [`crate::content`].)
+//! The host interfaces of `wit/host/host.wit`, implemented on the call's
+//! [`NoticeSink`]: `moat:host/logging` and `moat:host/progress` (what a
+//! running guest may tell the client, and the caps on it), and
+//! `moat:host/elicitation` and `moat:host/sampling` (its questions, which
+//! wait for their answers; what may be asked is [`super::asks`]'s).
+//! (`moat:host/content`, types only, is linked here too; its values are
+//! read by [`crate::content`].)
 //!
 //! A guest's log messages and progress reports become [`Notice`]s on a channel
 //! the MCP layer drains into `notifications/message` and
@@ -18,13 +21,9 @@ use tokio::sync::mpsc;
 
 use crate::limits::Limits;
 
-wasmtime::component::bindgen!({
-    path: "../wit/host",
-    world: "imports",
-});
-
-pub use self::moat::host::logging::Level;
-use self::moat::host::{logging, progress};
+use super::asks::{Answer, Ask, Asking, Question};
+pub use super::bindings::moat::host::logging::Level;
+use super::bindings::moat::host::{content, elicitation, logging, progress, sampling};
 
 /// Most fields one log message may carry; the rest are dropped.
 const MAX_FIELDS: usize = 32;
@@ -65,12 +64,17 @@ pub struct NoticeRoute {
     pub min_level: Option<Level>,
     /// Whether the request carried a progress token.
     pub progress: bool,
+    /// Where the guest's questions for the user and the model go
+    /// ([`super::asks`]); `None` when nobody can answer them.
+    pub asks: Option<mpsc::UnboundedSender<Ask>>,
 }
 
 /// The per-call state behind the host interfaces.
 #[derive(Debug)]
 pub struct NoticeSink {
     route: Option<NoticeRoute>,
+    /// What the component may ask, and how often it has ([`super::asks`]).
+    pub(super) asking: Asking,
     max_bytes: usize,
     bucket: TokenBucket,
     last_progress: Option<f64>,
@@ -81,6 +85,7 @@ impl NoticeSink {
     pub fn new(route: Option<NoticeRoute>, limits: &Limits) -> Self {
         NoticeSink {
             route,
+            asking: Default::default(),
             max_bytes: usize::try_from(limits.notification_bytes).unwrap_or(usize::MAX),
             bucket: TokenBucket::new(limits.notifications_per_second),
             last_progress: None,
@@ -197,7 +202,43 @@ impl progress::Host for NoticeSink {
 
 /// `moat:host/content` holds types only: nothing to implement, but linking
 /// it lets a tool's world use them.
-impl self::moat::host::content::Host for NoticeSink {}
+impl content::Host for NoticeSink {}
+
+impl NoticeSink {
+    /// Hands `question` to whoever serves the call and waits for the
+    /// answer, once [`Asking`] lets it through.
+    async fn ask(&mut self, question: Question) -> Result<Answer, String> {
+        self.asking.admit(&question)?;
+        let Some(asks) = self.route.as_ref().and_then(|route| route.asks.clone()) else {
+            return Err("nobody can answer: this call was not made by an MCP client that can be asked".into());
+        };
+        let (reply, answer) = tokio::sync::oneshot::channel();
+        asks.send(Ask { question, reply }).map_err(|_| "the client is gone".to_string())?;
+        answer.await.unwrap_or_else(|_| Err("the question was dropped unanswered".into()))
+    }
+}
+
+impl elicitation::Host for NoticeSink {
+    async fn ask(
+        &mut self,
+        message: String,
+        requested_schema: String,
+    ) -> Result<elicitation::Answer, String> {
+        match NoticeSink::ask(self, Question::Elicit { message, requested_schema }).await? {
+            Answer::Elicited(answer) => Ok(answer),
+            Answer::Sampled(_) => Err("the host answered with the wrong kind of answer".into()),
+        }
+    }
+}
+
+impl sampling::Host for NoticeSink {
+    async fn create_message(&mut self, request: sampling::Request) -> Result<sampling::Reply, String> {
+        match NoticeSink::ask(self, Question::Sample(request)).await? {
+            Answer::Sampled(reply) => Ok(*reply),
+            Answer::Elicited(_) => Err("the host answered with the wrong kind of answer".into()),
+        }
+    }
+}
 
 impl Level {
     /// The level's name as MCP spells it.
@@ -225,7 +266,7 @@ mod tests {
         limits: &Limits,
     ) -> (NoticeSink, mpsc::UnboundedReceiver<Notice>) {
         let (sender, receiver) = mpsc::unbounded_channel();
-        (NoticeSink::new(Some(NoticeRoute { sender, min_level, progress }), limits), receiver)
+        (NoticeSink::new(Some(NoticeRoute { sender, min_level, progress, asks: None }), limits), receiver)
     }
 
     fn drain(receiver: &mut mpsc::UnboundedReceiver<Notice>) -> Vec<Notice> {
