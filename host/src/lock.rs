@@ -136,36 +136,11 @@ impl LockedComponent {
         if self.digest != approved.digest {
             out.push(format!("code: {} → {}", approved.digest, self.digest));
         }
-        for (name, old) in &approved.tools {
-            match self.tools.get(name) {
-                None => out.push(format!("tool {name}: removed")),
-                Some(new) if new.digest != old.digest => {
-                    tool_changes(name, &old.definition, &new.definition, &mut out)
-                }
-                Some(_) => {}
-            }
-        }
-        for (name, new) in &self.tools {
-            if !approved.tools.contains_key(name) {
-                let description = new.definition.get("description").and_then(Value::as_str).unwrap_or("");
-                out.push(format!("tool {name}: added [capability expansion]\n    + {}", indent(description)));
-            }
-        }
-        for (key, old) in &approved.offers {
-            match self.offers.get(key) {
-                None => out.push(format!("{key}: removed")),
-                Some(new) if new.digest != old.digest => {
-                    offer_changes(key, &old.definition, &new.definition, &mut out)
-                }
-                Some(_) => {}
-            }
-        }
-        for (key, new) in &self.offers {
-            if !approved.offers.contains_key(key) {
-                let description = new.definition.get("description").and_then(Value::as_str).unwrap_or("");
-                out.push(format!("{key}: added [capability expansion]\n    + {}", indent(description)));
-            }
-        }
+        let tool_label = |name: &str| format!("tool {name}");
+        let changed_tool =
+            |name: &str, old: &Value, new: &Value, out: &mut Vec<String>| tool_changes(name, old, new, out);
+        definition_changes(&approved.tools, &self.tools, tool_label, changed_tool, &mut out);
+        definition_changes(&approved.offers, &self.offers, str::to_string, offer_changes, &mut out);
         if self.grants_digest != approved.grants_digest {
             for grant in &approved.grants {
                 if !self.grants.contains(grant) {
@@ -179,6 +154,28 @@ impl LockedComponent {
             }
         }
         out
+    }
+}
+
+/// Removed, changed and added definitions between two maps of them, each
+/// named by `label`; `changed` says what changed in one.
+fn definition_changes(
+    approved: &BTreeMap<String, LockedTool>,
+    current: &BTreeMap<String, LockedTool>,
+    label: impl Fn(&str) -> String,
+    changed: impl Fn(&str, &Value, &Value, &mut Vec<String>),
+    out: &mut Vec<String>,
+) {
+    for (key, old) in approved {
+        match current.get(key) {
+            None => out.push(format!("{}: removed", label(key))),
+            Some(new) if new.digest != old.digest => changed(key, &old.definition, &new.definition, out),
+            Some(_) => {}
+        }
+    }
+    for (key, new) in current.iter().filter(|(key, _)| !approved.contains_key(*key)) {
+        let description = new.definition.get("description").and_then(Value::as_str).unwrap_or("");
+        out.push(format!("{}: added [capability expansion]\n    + {}", label(key), indent(description)));
     }
 }
 

@@ -163,16 +163,7 @@ fn repacked(dir: &Path, edit: impl Fn(&str) -> String) {
     std::fs::write(wit.join("conformance.wit"), edit(&original)).unwrap();
     std::fs::copy(root.join("wit/host/host.wit"), wit.join("deps/moat-host/host.wit")).unwrap();
     let raw = root.join("guest-examples/target/wasm32-wasip2/release/conformance.wasm");
-    let out = dir.join("conformance.wasm");
-    let output = moat(&[
-        "pack".as_ref(),
-        raw.as_os_str(),
-        "--wit".as_ref(),
-        wit.as_os_str(),
-        "-o".as_ref(),
-        out.as_os_str(),
-    ]);
-    assert!(output.status.success(), "pack: {}", String::from_utf8_lossy(&output.stderr));
+    crate::support::pack(&raw, &wit, &dir.join("conformance.wasm"));
 }
 
 /// The repacked fixture and the text example, so that moat serves

@@ -331,6 +331,51 @@ pub async fn settled(log: &Mutex<String>) -> String {
     log.lock().unwrap().clone()
 }
 
+/// `moat pack RAW --wit WIT -o OUT`, which must succeed.
+pub fn pack(raw: &Path, wit: &Path, out: &Path) {
+    let output = moat(&[
+        "pack".as_ref(),
+        raw.as_os_str(),
+        "--wit".as_ref(),
+        wit.as_os_str(),
+        "-o".as_ref(),
+        out.as_os_str(),
+    ]);
+    assert!(output.status.success(), "pack failed: {}", String::from_utf8_lossy(&output.stderr));
+}
+
+/// A config file serving the examples `components` under their own names,
+/// with the shared compile cache, in a new temporary directory.
+pub fn examples_config(components: &[&str]) -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("moat.toml");
+    let dist = examples();
+    let mut text = format!("[server]\ncache_dir = {:?}\n", shared_cache());
+    for name in components {
+        text.push_str(&format!("[components.{name}]\npath = {:?}\n", dist.join(format!("{name}.wasm"))));
+    }
+    std::fs::write(&config, text).unwrap();
+    (dir, config)
+}
+
+/// Runs an official SDK's client script (`program script`), which drives
+/// `moat serve --config config` (MOAT_BIN, MOAT_CONFIG), and asserts it
+/// passed every check (`LABEL: all checks passed` on stdout).
+pub fn run_client_script(program: &std::ffi::OsStr, script: &Path, config: &Path, label: &str) {
+    let output = std::process::Command::new(program)
+        .arg(script)
+        .env("MOAT_BIN", MOAT)
+        .env("MOAT_CONFIG", config)
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {}: {e}", program.to_string_lossy()));
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success() && stdout.contains(&format!("{label}: all checks passed")),
+        "{label} failed:\nstdout:\n{stdout}\nstderr:\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
 /// The text of a result's first content block.
 pub fn text(result: &CallToolResult) -> String {
     result.content.first().and_then(|c| c.as_text()).map(|t| t.text.clone()).unwrap_or_default()

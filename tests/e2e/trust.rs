@@ -41,15 +41,7 @@ fn packed(dir: &Path, file: &str, component: &[u8], params: &[&str], doc: &str) 
     )
     .unwrap();
     let out = dir.join(file);
-    let output = moat(&[
-        "pack".as_ref(),
-        raw.as_os_str(),
-        "--wit".as_ref(),
-        wit.as_os_str(),
-        "-o".as_ref(),
-        out.as_os_str(),
-    ]);
-    assert!(output.status.success(), "pack failed: {}", String::from_utf8_lossy(&output.stderr));
+    crate::support::pack(&raw, &wit, &out);
     out
 }
 

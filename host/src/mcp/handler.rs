@@ -598,6 +598,15 @@ impl McpServer {
     }
 }
 
+/// The items of a list the request's principal may see (by their names);
+/// all of them over stdio.
+fn visible<T: Clone>(items: &[T], context: &RequestContext<RoleServer>, name: impl Fn(&T) -> &str) -> Vec<T> {
+    match principal_of(context) {
+        Some(principal) => items.iter().filter(|item| principal.may_call(name(item))).cloned().collect(),
+        None => items.to_vec(),
+    }
+}
+
 /// The principal of a request: the one the HTTP layer attached, if any.
 fn principal_of(context: &RequestContext<RoleServer>) -> Option<Principal> {
     context
@@ -636,10 +645,7 @@ impl ServerHandler for McpServer {
         _request: Option<PaginatedRequestParams>,
         context: RequestContext<RoleServer>,
     ) -> Result<ListToolsResult, McpError> {
-        let tools = match principal_of(&context) {
-            Some(principal) => self.tools.iter().filter(|t| principal.may_call(&t.name)).cloned().collect(),
-            None => self.tools.as_ref().clone(),
-        };
+        let tools = visible(&self.tools, &context, |item| &item.name);
         Ok(ListToolsResult::with_all_items(tools))
     }
 
@@ -648,12 +654,7 @@ impl ServerHandler for McpServer {
         _request: Option<PaginatedRequestParams>,
         context: RequestContext<RoleServer>,
     ) -> Result<ListResourcesResult, McpError> {
-        let resources = match principal_of(&context) {
-            Some(principal) => {
-                self.resources.iter().filter(|r| principal.may_call(&r.name)).cloned().collect()
-            }
-            None => self.resources.as_ref().clone(),
-        };
+        let resources = visible(&self.resources, &context, |item| &item.name);
         Ok(ListResourcesResult::with_all_items(resources))
     }
 
@@ -662,12 +663,7 @@ impl ServerHandler for McpServer {
         _request: Option<PaginatedRequestParams>,
         context: RequestContext<RoleServer>,
     ) -> Result<ListResourceTemplatesResult, McpError> {
-        let templates = match principal_of(&context) {
-            Some(principal) => {
-                self.templates.iter().filter(|t| principal.may_call(&t.name)).cloned().collect()
-            }
-            None => self.templates.as_ref().clone(),
-        };
+        let templates = visible(&self.templates, &context, |item| &item.name);
         Ok(ListResourceTemplatesResult::with_all_items(templates))
     }
 
@@ -703,10 +699,7 @@ impl ServerHandler for McpServer {
         _request: Option<PaginatedRequestParams>,
         context: RequestContext<RoleServer>,
     ) -> Result<ListPromptsResult, McpError> {
-        let prompts = match principal_of(&context) {
-            Some(principal) => self.prompts.iter().filter(|p| principal.may_call(&p.name)).cloned().collect(),
-            None => self.prompts.as_ref().clone(),
-        };
+        let prompts = visible(&self.prompts, &context, |item| &item.name);
         Ok(ListPromptsResult::with_all_items(prompts))
     }
 

@@ -12,7 +12,8 @@ grep -q '"Bonjour, Ada !"' <<<"$out" || { echo "FAIL: no French greeting in the 
 refused=$("$moat" --log warn call -c moat.toml {{name}}.greet '{"name": "Ada", "languages": 9}') && {
     echo "FAIL: 9 languages were accepted" >&2; exit 1; }
 grep -q 'between 1 and 5' <<<"$refused" || { echo "FAIL: no error message for 9 languages" >&2; exit 1; }
-"$moat" --log warn inspect dist/{{name}}.wasm | grep -q '{{name}}.greeting-card(name)' || {
+inspected=$("$moat" --log warn inspect dist/{{name}}.wasm)
+grep -q '{{name}}.greeting-card(name)' <<<"$inspected" || {
     echo "FAIL: greeting-card is not served as a prompt" >&2; exit 1; }
 "$moat" --log warn vet dist/{{name}}.wasm
 echo "ok: {{name}} builds, answers and vets clean"
