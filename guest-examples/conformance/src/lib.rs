@@ -5,18 +5,19 @@ use std::time::Duration;
 
 wit_bindgen::generate!({ world: "conformance", path: "wit", generate_all });
 
-use moat::host::logging::{Level, log};
 use moat::host::content::{Body, Kind, Media, Role};
 use moat::host::elicitation::{self, Action};
+use moat::host::logging::{Level, log};
 use moat::host::progress::report;
 use moat::host::sampling;
 
 /// A 1×1 red pixel.
 const PNG: &[u8] = &[
-    0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0x00, 0x00, 0x00, 0x0d, 0x49, 0x48, 0x44, 0x52, 0x00, 0x00,
-    0x00, 0x01, 0x00, 0x00, 0x00, 0x01, 0x08, 0x02, 0x00, 0x00, 0x00, 0x90, 0x77, 0x53, 0xde, 0x00, 0x00, 0x00,
-    0x0c, 0x49, 0x44, 0x41, 0x54, 0x08, 0xd7, 0x63, 0xf8, 0xcf, 0xc0, 0x00, 0x00, 0x03, 0x01, 0x01, 0x00, 0x18,
-    0xdd, 0x8d, 0xb0, 0x00, 0x00, 0x00, 0x00, 0x49, 0x45, 0x4e, 0x44, 0xae, 0x42, 0x60, 0x82,
+    0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0x00, 0x00, 0x00, 0x0d, 0x49, 0x48, 0x44, 0x52, 0x00,
+    0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x01, 0x08, 0x02, 0x00, 0x00, 0x00, 0x90, 0x77, 0x53, 0xde, 0x00,
+    0x00, 0x00, 0x0c, 0x49, 0x44, 0x41, 0x54, 0x08, 0xd7, 0x63, 0xf8, 0xcf, 0xc0, 0x00, 0x00, 0x03, 0x01,
+    0x01, 0x00, 0x18, 0xdd, 0x8d, 0xb0, 0x00, 0x00, 0x00, 0x00, 0x49, 0x45, 0x4e, 0x44, 0xae, 0x42, 0x60,
+    0x82,
 ];
 
 /// 10 ms of a 440 Hz square wave: 8 kHz, 8-bit mono PCM in a RIFF/WAVE file.
@@ -94,14 +95,22 @@ impl Guest for Conformance {
     }
 
     fn test_embedded_resource() -> Vec<Block> {
-        vec![block(embedded("test://embedded-resource", "text/plain", "This is an embedded resource content."))]
+        vec![block(embedded(
+            "test://embedded-resource",
+            "text/plain",
+            "This is an embedded resource content.",
+        ))]
     }
 
     fn test_multiple_content_types() -> Vec<Block> {
         vec![
             block(Kind::Text("Multiple content types test:".into())),
             block(png()),
-            block(embedded("test://mixed-content-resource", "application/json", r#"{"test":"data","value":123}"#)),
+            block(embedded(
+                "test://mixed-content-resource",
+                "application/json",
+                r#"{"test":"data","value":123}"#,
+            )),
         ]
     }
 
@@ -169,7 +178,11 @@ impl Guest for Conformance {
     fn test_elicitation(message: String) -> Result<String, String> {
         let schema = r#"{"type":"object","properties":{"username":{"type":"string","description":"User's response"},"email":{"type":"string","description":"User's email address"}},"required":["username","email"]}"#;
         let answer = elicitation::ask(&message, schema)?;
-        Ok(format!("User response: <action: {}, content: {}>", action(answer.action), answer.content.unwrap_or_default()))
+        Ok(format!(
+            "User response: <action: {}, content: {}>",
+            action(answer.action),
+            answer.content.unwrap_or_default()
+        ))
     }
 
     fn test_elicitation_sep1034_defaults() -> Result<String, String> {

@@ -206,8 +206,10 @@ impl Guest for Hostile {
     fn ask_model(prompt: String) -> Result<String, String> {
         use moat::host::content::{Block, Kind, Message, Role};
         use moat::host::sampling::{Request, create_message};
-        let message = Message { role: Role::User, content: Block { kind: Kind::Text(prompt), annotations: None } };
-        let reply = create_message(&Request { messages: vec![message], system_prompt: None, max_tokens: 50 })?;
+        let message =
+            Message { role: Role::User, content: Block { kind: Kind::Text(prompt), annotations: None } };
+        let reply =
+            create_message(&Request { messages: vec![message], system_prompt: None, max_tokens: 50 })?;
         match reply.content.kind {
             Kind::Text(text) => Ok(text),
             _ => Err("not text".into()),
