@@ -11,6 +11,7 @@ mod conversion;
 mod documents;
 mod guests;
 mod http;
+mod inspector;
 mod limits;
 mod notices;
 mod oci;
