@@ -26,7 +26,7 @@ async fn a_python_tool_serves_its_world_with_logging_and_progress() {
     let listed = tools(&session).await;
     let names: Vec<&str> = listed.iter().map(|t| t.name.as_ref()).collect();
     // componentize-py's own `exports#init` export is not offered to the model.
-    assert_eq!(names, ["wordstats.analyse", "wordstats.reading-minutes"]);
+    assert_eq!(names, ["wordstats.analyse", "wordstats.analyse-asking", "wordstats.reading-minutes"]);
     assert_eq!(listed[0].title.as_deref(), Some("Word statistics"));
     assert!(listed[0].description.as_deref().unwrap_or_default().starts_with("Counts the words"));
 
@@ -75,7 +75,7 @@ async fn a_python_tool_serves_its_world_with_logging_and_progress() {
 async fn a_javascript_tool_serves_its_world() {
     let session = Session::start(JAVASCRIPT).await;
     let names: Vec<String> = tools(&session).await.iter().map(|t| t.name.to_string()).collect();
-    assert_eq!(names, ["markdown.outline", "markdown.slugify"]);
+    assert_eq!(names, ["markdown.outline", "markdown.slugify", "markdown.slugify-confirmed"]);
 
     let document = "# Intro\ntext\n```sh\n# not a heading\n```\n## Install moat!\n# Intro\n";
     let outline = session.call("markdown.outline", json!({"markdown": document}), None).await;
@@ -167,4 +167,29 @@ async fn a_rust_tool_built_for_wasm32_unknown_unknown_imports_nothing_and_serves
     assert!(is_error(&refused));
     assert_eq!(text(&refused), "the document must be an array of records");
     session.client.cancel().await.ok();
+}
+
+#[tokio::test]
+async fn python_and_javascript_examples_serve_resources_and_ask_the_user() {
+    let config = "[components.wordstats]\npath = \"{dist}/wordstats.wasm\"\ngrants = { elicitation = true }\n\
+                  [components.markdown]\npath = \"{dist}/markdown.wasm\"\ngrants = { elicitation = true }\n";
+    let session = crate::questions::Session::start_with(config, true, "").await;
+    for (uri, expected) in
+        [("wordstats://reading-speeds", "words per minute"), ("markdown://cheat-sheet", "**bold**")]
+    {
+        let read =
+            session.client.read_resource(rmcp::model::ReadResourceRequestParams::new(uri)).await.unwrap();
+        let rmcp::model::ResourceContents::TextResourceContents { text, .. } = &read.contents[0] else {
+            panic!("{read:?}")
+        };
+        assert!(text.contains(expected), "{uri}: {text}");
+    }
+    // The user answers `top: 2` and `title: "Hello, Wörld"` (questions::ANSWER).
+    let asked = session.call("wordstats.analyse-asking", json!({"text": "a b a c"})).await;
+    assert!(!is_error(&asked), "{asked:?}");
+    assert_eq!(asked.structured_content.unwrap()["top-words"].as_array().unwrap().len(), 2, "the user's top");
+    assert_eq!(session.questions(), 1, "the Python tool asked the user");
+    let asked = session.call("markdown.slugify-confirmed", json!({"title": "Hello World"})).await;
+    assert_eq!(session.questions(), 2, "the JavaScript tool asked the user");
+    assert_eq!(text(&asked), "hello-world", "the user's title, slugified: {asked:?}");
 }

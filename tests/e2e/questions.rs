@@ -19,10 +19,10 @@ use serde_json::{Value, json};
 
 use crate::support::{self, is_error, text};
 
-/// A client that accepts every question with `{"answer": "yes"}` and has
+/// A client that accepts every question with [`ANSWER`] and has
 /// its model answer `reply`; `capable: false` declares neither capability.
 #[derive(Clone)]
-struct Client {
+pub(crate) struct Client {
     capable: bool,
     reply: String,
     questions: Arc<Mutex<u32>>,
@@ -36,7 +36,7 @@ impl ClientHandler for Client {
     ) -> Result<ElicitResult, ErrorData> {
         *self.questions.lock().unwrap() += 1;
         let mut result = ElicitResult::new(ElicitationAction::Accept);
-        result.content = Some(json!({"answer": "yes"}));
+        result.content = Some(serde_json::from_str(ANSWER).unwrap());
         Ok(result)
     }
 
@@ -60,8 +60,11 @@ impl ClientHandler for Client {
     }
 }
 
-struct Session {
-    client: RunningService<RoleClient, Client>,
+/// What the user enters for every question: a field for each example that asks.
+pub(crate) const ANSWER: &str = r#"{"answer":"yes","top":2,"title":"Hello, Wörld"}"#;
+
+pub(crate) struct Session {
+    pub(crate) client: RunningService<RoleClient, Client>,
     questions: Arc<Mutex<u32>>,
     _dir: tempfile::TempDir,
 }
@@ -78,23 +81,30 @@ path = "{dist}/hostile.wasm"
 "#;
 
 async fn start(capable: bool, reply: &str) -> Session {
-    let dir = support::config_dir(CONFIG);
-    let (transport, _stderr) =
-        support::serve_process(&dir.path().join("moat.toml"), &support::shared_cache(), &[], &[]);
-    let questions = Arc::new(Mutex::new(0));
-    let client = Client { capable, reply: reply.to_string(), questions: questions.clone() };
-    let client = client.serve(transport).await.expect("MCP session");
-    Session { client, questions, _dir: dir }
+    Session::start_with(CONFIG, capable, reply).await
 }
 
 impl Session {
-    async fn call(&self, tool: &str, arguments: Value) -> CallToolResult {
+    /// `moat serve` of `config` with a [`Client`] connected.
+    pub(crate) async fn start_with(config: &str, capable: bool, reply: &str) -> Session {
+        let dir = support::config_dir(config);
+        let (transport, _stderr) =
+            support::serve_process(&dir.path().join("moat.toml"), &support::shared_cache(), &[], &[]);
+        let questions = Arc::new(Mutex::new(0));
+        let client = Client { capable, reply: reply.to_string(), questions: questions.clone() };
+        let client = client.serve(transport).await.expect("MCP session");
+        Session { client, questions, _dir: dir }
+    }
+}
+
+impl Session {
+    pub(crate) async fn call(&self, tool: &str, arguments: Value) -> CallToolResult {
         let mut params = CallToolRequestParams::new(tool.to_string());
         params.arguments = arguments.as_object().cloned();
         self.client.call_tool(params).await.expect("a result")
     }
 
-    fn questions(&self) -> u32 {
+    pub(crate) fn questions(&self) -> u32 {
         *self.questions.lock().unwrap()
     }
 }
@@ -104,10 +114,8 @@ async fn a_granted_component_asks_the_user_and_the_model() {
     let session = start(true, "Paris.").await;
     let asked = session.call("asker.ask-user", json!({"message": "Proceed?", "count": 2})).await;
     assert!(!is_error(&asked), "{asked:?}");
-    assert_eq!(
-        asked.structured_content,
-        Some(json!({"result": [r#"accept {"answer":"yes"}"#, r#"accept {"answer":"yes"}"#]}))
-    );
+    let accepted = format!("accept {ANSWER}");
+    assert_eq!(asked.structured_content, Some(json!({"result": [accepted, accepted]})));
     let sampled = session.call("asker.ask-model", json!({"prompt": "Capital of France?"})).await;
     assert_eq!(text(&sampled), "Paris.");
 }

@@ -7,6 +7,7 @@
 
 import { log } from 'moat:host/logging@0.1.0';
 import { report } from 'moat:host/progress@0.1.0';
+import { ask } from 'moat:host/elicitation@0.1.0';
 
 const ATX = /^ {0,3}(#{1,6})(?:[ \t]+(.*?))?(?:[ \t]+#+)?[ \t]*$/;
 const FENCE = /^ {0,3}(`{3,}|~{3,})/;
@@ -72,4 +73,17 @@ export function slugify(text, maxLength) {
     slug = hyphen > 0 ? cut.slice(0, hyphen) : cut;
   }
   return slug;
+}
+
+const CHEAT_SHEET = '# Markdown\n\n`# Title`, `**bold**`, `_italic_`, `[link](https://example.com)`, `- item`\n';
+
+export function cheatSheet() {
+  return { uri: 'markdown://cheat-sheet', mimeType: 'text/markdown', body: { tag: 'text', val: CHEAT_SHEET } };
+}
+
+export function slugifyConfirmed(title) {
+  const schema = { type: 'object', properties: { title: { type: 'string', default: title } }, required: ['title'] };
+  const answer = ask(`Make a slug of this title?`, JSON.stringify(schema));
+  if (answer.action !== 'accept' || answer.content === undefined) throw 'the user chose not to answer';
+  return slugify(JSON.parse(answer.content).title, 60);
 }

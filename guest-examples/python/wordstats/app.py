@@ -5,16 +5,26 @@ module implements its exports. Raising `Err(...)` returns the WIT `err` case,
 which moat sends to the client as a tool error.
 """
 
+import json
 import re
 from collections import Counter
 
 import wit_world
 from componentize_py_types import Err
-from wit_world.imports import logging, progress
+from wit_world.imports import content, elicitation, logging, progress
 
 WORD = re.compile(r"[\w']+")
 SENTENCE_END = re.compile(r"[.!?]+(?:\s|$)")
 MAX_TOP = 100
+
+READING_SPEEDS = """# Reading speeds
+
+| reader | words per minute |
+| --- | --- |
+| reading aloud | 150 |
+| adults, silently | 200 to 250 |
+| skimming | 400 and more |
+"""
 
 
 def words_of(text: str) -> list[str]:
@@ -53,3 +63,19 @@ class WitWorld(wit_world.WitWorld):
             raise Err("words-per-minute must be greater than zero")
         words = len(words_of(text))
         return max(1, -(-words // words_per_minute)) if words else 0
+
+    def reading_speeds(self) -> content.ResourceContents:
+        return content.ResourceContents(
+            uri="wordstats://reading-speeds", mime_type="text/markdown", body=content.Body_Text(READING_SPEEDS)
+        )
+
+    def analyse_asking(self, text: str) -> wit_world.Stats:
+        schema = {
+            "type": "object",
+            "properties": {"top": {"type": "integer", "minimum": 0, "maximum": MAX_TOP, "default": 3}},
+            "required": ["top"],
+        }
+        answer = elicitation.ask("How many of the most frequent words should I list?", json.dumps(schema))
+        if answer.action != elicitation.Action.ACCEPT or answer.content is None:
+            raise Err("the user chose not to answer")
+        return self.analyse(text, int(json.loads(answer.content)["top"]))
