@@ -196,7 +196,13 @@ impl Host {
 
     /// Reads resource `uri`: the resource of that URI, else the one template
     /// it matches.
-    pub async fn read_resource(&self, principal: &str, uri: &str, cancel: &CancellationToken) -> ReadOutcome {
+    pub async fn read_resource(
+        &self,
+        principal: &str,
+        uri: &str,
+        notices: Option<NoticeRoute>,
+        cancel: &CancellationToken,
+    ) -> ReadOutcome {
         let started = std::time::Instant::now();
         let args: Map<String, Value> =
             [("uri".to_string(), Value::String(uri.to_string()))].into_iter().collect();
@@ -212,7 +218,7 @@ impl Host {
                 Some(&args),
                 started,
             );
-            let outcome = call.perform(Ok(Vec::new()), None, cancel).await;
+            let outcome = call.perform(Ok(Vec::new()), notices, cancel).await;
             return ReadOutcome::Read { name: name.to_string(), outcome };
         }
         let matching: Vec<_> = self
@@ -231,7 +237,7 @@ impl Host {
         let name = entry.def.name.as_str();
         let call =
             self.in_flight(principal, name, served, entry.component, entry.function, Some(&args), started);
-        let outcome = call.perform(Ok(params), None, cancel).await;
+        let outcome = call.perform(Ok(params), notices, cancel).await;
         ReadOutcome::Read { name: name.to_string(), outcome }
     }
 
@@ -241,6 +247,7 @@ impl Host {
         principal: &str,
         name: &str,
         arguments: Option<&Map<String, Value>>,
+        notices: Option<NoticeRoute>,
         cancel: &CancellationToken,
     ) -> Option<CallOutcome> {
         let started = std::time::Instant::now();
@@ -256,7 +263,7 @@ impl Host {
         );
         let params = prompt_arguments(arguments)
             .and_then(|given| entry.def.arguments(Some(&given)).map_err(|e| e.to_string()));
-        Some(call.perform(params, None, cancel).await)
+        Some(call.perform(params, notices, cancel).await)
     }
 
     /// Completes `argument` (as the client names it) of a prompt or template
@@ -451,8 +458,16 @@ impl InFlight<'_> {
             CallFailure::Internal(error) => format!("{error:#}"),
             other => other.to_string(),
         };
-        let outcome = if matches!(failure, CallFailure::Cancelled) { "cancelled" } else { "failed" };
-        tracing::warn!(target: LOG_TARGET, tool = self.name, digest = %self.component.digest, outcome, error = %detail, "call");
+        let outcome = match failure {
+            CallFailure::Cancelled => "cancelled",
+            CallFailure::Suspended => "needs-input",
+            _ => "failed",
+        };
+        if matches!(failure, CallFailure::Suspended) {
+            tracing::info!(target: LOG_TARGET, tool = self.name, digest = %self.component.digest, outcome, "call");
+        } else {
+            tracing::warn!(target: LOG_TARGET, tool = self.name, digest = %self.component.digest, outcome, error = %detail, "call");
+        }
         self.audited_as(outcome, CallOutcome::Failed(failure), None)
     }
 

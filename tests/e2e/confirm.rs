@@ -176,3 +176,31 @@ fn a_bad_confirm_pattern_is_a_config_error() {
     assert!(!output.status.success());
     assert!(stderr.contains("[confirm] tools[0] `no spaces please` is not a tool name"), "{stderr}");
 }
+
+#[test]
+fn moat_call_of_a_tool_that_needs_confirmation_is_refused() {
+    let notes = tempfile::tempdir().unwrap();
+    std::fs::write(notes.path().join("groceries.md"), "milk").unwrap();
+    let config = format!(
+        "{DESTRUCTIVE}[components.notes]\npath = \"{{dist}}/notes.wasm\"\n\
+         [components.notes.grants]\nfiles = [{{ host = {:?}, guest = \"/notes\", mode = \"rw\" }}]\n",
+        notes.path()
+    );
+    let dir = support::config_dir(&config);
+    let config = dir.path().join("moat.toml");
+    let args = r#"{"name": "groceries"}"#;
+    let output = support::moat(&[
+        "call".as_ref(),
+        "--config".as_ref(),
+        config.as_os_str(),
+        "notes.delete-note".as_ref(),
+        args.as_ref(),
+    ]);
+    assert!(!output.status.success());
+    assert!(
+        support::stdout_of(&output).contains("`moat call` cannot ask"),
+        "{}",
+        support::stdout_of(&output)
+    );
+    assert!(notes.path().join("groceries.md").exists(), "the tool did not run");
+}

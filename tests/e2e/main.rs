@@ -21,6 +21,7 @@ mod protocol;
 mod python;
 mod questions;
 mod resources;
+mod rounds;
 mod sandbox;
 mod scaffold;
 mod support;

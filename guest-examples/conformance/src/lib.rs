@@ -7,8 +7,10 @@ wit_bindgen::generate!({ world: "conformance", path: "wit", generate_all });
 
 use moat::host::content::{Body, Kind, Media, Role};
 use moat::host::elicitation::{self, Action};
+use moat::host::input::{self, Form, Keyed, Question, Response};
 use moat::host::logging::{Level, log};
 use moat::host::progress::report;
+use moat::host::roots;
 use moat::host::sampling;
 
 /// A 1×1 red pixel.
@@ -197,6 +199,154 @@ impl Guest for Conformance {
 
     fn test_prompt_with_image() -> Vec<Message> {
         vec![user(png()), user(Kind::Text("Please analyze the image above.".into()))]
+    }
+
+    fn test_input_required_result_elicitation() -> Result<String, String> {
+        let name = ask_name("user_name", "What is your name?")?;
+        Ok(format!("Hello, {name}!"))
+    }
+
+    fn test_input_required_result_sampling() -> Result<String, String> {
+        let [answer] = ask([("capital_question", sample("What is the capital of France?", 100))])?;
+        Ok(format!("The model said: {}", sampled_text(answer)?))
+    }
+
+    fn test_input_required_result_list_roots() -> Result<String, String> {
+        let roots = roots::list_roots()?;
+        let uris: Vec<String> = roots.into_iter().map(|root| root.uri).collect();
+        Ok(format!("The client's roots: {}", uris.join(", ")))
+    }
+
+    fn test_input_required_result_request_state() -> Result<String, String> {
+        let ok = ask_confirm()?;
+        Ok(format!("state-ok: the answer came back through the checked request state (ok = {ok})"))
+    }
+
+    fn test_input_required_result_multiple_inputs() -> Result<String, String> {
+        let [name, greeting, roots] = ask([
+            ("user_name", elicit("What is your name?", NAME_SCHEMA)),
+            ("greeting", sample("Generate a greeting", 50)),
+            ("client_roots", Question::ListRoots),
+        ])?;
+        let name = accepted_field(name, "name")?;
+        let greeting = sampled_text(greeting)?;
+        let roots = match roots? {
+            Response::Roots(roots) => roots.len(),
+            _ => return Err("expected the roots".into()),
+        };
+        Ok(format!("{greeting} {name} ({roots} roots)"))
+    }
+
+    fn test_input_required_result_multi_round() -> Result<String, String> {
+        let name = ask_name("step1", "Step 1: What is your name?")?;
+        let schema = r#"{"type":"object","properties":{"color":{"type":"string"}},"required":["color"]}"#;
+        let [color] = ask([("step2", elicit("Step 2: What is your favorite color?", schema))])?;
+        let color = accepted_field(color, "color")?;
+        Ok(format!("{name} likes {color}"))
+    }
+
+    fn test_input_required_result_tampered_state() -> Result<String, String> {
+        let ok = ask_confirm()?;
+        Ok(format!("confirmed: {ok}"))
+    }
+
+    fn test_input_required_result_capabilities() -> Result<String, String> {
+        let [name, greeting] = ask([
+            ("user_name", elicit("What is your name?", NAME_SCHEMA)),
+            ("greeting", sample("Generate a greeting", 50)),
+        ])?;
+        let name = accepted_field(name, "name").unwrap_or_else(|_| "whoever you are".into());
+        let greeting = sampled_text(greeting).unwrap_or_else(|_| "Hello".into());
+        Ok(format!("{greeting}, {name}"))
+    }
+
+    fn test_logging_tool() -> String {
+        log(Level::Info, "test_logging_tool ran", &[]);
+        "logged once at info".into()
+    }
+
+    fn test_streaming_elicitation() -> Result<String, String> {
+        let name = ask_name("user_name", "What is your name?")?;
+        Ok(format!("Hello, {name}!"))
+    }
+
+    fn test_missing_capability() -> Result<String, String> {
+        input::require(&[input::Capability::Sampling]);
+        let [answer] = ask([("greeting", sample("Generate a greeting", 50))])?;
+        sampled_text(answer)
+    }
+
+    fn test_input_required_result_prompt() -> Result<Vec<Message>, String> {
+        let schema = r#"{"type":"object","properties":{"context":{"type":"string"}},"required":["context"]}"#;
+        let [context] = ask([("user_context", elicit("What context should the prompt use?", schema))])?;
+        let context = accepted_field(context, "context")?;
+        Ok(vec![user(Kind::Text(format!("With this context in mind: {context}")))])
+    }
+}
+
+const NAME_SCHEMA: &str = r#"{"type":"object","properties":{"name":{"type":"string"}},"required":["name"]}"#;
+
+fn elicit(message: &str, schema: &str) -> Question {
+    Question::Elicit(Form { message: message.into(), requested_schema: schema.into() })
+}
+
+fn sample(text: &str, max_tokens: u32) -> Question {
+    Question::Sample(sampling::Request {
+        messages: vec![user(Kind::Text(text.into()))],
+        system_prompt: None,
+        max_tokens,
+    })
+}
+
+/// Asks `N` questions in one round; one response (or its error) each.
+fn ask<const N: usize>(questions: [(&str, Question); N]) -> Result<[Result<Response, String>; N], String> {
+    let keyed: Vec<Keyed> =
+        questions.into_iter().map(|(key, question)| Keyed { key: key.into(), question }).collect();
+    input::ask_all(&keyed)?
+        .try_into()
+        .map_err(|_| "the host answered a different number of questions".to_string())
+}
+
+fn ask_name(key: &str, message: &str) -> Result<String, String> {
+    let [answer] = ask([(key, elicit(message, NAME_SCHEMA))])?;
+    accepted_field(answer, "name")
+}
+
+fn ask_confirm() -> Result<bool, String> {
+    let schema = r#"{"type":"object","properties":{"ok":{"type":"boolean"}},"required":["ok"]}"#;
+    let [answer] = ask([("confirm", elicit("Please confirm", schema))])?;
+    let content = accepted(answer)?;
+    Ok(content.contains("true"))
+}
+
+/// The content of an accepted elicitation, as JSON text.
+fn accepted(response: Result<Response, String>) -> Result<String, String> {
+    match response? {
+        Response::Elicited(answer) if answer.action == Action::Accept => {
+            Ok(answer.content.unwrap_or_default())
+        }
+        Response::Elicited(answer) => Err(format!("the user chose {}", action(answer.action))),
+        _ => Err("expected the user's answer".into()),
+    }
+}
+
+/// One string field of an accepted elicitation (a JSON object).
+fn accepted_field(response: Result<Response, String>, field: &str) -> Result<String, String> {
+    let content = accepted(response)?;
+    let needle = format!("\"{field}\":\"");
+    let start = content.find(&needle).ok_or_else(|| format!("the answer has no `{field}`: {content}"))?
+        + needle.len();
+    let end = content[start..].find('"').ok_or("the answer's string does not end")? + start;
+    Ok(content[start..end].to_string())
+}
+
+fn sampled_text(response: Result<Response, String>) -> Result<String, String> {
+    match response? {
+        Response::Sampled(reply) => match reply.content.kind {
+            Kind::Text(text) => Ok(text),
+            _ => Err("the model answered with something other than text".into()),
+        },
+        _ => Err("expected the model's answer".into()),
     }
 }
 

@@ -12,6 +12,7 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use crate::config::Config;
+use crate::config::Unconfirmable;
 use crate::mcp::handler::{STDIO_PRINCIPAL, call_result};
 use crate::runtime::notices::{Level, Notice, NoticeRoute};
 
@@ -37,16 +38,29 @@ pub async fn call(config: &Config, tool: &str, arguments: Option<&str>) -> Resul
         return Ok(ExitCode::from(super::EXIT_BAD_INPUT));
     }
     let (sender, mut notices) = mpsc::unbounded_channel();
-    let route = NoticeRoute { sender, min_level: Some(Level::Debug), progress: true, asks: None };
+    let route = NoticeRoute {
+        sender,
+        min_level: Some(Level::Debug),
+        progress: true,
+        asks: None,
+        declared: Default::default(),
+    };
     let printer = tokio::spawn(async move {
         while let Some(notice) = notices.recv().await {
             eprintln!("{}", describe(&notice));
         }
     });
-    let outcome = host
-        .call(STDIO_PRINCIPAL, tool, Some(&arguments), Some(route), &CancellationToken::new())
-        .await
-        .context("the tool disappeared")?;
+    // Nobody can be asked to confirm here: the policy's answer for a client
+    // that cannot ask applies.
+    let unconfirmed = host.needs_confirmation(tool) && host.unconfirmable() == Unconfirmable::Refuse;
+    let outcome = if unconfirmed {
+        let reason = "this tool needs the user's confirmation, and `moat call` cannot ask (use a client, or [confirm] unsupported = \"allow\")";
+        drop(route); // no notices: the printer ends
+        host.not_confirmed(STDIO_PRINCIPAL, tool, Some(&arguments), reason.to_string())
+    } else {
+        host.call(STDIO_PRINCIPAL, tool, Some(&arguments), Some(route), &CancellationToken::new()).await
+    }
+    .context("the tool disappeared")?;
     printer.await.ok();
     let result = call_result(tool, outcome);
     // A reader that stops early (`moat call ... | head`) is not an error of the tool's.

@@ -8,8 +8,8 @@
 use std::time::Duration;
 
 use rmcp::RoleServer;
-use rmcp::model::{ElicitRequestParams, ElicitationAction, ElicitationSchema, ProtocolVersion};
-use rmcp::service::Peer;
+use rmcp::model::{ElicitRequestParams, ElicitationAction, ElicitationSchema};
+use rmcp::service::RequestContext;
 use serde_json::{Map, Value};
 
 use crate::config::Unconfirmable;
@@ -50,23 +50,18 @@ pub fn question(host: &Host, tool: &str, arguments: Option<&Map<String, Value>>)
     )
 }
 
-/// Asks the user to confirm a call of `tool`.
+/// Asks the user to confirm a call of `tool`, live (2025-11-25; a
+/// 2026-07-28 client is asked in a round, [`super::rounds`]).
 pub async fn ask(
     host: &Host,
-    peer: &Peer<RoleServer>,
+    context: &RequestContext<RoleServer>,
     tool: &str,
     arguments: Option<&Map<String, Value>>,
 ) -> Confirmed {
-    let info = peer.peer_info();
-    let can_elicit = info.as_ref().is_some_and(|info| info.capabilities.elicitation.is_some());
-    let version_allows =
-        info.as_ref().is_some_and(|info| info.protocol_version < ProtocolVersion::V_2026_07_28);
-    if !can_elicit || !version_allows {
-        let why = if can_elicit {
-            "this protocol version does not let moat ask the client (2026-07-28 input requests are not built yet)"
-        } else {
-            "the client cannot ask the user (it did not declare elicitation)"
-        };
+    let peer = &context.peer;
+    let can_elicit = context.client_capabilities().is_some_and(|c| c.elicitation.is_some());
+    if !can_elicit {
+        let why = "the client cannot ask the user (it did not declare elicitation)";
         return match host.unconfirmable() {
             Unconfirmable::Allow => {
                 tracing::warn!(tool, "runs unconfirmed: {why} and [confirm] unsupported = \"allow\"");

@@ -19,13 +19,14 @@ use std::sync::{Arc, Mutex};
 
 use rmcp::model::{
     Annotations, CallToolRequestParams, CallToolResponse, CallToolResult, CompleteRequestParams,
-    CompleteResult, CompletionInfo, ContentBlock, GetPromptRequestParams, GetPromptResponse, GetPromptResult,
-    Implementation, ListPromptsResult, ListResourceTemplatesResult, ListResourcesResult, ListToolsResult,
-    LoggingLevel, LoggingMessageNotificationParam, MetaObject, PaginatedRequestParams,
-    ProgressNotificationParam, ProgressToken, Prompt, PromptMessage, PromptsCapability,
-    ReadResourceRequestParams, ReadResourceResponse, ReadResourceResult, Reference, Resource,
-    ResourceTemplate, ResourcesCapability, Role, ServerCapabilities, ServerConfig, SetLevelRequestParams,
-    SubscribeRequestParams, TextContent, Tool, UnsubscribeRequestParams,
+    CompleteResult, CompletionInfo, ContentBlock, ErrorCode, GetPromptRequestParams, GetPromptResponse,
+    GetPromptResult, Implementation, InputRequiredResult, InputResponses, ListPromptsResult,
+    ListResourceTemplatesResult, ListResourcesResult, ListToolsResult, LoggingLevel,
+    LoggingMessageNotificationParam, MetaObject, PaginatedRequestParams, ProgressNotificationParam,
+    ProgressToken, Prompt, PromptMessage, PromptsCapability, ProtocolVersion, ReadResourceRequestParams,
+    ReadResourceResponse, ReadResourceResult, Reference, Resource, ResourceTemplate, ResourcesCapability,
+    Role, ServerCapabilities, ServerConfig, SetLevelRequestParams, SubscribeRequestParams,
+    SubscriptionFilter, TextContent, Tool, UnsubscribeRequestParams,
 };
 use rmcp::service::{Peer, RequestContext};
 use rmcp::{ErrorData as McpError, RoleServer, ServerHandler};
@@ -37,12 +38,14 @@ use base64::engine::general_purpose::STANDARD as BASE64;
 
 use super::confirm::{self, Confirmed};
 use super::questions;
+use super::rounds::{Binding, Confirmation, Rounds};
 use crate::call::{CallOutcome, CompleteOutcome, Completing, ReadOutcome};
 use crate::content::{self, Block, Body, Kind, Output, ResourceContents};
 use crate::findings::Finding;
 use crate::prompts::PromptDef;
 use crate::resources::{ResourceDef, TemplateDef};
 use crate::runtime::CallFailure;
+use crate::runtime::asks::{Ask, Declared};
 use crate::runtime::notices::{Level, Notice, NoticeRoute};
 use crate::scan::{self, ScanAction};
 use crate::served::Host;
@@ -79,6 +82,74 @@ impl Principal {
     }
 }
 
+/// The ends of a request's [`NoticeRoute`] the handler drains.
+struct Channels {
+    notices: mpsc::UnboundedReceiver<Notice>,
+    questions: mpsc::UnboundedReceiver<Ask>,
+}
+
+/// How a request's questions are answered.
+enum Answering {
+    /// Asked of the client as they come (2025-11-25 and earlier).
+    Live,
+    /// Answered from the request's state and responses, the rest asked in
+    /// the result (2026-07-28, [`super::rounds`]).
+    Rounds(Box<Rounds>),
+}
+
+impl Answering {
+    /// The answering of a request, by its protocol version; a request
+    /// state that fails its check is an error.
+    fn of(
+        context: &RequestContext<RoleServer>,
+        binding: &Binding<'_>,
+        state: Option<&str>,
+        responses: Option<InputResponses>,
+    ) -> Result<Answering, McpError> {
+        if !is_stateless_era(context) {
+            return Ok(Answering::Live);
+        }
+        Ok(Answering::Rounds(Box::new(Rounds::open(
+            binding,
+            state,
+            responses,
+            context.client_capabilities(),
+        )?)))
+    }
+
+    /// What a 2026-07-28 run that did not finish answers instead of a
+    /// result: the input-required result of a run that stopped for
+    /// answers, or MCP's missing-capability error (`-32021`, HTTP 400) of
+    /// one that needs what the client did not declare. `None` otherwise.
+    fn input_required(
+        self,
+        binding: &Binding<'_>,
+        outcome: &CallOutcome,
+    ) -> Option<Result<InputRequiredResult, McpError>> {
+        match (self, outcome) {
+            (Answering::Rounds(rounds), CallOutcome::Failed(CallFailure::Suspended)) => {
+                Some(rounds.input_required(binding))
+            }
+            (Answering::Rounds(_), CallOutcome::Failed(failure @ CallFailure::Undeclared(names))) => {
+                let required: Map<String, Value> =
+                    names.iter().map(|name| (name.to_string(), json!({}))).collect();
+                Some(Err(McpError::new(
+                    ErrorCode::MISSING_REQUIRED_CLIENT_CAPABILITY,
+                    failure.to_string(),
+                    Some(json!({ "requiredCapabilities": required })),
+                )))
+            }
+            _ => None,
+        }
+    }
+}
+
+/// Whether the request speaks 2026-07-28 or later, where a server may not
+/// send requests and the client's context comes with each request.
+fn is_stateless_era(context: &RequestContext<RoleServer>) -> bool {
+    context.protocol_version().is_some_and(|version| version >= ProtocolVersion::V_2026_07_28)
+}
+
 /// The rmcp handler serving a [`Host`].
 #[derive(Clone)]
 pub struct McpServer {
@@ -112,7 +183,8 @@ impl McpServer {
         *self.log_level.lock().expect("log level lock")
     }
 
-    /// A tools/call: the host's call, its notices forwarded as they come.
+    /// A tools/call: the host's call, its notices forwarded and its
+    /// questions answered as they come.
     async fn call(
         &self,
         request: CallToolRequestParams,
@@ -125,43 +197,47 @@ impl McpServer {
         }
         let name = principal.as_ref().map_or(STDIO_PRINCIPAL, |p| p.name.as_str());
         let tool = request.name.as_ref();
-        if self.host.needs_confirmation(tool)
-            && let Confirmed::No(reason) =
-                confirm::ask(&self.host, &context.peer, tool, request.arguments.as_ref()).await
-        {
-            let outcome = self.host.not_confirmed(name, tool, request.arguments.as_ref(), reason);
-            let outcome =
-                outcome.ok_or_else(|| McpError::invalid_params(format!("unknown tool `{tool}`"), None))?;
-            return Ok(call_result(tool, outcome).into());
+        let arguments = request.arguments.as_ref();
+        let binding = Binding { principal: name, method: "tools/call", name: tool, arguments };
+        let mut answering = Answering::of(
+            &context,
+            &binding,
+            request.request_state.as_deref(),
+            request.input_responses.clone(),
+        )?;
+        if self.host.needs_confirmation(tool) {
+            let refused = match &mut answering {
+                Answering::Live => match confirm::ask(&self.host, &context, tool, arguments).await {
+                    Confirmed::Yes => None,
+                    Confirmed::No(reason) => Some(reason),
+                },
+                Answering::Rounds(rounds) => {
+                    match rounds.confirm(&binding, &self.host, confirm::question(&self.host, tool, arguments))
+                    {
+                        Confirmation::Confirmed => None,
+                        Confirmation::Refused(reason) => Some(reason),
+                        Confirmation::Ask(result) => return Ok(CallToolResponse::InputRequired(result)),
+                    }
+                }
+            };
+            if let Some(reason) = refused {
+                let outcome = self.host.not_confirmed(name, tool, arguments, reason);
+                let outcome = outcome
+                    .ok_or_else(|| McpError::invalid_params(format!("unknown tool `{tool}`"), None))?;
+                return Ok(call_result(tool, outcome).into());
+            }
         }
         let progress = context.meta.get_progress_token();
-        let (sender, mut notices) = mpsc::unbounded_channel();
-        let (asks, mut questions) = mpsc::unbounded_channel();
-        let route = NoticeRoute {
-            sender,
-            min_level: Some(self.log_level()),
-            progress: progress.is_some(),
-            asks: Some(asks),
-        };
-        let call = self.host.call(name, tool, request.arguments.as_ref(), Some(route), &context.ct);
-        tokio::pin!(call);
-        // Notices are forwarded as they come, and all of them before the result.
-        let outcome = loop {
-            tokio::select! {
-                biased;
-                Some(notice) = notices.recv() => self.forward(&context.peer, tool, progress.as_ref(), notice).await,
-                Some(ask) = questions.recv() => {
-                    questions::answer(self.host.clone(), context.peer.clone(), tool.to_string(), ask)
-                }
-                outcome = &mut call => break outcome,
-            }
-        };
-        while let Ok(notice) = notices.try_recv() {
-            self.forward(&context.peer, tool, progress.as_ref(), notice).await;
-        }
+        let (route, mut channels) = self.route(&context, progress.is_some());
+        let call = self.host.call(name, tool, arguments, Some(route), &context.ct);
+        let outcome =
+            self.drive(&context, tool, progress.as_ref(), &mut answering, &mut channels, call).await;
         let Some(outcome) = outcome else {
             return Err(McpError::invalid_params(format!("unknown tool `{tool}`"), None));
         };
+        if let Some(result) = answering.input_required(&binding, &outcome) {
+            return Ok(CallToolResponse::InputRequired(result?));
+        }
         if let CallOutcome::Success { flagged, .. }
         | CallOutcome::ToolError { flagged, .. }
         | CallOutcome::Withheld { flagged } = &outcome
@@ -174,6 +250,63 @@ impl McpServer {
         Ok(call_result(tool, outcome).into())
     }
 
+    /// Where a request's guest sends its notices and questions, with the
+    /// ends the handler drains. A 2026-07-28 client sets the log level per
+    /// request (none: no log messages); an earlier one per session.
+    fn route(&self, context: &RequestContext<RoleServer>, progress: bool) -> (NoticeRoute, Channels) {
+        let (sender, notices) = mpsc::unbounded_channel();
+        let (asks, questions) = mpsc::unbounded_channel();
+        let min_level = if is_stateless_era(context) {
+            context.meta.log_level().map(moat_level)
+        } else {
+            Some(self.log_level())
+        };
+        let capabilities = context.client_capabilities().unwrap_or_default();
+        let declared = Declared {
+            elicitation: capabilities.elicitation.is_some(),
+            sampling: capabilities.sampling.is_some(),
+            roots: capabilities.roots.is_some(),
+        };
+        let route = NoticeRoute { sender, min_level, progress, asks: Some(asks), declared };
+        (route, Channels { notices, questions })
+    }
+
+    /// Runs `run` (a call of the host) to its end, forwarding its notices
+    /// as they come and all of them before it ends, and answering its
+    /// questions the way `answering` says.
+    async fn drive<T>(
+        &self,
+        context: &RequestContext<RoleServer>,
+        name: &str,
+        progress: Option<&ProgressToken>,
+        answering: &mut Answering,
+        channels: &mut Channels,
+        run: impl Future<Output = T>,
+    ) -> T {
+        tokio::pin!(run);
+        let outcome = loop {
+            tokio::select! {
+                biased;
+                Some(notice) = channels.notices.recv() => self.forward(&context.peer, name, progress, notice).await,
+                Some(ask) = channels.questions.recv() => match answering {
+                    Answering::Live => questions::answer_live(
+                        self.host.clone(),
+                        context.peer.clone(),
+                        context.client_capabilities(),
+                        name.to_string(),
+                        ask,
+                    ),
+                    Answering::Rounds(rounds) => rounds.answer(&self.host, name, ask),
+                },
+                outcome = &mut run => break outcome,
+            }
+        };
+        while let Ok(notice) = channels.notices.try_recv() {
+            self.forward(&context.peer, name, progress, notice).await;
+        }
+        outcome
+    }
+
     /// A resources/read: the resource's function runs like a tool's.
     async fn read(
         &self,
@@ -184,7 +317,17 @@ impl McpServer {
         let caller = principal.as_ref().map_or(STDIO_PRINCIPAL, |p| p.name.as_str());
         let uri = request.uri.as_str();
         let not_found = || McpError::invalid_params("Resource not found", Some(json!({ "uri": uri })));
-        let (name, outcome) = match self.host.read_resource(caller, uri, &context.ct).await {
+        let binding = Binding { principal: caller, method: "resources/read", name: uri, arguments: None };
+        let mut answering = Answering::of(
+            &context,
+            &binding,
+            request.request_state.as_deref(),
+            request.input_responses.clone(),
+        )?;
+        let (route, mut channels) = self.route(&context, false);
+        let read = self.host.read_resource(caller, uri, Some(route), &context.ct);
+        let read = self.drive(&context, uri, None, &mut answering, &mut channels, read).await;
+        let (name, outcome) = match read {
             ReadOutcome::NotFound => return Err(not_found()),
             ReadOutcome::Ambiguous(names) => {
                 let message = format!(
@@ -198,6 +341,9 @@ impl McpServer {
         // A resource the caller may not read is indistinguishable from none.
         if principal.as_ref().is_some_and(|p| !p.may_call(&name)) {
             return Err(not_found());
+        }
+        if let Some(result) = answering.input_required(&binding, &outcome) {
+            return Ok(ReadResourceResponse::InputRequired(result?));
         }
         let flagged = self.announce_findings(&context, &name, &outcome).await;
         match outcome {
@@ -228,10 +374,23 @@ impl McpServer {
         }
         let caller = principal.as_ref().map_or(STDIO_PRINCIPAL, |p| p.name.as_str());
         let name = request.name.as_str();
-        let Some(outcome) = self.host.get_prompt(caller, name, request.arguments.as_ref(), &context.ct).await
+        let arguments = request.arguments.as_ref();
+        let binding = Binding { principal: caller, method: "prompts/get", name, arguments };
+        let mut answering = Answering::of(
+            &context,
+            &binding,
+            request.request_state.as_deref(),
+            request.input_responses.clone(),
+        )?;
+        let (route, mut channels) = self.route(&context, false);
+        let prompt = self.host.get_prompt(caller, name, arguments, Some(route), &context.ct);
+        let Some(outcome) = self.drive(&context, name, None, &mut answering, &mut channels, prompt).await
         else {
             return Err(unknown());
         };
+        if let Some(result) = answering.input_required(&binding, &outcome) {
+            return Ok(GetPromptResponse::InputRequired(result?));
+        }
         let flagged = self.announce_findings(&context, name, &outcome).await;
         match outcome {
             CallOutcome::Success { output: Output::Prompt(messages), flagged: findings } => {
@@ -692,6 +851,19 @@ impl ServerHandler for McpServer {
         _context: RequestContext<RoleServer>,
     ) -> Result<(), McpError> {
         self.known_resource(&request.uri)
+    }
+
+    /// 2026-07-28 `subscriptions/listen`: accepted for the resources moat
+    /// serves. The served set and its definitions never change while
+    /// serving, so the acknowledgment is all a stream carries (said in
+    /// docs/config.md); it stays open until the client closes it.
+    fn accepted_subscription_filter(&self, requested: &SubscriptionFilter) -> Option<SubscriptionFilter> {
+        let mut accepted = SubscriptionFilter::new();
+        accepted.resource_subscriptions = requested
+            .resource_subscriptions
+            .as_ref()
+            .map(|uris| uris.iter().filter(|uri| self.known_resource(uri).is_ok()).cloned().collect());
+        Some(accepted)
     }
 
     async fn list_prompts(

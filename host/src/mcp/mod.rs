@@ -1,11 +1,13 @@
 //! The MCP layer, on top of everything else: the handler that serves a
 //! [`crate::served::Host`] through rmcp ([`handler`]), the confirmation moat
 //! asks the user for before a tool its policy names ([`confirm`]), the
-//! answers to a guest's own questions for the user and the model
-//! ([`questions`]), and the Streamable HTTP transport with its gate
+//! answers to a guest's own questions for the user, the model and the
+//! roots ([`questions`]), the 2026-07-28 rounds that carry those questions
+//! in results ([`rounds`]), and the Streamable HTTP transport with its gate
 //! ([`http`]); stdio is rmcp's own.
 
 pub mod confirm;
 pub mod handler;
 pub mod http;
 pub mod questions;
+pub mod rounds;

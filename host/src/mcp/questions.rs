@@ -1,13 +1,15 @@
-//! Answers a running guest's questions ([`crate::runtime::asks`]) by asking
-//! the client: `elicitation/create` for the user, `sampling/createMessage`
-//! for its model, as 2025-11-25 server-initiated requests.
+//! A running guest's questions ([`crate::runtime::asks`]) in MCP's terms:
+//! `elicitation/create` for the user, `sampling/createMessage` for the
+//! client's model and `roots/list` for its roots, and their answers. Live
+//! asking of a 2025-11-25 client (server-initiated requests) is here; the
+//! 2026-07-28 rounds that carry the same requests in a result are
+//! [`super::rounds`]'.
 //!
-//! Owns: the client-side checks (the client declared the capability; the
-//! protocol version lets a server send requests, which 2026-07-28 does not),
-//! the requested schema as MCP's elicitation schema (a form of primitive
-//! properties, refused otherwise), the conversion of a sampling request and
-//! reply, a deadline on each answer, and the scan of the model's answer
-//! before the guest reads it (model output coming back into a tool).
+//! Owns: the client-side checks (the client declared the capability), the
+//! requested schema as MCP's elicitation schema (a form of primitive
+//! properties, refused otherwise), the conversion of each request and
+//! answer, a deadline on each live answer, and the scan of the model's
+//! answer before the guest reads it (model output coming back into a tool).
 #![allow(deprecated)] // MCP sampling: deprecated by SEP-2577 for later protocol versions, still served.
 
 use std::sync::Arc;
@@ -17,91 +19,182 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use rmcp::RoleServer;
 use rmcp::model::{
-    AudioContent, CreateMessageRequestParams, ElicitRequestParams, ElicitationAction, ElicitationSchema,
-    ImageContent, ProtocolVersion, Role, SamplingMessage, SamplingMessageContentBlock, TextContent,
+    AudioContent, ClientCapabilities, CreateMessageRequest, CreateMessageRequestParams, CreateMessageResult,
+    ElicitRequest, ElicitRequestParams, ElicitResult, ElicitationAction, ElicitationSchema, ImageContent,
+    InputRequest, ListRootsRequest, ListRootsResult, Role, SamplingMessage, SamplingMessageContentBlock,
+    TextContent,
 };
 use rmcp::service::Peer;
+use serde_json::Value;
 
-use crate::runtime::asks::{Answer, Ask, Question};
-use crate::runtime::bindings::moat::host::{content, elicitation, sampling};
+use crate::runtime::asks::{Answer, Ask, Question, Reply};
+use crate::runtime::bindings::moat::host::{content, elicitation, roots, sampling};
 use crate::scan::ScanAction;
 use crate::served::Host;
 
-/// How long the client has to answer one question.
+/// How long the client has to answer one live question.
 const ANSWER_TIMEOUT: Duration = Duration::from_secs(300);
 
-/// Answers `ask` for tool `tool`'s call, on a task of its own (the call goes
-/// on being served, its notices forwarded, meanwhile).
-pub fn answer(host: Arc<Host>, peer: Peer<RoleServer>, tool: String, ask: Ask) {
-    tokio::spawn(async move {
-        let answer = match ask.question {
-            Question::Elicit { message, requested_schema } => elicit(&peer, message, &requested_schema).await,
-            Question::Sample(request) => sample(&host, &peer, &tool, request).await,
+/// A question as the MCP request that asks it.
+#[derive(Debug, Clone)]
+pub enum Outgoing {
+    Elicit(ElicitRequestParams),
+    Sample(CreateMessageRequestParams),
+    ListRoots,
+}
+
+impl Outgoing {
+    /// The request of `question` for a client with `capabilities`, or why
+    /// it cannot be asked (the guest reads the reason).
+    pub fn of(question: &Question, capabilities: Option<&ClientCapabilities>) -> Result<Outgoing, String> {
+        let declared = match question {
+            Question::Elicit { .. } => capabilities.is_some_and(|c| c.elicitation.is_some()),
+            Question::Sample(_) => capabilities.is_some_and(|c| c.sampling.is_some()),
+            Question::ListRoots => capabilities.is_some_and(|c| c.roots.is_some()),
         };
+        if !declared {
+            return Err(format!("the client did not declare the {} capability", question.kind()));
+        }
+        Ok(match question {
+            Question::Elicit { message, requested_schema } => {
+                let requested_schema: ElicitationSchema = serde_json::from_str(requested_schema).map_err(|e| {
+                    format!("the requested schema is not an elicitation form (an object of primitive properties): {e}")
+                })?;
+                Outgoing::Elicit(ElicitRequestParams::FormElicitationParams {
+                    meta: None,
+                    message: message.clone(),
+                    requested_schema,
+                })
+            }
+            Question::Sample(request) => Outgoing::Sample(sampling_params(request)?),
+            Question::ListRoots => Outgoing::ListRoots,
+        })
+    }
+
+    /// The request as a 2026-07-28 input request.
+    pub fn input_request(self) -> InputRequest {
+        match self {
+            Outgoing::Elicit(params) => InputRequest::Elicitation(ElicitRequest::new(params)),
+            Outgoing::Sample(params) => InputRequest::CreateMessage(CreateMessageRequest::new(params)),
+            Outgoing::ListRoots => InputRequest::ListRoots(ListRootsRequest::default()),
+        }
+    }
+}
+
+/// A client's answer to a question, as MCP sends it.
+pub enum Incoming {
+    Elicited(ElicitResult),
+    Sampled(CreateMessageResult),
+    Roots(ListRootsResult),
+}
+
+impl Incoming {
+    /// The answer of `outgoing`'s kind in `value` (a 2026-07-28 input
+    /// response), or what is wrong with it.
+    pub fn parse(outgoing: &Outgoing, value: Value) -> Result<Incoming, String> {
+        let (what, parsed) = match outgoing {
+            Outgoing::Elicit(_) => {
+                ("an elicitation result", serde_json::from_value(value).map(Incoming::Elicited))
+            }
+            Outgoing::Sample(_) => {
+                ("a sampling result", serde_json::from_value(value).map(Incoming::Sampled))
+            }
+            Outgoing::ListRoots => {
+                ("a roots/list result", serde_json::from_value(value).map(Incoming::Roots))
+            }
+        };
+        parsed.map_err(|e| format!("is not {what}: {e}"))
+    }
+
+    /// The guest's answer, the model's text scanned on the way in.
+    pub fn answer(self, host: &Host, tool: &str) -> Result<Answer, String> {
+        match self {
+            Incoming::Elicited(result) => {
+                let action = match result.action {
+                    ElicitationAction::Accept => elicitation::Action::Accept,
+                    ElicitationAction::Decline => elicitation::Action::Decline,
+                    _ => elicitation::Action::Cancel,
+                };
+                let content = result.content.map(|content| content.to_string());
+                Ok(Answer::Elicited(elicitation::Answer { action, content }))
+            }
+            Incoming::Sampled(result) => sampled(host, tool, result),
+            Incoming::Roots(result) => Ok(Answer::Roots(
+                result.roots.into_iter().map(|root| roots::Root { uri: root.uri, name: root.name }).collect(),
+            )),
+        }
+    }
+}
+
+/// Answers `ask` for `tool`'s call by asking the client live (2025-11-25),
+/// one question after another, on a task of its own (the call goes on
+/// being served, its notices forwarded, meanwhile).
+pub fn answer_live(
+    host: Arc<Host>,
+    peer: Peer<RoleServer>,
+    capabilities: Option<ClientCapabilities>,
+    tool: String,
+    ask: Ask,
+) {
+    tokio::spawn(async move {
+        let mut answers = Vec::with_capacity(ask.questions.len());
+        for (_, question) in &ask.questions {
+            let answer = match Outgoing::of(question, capabilities.as_ref()) {
+                Ok(outgoing) => match ask_live(&peer, outgoing).await {
+                    Ok(incoming) => incoming.answer(&host, &tool),
+                    Err(error) => Err(error),
+                },
+                Err(error) => Err(error),
+            };
+            answers.push(answer);
+        }
         // A call that ended meanwhile no longer waits for it.
-        let _ = ask.reply.send(answer);
+        let _ = ask.reply.send(Reply::Answers(answers));
     });
 }
 
-/// Whether the client can be sent a request of this kind now.
-fn can_ask(peer: &Peer<RoleServer>, declared: bool, what: &str) -> Result<(), String> {
-    let info = peer.peer_info();
-    if info.as_ref().is_some_and(|info| info.protocol_version >= ProtocolVersion::V_2026_07_28) {
-        return Err(format!(
-            "the client speaks 2026-07-28, where a server may not send {what} requests (its input requests are not built yet)"
-        ));
-    }
-    if !declared {
-        return Err(format!("the client did not declare the {what} capability"));
-    }
-    Ok(())
+async fn ask_live(peer: &Peer<RoleServer>, outgoing: Outgoing) -> Result<Incoming, String> {
+    let unanswered = |e: rmcp::ServiceError| format!("the client did not answer: {e}");
+    let late = |_| "the client did not answer in time".to_string();
+    Ok(match outgoing {
+        Outgoing::Elicit(request) => Incoming::Elicited(
+            peer.create_elicitation_with_timeout(request, Some(ANSWER_TIMEOUT)).await.map_err(unanswered)?,
+        ),
+        Outgoing::Sample(params) => Incoming::Sampled(
+            tokio::time::timeout(ANSWER_TIMEOUT, peer.create_message(params))
+                .await
+                .map_err(late)?
+                .map_err(unanswered)?,
+        ),
+        Outgoing::ListRoots => Incoming::Roots(
+            tokio::time::timeout(ANSWER_TIMEOUT, peer.list_roots())
+                .await
+                .map_err(late)?
+                .map_err(unanswered)?,
+        ),
+    })
 }
 
-async fn elicit(peer: &Peer<RoleServer>, message: String, requested_schema: &str) -> Result<Answer, String> {
-    let declared = peer.peer_info().is_some_and(|info| info.capabilities.elicitation.is_some());
-    can_ask(peer, declared, "elicitation")?;
-    let requested_schema: ElicitationSchema = serde_json::from_str(requested_schema).map_err(|e| {
-        format!("the requested schema is not an elicitation form (an object of primitive properties): {e}")
-    })?;
-    let request = ElicitRequestParams::FormElicitationParams { meta: None, message, requested_schema };
-    let result = peer
-        .create_elicitation_with_timeout(request, Some(ANSWER_TIMEOUT))
-        .await
-        .map_err(|e| format!("the client did not answer: {e}"))?;
-    let action = match result.action {
-        ElicitationAction::Accept => elicitation::Action::Accept,
-        ElicitationAction::Decline => elicitation::Action::Decline,
-        _ => elicitation::Action::Cancel,
-    };
-    let content = result.content.map(|content| content.to_string());
-    Ok(Answer::Elicited(elicitation::Answer { action, content }))
-}
-
-async fn sample(
-    host: &Host,
-    peer: &Peer<RoleServer>,
-    tool: &str,
-    request: sampling::Request,
-) -> Result<Answer, String> {
-    let declared = peer.peer_info().is_some_and(|info| info.capabilities.sampling.is_some());
-    can_ask(peer, declared, "sampling")?;
+fn sampling_params(request: &sampling::Request) -> Result<CreateMessageRequestParams, String> {
     let messages = request
         .messages
-        .into_iter()
+        .iter()
         .map(|message| {
             let role = match message.role {
                 content::Role::User => Role::User,
                 content::Role::Assistant => Role::Assistant,
             };
-            let block = match message.content.kind {
-                content::Kind::Text(text) => SamplingMessageContentBlock::Text(TextContent::new(text)),
+            let block = match &message.content.kind {
+                content::Kind::Text(text) => {
+                    SamplingMessageContentBlock::Text(TextContent::new(text.clone()))
+                }
                 content::Kind::Image(media) => SamplingMessageContentBlock::Image(ImageContent::new(
-                    BASE64.encode(media.data),
-                    media.mime_type,
+                    BASE64.encode(&media.data),
+                    media.mime_type.clone(),
                 )),
                 content::Kind::Audio(media) => SamplingMessageContentBlock::Audio(AudioContent::new(
-                    BASE64.encode(media.data),
-                    media.mime_type,
+                    BASE64.encode(&media.data),
+                    media.mime_type.clone(),
                 )),
                 _ => return Err("a sampling message holds text, an image or audio".to_string()),
             };
@@ -109,11 +202,13 @@ async fn sample(
         })
         .collect::<Result<Vec<_>, _>>()?;
     let mut params = CreateMessageRequestParams::new(messages, request.max_tokens);
-    params.system_prompt = request.system_prompt;
-    let result = tokio::time::timeout(ANSWER_TIMEOUT, peer.create_message(params))
-        .await
-        .map_err(|_| "the client did not answer in time".to_string())?
-        .map_err(|e| format!("the client did not answer: {e}"))?;
+    params.system_prompt = request.system_prompt.clone();
+    Ok(params)
+}
+
+/// The model's answer for the guest. What the model says goes back into
+/// the tool: its text is scanned like the tool's output.
+fn sampled(host: &Host, tool: &str, result: CreateMessageResult) -> Result<Answer, String> {
     let mut blocks = result.message.content.into_vec().into_iter();
     let kind = match blocks.next() {
         Some(SamplingMessageContentBlock::Text(text)) => content::Kind::Text(text.text),
@@ -125,7 +220,6 @@ async fn sample(
         }
         _ => return Err("the model answered with no text, image or audio".into()),
     };
-    // What the model says goes back into the tool: scanned like its output.
     if let content::Kind::Text(text) = &kind {
         let (action, findings) = host.scan_notice(tool, "sampling.content.text", text);
         if !findings.is_empty() {

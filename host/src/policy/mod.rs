@@ -46,6 +46,9 @@ pub struct RawGrants {
     /// May ask the client's model for text (`moat:host/sampling`).
     #[serde(default)]
     sampling: bool,
+    /// May ask for the client's roots (`moat:host/roots`).
+    #[serde(default)]
+    roots: bool,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -88,6 +91,8 @@ pub struct Policy {
     pub elicitation: bool,
     /// May ask the client's model (`moat:host/sampling`).
     pub sampling: bool,
+    /// May ask for the client's roots (`moat:host/roots`).
+    pub roots: bool,
     pub secrets: Secrets,
 }
 
@@ -152,6 +157,7 @@ impl Policy {
             name_lookup: raw.name_lookup,
             elicitation: raw.elicitation,
             sampling: raw.sampling,
+            roots: raw.roots,
             secrets,
         })
     }
@@ -218,6 +224,9 @@ impl Policy {
         if self.sampling {
             out.push("sampling: may ask the client's model for text".into());
         }
+        if self.roots {
+            out.push("roots: may ask which directories the client works in".into());
+        }
         if self.name_lookup {
             out.push("name lookup".into());
         }
@@ -246,6 +255,9 @@ impl Policy {
         }
         if imports_of("moat:host/sampling") && !self.sampling {
             warnings.push("imports moat:host/sampling but is not granted sampling".into());
+        }
+        if imports_of("moat:host/roots") && !self.roots {
+            warnings.push("imports moat:host/roots but is not granted roots".into());
         }
         warnings
     }

@@ -143,7 +143,8 @@ impl Runtime {
                 .map_err(CallFailure::Internal)?,
         };
         let mut notices = NoticeSink::new(call.notices.take(), &limits);
-        notices.asking = asks::Asking::granted(call.policy.elicitation, call.policy.sampling);
+        notices.asking =
+            asks::Asking::granted(call.policy.elicitation, call.policy.sampling, call.policy.roots);
         sandbox.store.data_mut().notices = notices;
         let run = async {
             // Without a spare, the call's deadline covers instantiating too;
@@ -388,6 +389,14 @@ pub enum CallFailure {
     NotConfirmed(String),
     #[error("the call was cancelled")]
     Cancelled,
+    /// The guest's questions go to the client in the result
+    /// ([`asks::Suspended`]); the client calls again with the answers.
+    #[error("the call stopped to wait for the client's answers")]
+    Suspended,
+    /// The guest needs client capabilities the client did not declare
+    /// ([`asks::Undeclared`]), by name.
+    #[error("the client did not declare {}, which this call needs", .0.join(", "))]
+    Undeclared(Vec<&'static str>),
     #[error("internal error")]
     Internal(#[source] anyhow::Error),
 }
@@ -404,6 +413,12 @@ fn classify(
     }
     if let Some(limit) = error.downcast_ref::<LimitExceeded>() {
         return CallFailure::Limit(limit.clone());
+    }
+    if error.downcast_ref::<asks::Suspended>().is_some() {
+        return CallFailure::Suspended;
+    }
+    if let Some(asks::Undeclared(names)) = error.downcast_ref::<asks::Undeclared>() {
+        return CallFailure::Undeclared(names.clone());
     }
     if let Some(trap) = error.downcast_ref::<Trap>() {
         match trap {

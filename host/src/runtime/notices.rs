@@ -1,8 +1,9 @@
 //! The host interfaces of `wit/host/host.wit`, implemented on the call's
 //! [`NoticeSink`]: `moat:host/logging` and `moat:host/progress` (what a
 //! running guest may tell the client, and the caps on it), and
-//! `moat:host/elicitation` and `moat:host/sampling` (its questions, which
-//! wait for their answers; what may be asked is [`super::asks`]'s).
+//! `moat:host/elicitation`, `moat:host/sampling`, `moat:host/roots` and
+//! `moat:host/input` (its questions, which wait for their answers or stop
+//! the call; what may be asked is [`super::asks`]'s).
 //! (`moat:host/content`, types only, is linked here too; its values are
 //! read by [`crate::content`].)
 //!
@@ -21,9 +22,9 @@ use tokio::sync::mpsc;
 
 use crate::limits::Limits;
 
-use super::asks::{Answer, Ask, Asking, Question};
+use super::asks::{Answer, Ask, Asking, Declared, Question, Reply, Suspended, Undeclared};
 pub use super::bindings::moat::host::logging::Level;
-use super::bindings::moat::host::{content, elicitation, logging, progress, sampling};
+use super::bindings::moat::host::{content, elicitation, input, logging, progress, roots, sampling};
 
 /// Most fields one log message may carry; the rest are dropped.
 const MAX_FIELDS: usize = 32;
@@ -67,6 +68,8 @@ pub struct NoticeRoute {
     /// Where the guest's questions for the user and the model go
     /// ([`super::asks`]); `None` when nobody can answer them.
     pub asks: Option<mpsc::UnboundedSender<Ask>>,
+    /// What the client declared it can be asked.
+    pub declared: Declared,
 }
 
 /// The per-call state behind the host interfaces.
@@ -205,38 +208,156 @@ impl progress::Host for NoticeSink {
 impl content::Host for NoticeSink {}
 
 impl NoticeSink {
-    /// Hands `question` to whoever serves the call and waits for the
-    /// answer, once [`Asking`] lets it through.
-    async fn ask(&mut self, question: Question) -> Result<Answer, String> {
-        self.asking.admit(&question)?;
-        let Some(asks) = self.route.as_ref().and_then(|route| route.asks.clone()) else {
-            return Err("nobody can answer: this call was not made by an MCP client that can be asked".into());
-        };
-        let (reply, answer) = tokio::sync::oneshot::channel();
-        asks.send(Ask { question, reply }).map_err(|_| "the client is gone".to_string())?;
-        answer.await.unwrap_or_else(|_| Err("the question was dropped unanswered".into()))
+    /// Hands `questions` (each under its key) to whoever serves the call and
+    /// waits for the answers; each question first passes [`Asking`]. A
+    /// question refused there gets its reason and is not sent. An `Err` is
+    /// the end of the guest: the call stops for a client's answers.
+    async fn ask(
+        &mut self,
+        questions: Vec<(String, Question)>,
+    ) -> wasmtime::Result<Vec<Result<Answer, String>>> {
+        let mut answers: Vec<Option<Result<Answer, String>>> = Vec::with_capacity(questions.len());
+        let mut admitted = Vec::new();
+        for (key, question) in questions {
+            match self.asking.admit(&key, &question) {
+                Ok(()) => {
+                    answers.push(None);
+                    admitted.push((key, question));
+                }
+                Err(reason) => answers.push(Some(Err(reason))),
+            }
+        }
+        let mut sent = if admitted.is_empty() {
+            Vec::new()
+        } else {
+            match self.route.as_ref().and_then(|route| route.asks.clone()) {
+                None => {
+                    let nobody =
+                        "nobody can answer: this call was not made by an MCP client that can be asked";
+                    admitted.iter().map(|_| Err(nobody.to_string())).collect()
+                }
+                Some(asks) => {
+                    let count = admitted.len();
+                    let (reply, answer) = tokio::sync::oneshot::channel();
+                    match asks.send(Ask { questions: admitted, reply }) {
+                        Err(_) => (0..count).map(|_| Err("the client is gone".to_string())).collect(),
+                        Ok(()) => match answer.await {
+                            Ok(Reply::Answers(answers)) => answers,
+                            Ok(Reply::Suspend) => return Err(wasmtime::Error::new(Suspended)),
+                            Err(_) => (0..count)
+                                .map(|_| Err("the question was dropped unanswered".to_string()))
+                                .collect(),
+                        },
+                    }
+                }
+            }
+        }
+        .into_iter();
+        Ok(answers
+            .into_iter()
+            .map(|answer| {
+                answer
+                    .unwrap_or_else(|| sent.next().unwrap_or_else(|| Err("the host lost the answer".into())))
+            })
+            .collect())
+    }
+
+    /// One question under a key moat chooses.
+    async fn ask_one(&mut self, question: Question) -> wasmtime::Result<Result<Answer, String>> {
+        let key = self.asking.next_key(&question);
+        let mut answers = self.ask(vec![(key, question)]).await?;
+        Ok(answers.pop().unwrap_or_else(|| Err("the host lost the answer".into())))
     }
 }
+
+const WRONG_KIND: &str = "the host answered with the wrong kind of answer";
 
 impl elicitation::Host for NoticeSink {
     async fn ask(
         &mut self,
         message: String,
         requested_schema: String,
-    ) -> Result<elicitation::Answer, String> {
-        match NoticeSink::ask(self, Question::Elicit { message, requested_schema }).await? {
-            Answer::Elicited(answer) => Ok(answer),
-            Answer::Sampled(_) => Err("the host answered with the wrong kind of answer".into()),
-        }
+    ) -> wasmtime::Result<Result<elicitation::Answer, String>> {
+        Ok(match self.ask_one(Question::Elicit { message, requested_schema }).await? {
+            Ok(Answer::Elicited(answer)) => Ok(answer),
+            Ok(_) => Err(WRONG_KIND.into()),
+            Err(reason) => Err(reason),
+        })
     }
 }
 
 impl sampling::Host for NoticeSink {
-    async fn create_message(&mut self, request: sampling::Request) -> Result<sampling::Reply, String> {
-        match NoticeSink::ask(self, Question::Sample(request)).await? {
-            Answer::Sampled(reply) => Ok(*reply),
-            Answer::Elicited(_) => Err("the host answered with the wrong kind of answer".into()),
+    async fn create_message(
+        &mut self,
+        request: sampling::Request,
+    ) -> wasmtime::Result<Result<sampling::Reply, String>> {
+        Ok(match self.ask_one(Question::Sample(request)).await? {
+            Ok(Answer::Sampled(reply)) => Ok(*reply),
+            Ok(_) => Err(WRONG_KIND.into()),
+            Err(reason) => Err(reason),
+        })
+    }
+}
+
+impl roots::Host for NoticeSink {
+    async fn list_roots(&mut self) -> wasmtime::Result<Result<Vec<roots::Root>, String>> {
+        Ok(match self.ask_one(Question::ListRoots).await? {
+            Ok(Answer::Roots(roots)) => Ok(roots),
+            Ok(_) => Err(WRONG_KIND.into()),
+            Err(reason) => Err(reason),
+        })
+    }
+}
+
+impl input::Host for NoticeSink {
+    fn require(&mut self, capabilities: Vec<input::Capability>) -> wasmtime::Result<()> {
+        let declared = self.route.as_ref().map(|route| route.declared).unwrap_or_default();
+        let mut missing: Vec<&'static str> = Vec::new();
+        for capability in capabilities {
+            let (has, name) = match capability {
+                input::Capability::Elicitation => (declared.elicitation, "elicitation"),
+                input::Capability::Sampling => (declared.sampling, "sampling"),
+                input::Capability::Roots => (declared.roots, "roots"),
+            };
+            if !has && !missing.contains(&name) {
+                missing.push(name);
+            }
         }
+        if missing.is_empty() { Ok(()) } else { Err(wasmtime::Error::new(Undeclared(missing))) }
+    }
+
+    async fn ask_all(
+        &mut self,
+        questions: Vec<input::Keyed>,
+    ) -> wasmtime::Result<Result<Vec<Result<input::Response, String>>, String>> {
+        let mut keyed = Vec::with_capacity(questions.len());
+        for input::Keyed { key, question } in questions {
+            if let Err(reason) = Asking::guest_key(&key) {
+                return Ok(Err(reason));
+            }
+            if keyed.iter().any(|(k, _)| *k == key) {
+                return Ok(Err(format!("the key `{key}` is given to two questions")));
+            }
+            let question = match question {
+                input::Question::Elicit(form) => {
+                    Question::Elicit { message: form.message, requested_schema: form.requested_schema }
+                }
+                input::Question::Sample(request) => Question::Sample(request),
+                input::Question::ListRoots => Question::ListRoots,
+            };
+            keyed.push((key, question));
+        }
+        let answers = self.ask(keyed).await?;
+        Ok(Ok(answers
+            .into_iter()
+            .map(|answer| {
+                answer.map(|answer| match answer {
+                    Answer::Elicited(answer) => input::Response::Elicited(answer),
+                    Answer::Sampled(reply) => input::Response::Sampled(*reply),
+                    Answer::Roots(roots) => input::Response::Roots(roots),
+                })
+            })
+            .collect()))
     }
 }
 
@@ -266,7 +387,13 @@ mod tests {
         limits: &Limits,
     ) -> (NoticeSink, mpsc::UnboundedReceiver<Notice>) {
         let (sender, receiver) = mpsc::unbounded_channel();
-        (NoticeSink::new(Some(NoticeRoute { sender, min_level, progress, asks: None }), limits), receiver)
+        (
+            NoticeSink::new(
+                Some(NoticeRoute { sender, min_level, progress, asks: None, declared: Default::default() }),
+                limits,
+            ),
+            receiver,
+        )
     }
 
     fn drain(receiver: &mut mpsc::UnboundedReceiver<Notice>) -> Vec<Notice> {
