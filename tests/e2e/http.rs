@@ -39,7 +39,7 @@ impl HttpMoat {
         let dist = examples();
         let config = format!(
             "[components.text]\npath = \"{d}/text.wasm\"\n[components.units]\npath = \"{d}/units.wasm\"\n\n\
-             [http.tokens.alice]\nsha256 = \"{a}\"\ntools = [\"text.*\"]\nrate_per_minute = 30\n\
+             [http.tokens.alice]\nsha256 = \"{a}\"\ntools = [\"text.*\", \"asker.ask-user\"]\nrate_per_minute = 30\n\
              [http.tokens.bob]\nsha256 = \"{b}\"\n{extra}\n",
             d = dist.display(),
             a = sha256_hex(ALICE),
@@ -515,7 +515,11 @@ async fn oauth_keys_can_come_from_a_jwks_url() {
 /// The official Python SDK over HTTP, in both protocol eras.
 #[tokio::test]
 async fn the_official_python_sdk_over_http() {
-    let moat = HttpMoat::start("").await;
+    let asker = format!(
+        "[components.asker]\npath = \"{}/hostile.wasm\"\ngrants = {{ elicitation = true }}\n",
+        examples().display()
+    );
+    let moat = HttpMoat::start(&asker).await;
     let python = std::env::var("PYTHON").unwrap_or_else(|_| "python3".into());
     let output = tokio::process::Command::new(&python)
         .arg(crate::support::repo_root().join("tests/python/http_client.py"))

@@ -308,16 +308,29 @@ async fn notices_reach_http_clients_in_both_eras() {
             recorder.clone().serve(transport).await
         }
         .expect("session starts");
-        let call = |tool: &str, args: Value| {
+        // 2026-07-28 sets the log level per request (`_meta` logLevel);
+        // 2025-11-25 per session, info until the client sets one.
+        let call = |tool: &str, args: Value, level: Option<LoggingLevel>| {
             let Value::Object(args) = args else { unreachable!() };
-            client.call_tool(CallToolRequestParams::new(tool.to_string()).with_arguments(args))
+            let mut params = CallToolRequestParams::new(tool.to_string()).with_arguments(args);
+            if let Some(level) = level {
+                let mut meta = rmcp::model::RequestMetaObject::new();
+                meta.set_log_level(level);
+                params.meta = Some(meta);
+            }
+            client.call_tool(params)
         };
-        call("hostile.log-flood", json!({"text": "over http", "count": 2})).await.unwrap();
-        call("hostile.progress-steps", json!({"values": [1.0, 2.0]})).await.unwrap();
+        let info = Some(LoggingLevel::Info);
+        call("hostile.log-flood", json!({"text": "over http", "count": 2}), info).await.unwrap();
+        call("hostile.progress-steps", json!({"values": [1.0, 2.0]}), info).await.unwrap();
         let logs: Vec<String> = recorder.take_logs().iter().map(message).collect();
         let progress: Vec<f64> = recorder.take_progress().iter().map(|p| p.progress).collect();
         assert_eq!(logs, ["over http", "over http"], "discover: {discover}");
         assert_eq!(progress, [1.0, 2.0], "discover: {discover}");
+        call("hostile.log-flood", json!({"text": "unasked", "count": 1}), None).await.unwrap();
+        let logs: Vec<String> = recorder.take_logs().iter().map(message).collect();
+        let expected: &[&str] = if discover { &[] } else { &["unasked"] };
+        assert_eq!(logs, expected, "without a logLevel, 2026-07-28 gets no log messages");
         client.cancel().await.ok();
     }
 }

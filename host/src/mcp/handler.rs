@@ -836,7 +836,7 @@ impl ServerHandler for McpServer {
 
     /// Accepted for a resource moat serves; its contents change only if the
     /// component's own data does, which moat cannot see, so no update is
-    /// ever sent (said in docs/config.md).
+    /// ever sent (said in wit/README.md).
     async fn subscribe(
         &self,
         request: SubscribeRequestParams,
@@ -856,7 +856,7 @@ impl ServerHandler for McpServer {
     /// 2026-07-28 `subscriptions/listen`: accepted for the resources moat
     /// serves. The served set and its definitions never change while
     /// serving, so the acknowledgment is all a stream carries (said in
-    /// docs/config.md); it stays open until the client closes it.
+    /// wit/README.md); it stays open until the client closes it.
     fn accepted_subscription_filter(&self, requested: &SubscriptionFilter) -> Option<SubscriptionFilter> {
         let mut accepted = SubscriptionFilter::new();
         accepted.resource_subscriptions = requested
