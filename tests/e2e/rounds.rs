@@ -33,8 +33,13 @@ impl ClientHandler for Client {
     ) -> Result<ElicitResult, ErrorData> {
         let message = match &request {
             ElicitRequestParams::FormElicitationParams { message, .. } => message.clone(),
+            ElicitRequestParams::UrlElicitationParams { message, url, .. } => format!("{message} <{url}>"),
             _ => String::new(),
         };
+        if matches!(request, ElicitRequestParams::UrlElicitationParams { .. }) {
+            self.asked.lock().unwrap().push(message);
+            return Ok(ElicitResult::new(self.action.clone()));
+        }
         self.asked.lock().unwrap().push(message);
         let mut result = ElicitResult::new(self.action.clone());
         if self.action == ElicitationAction::Accept {
@@ -45,7 +50,8 @@ impl ClientHandler for Client {
 
     fn get_info(&self) -> ClientConfig {
         let mut capabilities = ClientCapabilities::default();
-        capabilities.elicitation = Some(ElicitationCapability::default());
+        capabilities.elicitation =
+            Some(ElicitationCapability::new().with_form(Default::default()).with_url(Default::default()));
         let mut info = ClientConfig::default();
         info.capabilities = capabilities;
         info.protocol_version = ProtocolVersion::V_2026_07_28;
@@ -68,13 +74,17 @@ grants = { elicitation = true }
 
 impl Session {
     async fn start(config: &str, action: ElicitationAction) -> Session {
+        // 2026-07-28 has no initialize: the client discovers the server.
+        let lifecycle =
+            ClientLifecycleMode::Discover { preferred_versions: vec![ProtocolVersion::V_2026_07_28] };
+        Session::start_in(config, action, lifecycle).await
+    }
+
+    async fn start_in(config: &str, action: ElicitationAction, lifecycle: ClientLifecycleMode) -> Session {
         let dir = support::config_dir(config);
         let (transport, _stderr) =
             support::serve_process(&dir.path().join("moat.toml"), &support::shared_cache(), &[], &[]);
         let asked = Arc::new(Mutex::new(Vec::new()));
-        // 2026-07-28 has no initialize: the client discovers the server.
-        let lifecycle =
-            ClientLifecycleMode::Discover { preferred_versions: vec![ProtocolVersion::V_2026_07_28] };
         let client = Client { action, asked: asked.clone() };
         let client = client.serve_with_lifecycle(transport, lifecycle).await.expect("MCP session");
         Session { client, asked, _dir: dir }
@@ -192,5 +202,48 @@ async fn confirmation_is_a_round_in_moats_words_and_only_accept_runs_the_tool() 
         if !runs {
             assert!(text(&result).contains("the user declined to run it"), "{}", text(&result));
         }
+    }
+}
+
+#[tokio::test]
+async fn the_user_is_sent_only_to_an_https_page_the_policy_grants_in_both_eras() {
+    let config = r#"
+[components.asker]
+path = "{dist}/hostile.wasm"
+grants = { elicitation = true, elicitation_urls = ["https://login.example.com/oauth/"] }
+
+[components.hostile]
+path = "{dist}/hostile.wasm"
+grants = { elicitation = true }
+"#;
+    let eras = [
+        ClientLifecycleMode::Initialize,
+        ClientLifecycleMode::Discover { preferred_versions: vec![ProtocolVersion::V_2026_07_28] },
+    ];
+    for lifecycle in eras {
+        let era = format!("{lifecycle:?}");
+        let session = Session::start_in(config, ElicitationAction::Accept, lifecycle).await;
+        let open = |tool: &str, url: &str| {
+            let page = params(tool, json!({"message": "Sign in to continue", "url": url}));
+            let client = &session.client;
+            async move { client.call_tool(page).await.expect("a result") }
+        };
+        let opened = open("asker.open-page", "https://login.example.com/oauth/start?state=7").await;
+        assert_eq!(text(&opened), "accept", "{era}: {opened:?}");
+        assert_eq!(
+            session.asked(),
+            ["Sign in to continue <https://login.example.com/oauth/start?state=7>"],
+            "{era}: the client was shown the page's URL"
+        );
+        for (tool, url, why) in [
+            ("asker.open-page", "https://login.example.com.evil.test/oauth/", "under no `elicitation_urls`"),
+            ("asker.open-page", "http://login.example.com/oauth/start", "not https"),
+            ("hostile.open-page", "https://login.example.com/oauth/start", "granted: none"),
+        ] {
+            let refused = open(tool, url).await;
+            assert!(is_error(&refused), "{era}: {url}");
+            assert!(text(&refused).contains(why), "{era}: {url}: {}", text(&refused));
+        }
+        assert_eq!(session.asked().len(), 1, "{era}: no refused page reached the client");
     }
 }

@@ -203,6 +203,16 @@ impl Guest for Hostile {
         Ok(actions)
     }
 
+    fn open_page(message: String, url: String) -> Result<String, String> {
+        use moat::host::elicitation::{Action, ask_url};
+        Ok(match ask_url(&message, &url)? {
+            Action::Accept => "accept",
+            Action::Decline => "decline",
+            Action::Cancel => "cancel",
+        }
+        .to_string())
+    }
+
     fn ask_model(prompt: String) -> Result<String, String> {
         use moat::host::content::{Block, Kind, Message, Role};
         use moat::host::sampling::{Request, create_message};

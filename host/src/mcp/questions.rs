@@ -44,11 +44,30 @@ pub enum Outgoing {
 }
 
 impl Outgoing {
-    /// The request of `question` for a client with `capabilities`, or why
-    /// it cannot be asked (the guest reads the reason).
-    pub fn of(question: &Question, capabilities: Option<&ClientCapabilities>) -> Result<Outgoing, String> {
+    /// The request of `question` (a URL elicitation's id is `id`) for a
+    /// client with `capabilities`, or why it cannot be asked (the guest
+    /// reads the reason).
+    pub fn of(
+        question: &Question,
+        capabilities: Option<&ClientCapabilities>,
+        id: &str,
+    ) -> Result<Outgoing, String> {
+        if let Question::ElicitUrl { message, url } = question {
+            let declared = capabilities.and_then(|c| c.elicitation.as_ref()).is_some_and(|e| e.url.is_some());
+            if !declared {
+                return Err("the client did not declare URL elicitation (`elicitation.url`)".into());
+            }
+            return Ok(Outgoing::Elicit(ElicitRequestParams::UrlElicitationParams {
+                meta: None,
+                message: message.clone(),
+                url: url.clone(),
+                elicitation_id: id.to_string(),
+            }));
+        }
         let declared = match question {
-            Question::Elicit { .. } => capabilities.is_some_and(|c| c.elicitation.is_some()),
+            Question::Elicit { .. } | Question::ElicitUrl { .. } => {
+                capabilities.is_some_and(|c| c.elicitation.is_some())
+            }
             Question::Sample(_) => capabilities.is_some_and(|c| c.sampling.is_some()),
             Question::ListRoots => capabilities.is_some_and(|c| c.roots.is_some()),
         };
@@ -68,6 +87,7 @@ impl Outgoing {
             }
             Question::Sample(request) => Outgoing::Sample(sampling_params(request)?),
             Question::ListRoots => Outgoing::ListRoots,
+            Question::ElicitUrl { .. } => unreachable!("answered above"),
         })
     }
 
@@ -138,8 +158,10 @@ pub fn answer_live(
 ) {
     tokio::spawn(async move {
         let mut answers = Vec::with_capacity(ask.questions.len());
-        for (_, question) in &ask.questions {
-            let answer = match Outgoing::of(question, capabilities.as_ref()) {
+        for (key, question) in &ask.questions {
+            // Unique per question asked live (the client may correlate by it).
+            let id = format!("{key}.{:016x}", rand_core::RngCore::next_u64(&mut rand_core::OsRng));
+            let answer = match Outgoing::of(question, capabilities.as_ref(), &id) {
                 Ok(outgoing) => match ask_live(&peer, outgoing).await {
                     Ok(incoming) => incoming.answer(&host, &tool),
                     Err(error) => Err(error),

@@ -186,7 +186,8 @@ impl Rounds {
             message,
             requested_schema: "{\"type\":\"object\",\"properties\":{}}".into(),
         };
-        let request = Outgoing::of(&question, self.capabilities.as_ref()).expect("moat's own form is a form");
+        let request = Outgoing::of(&question, self.capabilities.as_ref(), CONFIRM_KEY)
+            .expect("moat's own form is a form");
         let state = State { confirm_asked: true, ..State::default() };
         let requests: InputRequests =
             [(CONFIRM_KEY.to_string(), request.input_request())].into_iter().collect();
@@ -198,7 +199,8 @@ impl Rounds {
     pub fn answer(&mut self, host: &Host, tool: &str, ask: Ask) {
         let mut answers = Vec::with_capacity(ask.questions.len());
         for (key, question) in &ask.questions {
-            let outgoing = match Outgoing::of(question, self.capabilities.as_ref()) {
+            // The same on every run, so that a recorded answer finds its question.
+            let outgoing = match Outgoing::of(question, self.capabilities.as_ref(), key) {
                 Ok(outgoing) => outgoing,
                 Err(reason) => {
                     answers.push(Err(reason));
@@ -288,9 +290,9 @@ mod tests {
     fn an_input_request_is_the_method_and_params_mcp_names() {
         let question = crate::runtime::asks::Question::ListRoots;
         let capabilities: ClientCapabilities = serde_json::from_str(r#"{"roots": {}}"#).unwrap();
-        let request = Outgoing::of(&question, Some(&capabilities)).unwrap().input_request();
+        let request = Outgoing::of(&question, Some(&capabilities), "k").unwrap().input_request();
         assert_eq!(request_json(&request)["method"], "roots/list");
         let none = ClientCapabilities::default();
-        assert!(Outgoing::of(&question, Some(&none)).unwrap_err().contains("did not declare the roots"));
+        assert!(Outgoing::of(&question, Some(&none), "k").unwrap_err().contains("did not declare the roots"));
     }
 }

@@ -49,6 +49,10 @@ pub struct RawGrants {
     /// May ask for the client's roots (`moat:host/roots`).
     #[serde(default)]
     roots: bool,
+    /// `https` URL prefixes the component may send the user to
+    /// (`moat:host/elicitation.ask-url`, with `elicitation`).
+    #[serde(default)]
+    elicitation_urls: Vec<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -93,6 +97,8 @@ pub struct Policy {
     pub sampling: bool,
     /// May ask for the client's roots (`moat:host/roots`).
     pub roots: bool,
+    /// Where URL elicitation may send the user (`https` prefixes).
+    pub elicitation_urls: Vec<url::Url>,
     pub secrets: Secrets,
 }
 
@@ -146,6 +152,18 @@ impl Policy {
                 })
             })
             .collect::<Result<Vec<_>>>()?;
+        let elicitation_urls = raw
+            .elicitation_urls
+            .iter()
+            .enumerate()
+            .map(|(i, prefix)| {
+                elicitation_url(prefix).with_context(|| format!("grants.elicitation_urls[{i}]"))
+            })
+            .collect::<Result<Vec<_>>>()?;
+        ensure!(
+            elicitation_urls.is_empty() || raw.elicitation,
+            "grants.elicitation_urls needs `elicitation = true`: a page is a question for the user"
+        );
         if let Some(unused) = secrets.names().find(|name| !http.iter().any(|g| g.uses_secret(name))) {
             bail!("secret `{unused}` is not used by any grants.http header; remove it or use it");
         }
@@ -158,6 +176,7 @@ impl Policy {
             elicitation: raw.elicitation,
             sampling: raw.sampling,
             roots: raw.roots,
+            elicitation_urls,
             secrets,
         })
     }
@@ -227,6 +246,9 @@ impl Policy {
         if self.roots {
             out.push("roots: may ask which directories the client works in".into());
         }
+        for prefix in &self.elicitation_urls {
+            out.push(format!("elicitation url: may send the user to pages under {prefix}"));
+        }
         if self.name_lookup {
             out.push("name lookup".into());
         }
@@ -286,6 +308,23 @@ fn expand_home(path: &Path) -> Result<PathBuf> {
         Ok(rest) => Ok(dirs::home_dir().context("`~` used but the home directory is unknown")?.join(rest)),
         Err(_) => Ok(path.to_path_buf()),
     }
+}
+
+/// An `elicitation_urls` grant: an absolute `https` URL with a host and no
+/// user name, password, query or fragment; the pages under its path.
+fn elicitation_url(prefix: &str) -> Result<url::Url> {
+    let url = url::Url::parse(prefix).with_context(|| format!("`{prefix}` is not a URL"))?;
+    ensure!(url.scheme() == "https", "`{prefix}` is not https: moat sends the user only to https pages");
+    ensure!(url.host_str().is_some(), "`{prefix}` names no host");
+    ensure!(
+        url.username().is_empty() && url.password().is_none(),
+        "`{prefix}` holds a user name or password"
+    );
+    ensure!(
+        url.query().is_none() && url.fragment().is_none(),
+        "`{prefix}` has a query or fragment; a grant is a prefix of pages"
+    );
+    Ok(url)
 }
 
 fn validate_env_name(name: &str) -> Result<()> {

@@ -33,19 +33,50 @@ pub struct Asking {
     pub elicitation: bool,
     pub sampling: bool,
     pub roots: bool,
+    /// The `https` URL prefixes the user may be sent to (URL elicitation).
+    pub urls: Vec<url::Url>,
     asked: u32,
     keys: std::collections::BTreeSet<String>,
 }
 
 impl Asking {
-    pub fn granted(elicitation: bool, sampling: bool, roots: bool) -> Asking {
-        Asking { elicitation, sampling, roots, ..Asking::default() }
+    pub fn granted(elicitation: bool, sampling: bool, roots: bool, urls: Vec<url::Url>) -> Asking {
+        Asking { elicitation, sampling, roots, urls, ..Asking::default() }
     }
 
     /// The key of the next single question of `question`'s kind: the same
     /// on every run of a call that asks the same things in the same order.
     pub fn next_key(&self, question: &Question) -> String {
         format!("{MOAT_KEY_PREFIX}{}.{}", question.kind(), self.asked + 1)
+    }
+
+    /// Whether `url` may be shown to the user: `https`, no user name or
+    /// password in it, and under one of the granted prefixes (same host and
+    /// port, its path within the prefix's).
+    pub fn url_allowed(&self, url: &str) -> Result<(), String> {
+        let parsed = url::Url::parse(url).map_err(|e| format!("`{url}` is not a URL: {e}"))?;
+        if parsed.scheme() != "https" {
+            return Err(format!("`{url}` is not https: moat sends the user only to https pages"));
+        }
+        if !parsed.username().is_empty() || parsed.password().is_some() {
+            return Err(format!("`{url}` holds a user name or password"));
+        }
+        let under = |prefix: &url::Url| {
+            prefix.host_str() == parsed.host_str()
+                && prefix.port_or_known_default() == parsed.port_or_known_default()
+                && parsed.path().starts_with(prefix.path())
+        };
+        if !self.urls.iter().any(under) {
+            return Err(format!(
+                "`{url}` is under no `elicitation_urls` grant of this component (granted: {})",
+                if self.urls.is_empty() {
+                    "none".to_string()
+                } else {
+                    self.urls.iter().map(|u| u.as_str()).collect::<Vec<_>>().join(", ")
+                }
+            ));
+        }
+        Ok(())
     }
 
     /// A guest's own key, checked: the characters and length
@@ -70,7 +101,7 @@ impl Asking {
     pub fn admit(&mut self, key: &str, question: &Question) -> Result<(), String> {
         let kind = question.kind();
         let granted = match question {
-            Question::Elicit { .. } => self.elicitation,
+            Question::Elicit { .. } | Question::ElicitUrl { .. } => self.elicitation,
             Question::Sample(_) => self.sampling,
             Question::ListRoots => self.roots,
         };
@@ -78,6 +109,9 @@ impl Asking {
             return Err(format!(
                 "moat:host/{kind} is not granted to this component (its grants need `{kind} = true`)"
             ));
+        }
+        if let Question::ElicitUrl { url, .. } = question {
+            self.url_allowed(url)?;
         }
         if self.asked >= MAX_ASKS_PER_CALL {
             return Err(format!("this call has asked {MAX_ASKS_PER_CALL} times, the most one call may"));
@@ -93,7 +127,15 @@ impl Asking {
 /// A guest's question.
 #[derive(Debug, Clone)]
 pub enum Question {
-    Elicit { message: String, requested_schema: String },
+    Elicit {
+        message: String,
+        requested_schema: String,
+    },
+    /// A page for the user to open (URL-mode elicitation).
+    ElicitUrl {
+        message: String,
+        url: String,
+    },
     Sample(sampling::Request),
     ListRoots,
 }
@@ -102,7 +144,7 @@ impl Question {
     /// The name of its interface and grant.
     pub fn kind(&self) -> &'static str {
         match self {
-            Question::Elicit { .. } => "elicitation",
+            Question::Elicit { .. } | Question::ElicitUrl { .. } => "elicitation",
             Question::Sample(_) => "sampling",
             Question::ListRoots => "roots",
         }
@@ -165,11 +207,11 @@ mod tests {
 
     #[test]
     fn no_grant_no_question_and_the_cap_holds() {
-        let mut none = Asking::granted(false, false, false);
+        let mut none = Asking::granted(false, false, false, vec![]);
         let error = none.admit("a", &elicit()).unwrap_err();
         assert!(error.contains("`elicitation = true`"), "{error}");
         assert!(none.admit("r", &Question::ListRoots).unwrap_err().contains("`roots = true`"));
-        let mut some = Asking::granted(true, false, false);
+        let mut some = Asking::granted(true, false, false, vec![]);
         for i in 0..MAX_ASKS_PER_CALL {
             some.admit(&format!("k{i}"), &elicit()).unwrap();
         }
@@ -177,8 +219,31 @@ mod tests {
     }
 
     #[test]
+    fn the_user_is_sent_only_to_granted_https_pages() {
+        let prefix = url::Url::parse("https://login.example.com/oauth/").unwrap();
+        let mut asking = Asking::granted(true, false, false, vec![prefix]);
+        let page = |url: &str| Question::ElicitUrl { message: "Sign in".into(), url: url.into() };
+        asking.admit("a", &page("https://login.example.com/oauth/start?state=1")).unwrap();
+        for (url, why) in [
+            ("http://login.example.com/oauth/start", "not https"),
+            ("https://login.example.com/other", "under no `elicitation_urls`"),
+            ("https://login.example.com.evil.test/oauth/", "under no"),
+            ("https://login.example.com:8443/oauth/", "under no"),
+            ("https://me:pw@login.example.com/oauth/", "user name or password"),
+            ("javascript:alert(1)", "not https"),
+        ] {
+            let error = asking.admit(url, &page(url)).unwrap_err();
+            assert!(error.contains(why), "{url}: {error}");
+        }
+        let mut none = Asking::granted(true, false, false, vec![]);
+        assert!(
+            none.admit("b", &page("https://login.example.com/oauth/")).unwrap_err().contains("granted: none")
+        );
+    }
+
+    #[test]
     fn a_key_is_asked_once_and_moats_keys_are_moats() {
-        let mut asking = Asking::granted(true, false, false);
+        let mut asking = Asking::granted(true, false, false, vec![]);
         asking.admit("user_name", &elicit()).unwrap();
         assert!(asking.admit("user_name", &elicit()).unwrap_err().contains("already asked"));
         assert_eq!(asking.next_key(&elicit()), "moat.elicitation.2");

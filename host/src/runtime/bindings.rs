@@ -10,6 +10,7 @@ wasmtime::component::bindgen!({
     world: "imports",
     imports: {
         "moat:host/elicitation.ask": async | trappable,
+        "moat:host/elicitation.ask-url": async | trappable,
         "moat:host/sampling.create-message": async | trappable,
         "moat:host/roots.list-roots": async | trappable,
         "moat:host/input.ask-all": async | trappable,

@@ -143,8 +143,12 @@ impl Runtime {
                 .map_err(CallFailure::Internal)?,
         };
         let mut notices = NoticeSink::new(call.notices.take(), &limits);
-        notices.asking =
-            asks::Asking::granted(call.policy.elicitation, call.policy.sampling, call.policy.roots);
+        notices.asking = asks::Asking::granted(
+            call.policy.elicitation,
+            call.policy.sampling,
+            call.policy.roots,
+            call.policy.elicitation_urls.clone(),
+        );
         sandbox.store.data_mut().notices = notices;
         let run = async {
             // Without a spare, the call's deadline covers instantiating too;

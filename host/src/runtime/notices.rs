@@ -284,6 +284,18 @@ impl elicitation::Host for NoticeSink {
             Err(reason) => Err(reason),
         })
     }
+
+    async fn ask_url(
+        &mut self,
+        message: String,
+        url: String,
+    ) -> wasmtime::Result<Result<elicitation::Action, String>> {
+        Ok(match self.ask_one(Question::ElicitUrl { message, url }).await? {
+            Ok(Answer::Elicited(answer)) => Ok(answer.action),
+            Ok(_) => Err(WRONG_KIND.into()),
+            Err(reason) => Err(reason),
+        })
+    }
 }
 
 impl sampling::Host for NoticeSink {
@@ -341,6 +353,9 @@ impl input::Host for NoticeSink {
             let question = match question {
                 input::Question::Elicit(form) => {
                     Question::Elicit { message: form.message, requested_schema: form.requested_schema }
+                }
+                input::Question::ElicitUrl(page) => {
+                    Question::ElicitUrl { message: page.message, url: page.url }
                 }
                 input::Question::Sample(request) => Question::Sample(request),
                 input::Question::ListRoots => Question::ListRoots,
