@@ -376,3 +376,19 @@ async fn types_nested_past_the_bound_are_refused_at_load_and_the_deepest_allowed
     assert!(text(&result).contains("\"words\":2"), "{}", text(&result));
     moat.stop().await;
 }
+
+#[test]
+fn a_reader_that_stops_early_ends_a_command_quietly() {
+    // `moat inspect tool.wasm | head`, with the reader gone before the
+    // first line: every write meets a broken pipe.
+    let (reader, writer) = std::io::pipe().unwrap();
+    drop(reader);
+    let output = std::process::Command::new(crate::support::MOAT)
+        .args(["inspect", examples().join("kitchen-sink.wasm").to_str().unwrap()])
+        .stdout(writer)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert_eq!(output.status.code(), Some(141), "as SIGPIPE ends a Unix tool: {stderr}");
+}

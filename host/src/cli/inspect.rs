@@ -57,7 +57,7 @@ pub(super) fn inspect(path: &Path, name: Option<&str>, config: Option<&Path>, as
         "unavailable": unavailable.iter().map(|(f, r)| json!({"function": f, "reason": r})).collect::<Vec<_>>(),
     });
     if as_json {
-        println!("{}", serde_json::to_string_pretty(&report)?);
+        outln!("{}", serde_json::to_string_pretty(&report)?);
         return Ok(());
     }
     print_inspect_text(&report, &tools);
@@ -65,40 +65,40 @@ pub(super) fn inspect(path: &Path, name: Option<&str>, config: Option<&Path>, as
 }
 
 fn print_inspect_text(report: &Value, tools: &[ToolDef]) {
-    println!("component  {}", report["path"].as_str().unwrap_or_default());
-    println!("digest     {}", report["digest"].as_str().unwrap_or_default());
-    println!("size       {} bytes", report["size"]);
+    outln!("component  {}", report["path"].as_str().unwrap_or_default());
+    outln!("digest     {}", report["digest"].as_str().unwrap_or_default());
+    outln!("size       {} bytes", report["size"]);
     match report["metadata"].as_object() {
-        Some(m) => println!(
+        Some(m) => outln!(
             "metadata   embedded, world {} ({} functions documented)",
             m["world"].as_str().unwrap_or_default(),
             m["functions"]
         ),
-        None => println!("metadata   none: descriptions are generated (build with `moat pack`)"),
+        None => outln!("metadata   none: descriptions are generated (build with `moat pack`)"),
     }
-    println!("imports");
+    outln!("imports");
     let imports = report["imports"].as_array().cloned().unwrap_or_default();
     if imports.is_empty() {
-        println!("  none: the component needs nothing from the host, not even WASI");
+        outln!("  none: the component needs nothing from the host, not even WASI");
     }
     for import in imports {
-        println!("  {}", import.as_str().unwrap_or_default());
+        outln!("  {}", import.as_str().unwrap_or_default());
     }
     if let Some(error) = report["link_error"].as_str() {
-        println!("  ! cannot be served by this host: {error}");
+        outln!("  ! cannot be served by this host: {error}");
     }
-    println!("grants");
+    outln!("grants");
     let grants = report["grants"].as_array().cloned().unwrap_or_default();
     if grants.is_empty() {
-        println!("  none: the component can reach nothing outside itself");
+        outln!("  none: the component can reach nothing outside itself");
     }
     for grant in grants {
-        println!("  {}", grant.as_str().unwrap_or_default());
+        outln!("  {}", grant.as_str().unwrap_or_default());
     }
     for warning in report["warnings"].as_array().into_iter().flatten() {
-        println!("  ! {}", warning.as_str().unwrap_or_default());
+        outln!("  ! {}", warning.as_str().unwrap_or_default());
     }
-    println!("tools");
+    outln!("tools");
     for tool in tools {
         let mut hints = Vec::new();
         for (set, label) in [
@@ -114,21 +114,21 @@ fn print_inspect_text(report: &Value, tools: &[ToolDef]) {
             }
         }
         let hints = if hints.is_empty() { String::new() } else { format!("  [{}]", hints.join(", ")) };
-        println!("  {}{hints}", tool.name);
+        outln!("  {}{hints}", tool.name);
         for line in tool.description.lines() {
-            println!("      {line}");
+            outln!("      {line}");
         }
-        println!("      input:  {}", Value::Object((*tool.input_schema).clone()));
+        outln!("      input:  {}", Value::Object((*tool.input_schema).clone()));
         if let Some(output) = &tool.output_schema {
-            println!("      output: {}", Value::Object((**output).clone()));
+            outln!("      output: {}", Value::Object((**output).clone()));
         } else if tool.returns_content() {
-            println!("      output: content blocks (moat:host/content)");
+            outln!("      output: content blocks (moat:host/content)");
         }
     }
     let text = |value: &Value, key: &str| value[key].as_str().unwrap_or_default().to_string();
     let describe = |value: &Value| {
         for line in text(value, "description").lines() {
-            println!("      {line}");
+            outln!("      {line}");
         }
     };
     let listed = |key: &str| report[key].as_array().cloned().unwrap_or_default();
@@ -137,10 +137,10 @@ fn print_inspect_text(report: &Value, tools: &[ToolDef]) {
     let resources = listed("resources");
     let templates = listed("resource_templates");
     if !resources.is_empty() || !templates.is_empty() {
-        println!("resources");
+        outln!("resources");
         for resource in resources {
             let mime = text(&resource, "mimeType");
-            println!(
+            outln!(
                 "  {}  {}{}",
                 text(&resource, "uri"),
                 text(&resource, "name"),
@@ -149,13 +149,13 @@ fn print_inspect_text(report: &Value, tools: &[ToolDef]) {
             describe(&resource);
         }
         for template in templates {
-            println!("  {}  {}  (template)", text(&template, "uriTemplate"), text(&template, "name"));
+            outln!("  {}  {}  (template)", text(&template, "uriTemplate"), text(&template, "name"));
             describe(&template);
         }
     }
     let prompts = listed("prompts");
     if !prompts.is_empty() {
-        println!("prompts");
+        outln!("prompts");
         for prompt in prompts {
             let arguments: Vec<String> = prompt["arguments"]
                 .as_array()
@@ -166,18 +166,18 @@ fn print_inspect_text(report: &Value, tools: &[ToolDef]) {
                     format!("{}{optional}", text(a, "name"))
                 })
                 .collect();
-            println!("  {}({})", text(&prompt, "name"), arguments.join(", "));
+            outln!("  {}({})", text(&prompt, "name"), arguments.join(", "));
             describe(&prompt);
         }
     }
     if !completed.is_empty() {
-        println!("completes  {}", completed.join(", "));
+        outln!("completes  {}", completed.join(", "));
     }
     let unavailable = report["unavailable"].as_array().cloned().unwrap_or_default();
     if !unavailable.is_empty() {
-        println!("not tools");
+        outln!("not tools");
         for item in unavailable {
-            println!(
+            outln!(
                 "  {}: {}",
                 item["function"].as_str().unwrap_or_default(),
                 item["reason"].as_str().unwrap_or_default()

@@ -18,6 +18,8 @@ use crate::load::surface::{ComponentTools, read_tools};
 use crate::tools::Naming;
 
 mod args;
+#[macro_use]
+pub(crate) mod output;
 mod call;
 mod inspect;
 mod log;
@@ -51,15 +53,15 @@ pub fn main() -> Result<std::process::ExitCode> {
             Command::New { name, lang, dir, no_wasi } => {
                 let dir = dir.unwrap_or_else(|| PathBuf::from(&name));
                 crate::scaffold::create(&name, lang, no_wasi, &dir)?;
-                println!("created {} ({name}, {lang:?}); next:", dir.display());
-                println!("  cd {} && ./test.sh     # build, call once through moat, vet", dir.display());
-                println!("  moat serve -c {}/moat.toml", dir.display());
+                outln!("created {} ({name}, {lang:?}); next:", dir.display());
+                outln!("  cd {} && ./test.sh     # build, call once through moat, vet", dir.display());
+                outln!("  moat serve -c {}/moat.toml", dir.display());
                 Ok(())
             }
             Command::Token { principal } => {
                 let token = crate::mcp::http::new_token();
-                println!("token for `{principal}` (shown once; give it to the client):\n  {token}\n");
-                println!(
+                outln!("token for `{principal}` (shown once; give it to the client):\n  {token}\n");
+                outln!(
                     "add to moat.toml:\n[http.tokens.{principal}]\nsha256 = \"{}\"\ntools = [\"*\"]",
                     crate::mcp::http::hash_token(&token)
                 );
@@ -77,12 +79,7 @@ pub fn main() -> Result<std::process::ExitCode> {
             Command::Keygen { prefix } => trust::keygen(&prefix),
             Command::Audit { command: AuditCommand::Verify { file } } => {
                 let verified = crate::audit::verify(&file)?;
-                println!(
-                    "{}: {} lines, chain intact; head {}",
-                    file.display(),
-                    verified.lines,
-                    verified.head
-                );
+                outln!("{}: {} lines, chain intact; head {}", file.display(), verified.lines, verified.head);
                 Ok(())
             }
             Command::Publish { component, reference, key, fail_on } => {

@@ -27,10 +27,10 @@ pub async fn publish(component: &Path, reference: &str, key: &Path, fail_on: Sev
     let manifest_digest = registry.push_component(&file.bytes, &exports, &imports).await?;
     let (payload, signature) = cosign_sign(&key, &reference, &manifest_digest);
     let tag = registry.push_signature(&manifest_digest, &payload, &signature).await?;
-    println!("published {reference}");
-    println!("  digest    {}", reference.pinned(&manifest_digest));
-    println!("  component {}", file.digest);
-    println!("  signature {}:{tag}", reference.repository());
+    outln!("published {reference}");
+    outln!("  digest    {}", reference.pinned(&manifest_digest));
+    outln!("  component {}", file.digest);
+    outln!("  signature {}:{tag}", reference.repository());
     Ok(())
 }
 
@@ -117,9 +117,9 @@ pub async fn add(
     ));
     std::fs::write(config_path, text).with_context(|| format!("cannot write {}", config_path.display()))?;
     lock.write(&lock_path)?;
-    println!("added `{name}` from {pinned}");
-    println!("  signature verified with {}", pulled.key);
-    println!("  component {} ({} tools) → {}", file.digest, tools.tools.len(), path.display());
-    println!("  pinned in {} and {}", config_path.display(), lock_path.display());
+    outln!("added `{name}` from {pinned}");
+    outln!("  signature verified with {}", pulled.key);
+    outln!("  component {} ({} tools) → {}", file.digest, tools.tools.len(), path.display());
+    outln!("  pinned in {} and {}", config_path.display(), lock_path.display());
     Ok(())
 }

@@ -36,24 +36,24 @@ pub fn lock(config_path: &Path, lock_path: &Path, updates: &[String]) -> Result<
             Some(approved) => {
                 let changes = current.changes_since(approved);
                 if changes.is_empty() {
-                    println!("{}: unchanged ({})", spec.name, current.digest);
+                    outln!("{}: unchanged ({})", spec.name, current.digest);
                     continue;
                 }
-                println!("{}: changed since it was approved", spec.name);
+                outln!("{}: changed since it was approved", spec.name);
                 for change in &changes {
-                    println!("  {change}");
+                    outln!("  {change}");
                 }
             }
             None => {
-                println!("{}: new, {} ({} tools)", spec.name, current.digest, current.tools.len());
+                outln!("{}: new, {} ({} tools)", spec.name, current.digest, current.tools.len());
                 for grant in &current.grants {
-                    println!("  grant: {grant}");
+                    outln!("  grant: {grant}");
                 }
             }
         }
         if approve {
             if !creating {
-                println!("  → approved");
+                outln!("  → approved");
             }
             lock.components.insert(spec.name.clone(), current);
             changed = true;
@@ -68,16 +68,16 @@ pub fn lock(config_path: &Path, lock_path: &Path, updates: &[String]) -> Result<
         .cloned()
         .collect();
     for name in stale {
-        println!("{name}: no longer in the config, removed from the lock");
+        outln!("{name}: no longer in the config, removed from the lock");
         lock.components.remove(&name);
         changed = true;
     }
     if changed {
         lock.write(lock_path)?;
-        println!("wrote {}", lock_path.display());
+        outln!("wrote {}", lock_path.display());
     }
     if !pending.is_empty() {
-        println!(
+        outln!(
             "not approved: {}; review the changes above, then run `moat lock --update NAME`",
             pending.join(", ")
         );
@@ -87,8 +87,8 @@ pub fn lock(config_path: &Path, lock_path: &Path, updates: &[String]) -> Result<
 
 pub fn keygen(prefix: &Path) -> Result<()> {
     let (private, public) = signing::keygen(prefix)?;
-    println!("private key {} (keep it secret; mode 0600)", private.display());
-    println!("public key  {} (give it to those who verify)", public.display());
+    outln!("private key {} (keep it secret; mode 0600)", private.display());
+    outln!("public key  {} (give it to those who verify)", public.display());
     Ok(())
 }
 
@@ -99,7 +99,7 @@ pub fn sign(component: &Path, key: &Path, output: Option<&Path>) -> Result<PathB
     let path = output.map(Path::to_path_buf).unwrap_or_else(|| signing::bundle_path(component));
     std::fs::write(&path, serde_json::to_string_pretty(&bundle)? + "\n")
         .with_context(|| format!("cannot write {}", path.display()))?;
-    println!("signed {} → {}", component.display(), path.display());
+    outln!("signed {} → {}", component.display(), path.display());
     Ok(path)
 }
 
@@ -108,6 +108,6 @@ pub fn verify(component: &Path, keys: &[PathBuf]) -> Result<()> {
     let bytes = std::fs::read(component).with_context(|| format!("cannot read {}", component.display()))?;
     let key = signing::verify_component(component, &bytes, &keys)
         .with_context(|| format!("{} failed verification", component.display()))?;
-    println!("{}: signature verified with {}", component.display(), key.label);
+    outln!("{}: signature verified with {}", component.display(), key.label);
     Ok(())
 }

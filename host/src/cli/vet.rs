@@ -258,9 +258,9 @@ pub(super) fn vet_report_with(
     let report = vet_targets(targets);
     match format {
         OutputFormat::Json => {
-            println!("{}", serde_json::to_string_pretty(&report.to_json(fail_on)).expect("reports serialise"))
+            outln!("{}", serde_json::to_string_pretty(&report.to_json(fail_on)).expect("reports serialise"))
         }
-        OutputFormat::Text => print!("{}", report.to_text(fail_on)),
+        OutputFormat::Text => out!("{}", report.to_text(fail_on)),
     }
     failures.iter().for_each(|error| eprintln!("error: {error:#}"));
     match report.worst() {
