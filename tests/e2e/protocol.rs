@@ -199,3 +199,48 @@ fn raw_stdio_session_pings_and_exits_on_eof() {
     assert!(log.contains(" INFO moat::host: call tool=\"hash.digest\""), "the call is logged:\n{log}");
     assert!(!log.contains("serve_inner"), "no span is recorded:\n{log}");
 }
+
+/// A line that is not a message gets the error JSON-RPC names, with what is
+/// wrong and where, and the session goes on: a line cut short, JSON nested
+/// deeper than 128, JSON that is no message (answered with its id).
+#[test]
+fn a_line_that_is_no_message_is_answered_and_the_session_goes_on() {
+    use std::io::Write;
+    let hash = example("hash");
+    let (mut child, mut stdin) = raw_serve(&[hash.as_os_str()]);
+    let deep = format!(
+        r#"{{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{{"name":"hash.digest","arguments":{{"data":{}{}}}}}}}"#,
+        "[".repeat(5000),
+        "]".repeat(5000)
+    );
+    for line in [
+        r#"{"jsonrpc":"2.0","id":3,"method":"tools/list""#,
+        deep.as_str(),
+        r#"{"jsonrpc":"2.0","id":4,"methodx":"ping"}"#,
+    ] {
+        writeln!(stdin, "{line}").unwrap();
+    }
+    writeln_message(&mut stdin, &json!({"jsonrpc":"2.0","id":5,"method":"ping"}));
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let mut responses: Vec<Value> = Vec::new();
+    while responses.len() < 5 {
+        let line = lines.next().expect("a response").unwrap();
+        responses.push(serde_json::from_str(&line).unwrap());
+    }
+    let errors: Vec<(Value, i64, String)> = responses
+        .iter()
+        .filter(|m| m.get("error").is_some())
+        .map(|m| (m["id"].clone(), m["error"]["code"].as_i64().unwrap(), m["error"]["message"].to_string()))
+        .collect();
+    assert_eq!(errors.len(), 3, "{responses:?}");
+    assert_eq!((errors[0].0.clone(), errors[0].1), (Value::Null, -32700));
+    assert!(errors[0].2.contains("EOF while parsing an object at line 1 column"), "{}", errors[0].2);
+    assert_eq!((errors[1].0.clone(), errors[1].1), (Value::Null, -32700));
+    assert!(errors[1].2.contains("recursion limit exceeded"), "{}", errors[1].2);
+    assert_eq!((errors[2].0.clone(), errors[2].1), (json!(4), -32600));
+    assert!(
+        responses.iter().any(|m| m["id"] == 5 && m["result"] == json!({})),
+        "ping after them: {responses:?}"
+    );
+    exits_cleanly_on_eof(&mut child, stdin);
+}

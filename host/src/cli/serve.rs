@@ -92,7 +92,7 @@ pub(super) async fn serve(
     tracing::info!("serving MCP on stdio");
     let server = McpServer::new(Arc::new(host));
     let service =
-        server.serve(rmcp::transport::io::stdio_pipes()).await.context("MCP session failed to start")?;
+        server.serve(crate::mcp::stdio::Stdio::new()).await.context("MCP session failed to start")?;
     let reason = service.waiting().await.context("MCP session ended abnormally")?;
     tracing::info!(?reason, "MCP session closed");
     Ok(())
