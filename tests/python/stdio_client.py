@@ -2,7 +2,11 @@
 
 Run by the Rust end-to-end test `python::the_official_python_sdk_lists_and_calls_tools_reads_resources_and_gets_prompts`
 with MOAT_BIN (the moat binary) and MOAT_CONFIG (a config serving `text`,
-`kitchen-sink` and `conformance`). Exits non-zero on the first failed check.
+`kitchen-sink` and `conformance`, the last granted elicitation). A 2025-11-25
+session lists and calls tools, reads resources, gets prompts and completes;
+a 2026-07-28 one (found by `server/discover`) calls a tool and gets a prompt
+that ask the user, answered through input-required rounds. Exits non-zero
+on the first failed check.
 """
 
 import asyncio
@@ -11,7 +15,7 @@ import json
 import os
 import sys
 
-from mcp import ClientSession, StdioServerParameters
+from mcp import Client, ClientSession, StdioServerParameters, types
 from mcp.client.stdio import stdio_client
 from mcp.types import PromptReference, ResourceTemplateReference
 
@@ -81,6 +85,22 @@ async def main():
             template = ResourceTemplateReference(type="ref/resource", uri="test://template/{id}/data")
             done = await session.complete(template, {"name": "id", "value": "2"})
             check(done.completion.values == ["200"], f"template completion: {done}")
+
+    asked = []
+
+    async def answer(context, params):
+        asked.append(params.message)
+        field = "context" if "context" in params.message else "name"
+        return types.ElicitResult(action="accept", content={field: "Alice"})
+
+    async with Client(stdio_client(server), mode="auto", elicitation_callback=answer) as client:
+        check(client.protocol_version == "2026-07-28", f"negotiated {client.protocol_version}")
+        result = await client.call_tool("conformance.test-input-required-result-elicitation", {})
+        check(result.content[0].text == "Hello, Alice!", f"asked tool: {result}")
+        got = await client.get_prompt("conformance.test-input-required-result-prompt", {})
+        check("Alice" in got.messages[0].content.text, f"asked prompt: {got}")
+        check(asked == ["What is your name?", "What context should the prompt use?"], f"asked: {asked}")
+        print("2026-07-28 over stdio: a tool and a prompt asked through input-required rounds")
 
     print("python client: all checks passed")
 
