@@ -1,8 +1,8 @@
 //! 2026-07-28 input rounds through an rmcp client that speaks 2026-07-28
 //! over stdio: a guest's questions come back as an input-required result
 //! (never as a request from the server), the client's answers reach the
-//! guest when moat runs the call again, a changed or misplaced request state
-//! is refused, the cap of 8 questions holds across rounds, and `[confirm]`
+//! guest when moat runs the call again, a changed, misplaced or replayed
+//! request state is refused, the cap of 8 questions holds across rounds, and `[confirm]`
 //! asks in moat's words before the tool runs.
 
 use rmcp::model::{
@@ -125,7 +125,7 @@ async fn a_guests_questions_come_back_in_the_result_and_its_answers_in_the_next_
 }
 
 #[tokio::test]
-async fn a_changed_or_misplaced_request_state_is_refused() {
+async fn a_changed_misplaced_or_replayed_request_state_is_refused() {
     let session = Session::start(CONFIG, ElicitationAction::Accept).await;
     let ask = params("asker.ask-user", json!({"message": "Proceed?", "count": 1}));
     let CallToolResponse::InputRequired(first) = session.client.call_tool_once(ask.clone()).await.unwrap()
@@ -153,12 +153,15 @@ async fn a_changed_or_misplaced_request_state_is_refused() {
         .with_request_state(state.clone());
     assert!(session.client.call_tool_once(other).await.is_err(), "a state is bound to its arguments");
 
-    // Untouched, it completes the call.
+    // Untouched, it completes the call, once.
     let good = ask.with_input_responses(responses).with_request_state(state);
-    let CallToolResponse::Complete(result) = session.client.call_tool_once(good).await.unwrap() else {
+    let CallToolResponse::Complete(result) = session.client.call_tool_once(good.clone()).await.unwrap()
+    else {
         panic!("the answered call completes")
     };
     assert_eq!(result.structured_content, Some(json!({"result": ["accept {\"answer\":\"yes\"}"]})));
+    let replayed = session.client.call_tool_once(good).await.unwrap_err();
+    assert!(format!("{replayed:?}").contains("used already"), "a state is good for one call: {replayed:?}");
 }
 
 #[tokio::test]

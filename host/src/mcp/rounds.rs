@@ -8,13 +8,15 @@
 //! Owns: the request state (the answers so far, and whether the user
 //! confirmed the call), sealed with HMAC-SHA256 under a key made at start
 //! and bound to the caller, the request and its arguments, for ten minutes,
-//! so that a client can neither change it nor replay it elsewhere; which
+//! and good for one use, so that a client can neither change it, nor replay
+//! it elsewhere, nor replay it at all (a confirmed call does not run twice
+//! on one confirmation); which
 //! answer a question gets (a recorded answer only for the same question
 //! under the same key); and the result that asks for the rest.
 
-use std::collections::BTreeMap;
-use std::sync::OnceLock;
-use std::time::Duration;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Mutex, OnceLock};
+use std::time::{Duration, Instant};
 
 use rand_core::{OsRng, RngCore};
 use rmcp::ErrorData as McpError;
@@ -48,7 +50,7 @@ fn codec() -> &'static RequestStateCodec {
 }
 
 /// What the sealed state holds.
-#[derive(Debug, Default, Serialize, Deserialize)]
+#[derive(Debug, Default, Clone, Serialize, Deserialize)]
 struct State {
     /// Answers so far, by question key.
     #[serde(default)]
@@ -59,6 +61,20 @@ struct State {
     /// The user confirmed this call.
     #[serde(default)]
     confirmed: bool,
+    /// Random, set when sealed: a state opens once ([`first_use`]).
+    #[serde(default)]
+    nonce: String,
+}
+
+/// Whether the state of `nonce` opens for the first time: each one opens
+/// once in [`STATE_TTL`] (after that, its seal has expired). The key is this
+/// process's, so no other process can open it at all.
+fn first_use(nonce: &str) -> bool {
+    static USED: OnceLock<Mutex<HashMap<String, Instant>>> = OnceLock::new();
+    let mut used = USED.get_or_init(Default::default).lock().expect("used states lock");
+    let now = Instant::now();
+    used.retain(|_, opened| now.duration_since(*opened) < STATE_TTL);
+    used.insert(nonce.to_string(), now).is_none()
 }
 
 /// One answer and the question it answers.
@@ -117,8 +133,8 @@ pub enum Confirmation {
 
 impl Rounds {
     /// The rounds of a request that carried `state` and `responses`; a
-    /// state that fails its check (changed, expired, another request's) is
-    /// refused with `-32602`.
+    /// state that fails its check (changed, expired, another request's,
+    /// used already) is refused with `-32602`.
     pub fn open(
         binding: &Binding<'_>,
         state: Option<&str>,
@@ -127,9 +143,16 @@ impl Rounds {
     ) -> Result<Rounds, McpError> {
         let state = match state {
             None => State::default(),
-            Some(sealed) => codec()
-                .open_json_with(sealed, &binding.associated_data())
-                .map_err(|e| McpError::invalid_params(format!("requestState is refused: {e}"), None))?,
+            Some(sealed) => {
+                let state: State = codec()
+                    .open_json_with(sealed, &binding.associated_data())
+                    .map_err(|e| McpError::invalid_params(format!("requestState is refused: {e}"), None))?;
+                if !first_use(&state.nonce) {
+                    let message = "requestState is refused: it was used already (each is good for one call)";
+                    return Err(McpError::invalid_params(message, None));
+                }
+                state
+            }
         };
         Ok(Rounds {
             state,
@@ -242,12 +265,15 @@ impl Rounds {
         if let Some(invalid) = self.invalid {
             return Err(McpError::invalid_params(invalid, None));
         }
-        let state = State { answers: self.used, confirm_asked: false, confirmed: self.state.confirmed };
+        let state = State { answers: self.used, confirmed: self.state.confirmed, ..State::default() };
         Ok(InputRequiredResult::new(Some(self.pending), Some(seal(binding, &state))))
     }
 }
 
 fn seal(binding: &Binding<'_>, state: &State) -> String {
+    let mut nonce = [0u8; 16];
+    OsRng.fill_bytes(&mut nonce);
+    let state = &State { nonce: hex::encode(nonce), ..state.clone() };
     let associated_data = binding.associated_data();
     let options = SealOptions::new().associated_data(&associated_data).ttl(STATE_TTL);
     codec().seal_json_with(state, &options).expect("states serialise")
@@ -274,6 +300,9 @@ mod tests {
         let sealed = seal(&binding(&arguments), &state);
         let opened = Rounds::open(&binding(&arguments), Some(&sealed), None, None).unwrap();
         assert!(opened.state.confirmed);
+        let again = Rounds::open(&binding(&arguments), Some(&sealed), None, None).err().unwrap();
+        assert!(again.message.contains("used already"), "{}", again.message);
+        let sealed = seal(&binding(&arguments), &state);
 
         let tampered = format!("{sealed}-TAMPERED");
         let error = Rounds::open(&binding(&arguments), Some(&tampered), None, None).err().unwrap();
