@@ -50,6 +50,19 @@ pub fn question(host: &Host, tool: &str, arguments: Option<&Map<String, Value>>)
     )
 }
 
+/// What the policy says for a call of `tool` when the client cannot ask
+/// the user (it did not declare elicitation): `[confirm] unsupported`.
+pub fn unaskable(host: &Host, tool: &str) -> Confirmed {
+    let why = "the client cannot ask the user (it did not declare elicitation)";
+    match host.unconfirmable() {
+        Unconfirmable::Allow => {
+            tracing::warn!(tool, "runs unconfirmed: {why} and [confirm] unsupported = \"allow\"");
+            Confirmed::Yes
+        }
+        Unconfirmable::Refuse => Confirmed::No(format!("this tool needs the user's confirmation, and {why}")),
+    }
+}
+
 /// Asks the user to confirm a call of `tool`, live (2025-11-25; a
 /// 2026-07-28 client is asked in a round, [`super::rounds`]).
 pub async fn ask(
@@ -61,16 +74,7 @@ pub async fn ask(
     let peer = &context.peer;
     let can_elicit = context.client_capabilities().is_some_and(|c| c.elicitation.is_some());
     if !can_elicit {
-        let why = "the client cannot ask the user (it did not declare elicitation)";
-        return match host.unconfirmable() {
-            Unconfirmable::Allow => {
-                tracing::warn!(tool, "runs unconfirmed: {why} and [confirm] unsupported = \"allow\"");
-                Confirmed::Yes
-            }
-            Unconfirmable::Refuse => {
-                Confirmed::No(format!("this tool needs the user's confirmation, and {why}"))
-            }
-        };
+        return unaskable(host, tool);
     }
     let request = ElicitRequestParams::FormElicitationParams {
         meta: None,

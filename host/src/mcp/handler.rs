@@ -187,7 +187,7 @@ impl McpServer {
     /// questions answered as they come.
     async fn call(
         &self,
-        request: CallToolRequestParams,
+        mut request: CallToolRequestParams,
         context: RequestContext<RoleServer>,
     ) -> Result<CallToolResponse, McpError> {
         let principal = principal_of(&context);
@@ -203,7 +203,7 @@ impl McpServer {
             &context,
             &binding,
             request.request_state.as_deref(),
-            request.input_responses.clone(),
+            request.input_responses.take(),
         )?;
         if self.host.needs_confirmation(tool) {
             let refused = match &mut answering {
@@ -310,7 +310,7 @@ impl McpServer {
     /// A resources/read: the resource's function runs like a tool's.
     async fn read(
         &self,
-        request: ReadResourceRequestParams,
+        mut request: ReadResourceRequestParams,
         context: RequestContext<RoleServer>,
     ) -> Result<ReadResourceResponse, McpError> {
         let principal = principal_of(&context);
@@ -322,7 +322,7 @@ impl McpServer {
             &context,
             &binding,
             request.request_state.as_deref(),
-            request.input_responses.clone(),
+            request.input_responses.take(),
         )?;
         let (route, mut channels) = self.route(&context, false);
         let read = self.host.read_resource(caller, uri, Some(route), &context.ct);
@@ -364,7 +364,7 @@ impl McpServer {
     /// A prompts/get: the prompt's function runs like a tool's.
     async fn prompt(
         &self,
-        request: GetPromptRequestParams,
+        mut request: GetPromptRequestParams,
         context: RequestContext<RoleServer>,
     ) -> Result<GetPromptResponse, McpError> {
         let principal = principal_of(&context);
@@ -380,7 +380,7 @@ impl McpServer {
             &context,
             &binding,
             request.request_state.as_deref(),
-            request.input_responses.clone(),
+            request.input_responses.take(),
         )?;
         let (route, mut channels) = self.route(&context, false);
         let prompt = self.host.get_prompt(caller, name, arguments, Some(route), &context.ct);

@@ -52,27 +52,19 @@ impl Outgoing {
         capabilities: Option<&ClientCapabilities>,
         id: &str,
     ) -> Result<Outgoing, String> {
-        if let Question::ElicitUrl { message, url } = question {
-            let declared = capabilities.and_then(|c| c.elicitation.as_ref()).is_some_and(|e| e.url.is_some());
-            if !declared {
-                return Err("the client did not declare URL elicitation (`elicitation.url`)".into());
+        let elicitation = capabilities.and_then(|c| c.elicitation.as_ref());
+        let (declared, what) = match question {
+            Question::Elicit { .. } => (elicitation.is_some(), "the elicitation capability"),
+            Question::ElicitUrl { .. } => {
+                (elicitation.is_some_and(|e| e.url.is_some()), "URL elicitation (`elicitation.url`)")
             }
-            return Ok(Outgoing::Elicit(ElicitRequestParams::UrlElicitationParams {
-                meta: None,
-                message: message.clone(),
-                url: url.clone(),
-                elicitation_id: id.to_string(),
-            }));
-        }
-        let declared = match question {
-            Question::Elicit { .. } | Question::ElicitUrl { .. } => {
-                capabilities.is_some_and(|c| c.elicitation.is_some())
+            Question::Sample(_) => {
+                (capabilities.is_some_and(|c| c.sampling.is_some()), "the sampling capability")
             }
-            Question::Sample(_) => capabilities.is_some_and(|c| c.sampling.is_some()),
-            Question::ListRoots => capabilities.is_some_and(|c| c.roots.is_some()),
+            Question::ListRoots => (capabilities.is_some_and(|c| c.roots.is_some()), "the roots capability"),
         };
         if !declared {
-            return Err(format!("the client did not declare the {} capability", question.kind()));
+            return Err(format!("the client did not declare {what}"));
         }
         Ok(match question {
             Question::Elicit { message, requested_schema } => {
@@ -85,9 +77,16 @@ impl Outgoing {
                     requested_schema,
                 })
             }
+            Question::ElicitUrl { message, url } => {
+                Outgoing::Elicit(ElicitRequestParams::UrlElicitationParams {
+                    meta: None,
+                    message: message.clone(),
+                    url: url.clone(),
+                    elicitation_id: id.to_string(),
+                })
+            }
             Question::Sample(request) => Outgoing::Sample(sampling_params(request)?),
             Question::ListRoots => Outgoing::ListRoots,
-            Question::ElicitUrl { .. } => unreachable!("answered above"),
         })
     }
 

@@ -191,18 +191,9 @@ impl Rounds {
         }
         let declared = self.capabilities.as_ref().is_some_and(|c| c.elicitation.is_some());
         if !declared {
-            let why = "the client cannot ask the user (it did not declare elicitation)";
-            return match host.unconfirmable() {
-                crate::config::Unconfirmable::Allow => {
-                    tracing::warn!(
-                        tool = binding.name,
-                        "runs unconfirmed: {why} and [confirm] unsupported = \"allow\""
-                    );
-                    Confirmation::Confirmed
-                }
-                crate::config::Unconfirmable::Refuse => {
-                    Confirmation::Refused(format!("this tool needs the user's confirmation, and {why}"))
-                }
+            return match super::confirm::unaskable(host, binding.name) {
+                super::confirm::Confirmed::Yes => Confirmation::Confirmed,
+                super::confirm::Confirmed::No(reason) => Confirmation::Refused(reason),
             };
         }
         let question = crate::runtime::asks::Question::Elicit {
