@@ -16,11 +16,11 @@ use serde_json::json;
 
 use crate::support::{MOAT, examples, shared_cache};
 
-const ALICE: &str = "moat_alice-token-0123456789abcdefghijklmnopqrstuvwxyz";
-const BOB: &str = "moat_bob-token-0123456789abcdefghijklmnopqrstuvwxyz012";
+pub(crate) const ALICE: &str = "moat_alice-token-0123456789abcdefghijklmnopqrstuvwxyz";
+pub(crate) const BOB: &str = "moat_bob-token-0123456789abcdefghijklmnopqrstuvwxyz012";
 const CAROL: &str = "moat_carol-token-0123456789abcdefghijklmnopqrstuvwxy";
 
-fn sha256_hex(text: &str) -> String {
+pub(crate) fn sha256_hex(text: &str) -> String {
     use sha2::Digest;
     hex::encode(sha2::Sha256::digest(text.as_bytes()))
 }
@@ -34,7 +34,7 @@ pub struct HttpMoat {
 }
 
 impl HttpMoat {
-    async fn start(extra: &str) -> HttpMoat {
+    pub(crate) async fn start(extra: &str) -> HttpMoat {
         let dir = tempfile::tempdir().unwrap();
         let dist = examples();
         let config = format!(
@@ -96,6 +96,11 @@ impl HttpMoat {
             .unwrap_or_else(|_| panic!("moat did not start serving HTTP:\n{}", log.lock().unwrap()))
             .unwrap();
         HttpMoat { child, address, log, _dir: dir }
+    }
+
+    /// `127.0.0.1:PORT`.
+    pub fn address(&self) -> &str {
+        &self.address
     }
 
     pub fn url(&self) -> String {
@@ -620,6 +625,25 @@ async fn a_foreign_host_header_is_refused_and_idle_sessions_expire() {
     let mut response = String::new();
     let _ = stream.read_to_string(&mut response);
     assert!(response.starts_with("HTTP/1.1 403"), "{response}");
+    // Before authentication too, and for the metadata: nothing moat answers
+    // names a host the client chose (found by the http_gate fuzz target).
+    for (method, target, headers) in [
+        ("POST", "/mcp", "Content-Type: application/json\r\n"),
+        ("GET", "/.well-known/oauth-protected-resource", ""),
+    ] {
+        let mut stream = TcpStream::connect(&moat.address).unwrap();
+        stream.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        write!(
+            stream,
+            "{method} {target} HTTP/1.1\r\nHost: attacker.example\r\n{headers}Connection: close\r\nContent-Length: {}\r\n\r\n{body}",
+            body.len()
+        )
+        .unwrap();
+        let mut response = String::new();
+        let _ = stream.read_to_string(&mut response);
+        assert!(response.starts_with("HTTP/1.1 403"), "{method} {target}: {response}");
+        assert!(!response.contains("attacker.example"), "the foreign host is not echoed: {response}");
+    }
 
     // A session unused for longer than session_idle is gone.
     let (status, response) = moat.raw("POST", "/mcp", &with_token(ALICE, &mut bearer), &body);

@@ -23,6 +23,15 @@ pub(super) struct RawHttp {
     allowed_origins: Vec<String>,
     max_body: Option<bytesize::ByteSize>,
     max_concurrent_requests: Option<usize>,
+    max_requests_per_principal: Option<usize>,
+    max_connections: Option<usize>,
+    max_connections_per_address: Option<usize>,
+    #[serde(default, with = "humantime_serde")]
+    header_timeout: Option<Duration>,
+    #[serde(default, with = "humantime_serde")]
+    body_timeout: Option<Duration>,
+    #[serde(default, with = "humantime_serde")]
+    stream_timeout: Option<Duration>,
     #[serde(default, with = "humantime_serde")]
     session_idle: Option<std::time::Duration>,
     tls: Option<RawTls>,
@@ -87,17 +96,38 @@ impl RawHttp {
                 rate_per_minute: rate,
             });
         }
-        let max_concurrent_requests =
-            self.max_concurrent_requests.unwrap_or(defaults.max_concurrent_requests);
-        if max_concurrent_requests == 0 {
-            bail!("[http] max_concurrent_requests must be greater than zero");
-        }
+        let positive = |value: Option<usize>, default: usize, key: &str| match value {
+            Some(0) => bail!("max_{key} must be greater than zero"),
+            value => Ok(value.unwrap_or(default)),
+        };
+        let nonzero = |value: Option<Duration>, default: Duration, key: &str| match value {
+            Some(duration) if duration.is_zero() => bail!("{key} must be longer than zero"),
+            value => Ok(value.unwrap_or(default)),
+        };
         Ok(HttpOptions {
             bind: self.bind.unwrap_or(defaults.bind),
             allowed_hosts: self.allowed_hosts,
             allowed_origins: self.allowed_origins,
             max_body: self.max_body.map_or(defaults.max_body, |b| b.as_u64()),
-            max_concurrent_requests,
+            max_concurrent_requests: positive(
+                self.max_concurrent_requests,
+                defaults.max_concurrent_requests,
+                "concurrent_requests",
+            )?,
+            max_requests_per_principal: positive(
+                self.max_requests_per_principal,
+                defaults.max_requests_per_principal,
+                "requests_per_principal",
+            )?,
+            max_connections: positive(self.max_connections, defaults.max_connections, "connections")?,
+            max_connections_per_address: positive(
+                self.max_connections_per_address,
+                defaults.max_connections_per_address,
+                "connections_per_address",
+            )?,
+            header_timeout: nonzero(self.header_timeout, defaults.header_timeout, "header_timeout")?,
+            body_timeout: nonzero(self.body_timeout, defaults.body_timeout, "body_timeout")?,
+            stream_timeout: nonzero(self.stream_timeout, defaults.stream_timeout, "stream_timeout")?,
             session_idle: self.session_idle.unwrap_or(defaults.session_idle),
             tls: self.tls.map(|tls| TlsFiles { cert: base.join(tls.cert), key: base.join(tls.key) }),
             tokens,
@@ -144,8 +174,27 @@ pub struct HttpOptions {
     /// Origins accepted in `Origin` besides loopback ones (`https://app.example.com:443`);
     /// any other present Origin is 403.
     pub allowed_origins: Vec<String>,
+    /// Bytes of one request body (413 past it).
     pub max_body: u64,
+    /// Requests in flight across all principals, open streams included (503 past it).
     pub max_concurrent_requests: usize,
+    /// Requests in flight of one principal, open streams included (429 past
+    /// it): one client holding streams open cannot take every slot.
+    pub max_requests_per_principal: usize,
+    /// Open connections (a connection past it is closed at once).
+    pub max_connections: usize,
+    /// Open connections from one client address (a connection past it is
+    /// answered 503 and closed).
+    pub max_connections_per_address: usize,
+    /// Time for a request's headers to arrive, and the longest a kept-alive
+    /// connection may wait idle for its next request; then it is closed.
+    pub header_timeout: Duration,
+    /// Time for a request's whole body to arrive once its headers have (408 past it).
+    pub body_timeout: Duration,
+    /// The longest a response may stay open (an SSE stream included); then
+    /// it ends, and a client that wants more opens another.
+    pub stream_timeout: Duration,
+    /// A session unused this long is gone.
     pub session_idle: Duration,
     pub tls: Option<TlsFiles>,
     pub tokens: Vec<TokenSpec>,
@@ -167,6 +216,12 @@ impl Default for HttpOptions {
             allowed_origins: Vec::new(),
             max_body: 1 << 20,
             max_concurrent_requests: 64,
+            max_requests_per_principal: 16,
+            max_connections: 1024,
+            max_connections_per_address: 64,
+            header_timeout: Duration::from_secs(10),
+            body_timeout: Duration::from_secs(30),
+            stream_timeout: Duration::from_secs(10 * 60),
             session_idle: Duration::from_secs(30 * 60),
             tls: None,
             tokens: Vec::new(),

@@ -1,22 +1,32 @@
 //! `moat serve --http`: MCP Streamable HTTP at `/mcp`, through rmcp, behind
 //! a gate that a security reviewer can read in one sitting.
 //!
-//! Owns, for every request, in this order: the path (`/mcp`, and RFC 9728
+//! Owns, for every request, in this order: the `Host` (one of this server's
+//! names: a foreign one is 403 before anything, so that nothing moat answers
+//! names a host the client chose); the path (`/mcp`, and RFC 9728
 //! metadata at `/.well-known/oauth-protected-resource`); no query string
 //! (credentials and session IDs travel in headers only); the concurrency
 //! cap; authentication (a bearer token on every request: sessions are never
-//! authentication); the principal's rate limit; the session's owner (another
-//! principal's session ID is an unknown session: 404); the body cap; then
-//! rmcp, which checks `Host` and `Origin` (DNS rebinding, 403) and the
+//! authentication); the principal's own cap on requests in flight and its
+//! rate limit; the session's owner (another principal's session ID is an
+//! unknown session: 404); the body, read whole under its cap and deadline;
+//! then rmcp, which checks `Host` and `Origin` (DNS rebinding, 403) and the
 //! protocol headers. The principal rides along in the request's extensions
 //! to the MCP handler, which filters tools/list and refuses calls by it.
+//!
+//! Before any request, each connection passes the caps on open connections
+//! (in all, and per client address) and has `header_timeout` for its TLS
+//! handshake, for each request's headers, and to stay idle between
+//! requests; a response ends at `stream_timeout` ([`slots`]).
 
-mod auth;
+pub mod auth;
 pub mod oauth;
 pub mod sessions;
+pub mod slots;
 
 use std::collections::HashMap;
 use std::convert::Infallible;
+use std::net::IpAddr;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -24,7 +34,7 @@ use anyhow::{Context, Result, bail};
 use bytes::Bytes;
 use http::{Request, Response, StatusCode, header};
 use http_body_util::combinators::BoxBody;
-use http_body_util::{BodyExt, Full, Limited};
+use http_body_util::{BodyExt, Full, LengthLimitError, Limited};
 use hyper::body::Incoming;
 use rmcp::transport::streamable_http_server::{StreamableHttpServerConfig, StreamableHttpService};
 use tokio::net::TcpListener;
@@ -37,6 +47,7 @@ use crate::config::http::{HttpOptions, TokenSpec};
 use crate::mcp::handler::{McpServer, Principal};
 use crate::served::Host;
 use sessions::MoatSessions;
+use slots::{Expiring, PerKey};
 
 type Body = BoxBody<Bytes, Infallible>;
 
@@ -48,55 +59,21 @@ pub async fn serve(host: Arc<Host>, options: HttpOptions) -> Result<()> {
             options.bind
         );
     }
-    let oauth = match options.oauth.clone() {
-        Some(oauth) => Some(OAuthVerifier::new(oauth).await.context("[http.oauth]")?),
-        None => None,
-    };
     let tls = options.tls.as_ref().map(auth::tls_acceptor).transpose()?;
+    let scheme = if tls.is_some() { "https" } else { "http" };
+    let gate = Gate::new(host, &options, scheme).await?;
     let listener = TcpListener::bind(options.bind)
         .await
         .with_context(|| format!("cannot listen on {}", options.bind))?;
     let address = listener.local_addr()?;
-    let scheme = if tls.is_some() { "https" } else { "http" };
-    let mut allowed_hosts: Vec<String> = vec!["localhost".into(), "127.0.0.1".into(), "::1".into()];
-    allowed_hosts.extend(options.allowed_hosts.iter().cloned());
-    // Pages served from this machine may call it; any other Origin is 403.
-    let mut allowed_origins: Vec<String> = ["localhost", "127.0.0.1", "[::1]"]
-        .iter()
-        .flat_map(|host| [format!("http://{host}:*"), format!("https://{host}:*")])
-        .collect();
-    allowed_origins.extend(options.allowed_origins.iter().cloned());
-    let config = StreamableHttpServerConfig::default()
-        .with_allowed_hosts(allowed_hosts)
-        .with_allowed_origins(allowed_origins)
-        .enforce_origin_validation();
-    let mcp = StreamableHttpService::new(
-        move || Ok(McpServer::new(host.clone())),
-        Arc::new(MoatSessions::new(options.session_idle)),
-        config,
-    );
-    let authentication = match (options.tokens.is_empty(), oauth.is_some()) {
-        (true, false) => "none (loopback only)",
-        (false, false) => "bearer tokens",
-        (true, true) => "OAuth (JWT)",
-        (false, true) => "bearer tokens and OAuth (JWT)",
-    };
-    let gate = Arc::new(Gate {
-        tokens: options.tokens.clone(),
-        oauth,
-        buckets: Mutex::new(HashMap::new()),
-        owners: Mutex::new(HashMap::new()),
-        slots: Arc::new(Semaphore::new(options.max_concurrent_requests)),
-        max_body: options.max_body,
-        session_idle: options.session_idle,
-        scheme,
-        mcp,
-    });
     tracing::info!(
         url = %format!("{scheme}://{address}/mcp"),
-        authentication,
+        authentication = gate.authentication(),
         "serving MCP over HTTP"
     );
+    let connections = Arc::new(Semaphore::new(options.max_connections));
+    let per_address: PerKey<IpAddr> = PerKey::new(options.max_connections_per_address);
+    let header_timeout = options.header_timeout;
     loop {
         let (stream, peer) = match listener.accept().await {
             Ok(accepted) => accepted,
@@ -104,6 +81,22 @@ pub async fn serve(host: Arc<Host>, options: HttpOptions) -> Result<()> {
                 tracing::warn!(%error, "accept failed");
                 continue;
             }
+        };
+        let Ok(connection) = connections.clone().try_acquire_owned() else {
+            tracing::warn!(%peer, max = options.max_connections, "a connection past max_connections, closed");
+            continue;
+        };
+        let Some(from_address) = per_address.try_take(&peer.ip()) else {
+            tracing::warn!(
+                %peer,
+                max = options.max_connections_per_address,
+                "a connection past max_connections_per_address, refused"
+            );
+            if tls.is_none() {
+                // One try, never a wait: a client that does not read gets nothing.
+                let _ = stream.try_write(TOO_MANY_CONNECTIONS);
+            }
+            continue;
         };
         // Responses are written in pieces (headers, then SSE events): with
         // Nagle's algorithm on, the client's delayed ACK held each answer back
@@ -114,26 +107,20 @@ pub async fn serve(host: Arc<Host>, options: HttpOptions) -> Result<()> {
         let gate = gate.clone();
         let tls = tls.clone();
         tokio::spawn(async move {
-            let service = hyper::service::service_fn(move |request| {
-                let gate = gate.clone();
-                async move { Ok::<_, Infallible>(gate.handle(request).await) }
-            });
-            let mut builder = hyper::server::conn::http1::Builder::new();
-            builder
-                .max_buf_size(64 * 1024)
-                .timer(hyper_util::rt::TokioTimer::new())
-                .header_read_timeout(Duration::from_secs(10));
+            let _held = (connection, from_address);
             let result = match tls {
-                Some(acceptor) => match acceptor.accept(stream).await {
-                    Ok(stream) => {
-                        builder.serve_connection(hyper_util::rt::TokioIo::new(stream), service).await
-                    }
-                    Err(error) => {
+                Some(acceptor) => match tokio::time::timeout(header_timeout, acceptor.accept(stream)).await {
+                    Ok(Ok(stream)) => serve_connection(gate, stream, header_timeout).await,
+                    Ok(Err(error)) => {
                         tracing::debug!(%peer, %error, "TLS handshake failed");
                         return;
                     }
+                    Err(_) => {
+                        tracing::debug!(%peer, "TLS handshake not done within header_timeout");
+                        return;
+                    }
                 },
-                None => builder.serve_connection(hyper_util::rt::TokioIo::new(stream), service).await,
+                None => serve_connection(gate, stream, header_timeout).await,
             };
             if let Err(error) = result {
                 tracing::debug!(%peer, %error, "connection ended with an error");
@@ -142,26 +129,54 @@ pub async fn serve(host: Arc<Host>, options: HttpOptions) -> Result<()> {
     }
 }
 
+/// Serves the HTTP/1.1 requests of one connection through `gate`, with
+/// `header_timeout` for each request's headers and for the wait between them.
+pub async fn serve_connection<I>(gate: Arc<Gate>, io: I, header_timeout: Duration) -> hyper::Result<()>
+where
+    I: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
+    let service = hyper::service::service_fn(move |request| {
+        let gate = gate.clone();
+        async move { Ok::<_, Infallible>(gate.handle(request).await) }
+    });
+    hyper::server::conn::http1::Builder::new()
+        .max_buf_size(64 * 1024)
+        .timer(hyper_util::rt::TokioTimer::new())
+        .header_read_timeout(header_timeout)
+        .serve_connection(hyper_util::rt::TokioIo::new(io), service)
+        .await
+}
+
 /// A principal's token bucket: `rate_per_minute` tokens, refilled continuously.
 struct Bucket {
     tokens: f64,
     at: Instant,
 }
 
-struct Gate {
+/// Every request's way in: the checks of this module, then rmcp.
+pub struct Gate {
+    /// Names (`host` or `host:port`) a request's `Host` may be.
+    allowed_hosts: Vec<String>,
     tokens: Vec<TokenSpec>,
     oauth: Option<OAuthVerifier>,
     buckets: Mutex<HashMap<String, Bucket>>,
     /// Session ID → the principal that created it, and when it was last used.
     owners: Mutex<HashMap<String, (String, Instant)>>,
     session_idle: Duration,
+    /// Requests in flight, of all principals.
     slots: Arc<Semaphore>,
+    /// Requests in flight, per principal.
+    principal_slots: PerKey<String>,
     max_body: u64,
+    body_timeout: Duration,
+    stream_timeout: Duration,
     scheme: &'static str,
     mcp: StreamableHttpService<McpServer, MoatSessions>,
 }
 
 const SESSION_HEADER: &str = "mcp-session-id";
+/// What a connection past `max_connections_per_address` is told before it is closed.
+const TOO_MANY_CONNECTIONS: &[u8] = b"HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain; charset=utf-8\r\nConnection: close\r\n\r\ntoo many open connections from your address\n";
 /// The most header bytes (names and values) a request may carry.
 const MAX_HEADER_BYTES: usize = 16 * 1024;
 /// Requests per minute for a principal whose credential sets no rate.
@@ -175,6 +190,66 @@ enum Refusal {
 const METADATA_PATH: &str = "/.well-known/oauth-protected-resource";
 
 impl Gate {
+    /// The gate for `host` with `options`; `scheme` is how clients reach it.
+    pub async fn new(host: Arc<Host>, options: &HttpOptions, scheme: &'static str) -> Result<Arc<Gate>> {
+        if let Some(component) =
+            host.components.iter().find(|c| c.limits.wall_clock >= options.stream_timeout)
+        {
+            bail!(
+                "[http] stream_timeout ({}) must be longer than the wall_clock of [components.{}] ({}): a call's answer would be cut off",
+                humantime::format_duration(options.stream_timeout),
+                component.name,
+                humantime::format_duration(component.limits.wall_clock)
+            );
+        }
+        let oauth = match options.oauth.clone() {
+            Some(oauth) => Some(OAuthVerifier::new(oauth).await.context("[http.oauth]")?),
+            None => None,
+        };
+        let mut allowed_hosts: Vec<String> = vec!["localhost".into(), "127.0.0.1".into(), "::1".into()];
+        allowed_hosts.extend(options.allowed_hosts.iter().cloned());
+        // Pages served from this machine may call it; any other Origin is 403.
+        let mut allowed_origins: Vec<String> = ["localhost", "127.0.0.1", "[::1]"]
+            .iter()
+            .flat_map(|host| [format!("http://{host}:*"), format!("https://{host}:*")])
+            .collect();
+        allowed_origins.extend(options.allowed_origins.iter().cloned());
+        let config = StreamableHttpServerConfig::default()
+            .with_allowed_hosts(allowed_hosts.clone())
+            .with_allowed_origins(allowed_origins)
+            .enforce_origin_validation();
+        let mcp = StreamableHttpService::new(
+            move || Ok(McpServer::new(host.clone())),
+            Arc::new(MoatSessions::new(options.session_idle)),
+            config,
+        );
+        Ok(Arc::new(Gate {
+            allowed_hosts,
+            tokens: options.tokens.clone(),
+            oauth,
+            buckets: Mutex::new(HashMap::new()),
+            owners: Mutex::new(HashMap::new()),
+            slots: Arc::new(Semaphore::new(options.max_concurrent_requests)),
+            principal_slots: PerKey::new(options.max_requests_per_principal),
+            max_body: options.max_body,
+            body_timeout: options.body_timeout,
+            stream_timeout: options.stream_timeout,
+            session_idle: options.session_idle,
+            scheme,
+            mcp,
+        }))
+    }
+
+    /// How clients authenticate, for the log.
+    fn authentication(&self) -> &'static str {
+        match (self.tokens.is_empty(), self.oauth.is_some()) {
+            (true, false) => "none (loopback only)",
+            (false, false) => "bearer tokens",
+            (true, true) => "OAuth (JWT)",
+            (false, true) => "bearer tokens and OAuth (JWT)",
+        }
+    }
+
     async fn handle(&self, request: Request<Incoming>) -> Response<Body> {
         let header_bytes: usize =
             request.headers().iter().map(|(name, value)| name.as_str().len() + value.len()).sum();
@@ -184,9 +259,13 @@ impl Gate {
                 &format!("request headers over {MAX_HEADER_BYTES} bytes"),
             );
         }
+        let host = match self.host(request.headers()) {
+            Ok(host) => host,
+            Err((status, why)) => return plain(status, why),
+        };
         let path = request.uri().path();
         if path.strip_prefix(METADATA_PATH).is_some_and(|rest| rest.is_empty() || rest == "/mcp") {
-            return self.metadata(&request);
+            return self.metadata(&host);
         }
         if path != "/mcp" {
             return plain(StatusCode::NOT_FOUND, "not found: MCP is served at /mcp");
@@ -203,7 +282,16 @@ impl Gate {
         };
         let principal = match self.authenticate(request.headers()).await {
             Ok(principal) => principal,
-            Err(refusal) => return self.unauthorized(&request, refusal),
+            Err(refusal) => return self.unauthorized(&host, refusal),
+        };
+        let Some(principal_slot) = self.principal_slots.try_take(&principal.name) else {
+            tracing::warn!(principal = %principal.name, "max_requests_per_principal reached");
+            let mut response = plain(
+                StatusCode::TOO_MANY_REQUESTS,
+                "too many of your requests are in flight; close one first",
+            );
+            response.headers_mut().insert(header::RETRY_AFTER, 1.into());
+            return response;
         };
         if let Some(retry_after) = self.rate_limited(&principal) {
             tracing::warn!(principal = %principal.name, "rate limit reached");
@@ -238,11 +326,14 @@ impl Gate {
             );
         }
         let (mut parts, body) = request.into_parts();
+        let body = match self.read_body(body).await {
+            Ok(body) => body,
+            Err(refusal) => return refusal,
+        };
         // The credential stops here: nothing past the gate sees it.
         parts.headers.remove(header::AUTHORIZATION);
         parts.extensions.insert(principal.clone());
-        let body = Limited::new(body, self.max_body as usize);
-        let request = Request::from_parts(parts, body);
+        let request = Request::from_parts(parts, Full::new(body));
         let mut mcp = self.mcp.clone();
         let response = match tower_service::Service::call(&mut mcp, request).await {
             Ok(response) => response,
@@ -256,13 +347,34 @@ impl Gate {
             owners.retain(|_, (_, last_used)| last_used.elapsed() < self.session_idle);
             owners.insert(created.to_string(), (principal.name.clone(), Instant::now()));
         }
-        response.map(|body| {
-            body.map_frame(move |frame| {
-                let _held = &slot;
-                frame
-            })
-            .boxed()
-        })
+        // The slots are held until the response body ends: a long SSE stream counts.
+        response.map(|body| Expiring::new(body, self.stream_timeout, (slot, principal_slot)).boxed())
+    }
+
+    /// The whole request body, within `max_body` bytes and `body_timeout`.
+    async fn read_body(&self, body: Incoming) -> Result<Bytes, Response<Body>> {
+        let read = Limited::new(body, self.max_body as usize).collect();
+        match tokio::time::timeout(self.body_timeout, read).await {
+            Ok(Ok(collected)) => Ok(collected.to_bytes()),
+            Ok(Err(error)) if error.downcast_ref::<LengthLimitError>().is_some() => Err(plain(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                &format!("request body over {} bytes", self.max_body),
+            )),
+            Ok(Err(error)) => {
+                tracing::debug!(%error, "a request body could not be read");
+                Err(plain(StatusCode::BAD_REQUEST, "the request body could not be read"))
+            }
+            Err(_) => {
+                tracing::warn!("a request body did not arrive within body_timeout");
+                Err(plain(
+                    StatusCode::REQUEST_TIMEOUT,
+                    &format!(
+                        "the request body did not arrive within {}",
+                        humantime::format_duration(self.body_timeout)
+                    ),
+                ))
+            }
+        }
     }
 
     async fn authenticate(&self, headers: &http::HeaderMap) -> Result<Principal, Refusal> {
@@ -301,15 +413,43 @@ impl Gate {
         }
     }
 
-    fn resource_url(&self, request: &Request<Incoming>) -> String {
-        let host = request.headers().get(header::HOST).and_then(|v| v.to_str().ok()).unwrap_or("localhost");
+    /// The request's `Host`, if it is one of this server's names (the rule
+    /// rmcp applies after the gate: the name, and the port if the allowed
+    /// entry gives one); else the 403 (400 for a malformed one) that answers it.
+    fn host(&self, headers: &http::HeaderMap) -> Result<String, (StatusCode, &'static str)> {
+        let Some(value) = headers.get(header::HOST) else {
+            return Err((StatusCode::BAD_REQUEST, "a Host header is required"));
+        };
+        let authority = value
+            .to_str()
+            .ok()
+            .and_then(|text| http::uri::Authority::try_from(text).ok())
+            .ok_or((StatusCode::BAD_REQUEST, "the Host header is not a host name"))?;
+        let name = |host: &str| host.trim_start_matches('[').trim_end_matches(']').to_ascii_lowercase();
+        let allowed = self.allowed_hosts.iter().any(|allowed| {
+            let (host, port) = match http::uri::Authority::try_from(allowed.as_str()) {
+                Ok(entry) => (name(entry.host()), entry.port_u16()),
+                Err(_) => (name(allowed), None),
+            };
+            host == name(authority.host()) && port.is_none_or(|port| authority.port_u16() == Some(port))
+        });
+        if !allowed {
+            tracing::warn!(
+                "a request naming a host that is not this server's was refused (possible DNS rebinding)"
+            );
+            return Err((StatusCode::FORBIDDEN, "Forbidden: Host header is not allowed"));
+        }
+        Ok(authority.as_str().to_string())
+    }
+
+    fn resource_url(&self, host: &str) -> String {
         format!("{}://{host}/mcp", self.scheme)
     }
 
     /// RFC 9728 protected-resource metadata.
-    fn metadata(&self, request: &Request<Incoming>) -> Response<Body> {
+    fn metadata(&self, host: &str) -> Response<Body> {
         let mut body = serde_json::json!({
-            "resource": self.resource_url(request),
+            "resource": self.resource_url(host),
             "bearer_methods_supported": ["header"],
             "resource_name": "moat",
         });
@@ -322,8 +462,8 @@ impl Gate {
         response
     }
 
-    fn unauthorized(&self, request: &Request<Incoming>, refusal: Refusal) -> Response<Body> {
-        let metadata = format!("{}{METADATA_PATH}", self.resource_url(request).trim_end_matches("/mcp"));
+    fn unauthorized(&self, host: &str, refusal: Refusal) -> Response<Body> {
+        let metadata = format!("{}{METADATA_PATH}", self.resource_url(host).trim_end_matches("/mcp"));
         let mut challenge = format!("Bearer realm=\"moat\", resource_metadata=\"{metadata}\"");
         let (status, message) = match &refusal {
             Refusal::Static(auth::Refusal::Invalid) | Refusal::OAuth(OAuthRefusal::Invalid(_)) => {
