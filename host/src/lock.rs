@@ -69,23 +69,26 @@ impl LockFile {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
             Err(e) => return Err(e).with_context(|| format!("cannot read {}", path.display())),
         };
-        let lock: LockFile = serde_json::from_str(&text)
-            .with_context(|| format!("{} is not a valid lock file", path.display()))?;
-        if lock.version != LOCK_VERSION {
-            bail!("{} has version {}, this moat reads version {LOCK_VERSION}", path.display(), lock.version);
-        }
-        Ok(Some(lock))
+        Self::parse(&text).with_context(|| format!("{} is not a valid lock file", path.display())).map(Some)
     }
 
-    /// Writes the lock file atomically, keys sorted, one trailing newline.
+    /// Reads a lock file's text.
+    pub fn parse(text: &str) -> Result<LockFile> {
+        let lock: LockFile = serde_json::from_str(text)?;
+        if lock.version != LOCK_VERSION {
+            bail!("it has version {}, this moat reads version {LOCK_VERSION}", lock.version);
+        }
+        Ok(lock)
+    }
+
+    /// The lock file's text: keys sorted, one trailing newline.
+    pub fn to_text(&self) -> Result<String> {
+        Ok(serde_json::to_string_pretty(&canonical(&serde_json::to_value(self)?))? + "\n")
+    }
+
+    /// Writes the lock file whole or not at all.
     pub fn write(&self, path: &Path) -> Result<()> {
-        let text = serde_json::to_string_pretty(&canonical(&serde_json::to_value(self)?))? + "\n";
-        let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
-        let mut temp = tempfile::NamedTempFile::new_in(dir)
-            .with_context(|| format!("cannot write to {}", dir.display()))?;
-        std::io::Write::write_all(&mut temp, text.as_bytes())?;
-        temp.persist(path).with_context(|| format!("cannot write {}", path.display()))?;
-        Ok(())
+        crate::store::write_atomically(path, self.to_text()?.as_bytes())
     }
 }
 

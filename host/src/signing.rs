@@ -70,23 +70,9 @@ pub fn keygen(prefix: &Path) -> Result<(PathBuf, PathBuf)> {
     let private_pem = signing.to_pkcs8_pem(LineEnding::LF).context("cannot encode the private key")?;
     let public_pem =
         signing.verifying_key().to_public_key_pem(LineEnding::LF).context("cannot encode the public key")?;
-    write_private(&private_path, private_pem.as_bytes())?;
-    std::fs::write(&public_path, public_pem)
-        .with_context(|| format!("cannot write {}", public_path.display()))?;
+    crate::store::create_atomically(&private_path, private_pem.as_bytes(), 0o600)?;
+    crate::store::create_atomically(&public_path, public_pem.as_bytes(), 0o644)?;
     Ok((private_path, public_path))
-}
-
-fn write_private(path: &Path, bytes: &[u8]) -> Result<()> {
-    use std::io::Write;
-    use std::os::unix::fs::OpenOptionsExt;
-    let mut file = std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .open(path)
-        .with_context(|| format!("cannot create {}", path.display()))?;
-    file.write_all(bytes)?;
-    Ok(())
 }
 
 /// Reads a PKCS#8 PEM private key (`-----BEGIN PRIVATE KEY-----`, P-256).

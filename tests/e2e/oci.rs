@@ -13,14 +13,14 @@ use crate::support::{Moat, example, moat, stderr_of, stdout_of};
 
 /// A registry on a free loopback port, storing into a temporary directory,
 /// stopped when dropped.
-struct LocalRegistry {
+pub(crate) struct LocalRegistry {
     child: Child,
     address: String,
     _storage: tempfile::TempDir,
 }
 
 impl LocalRegistry {
-    fn start() -> LocalRegistry {
+    pub(crate) fn start() -> LocalRegistry {
         let binary = ["/usr/bin/docker-registry", "/usr/sbin/docker-registry"]
             .into_iter()
             .find(|p| Path::new(p).exists())
@@ -67,7 +67,7 @@ impl LocalRegistry {
         response
     }
 
-    fn reference(&self, repository_and_tag: &str) -> String {
+    pub(crate) fn reference(&self, repository_and_tag: &str) -> String {
         format!("oci://{}/{repository_and_tag}", self.address)
     }
 }
@@ -79,11 +79,11 @@ impl Drop for LocalRegistry {
     }
 }
 
-fn os(s: &str) -> &std::ffi::OsStr {
+pub(crate) fn os(s: &str) -> &std::ffi::OsStr {
     s.as_ref()
 }
 
-fn keygen(dir: &Path, name: &str) -> (PathBuf, PathBuf) {
+pub(crate) fn keygen(dir: &Path, name: &str) -> (PathBuf, PathBuf) {
     let prefix = dir.join(name);
     assert!(moat(&[os("keygen"), prefix.as_os_str()]).status.success());
     (dir.join(format!("{name}.key")), dir.join(format!("{name}.pub")))

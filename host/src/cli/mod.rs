@@ -80,6 +80,11 @@ pub fn main() -> Result<std::process::ExitCode> {
             Command::Audit { command: AuditCommand::Verify { file } } => {
                 let verified = crate::audit::verify(&file)?;
                 outln!("{}: {} lines, chain intact; head {}", file.display(), verified.lines, verified.head);
+                if let Some(bytes) = verified.unfinished {
+                    outln!(
+                        "  then {bytes} bytes of an unfinished line, outside the chain: a moat stopped while writing it (its call was never answered)"
+                    );
+                }
                 Ok(())
             }
             Command::Publish { component, reference, key, fail_on } => {

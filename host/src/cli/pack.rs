@@ -28,14 +28,9 @@ pub(super) fn pack(component_path: &Path, wit: &Path, world: Option<&str>, outpu
         );
     }
     let packed = metadata::embed(&file.bytes, &metadata)?;
-    let dir = output.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
-    let mut temp =
-        tempfile::NamedTempFile::new_in(dir).with_context(|| format!("cannot write to {}", dir.display()))?;
-    std::io::Write::write_all(&mut temp, &packed)?;
-    // Keep the permissions of the input (a temporary file starts out 0600).
+    // With the permissions of the input.
     let permissions = std::fs::metadata(component_path)?.permissions();
-    temp.as_file().set_permissions(permissions)?;
-    temp.persist(output).with_context(|| format!("cannot write {}", output.display()))?;
+    crate::store::write_atomically_as(output, &packed, permissions)?;
     let packed_file = ComponentFile::from_bytes(output, packed)?;
     eprintln!(
         "packed {} ({} functions documented, world {}) → {}\ndigest {}",

@@ -13,6 +13,7 @@ use crate::lock::{LOCK_VERSION, LockFile, LockedComponent, path_for_config};
 use crate::policy::Policy;
 use crate::registry::{OciRef, Registry, cosign_sign};
 use crate::signing::{self, TrustedKey};
+use crate::store::write_atomically;
 use crate::tools::Naming;
 
 /// Vets, signs and pushes `component` to `reference` (a tag).
@@ -86,10 +87,10 @@ pub async fn add(
         .join(format!("{name}@{}.wasm", pulled.manifest_digest.trim_start_matches("sha256:")));
     let path = base.join(&relative);
     std::fs::create_dir_all(path.parent().expect("has a parent"))?;
-    std::fs::write(&path, &pulled.component).with_context(|| format!("cannot write {}", path.display()))?;
-    std::fs::write(
-        signing::oci_signature_path(&path),
-        serde_json::to_string_pretty(&pulled.signature)? + "\n",
+    write_atomically(&path, &pulled.component)?;
+    write_atomically(
+        &signing::oci_signature_path(&path),
+        (serde_json::to_string_pretty(&pulled.signature)? + "\n").as_bytes(),
     )?;
     if let Err(error) = vet_or_refuse(&path, &name, fail_on) {
         let _ = std::fs::remove_file(signing::oci_signature_path(&path));
@@ -115,8 +116,10 @@ pub async fn add(
         relative.display().to_string(),
         pinned
     ));
-    std::fs::write(config_path, text).with_context(|| format!("cannot write {}", config_path.display()))?;
+    // The lock first: a moat stopped between the two leaves an approval for a
+    // component the config does not name yet, never a named one unapproved.
     lock.write(&lock_path)?;
+    write_atomically(config_path, text.as_bytes())?;
     outln!("added `{name}` from {pinned}");
     outln!("  signature verified with {}", pulled.key);
     outln!("  component {} ({} tools) → {}", file.digest, tools.tools.len(), path.display());

@@ -97,8 +97,7 @@ pub fn sign(component: &Path, key: &Path, output: Option<&Path>) -> Result<PathB
     let key = signing::read_signing_key(key)?;
     let bundle = signing::sign_blob(&key, &bytes);
     let path = output.map(Path::to_path_buf).unwrap_or_else(|| signing::bundle_path(component));
-    std::fs::write(&path, serde_json::to_string_pretty(&bundle)? + "\n")
-        .with_context(|| format!("cannot write {}", path.display()))?;
+    crate::store::write_atomically(&path, (serde_json::to_string_pretty(&bundle)? + "\n").as_bytes())?;
     outln!("signed {} → {}", component.display(), path.display());
     Ok(path)
 }

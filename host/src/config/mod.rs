@@ -106,6 +106,9 @@ struct RawScan {
 struct RawAudit {
     /// The audit log file (JSON lines, hash-chained).
     path: Option<PathBuf>,
+    /// Flush every line to disk before its call returns.
+    #[serde(default)]
+    fsync: bool,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -172,6 +175,8 @@ pub struct Config {
     pub gates: LoadGates,
     /// Where every call is recorded ([`crate::audit`]); `None`: nowhere.
     pub audit_path: Option<PathBuf>,
+    /// Each audit line is on disk (fsync) before its call returns.
+    pub audit_fsync: bool,
     /// `moat serve --http` settings.
     pub http: HttpOptions,
     /// Output scanning for components that set none of their own.
@@ -247,6 +252,7 @@ impl Default for Config {
             engine: EngineOptions::default(),
             gates: LoadGates::default(),
             audit_path: None,
+            audit_fsync: false,
             http: HttpOptions::default(),
             scan: ScanSettings::default(),
             confirm: Confirmation::default(),
@@ -329,6 +335,7 @@ impl Config {
                 vet_refuse_at,
             },
             audit_path: raw.audit.path.map(|path| base.join(path)),
+            audit_fsync: raw.audit.fsync,
             http: raw.http.validate(base).context("[http]")?,
             scan,
             confirm: confirmation(raw.confirm)?,

@@ -79,7 +79,8 @@ pub fn load(config: &Config) -> Result<(Host, LoadReport)> {
         }
     }
     let cache_dir = config.cache_dir.clone().or_else(CompileCache::default_dir);
-    let audit = config.audit_path.as_deref().map(AuditLog::open).transpose()?;
+    let audit =
+        config.audit_path.as_deref().map(|path| AuditLog::open(path, config.audit_fsync)).transpose()?;
     let memo = cache_dir.as_deref().and_then(|dir| DigestMemo::new(&dir.join("digests")));
     let surfaces = SurfaceCache::new(cache_dir.as_deref());
     let gates = &config.gates;
