@@ -13,8 +13,9 @@ use wasmtime::Engine;
 use wasmtime::component::types::{ComponentFunc, ComponentItem};
 use wasmtime::component::{Component, ComponentExportIndex};
 
+use crate::bounds::MAX_TYPE_NESTING;
 use crate::metadata::{self, ToolMetadata};
-use crate::types::{MAX_TYPE_NESTING, UnsupportedType, ValType};
+use crate::types::{UnsupportedType, ValType};
 
 /// A component read from disk, not yet compiled.
 #[derive(Debug, Clone)]

@@ -31,9 +31,12 @@
 //! 10. `convert`, `component`, `content`
 //! 11. `schema`
 //! 12. the leaves: `policy`, `limits`, `types`, `metadata`, `signing`,
-//!     `findings`, `canonical`, `store`
+//!     `findings`, `canonical`
+//! 13. `store`, how every file moat writes is written; `bounds`, how much
+//!     untrusted input moat reads
 
 pub mod audit;
+pub mod bounds;
 pub mod call;
 pub mod canonical;
 pub mod cli;

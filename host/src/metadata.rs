@@ -13,6 +13,8 @@ use std::collections::BTreeMap;
 use anyhow::{Context, Result, bail, ensure};
 use serde::{Deserialize, Serialize};
 
+use crate::bounds::{MAX_FUNCTIONS, MAX_METADATA_BYTES, MAX_TEXT_BYTES, size};
+
 /// Name of the custom section holding [`ToolMetadata`].
 pub const SECTION_NAME: &str = "moat-metadata";
 
@@ -107,8 +109,15 @@ impl ToolMetadata {
         serde_json::to_vec(self).expect("metadata serialises")
     }
 
-    /// Parses a section payload, refusing unknown versions and fields.
+    /// Parses a section payload, refusing unknown versions and fields, and
+    /// anything past moat's bounds.
     pub fn from_bytes(bytes: &[u8]) -> Result<Self> {
+        ensure!(
+            bytes.len() <= MAX_METADATA_BYTES,
+            "the `{SECTION_NAME}` section is {}, past moat's bound of {} (MAX_METADATA_BYTES)",
+            size(bytes.len() as u64),
+            size(MAX_METADATA_BYTES as u64)
+        );
         let metadata: ToolMetadata = serde_json::from_slice(bytes)
             .with_context(|| format!("the `{SECTION_NAME}` section is not valid metadata"))?;
         ensure!(
@@ -116,7 +125,54 @@ impl ToolMetadata {
             "the `{SECTION_NAME}` section has format version {}, this host reads version {FORMAT_VERSION}",
             metadata.version
         );
+        metadata.check_bounds()?;
         Ok(metadata)
+    }
+
+    /// Refuses metadata with more functions than [`MAX_FUNCTIONS`] or a text
+    /// longer than [`MAX_TEXT_BYTES`], naming the bound.
+    pub fn check_bounds(&self) -> Result<()> {
+        ensure!(
+            self.functions.len() <= MAX_FUNCTIONS,
+            "the metadata documents {} functions, past moat's bound of {MAX_FUNCTIONS} (MAX_FUNCTIONS)",
+            self.functions.len()
+        );
+        let long = |what: String, text: &str| -> Result<()> {
+            ensure!(
+                text.len() <= MAX_TEXT_BYTES,
+                "{what} is {}, past moat's bound of {} for one text (MAX_TEXT_BYTES)",
+                size(text.len() as u64),
+                size(MAX_TEXT_BYTES as u64)
+            );
+            Ok(())
+        };
+        long("the world's name".into(), &self.world)?;
+        for (path, docs) in &self.functions {
+            long(format!("the name of function `{}`", path.chars().take(64).collect::<String>()), path)?;
+            long(format!("the description of `{path}`"), &docs.description)?;
+            if let Some(title) = &docs.title {
+                long(format!("the title of `{path}`"), title)?;
+            }
+            for (param, doc) in &docs.params {
+                long(format!("a parameter name of `{path}`"), param)?;
+                long(format!("the doc of parameter `{param}` of `{path}`"), doc)?;
+            }
+            let served = match &docs.serves {
+                Serves::Tool | Serves::Prompt => None,
+                Serves::Resource { uri: text, mime_type }
+                | Serves::ResourceTemplate { template: text, mime_type } => {
+                    if let Some(mime_type) = mime_type {
+                        long(format!("the MIME type of `{path}`"), mime_type)?;
+                    }
+                    Some(text)
+                }
+                Serves::Completion { of } => Some(of),
+            };
+            if let Some(text) = served {
+                long(format!("what `{path}` serves"), text)?;
+            }
+        }
+        Ok(())
     }
 }
 
@@ -174,8 +230,10 @@ pub fn read(bytes: &[u8]) -> Result<Option<ToolMetadata>> {
     ToolMetadata::from_bytes(first.custom_data).map(Some)
 }
 
-/// Returns `bytes` with any existing `moat-metadata` section replaced by `metadata`.
+/// Returns `bytes` with any existing `moat-metadata` section replaced by
+/// `metadata`, which must be within moat's bounds (a host would refuse it).
 pub fn embed(bytes: &[u8], metadata: &ToolMetadata) -> Result<Vec<u8>> {
+    metadata.check_bounds()?;
     let (header, sections) = sections(bytes)?;
     let mut out = header.to_vec();
     for section in sections.iter().filter(|s| s.custom_name != Some(SECTION_NAME)) {
@@ -402,6 +460,33 @@ mod tests {
         wasmparser::Validator::new_with_features(wasmparser::WasmFeatures::all())
             .validate_all(&twice)
             .unwrap();
+    }
+
+    #[test]
+    fn metadata_past_the_bounds_is_refused_naming_the_bound() {
+        let docs = |description: String| FunctionDocs { description, ..Default::default() };
+        let mut metadata =
+            ToolMetadata { version: FORMAT_VERSION, world: "a:b/c".into(), ..Default::default() };
+        metadata.functions.insert("f".into(), docs("x".repeat(MAX_TEXT_BYTES)));
+        let read = ToolMetadata::from_bytes(&metadata.to_bytes()).unwrap();
+        assert_eq!(read, metadata, "a text of exactly the bound is read");
+
+        metadata.functions.insert("f".into(), docs("x".repeat(MAX_TEXT_BYTES + 1)));
+        let error = format!("{:#}", ToolMetadata::from_bytes(&metadata.to_bytes()).unwrap_err());
+        assert!(
+            error.contains("the description of `f` is 16385 bytes, past moat's bound of 16 KiB")
+                && error.contains("MAX_TEXT_BYTES"),
+            "{error}"
+        );
+        assert!(embed(b"\0asm\x0d\0\x01\0", &metadata).is_err(), "pack refuses to write it");
+
+        metadata.functions = (0..=MAX_FUNCTIONS).map(|i| (format!("f{i}"), docs("d".into()))).collect();
+        let error = format!("{:#}", ToolMetadata::from_bytes(&metadata.to_bytes()).unwrap_err());
+        assert!(error.contains("1025 functions") && error.contains("MAX_FUNCTIONS"), "{error}");
+
+        let huge = vec![b' '; MAX_METADATA_BYTES + 1];
+        let error = format!("{:#}", ToolMetadata::from_bytes(&huge).unwrap_err());
+        assert!(error.contains("MAX_METADATA_BYTES"), "{error}");
     }
 
     #[test]

@@ -44,13 +44,6 @@ pub enum ValType {
     Flags(Vec<String>),
 }
 
-/// How deep a parameter's or result's types may nest (a record in a list in
-/// a record ... counts one level each). Each level is two levels of its JSON
-/// Schema, and a `tools/list` answer must stay readable by clients' JSON
-/// parsers, which stop at 128 (serde_json's default): at 32 the deepest
-/// schema is about 70 levels down in the answer.
-pub const MAX_TYPE_NESTING: usize = 32;
-
 /// Why a WIT type cannot cross the JSON boundary.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, Serialize, Deserialize)]
 #[error("{0}")]

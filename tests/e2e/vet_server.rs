@@ -144,6 +144,20 @@ fn a_malformed_list_is_bad_input() {
 }
 
 #[test]
+fn a_server_whose_pages_never_end_is_bad_input_at_the_bound() {
+    let output = scripted("endless", &["--timeout", "120s"]);
+    assert_eq!(output.status.code(), Some(2), "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains("past 1000 pages, moat's bound (MAX_LIST_PAGES)"),
+        "{}",
+        stderr(&output)
+    );
+    let output = scripted("looping", &[]);
+    assert_eq!(output.status.code(), Some(2), "{}", stderr(&output));
+    assert!(stderr(&output).contains("gave the cursor \"1\" twice"), "{}", stderr(&output));
+}
+
+#[test]
 fn a_command_that_does_not_exist_is_bad_input() {
     let output = vet(&["--server", "--", "/nonexistent/mcp-server"]);
     assert_eq!(output.status.code(), Some(2));

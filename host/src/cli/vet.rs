@@ -11,6 +11,7 @@ use serde_json::{Value, json};
 
 use super::EXIT_BAD_INPUT;
 use super::args::OutputFormat;
+use crate::bounds::{MAX_VET_DEFINITIONS, MAX_VET_FILE_BYTES, size};
 use crate::config::{ComponentSpec, Config};
 use crate::policy::Policy;
 use crate::tools::Naming;
@@ -177,7 +178,7 @@ pub fn component_target(path: &Path, naming: &Naming, policy: &Policy) -> Result
 /// A file holding a `tools/list` result: `{"tools": [...]}`, a whole JSON-RPC
 /// response `{"result": {"tools": [...]}}`, or a bare array of tools.
 fn tool_list_target(path: &Path) -> Result<Target> {
-    let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let text = read_bounded(path)?;
     let value: Value =
         serde_json::from_str(&text).with_context(|| format!("{} is not valid JSON", path.display()))?;
     let tools = match &value {
@@ -191,6 +192,13 @@ fn tool_list_target(path: &Path) -> Result<Target> {
                 format!("{} holds no tools/list result (expected `tools` or `result.tools`)", path.display())
             })?,
     };
+    if tools.len() > MAX_VET_DEFINITIONS {
+        bail!(
+            "{} holds {} tools, past moat's bound of {MAX_VET_DEFINITIONS} (MAX_VET_DEFINITIONS)",
+            path.display(),
+            tools.len()
+        );
+    }
     for (i, tool) in tools.iter().enumerate() {
         if !tool.get("name").is_some_and(Value::is_string) {
             bail!("{}: tools[{i}] has no string `name`", path.display());
@@ -203,6 +211,26 @@ fn tool_list_target(path: &Path) -> Result<Target> {
         capability_findings: Vec::new(),
         definitions: Vec::new(),
     })
+}
+
+/// A file vet reads (a tools/list answer, a client config), refused past
+/// [`MAX_VET_FILE_BYTES`] before it is read.
+pub(super) fn read_bounded(path: &Path) -> Result<String> {
+    let cannot = || format!("cannot read {}", path.display());
+    let file = std::fs::File::open(path).with_context(cannot)?;
+    let length = file.metadata().with_context(cannot)?.len();
+    if length > MAX_VET_FILE_BYTES {
+        bail!(
+            "{} is {}, past moat's bound of {} for a file vet reads (MAX_VET_FILE_BYTES)",
+            path.display(),
+            size(length),
+            size(MAX_VET_FILE_BYTES)
+        );
+    }
+    let mut text = String::new();
+    std::io::Read::read_to_string(&mut std::io::Read::take(file, MAX_VET_FILE_BYTES), &mut text)
+        .with_context(cannot)?;
+    Ok(text)
 }
 
 /// Vets all targets together: each target's tools are the siblings of one

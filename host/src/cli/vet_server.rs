@@ -15,13 +15,14 @@ use std::time::Duration;
 
 use anyhow::{Context as _, Result, bail};
 use rmcp::ServiceExt;
-use rmcp::model::{ClientConfig, Prompt, Resource, ResourceTemplate, Tool};
+use rmcp::model::{ClientConfig, PaginatedRequestParams, Prompt, Resource, ResourceTemplate, Tool};
 use rmcp::service::{RoleClient, RunningService};
 use rmcp::transport::streamable_http_client::StreamableHttpClientTransportConfig;
 use rmcp::transport::{StreamableHttpClientTransport, TokioChildProcess};
 use serde_json::{Value, json};
 
 use super::vet::Target;
+use crate::bounds::{MAX_LIST_PAGES, MAX_VET_DEFINITIONS};
 
 /// What a server offers, as listed.
 struct Listing {
@@ -71,7 +72,7 @@ enum Entry {
 /// `mcpServers` table (Claude Desktop, Claude Code, Cursor, Gemini CLI) or
 /// `servers` (VS Code); each `{command, args, env}` or `{url, headers}`.
 fn client_config_servers(path: &Path) -> Result<Vec<(String, Entry)>> {
-    let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let text = super::vet::read_bounded(path)?;
     let config: serde_json::Value =
         serde_json::from_str(&text).with_context(|| format!("{} is not valid JSON", path.display()))?;
     let servers = config
@@ -229,23 +230,28 @@ async fn list_http(url: &str, headers: &[String]) -> Result<Listing> {
 
 async fn list(client: RunningService<RoleClient, ClientConfig>, label: String) -> Result<Listing> {
     let capabilities = client.peer_info().map(|info| info.capabilities.clone()).unwrap_or_default();
+    let mut listed = Listed { label: &label, definitions: 0 };
     let tools = if capabilities.tools.is_some() {
-        client.list_all_tools().await.with_context(|| format!("{label}: tools/list failed"))?
+        listed.all("tools/list", |page| client.list_tools(page), |r| (r.tools, r.next_cursor)).await?
     } else {
         Vec::new()
     };
     let prompts = if capabilities.prompts.is_some() {
-        client.list_all_prompts().await.with_context(|| format!("{label}: prompts/list failed"))?
+        listed.all("prompts/list", |page| client.list_prompts(page), |r| (r.prompts, r.next_cursor)).await?
     } else {
         Vec::new()
     };
     let (resources, templates) = if capabilities.resources.is_some() {
-        let resources =
-            client.list_all_resources().await.with_context(|| format!("{label}: resources/list failed"))?;
-        let templates = client
-            .list_all_resource_templates()
-            .await
-            .with_context(|| format!("{label}: resources/templates/list failed"))?;
+        let resources = listed
+            .all("resources/list", |page| client.list_resources(page), |r| (r.resources, r.next_cursor))
+            .await?;
+        let templates = listed
+            .all(
+                "resources/templates/list",
+                |page| client.list_resource_templates(page),
+                |r| (r.resource_templates, r.next_cursor),
+            )
+            .await?;
         (resources, templates)
     } else {
         (Vec::new(), Vec::new())
@@ -253,6 +259,52 @@ async fn list(client: RunningService<RoleClient, ClientConfig>, label: String) -
     // The listing is complete; how the server takes its end is its own affair.
     let _ = client.cancel().await;
     Ok(Listing { label, tools, prompts, resources, templates })
+}
+
+/// Follows a server's pages within moat's bounds: at most
+/// [`MAX_LIST_PAGES`] pages of one list, never a cursor twice, at most
+/// [`MAX_VET_DEFINITIONS`] definitions from the server in all.
+struct Listed<'a> {
+    label: &'a str,
+    definitions: usize,
+}
+
+impl Listed<'_> {
+    async fn all<P, T, Fut>(
+        &mut self,
+        method: &str,
+        mut page: impl FnMut(Option<PaginatedRequestParams>) -> Fut,
+        split: impl Fn(P) -> (Vec<T>, Option<String>),
+    ) -> Result<Vec<T>>
+    where
+        Fut: std::future::Future<Output = Result<P, rmcp::ServiceError>>,
+    {
+        let label = self.label;
+        let mut items = Vec::new();
+        let mut cursors = std::collections::HashSet::new();
+        let mut cursor = None;
+        for _ in 0..MAX_LIST_PAGES {
+            let params =
+                cursor.clone().map(|cursor| PaginatedRequestParams::default().with_cursor(Some(cursor)));
+            let (page_items, next) =
+                split(page(params).await.with_context(|| format!("{label}: {method} failed"))?);
+            self.definitions += page_items.len();
+            if self.definitions > MAX_VET_DEFINITIONS {
+                bail!(
+                    "{label}: the server listed more than {MAX_VET_DEFINITIONS} definitions, moat's bound (MAX_VET_DEFINITIONS)"
+                );
+            }
+            items.extend(page_items);
+            match next {
+                None => return Ok(items),
+                Some(next) if !cursors.insert(next.clone()) => {
+                    bail!("{label}: {method} gave the cursor {next:?} twice; its pages never end")
+                }
+                Some(next) => cursor = Some(next),
+            }
+        }
+        bail!("{label}: {method} went on past {MAX_LIST_PAGES} pages, moat's bound (MAX_LIST_PAGES)")
+    }
 }
 
 /// Tools as they are; prompts and resources as definitions of their own

@@ -15,6 +15,7 @@ use anyhow::{Context, Result, bail};
 use serde_json::{Value, json};
 use wasmtime::component::Component;
 
+use crate::bounds::MAX_FUNCTIONS;
 use crate::completion::CompletionDef;
 use crate::component::{ComponentFile, Surface};
 use crate::metadata::Serves;
@@ -132,6 +133,12 @@ impl ComponentTools {
 /// or when two functions get one name.
 pub fn component_tools(naming: &Naming, surface: &Surface) -> Result<ComponentTools> {
     let Surface { metadata, functions, .. } = surface;
+    if functions.len() > MAX_FUNCTIONS {
+        bail!(
+            "it exports {} functions, past moat's bound of {MAX_FUNCTIONS} (MAX_FUNCTIONS)",
+            functions.len()
+        );
+    }
     if let Some(metadata) = metadata
         && let Some(stray) =
             metadata.functions.keys().find(|path| !functions.iter().any(|f| &f.path == *path))
@@ -147,6 +154,7 @@ pub fn component_tools(naming: &Naming, surface: &Surface) -> Result<ComponentTo
         );
     }
     let mut derived = ComponentTools::default();
+    let mut taken = std::collections::HashSet::new();
     let mut completions = Vec::new();
     for (index, function) in functions.iter().enumerate() {
         if let Some(reason) = undeclared(metadata.as_ref(), function) {
@@ -168,7 +176,7 @@ pub fn component_tools(naming: &Naming, surface: &Surface) -> Result<ComponentTo
             continue;
         }
         let name = naming.tool_name(function).map_err(anyhow::Error::msg)?;
-        if derived.names().any(|taken| taken == name) {
+        if !taken.insert(name.clone()) {
             bail!("name `{name}` is already taken");
         }
         let serves = docs.map(|d| &d.serves).unwrap_or(&Serves::Tool);
@@ -276,4 +284,36 @@ pub fn read_tools(path: &Path, naming: &Naming) -> Result<(ReadComponent, Compon
     let tools = component_tools(naming, &read.surface)
         .with_context(|| format!("{} cannot be served as `{}`", path.display(), naming.component))?;
     Ok((read, tools))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::component::{ExportedFunction, Signature};
+
+    fn function(i: usize) -> ExportedFunction {
+        ExportedFunction {
+            path: format!("f{i}"),
+            interface: None,
+            name: format!("f{i}"),
+            signature: Ok(Signature { params: Vec::new(), result: None }),
+            param_names: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn a_component_past_the_function_bound_is_refused_naming_it() {
+        let surface = |count: usize| Surface {
+            metadata: None,
+            functions: (0..count).map(function).collect(),
+            imports: Vec::new(),
+        };
+        let served = component_tools(&Naming::new("c"), &surface(MAX_FUNCTIONS)).unwrap();
+        assert_eq!(served.tools.len(), MAX_FUNCTIONS, "exactly the bound is served");
+        let error = component_tools(&Naming::new("c"), &surface(MAX_FUNCTIONS + 1)).unwrap_err();
+        assert!(
+            format!("{error:#}")
+                .contains("exports 1025 functions, past moat's bound of 1024 (MAX_FUNCTIONS)")
+        );
+    }
 }

@@ -22,9 +22,7 @@ use tokio::io::{AsyncWriteExt, Stdin, Stdout};
 use tokio::sync::Mutex;
 use tokio_util::codec::{FramedRead, LinesCodec, LinesCodecError};
 
-/// The longest line (one message) read: beyond it, the line is answered
-/// with an error and skipped, not buffered.
-pub const MAX_LINE_BYTES: usize = 64 * 1024 * 1024;
+use crate::bounds::{MAX_JSON_DEPTH, MAX_LINE_BYTES, size};
 
 /// stdin and stdout as an rmcp transport.
 pub struct Stdio {
@@ -56,9 +54,22 @@ async fn write_line(out: &Mutex<Stdout>, mut line: Vec<u8>) -> std::io::Result<(
     out.flush().await
 }
 
+/// One line read from stdin: the message it holds, or the JSON-RPC error
+/// that answers it.
+pub fn message_of(line: &str) -> Result<RxJsonRpcMessage<RoleServer>, Value> {
+    serde_json::from_str::<RxJsonRpcMessage<RoleServer>>(line).map_err(|_| refusal(line))
+}
+
 /// What a line that is not a message gets: the JSON-RPC error object.
 fn refusal(line: &str) -> Value {
     let (code, message, id) = match serde_json::from_str::<Value>(line) {
+        Err(error) if error.to_string().starts_with("recursion limit exceeded") => (
+            -32700,
+            format!(
+                "Parse error: the message nests deeper than {MAX_JSON_DEPTH} levels, moat's bound ({error})"
+            ),
+            Value::Null,
+        ),
         Err(error) => (-32700, format!("Parse error: {error}"), Value::Null),
         Ok(value) => {
             let id =
@@ -97,8 +108,10 @@ impl Transport<RoleServer> for Stdio {
                         max = MAX_LINE_BYTES,
                         "stdio: a line longer than the most moat reads, answered -32600"
                     );
-                    let message =
-                        format!("Invalid Request: the message is longer than {MAX_LINE_BYTES} bytes");
+                    let message = format!(
+                        "Invalid Request: the message is longer than {}, moat's bound",
+                        size(MAX_LINE_BYTES as u64)
+                    );
                     let error = json!({ "jsonrpc": "2.0", "id": null, "error": { "code": -32600, "message": message } });
                     write_line(&self.out, error.to_string().into_bytes()).await.ok()?;
                     continue;
@@ -111,10 +124,9 @@ impl Transport<RoleServer> for Stdio {
             if line.trim().is_empty() {
                 continue;
             }
-            match serde_json::from_str::<RxJsonRpcMessage<RoleServer>>(&line) {
+            match message_of(&line) {
                 Ok(message) => return Some(message),
-                Err(_) => {
-                    let error = refusal(&line);
+                Err(error) => {
                     tracing::warn!(error = %error["error"]["message"], "stdio: a line that is no message, answered");
                     write_line(&self.out, error.to_string().into_bytes()).await.ok()?;
                 }
@@ -145,7 +157,7 @@ mod tests {
         );
         let deep = refusal(&deep);
         assert_eq!(deep["error"]["code"], -32700);
-        assert!(deep["error"]["message"].as_str().unwrap().contains("recursion limit"), "{deep}");
+        assert!(deep["error"]["message"].as_str().unwrap().contains("deeper than 128 levels"), "{deep}");
 
         let no_message = refusal(r#"{"id": 7, "hello": "world"}"#);
         assert_eq!(no_message["error"]["code"], -32600);

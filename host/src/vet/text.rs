@@ -214,19 +214,27 @@ impl Normalized {
         if original.is_ascii() {
             return Self::ascii(original);
         }
+        // Both in text order: each is walked once, beside the characters.
         let invisible: Vec<Range<usize>> = invisible_runs(original).into_iter().map(|r| r.range).collect();
         let homoglyph_words: Vec<Range<usize>> =
             homoglyph_words(original).into_iter().map(|h| h.range).collect();
+        let within = |ranges: &[Range<usize>], next: &mut usize, offset: usize| {
+            while ranges.get(*next).is_some_and(|r| r.end <= offset) {
+                *next += 1;
+            }
+            ranges.get(*next).is_some_and(|r| r.contains(&offset))
+        };
+        let (mut next_invisible, mut next_homoglyph) = (0, 0);
         let mut text = String::with_capacity(original.len());
         let mut origin = Vec::with_capacity(original.len());
         let mut last_was_space = false;
         for (offset, c) in original.char_indices() {
             let source = offset..offset + c.len_utf8();
-            if invisible.iter().any(|r| r.contains(&offset)) {
+            if within(&invisible, &mut next_invisible, offset) {
                 continue;
             }
             let c = match latin_lookalike(c) {
-                Some(latin) if homoglyph_words.iter().any(|r| r.contains(&offset)) => latin,
+                Some(latin) if within(&homoglyph_words, &mut next_homoglyph, offset) => latin,
                 _ => c,
             };
             for normal in std::iter::once(c).nfkc().flat_map(char::to_lowercase) {

@@ -5,6 +5,8 @@ answers the handshake, then lists what its mode says.
     malformed  a tools/list result whose `tools` is not a list
     silent     reads requests and never answers
     shadow     one tool whose description changes another server's `get-sum`
+    endless    tools/list pages that never end (a new cursor each time)
+    looping    tools/list pages whose cursor comes back
 """
 
 import json
@@ -36,6 +38,10 @@ for line in sys.stdin:
     method = request["method"]
     if method == "initialize":
         answer(request, {"protocolVersion": request["params"]["protocolVersion"], "capabilities": {"tools": {}, "prompts": {}}, "serverInfo": {"name": "scripted", "version": "1"}})
+    elif method == "tools/list" and MODE in ("endless", "looping"):
+        cursor = int((request.get("params") or {}).get("cursor") or "0")
+        following = cursor + 1 if MODE == "endless" else (cursor + 1) % 3
+        answer(request, {"tools": [dict(TOOLS[0], name=f"add_{cursor}")], "nextCursor": str(following)})
     elif method == "tools/list":
         tools = {"malformed": "not a list", "shadow": SHADOW}.get(MODE, TOOLS)
         answer(request, {"tools": tools})

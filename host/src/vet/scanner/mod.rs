@@ -8,6 +8,7 @@ use super::names::Names;
 use super::rules::{self, Check};
 use super::text::{self, Normalized, make_visible};
 use super::{Context, intent};
+use crate::bounds::{MAX_VET_STRING_BYTES, size};
 use crate::findings::{Finding, Severity};
 
 mod disguises;
@@ -80,6 +81,23 @@ impl Scanner<'_> {
 
     /// Free text: disguises, phrase rules, other components' tools, encoded payloads.
     pub(super) fn text(&mut self, field: &str, text: &str) {
+        let text = if text.len() > MAX_VET_STRING_BYTES && !self.output {
+            let read = &text[..text.floor_char_boundary(MAX_VET_STRING_BYTES)];
+            self.push(
+                "oversized-text",
+                Severity::High,
+                field,
+                &text[read.len()..text.floor_char_boundary(read.len() + 80)],
+                format!(
+                    "{} of text, past the {} vet reads: what follows is unread (padding that pushes an instruction past what a person reads is itself an attack)",
+                    size(text.len() as u64),
+                    size(MAX_VET_STRING_BYTES as u64)
+                ),
+            );
+            read
+        } else {
+            text
+        };
         self.text_at_depth(field, text, 0);
     }
 
