@@ -29,8 +29,41 @@ pub fn metadata_from_wit(
     world: Option<&str>,
 ) -> Result<(ToolMetadata, BTreeMap<String, Vec<String>>)> {
     let mut resolve = Resolve::new();
-    let (package, _) =
-        resolve.push_path(wit).with_context(|| format!("cannot read WIT from {}", wit.display()))?;
+    let (package, _) = parsed(|| resolve.push_path(wit))
+        .with_context(|| format!("cannot read WIT from {}", wit.display()))?;
+    metadata_of(&resolve, package, world)
+}
+
+/// [`metadata_from_wit`] of one WIT file's text.
+pub fn metadata_from_wit_source(
+    source: &str,
+    world: Option<&str>,
+) -> Result<(ToolMetadata, BTreeMap<String, Vec<String>>)> {
+    let mut resolve = Resolve::new();
+    let package = parsed(|| resolve.push_str("world.wit", source)).context("cannot read the WIT")?;
+    metadata_of(&resolve, package, world)
+}
+
+/// wit-parser's answer, or an error where it panics instead of answering
+/// (0.254 does on an empty block doc comment, `/**/`).
+fn parsed<T>(parse: impl FnOnce() -> Result<T>) -> Result<T> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(parse)).unwrap_or_else(|panic| {
+        let why = panic
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| panic.downcast_ref::<String>().cloned())
+            .unwrap_or_default();
+        bail!(
+            "wit-parser failed on this WIT instead of reporting an error ({why}); look for an unusual comment"
+        )
+    })
+}
+
+fn metadata_of(
+    resolve: &Resolve,
+    package: wit_parser::PackageId,
+    world: Option<&str>,
+) -> Result<(ToolMetadata, BTreeMap<String, Vec<String>>)> {
     let world_id = resolve.select_world(&[package], world).context("cannot choose the WIT world")?;
     let world = &resolve.worlds[world_id];
     let world_name = match world.package {
@@ -160,6 +193,16 @@ mod tests {
         assert_eq!(distance.params["from"], "the city to start from");
         assert_eq!(distance.hints.read_only, Some(true));
         assert_eq!(params["distance"], ["from", "to", "unit"]);
+    }
+
+    #[test]
+    fn a_wit_the_parser_panics_on_is_an_error() {
+        let error = metadata_from_wit_source(
+            "package demo:tools@0.1.0;\nworld w {\n    /**/// Greets.\n    export greet: func() -> string;\n}\n",
+            None,
+        )
+        .unwrap_err();
+        assert!(format!("{error:#}").contains("wit-parser failed on this WIT"), "{error:#}");
     }
 
     #[test]

@@ -229,7 +229,7 @@ pub(super) fn keeps_from_user(clause: &str) -> Option<Range<usize>> {
     for telling in TELLING.find_iter(clause) {
         let before: Vec<&str> = clause[..telling.start()].split_whitespace().collect();
         let window = before[before.len().saturating_sub(3)..].join(" ");
-        let cjk_after = &clause[telling.end()..clause.len().min(telling.end() + 12)];
+        let cjk_after = &clause[telling.end()..clause.floor_char_boundary(telling.end() + 12)];
         // "unless the user mentioned it": the user tells, not the model.
         let user_speaks = USER
             .find_iter(&clause[..telling.start()])
