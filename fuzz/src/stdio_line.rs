@@ -1,5 +1,5 @@
 //! A line on `moat serve`'s stdin: a JSON-RPC message, or an answer to it
-//! that JSON-RPC names (-32700 for what is not JSON, -32600 for JSON that is
+//! that JSON-RPC names (-32700 for what is not UTF-8 or not JSON, -32600 for JSON that is
 //! no message) with the request's id when it has a usable one. Never a
 //! panic, and never silence.
 
@@ -7,11 +7,10 @@ use moat::mcp::stdio::message_of;
 use serde_json::Value;
 
 pub fn check(data: &[u8]) {
-    let Ok(line) = std::str::from_utf8(data) else { return };
-    if line.contains('\n') || line.trim().is_empty() {
+    if data.contains(&b'\n') || data.trim_ascii().is_empty() {
         return; // the transport splits lines and skips blank ones before this
     }
-    let Err(answer) = message_of(line) else { return };
+    let Err(answer) = message_of(data) else { return };
     assert_eq!(answer["jsonrpc"], "2.0", "{answer}");
     let code = answer["error"]["code"].as_i64();
     assert!(matches!(code, Some(-32700 | -32600)), "{answer}");

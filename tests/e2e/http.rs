@@ -607,6 +607,43 @@ async fn caps_on_headers_protocol_headers_and_requests_in_flight() {
     assert_eq!(status, 200, "closed streams give their slots back");
 }
 
+/// Found by a black-box run against the server: rmcp answered these with
+/// 415 and a line of text, and a client that half-closed got no answer.
+#[tokio::test]
+async fn bodies_that_are_no_message_get_json_rpc_errors_and_a_half_closed_client_its_answer() {
+    let moat = HttpMoat::start("").await;
+    let mut bearer = String::new();
+    let deep = format!("{}{}", "[".repeat(5000), "]".repeat(5000));
+    for (body, code, says) in [
+        ("{\"jsonrpc\": \"2.0\", \"id\": 1, \"method\"", -32700, "EOF while parsing"),
+        (deep.as_str(), -32700, "nests deeper than 128 levels, moat's bound"),
+        ("[]", -32600, "Invalid Request"),
+        ("{\"jsonrpc\": \"2.0\", \"id\": 9, \"hello\": 1}", -32600, "Invalid Request"),
+    ] {
+        let (status, response) = moat.raw("POST", "/mcp", &with_token(ALICE, &mut bearer), body);
+        assert_eq!(status, 400, "{response}");
+        let error: serde_json::Value =
+            serde_json::from_str(response.split("\r\n\r\n").nth(1).unwrap()).unwrap();
+        assert_eq!(error["error"]["code"], code, "{error}");
+        assert!(error["error"]["message"].as_str().unwrap().contains(says), "{error}");
+    }
+
+    let mut stream = TcpStream::connect(&moat.address).unwrap();
+    stream.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    let body = initialize_body();
+    write!(
+        stream,
+        "POST /mcp HTTP/1.1\r\nHost: {}\r\nAuthorization: Bearer {ALICE}\r\nContent-Type: application/json\r\nAccept: application/json, text/event-stream\r\nContent-Length: {}\r\n\r\n{body}",
+        moat.address,
+        body.len()
+    )
+    .unwrap();
+    stream.shutdown(std::net::Shutdown::Write).unwrap();
+    let mut response = String::new();
+    let _ = stream.read_to_string(&mut response);
+    assert!(response.starts_with("HTTP/1.1 200"), "a half-closed client gets its answer: {response}");
+}
+
 #[tokio::test]
 async fn a_foreign_host_header_is_refused_and_idle_sessions_expire() {
     let moat = HttpMoat::start("[http]\nsession_idle = \"1s\"").await;

@@ -220,10 +220,12 @@ fn a_line_that_is_no_message_is_answered_and_the_session_goes_on() {
     ] {
         writeln!(stdin, "{line}").unwrap();
     }
+    // Bytes that are not UTF-8 (found by a black-box run: the session ended).
+    stdin.write_all(b"{\"jsonrpc\":\"2.0\",\"id\":6,\"method\":\"\xff\xfe\"}\r\n").unwrap();
     writeln_message(&mut stdin, &json!({"jsonrpc":"2.0","id":5,"method":"ping"}));
     let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
     let mut responses: Vec<Value> = Vec::new();
-    while responses.len() < 5 {
+    while responses.len() < 6 {
         let line = lines.next().expect("a response").unwrap();
         responses.push(serde_json::from_str(&line).unwrap());
     }
@@ -232,12 +234,14 @@ fn a_line_that_is_no_message_is_answered_and_the_session_goes_on() {
         .filter(|m| m.get("error").is_some())
         .map(|m| (m["id"].clone(), m["error"]["code"].as_i64().unwrap(), m["error"]["message"].to_string()))
         .collect();
-    assert_eq!(errors.len(), 3, "{responses:?}");
+    assert_eq!(errors.len(), 4, "{responses:?}");
     assert_eq!((errors[0].0.clone(), errors[0].1), (Value::Null, -32700));
     assert!(errors[0].2.contains("EOF while parsing an object at line 1 column"), "{}", errors[0].2);
     assert_eq!((errors[1].0.clone(), errors[1].1), (Value::Null, -32700));
-    assert!(errors[1].2.contains("recursion limit exceeded"), "{}", errors[1].2);
+    assert!(errors[1].2.contains("nests deeper than 128 levels, moat's bound"), "{}", errors[1].2);
     assert_eq!((errors[2].0.clone(), errors[2].1), (json!(4), -32600));
+    assert_eq!((errors[3].0.clone(), errors[3].1), (Value::Null, -32700));
+    assert!(errors[3].2.contains("the message is not UTF-8"), "{}", errors[3].2);
     assert!(
         responses.iter().any(|m| m["id"] == 5 && m["result"] == json!({})),
         "ping after them: {responses:?}"

@@ -3,10 +3,10 @@
 //! drops such a line, and a client waiting for the answer waits forever.
 //!
 //! Owns: reading lines of at most [`MAX_LINE_BYTES`], answering one that is
-//! not JSON (or nests deeper than serde_json's limit of 128) with `-32700`
-//! and one that is JSON but no message with `-32600`, each saying what and
-//! where, with the request's id when it has one; and writing each message
-//! out whole. Nothing else is ever written to stdout.
+//! not UTF-8 or not JSON (or nests deeper than serde_json's limit of 128)
+//! with `-32700` and one that is JSON but no message with `-32600`, each
+//! saying what and where, with the request's id when it has one; and writing
+//! each message out whole. Nothing else is ever written to stdout.
 
 use std::borrow::Cow;
 use std::future::poll_fn;
@@ -20,20 +20,23 @@ use rmcp::transport::Transport;
 use serde_json::{Value, json};
 use tokio::io::{AsyncWriteExt, Stdin, Stdout};
 use tokio::sync::Mutex;
-use tokio_util::codec::{FramedRead, LinesCodec, LinesCodecError};
+use tokio_util::codec::{AnyDelimiterCodec, AnyDelimiterCodecError, FramedRead};
 
 use crate::bounds::{MAX_JSON_DEPTH, MAX_LINE_BYTES, size};
 
 /// stdin and stdout as an rmcp transport.
 pub struct Stdio {
-    lines: FramedRead<Stdin, LinesCodec>,
+    lines: FramedRead<Stdin, AnyDelimiterCodec>,
     out: Arc<Mutex<Stdout>>,
 }
 
 impl Stdio {
     pub fn new() -> Stdio {
         Stdio {
-            lines: FramedRead::new(tokio::io::stdin(), LinesCodec::new_with_max_length(MAX_LINE_BYTES)),
+            lines: FramedRead::new(
+                tokio::io::stdin(),
+                AnyDelimiterCodec::new_with_max_length(b"\n".to_vec(), Vec::new(), MAX_LINE_BYTES),
+            ),
             out: Arc::new(Mutex::new(tokio::io::stdout())),
         }
     }
@@ -56,12 +59,23 @@ async fn write_line(out: &Mutex<Stdout>, mut line: Vec<u8>) -> std::io::Result<(
 
 /// One line read from stdin: the message it holds, or the JSON-RPC error
 /// that answers it.
-pub fn message_of(line: &str) -> Result<RxJsonRpcMessage<RoleServer>, Value> {
-    serde_json::from_str::<RxJsonRpcMessage<RoleServer>>(line).map_err(|_| refusal(line))
+pub fn message_of(line: &[u8]) -> Result<RxJsonRpcMessage<RoleServer>, Value> {
+    std::str::from_utf8(line)
+        .ok()
+        .and_then(|line| serde_json::from_str::<RxJsonRpcMessage<RoleServer>>(line).ok())
+        .ok_or_else(|| refusal(line))
 }
 
-/// What a line that is not a message gets: the JSON-RPC error object.
-fn refusal(line: &str) -> Value {
+/// What a line (or an HTTP body) that is not a message gets: the JSON-RPC
+/// error object, saying what is wrong and where.
+pub fn refusal(line: &[u8]) -> Value {
+    let line = match std::str::from_utf8(line) {
+        Ok(line) => line,
+        Err(error) => {
+            let message = format!("Parse error: the message is not UTF-8 ({error})");
+            return json!({ "jsonrpc": "2.0", "id": null, "error": { "code": -32700, "message": message } });
+        }
+    };
     let (code, message, id) = match serde_json::from_str::<Value>(line) {
         Err(error) if error.to_string().starts_with("recursion limit exceeded") => (
             -32700,
@@ -103,7 +117,7 @@ impl Transport<RoleServer> for Stdio {
         loop {
             let line = match poll_fn(|cx| Pin::new(&mut self.lines).poll_next(cx)).await? {
                 Ok(line) => line,
-                Err(LinesCodecError::MaxLineLengthExceeded) => {
+                Err(AnyDelimiterCodecError::MaxChunkLengthExceeded) => {
                     tracing::warn!(
                         max = MAX_LINE_BYTES,
                         "stdio: a line longer than the most moat reads, answered -32600"
@@ -116,12 +130,12 @@ impl Transport<RoleServer> for Stdio {
                     write_line(&self.out, error.to_string().into_bytes()).await.ok()?;
                     continue;
                 }
-                Err(LinesCodecError::Io(error)) => {
+                Err(AnyDelimiterCodecError::Io(error)) => {
                     tracing::warn!(%error, "stdio: reading stdin failed; the session ends");
                     return None;
                 }
             };
-            if line.trim().is_empty() {
+            if line.trim_ascii().is_empty() {
                 continue;
             }
             match message_of(&line) {
@@ -145,7 +159,7 @@ mod tests {
 
     #[test]
     fn a_line_that_is_no_message_gets_the_error_json_rpc_names() {
-        let broken = refusal(r#"{"jsonrpc":"2.0","id":4,"method":"tools/list""#);
+        let broken = refusal(br#"{"jsonrpc":"2.0","id":4,"method":"tools/list""#);
         assert_eq!(broken["error"]["code"], -32700);
         assert_eq!(broken["id"], serde_json::Value::Null);
         assert!(broken["error"]["message"].as_str().unwrap().contains("line 1 column"), "{broken}");
@@ -155,12 +169,16 @@ mod tests {
             "[".repeat(500),
             "]".repeat(500)
         );
-        let deep = refusal(&deep);
+        let deep = refusal(deep.as_bytes());
         assert_eq!(deep["error"]["code"], -32700);
         assert!(deep["error"]["message"].as_str().unwrap().contains("deeper than 128 levels"), "{deep}");
 
-        let no_message = refusal(r#"{"id": 7, "hello": "world"}"#);
+        let no_message = refusal(br#"{"id": 7, "hello": "world"}"#);
         assert_eq!(no_message["error"]["code"], -32600);
         assert_eq!(no_message["id"], 7);
+
+        let not_utf8 = refusal(b"{\"jsonrpc\":\"2.0\",\"id\":6,\"method\":\"\xff\"}");
+        assert_eq!(not_utf8["error"]["code"], -32700);
+        assert!(not_utf8["error"]["message"].as_str().unwrap().contains("not UTF-8"), "{not_utf8}");
     }
 }

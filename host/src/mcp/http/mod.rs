@@ -9,7 +9,8 @@
 //! cap; authentication (a bearer token on every request: sessions are never
 //! authentication); the principal's own cap on requests in flight and its
 //! rate limit; the session's owner (another principal's session ID is an
-//! unknown session: 404); the body, read whole under its cap and deadline;
+//! unknown session: 404); the body, read whole under its cap and deadline,
+//! and JSON (else 400 with JSON-RPC's -32700, saying what and where);
 //! then rmcp, which checks `Host` and `Origin` (DNS rebinding, 403) and the
 //! protocol headers. The principal rides along in the request's extensions
 //! to the MCP handler, which filters tools/list and refuses calls by it.
@@ -131,6 +132,8 @@ pub async fn serve(host: Arc<Host>, options: HttpOptions) -> Result<()> {
 
 /// Serves the HTTP/1.1 requests of one connection through `gate`, with
 /// `header_timeout` for each request's headers and for the wait between them.
+/// A client that closes its sending side after its request (a half-close)
+/// still gets its answer.
 pub async fn serve_connection<I>(gate: Arc<Gate>, io: I, header_timeout: Duration) -> hyper::Result<()>
 where
     I: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
@@ -143,6 +146,7 @@ where
         .max_buf_size(64 * 1024)
         .timer(hyper_util::rt::TokioTimer::new())
         .header_read_timeout(header_timeout)
+        .half_close(true)
         .serve_connection(hyper_util::rt::TokioIo::new(io), service)
         .await
 }
@@ -330,15 +334,25 @@ impl Gate {
             Ok(body) => body,
             Err(refusal) => return refusal,
         };
+        let sent_json = parts
+            .headers
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.starts_with("application/json"));
         // The credential stops here: nothing past the gate sees it.
         parts.headers.remove(header::AUTHORIZATION);
         parts.extensions.insert(principal.clone());
-        let request = Request::from_parts(parts, Full::new(body));
+        let request = Request::from_parts(parts, Full::new(body.clone()));
         let mut mcp = self.mcp.clone();
         let response = match tower_service::Service::call(&mut mcp, request).await {
             Ok(response) => response,
             Err(never) => match never {},
         };
+        // rmcp answers a JSON body that is no message with 415 and a line of
+        // text; JSON-RPC's answer is a 400 carrying its error.
+        if sent_json && response.status() == StatusCode::UNSUPPORTED_MEDIA_TYPE {
+            return not_a_message(&body);
+        }
         if let Some(created) = response.headers().get(SESSION_HEADER).and_then(|v| v.to_str().ok())
             && session.is_none()
         {
@@ -486,6 +500,17 @@ impl Gate {
         response.headers_mut().insert(header::WWW_AUTHENTICATE, challenge.parse().expect("valid header"));
         response
     }
+}
+
+/// A JSON body that is no JSON-RPC message: 400 with the error JSON-RPC
+/// names, saying what and where as for a line over stdio (-32700 for what is
+/// not JSON or nests past the bound, -32600 for JSON that is no message).
+fn not_a_message(body: &[u8]) -> Response<Body> {
+    let body = crate::mcp::stdio::refusal(body);
+    let mut response = Response::new(full(body.to_string()));
+    *response.status_mut() = StatusCode::BAD_REQUEST;
+    response.headers_mut().insert(header::CONTENT_TYPE, "application/json".parse().expect("valid"));
+    response
 }
 
 fn full(text: String) -> Body {
