@@ -4,7 +4,7 @@
 //! and to the same value; and no input panics it or overflows its stack.
 
 use arbitrary::{Result, Unstructured};
-use moat::convert::{JsonPath, MAX_EXACT_FLOAT_INTEGER, to_json, to_val};
+use moat::convert::{JsonPath, holds_inexact_float_integer, to_json, to_val};
 use moat::schema::schema_for;
 use moat::types::ValType;
 use serde_json::{Map, Value};
@@ -38,7 +38,7 @@ pub fn agree(ty: &ValType, json: &Value) {
     let converted = to_val(ty, json, &JsonPath::root());
     // Integers in float form past 2^53 are refused on purpose, where the
     // schema cannot say so (docs/config.md).
-    if !has_inexact_float_integer(json) {
+    if !holds_inexact_float_integer(json) {
         assert_eq!(
             converted.is_ok(),
             validator.is_valid(json),
@@ -51,17 +51,6 @@ pub fn agree(ty: &ValType, json: &Value) {
         assert!(validator.is_valid(&back), "{back} (from {json}) does not satisfy the schema of {ty}");
         let again = to_val(ty, &back, &JsonPath::root()).expect("what moat writes, moat reads");
         assert_eq!(again, val, "{json} → {back} changed the value of {ty}");
-    }
-}
-
-fn has_inexact_float_integer(json: &Value) -> bool {
-    match json {
-        Value::Number(n) => {
-            n.is_f64() && n.as_f64().is_some_and(|f| f.fract() == 0.0 && f.abs() >= MAX_EXACT_FLOAT_INTEGER)
-        }
-        Value::Array(items) => items.iter().any(has_inexact_float_integer),
-        Value::Object(map) => map.values().any(has_inexact_float_integer),
-        _ => false,
     }
 }
 

@@ -13,7 +13,7 @@ mod to_json;
 mod to_val;
 
 pub use self::to_json::to_json;
-pub use self::to_val::{MAX_EXACT_FLOAT_INTEGER, args_to_vals, to_val};
+pub use self::to_val::{MAX_EXACT_FLOAT_INTEGER, args_to_vals, holds_inexact_float_integer, to_val};
 
 /// A value that does not fit its type, and where.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

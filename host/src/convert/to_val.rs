@@ -239,6 +239,20 @@ fn tagged<'a>(
 /// rounded the number the client wrote to a neighbouring integer.
 pub const MAX_EXACT_FLOAT_INTEGER: f64 = 9_007_199_254_740_992.0; // 2^53
 
+/// True when `json` holds a number in float form too large to be an exact
+/// integer: there the converter is deliberately stricter than JSON Schema,
+/// which cannot say so.
+pub fn holds_inexact_float_integer(json: &Value) -> bool {
+    match json {
+        Value::Number(n) => {
+            n.is_f64() && n.as_f64().is_some_and(|f| f.fract() == 0.0 && f.abs() >= MAX_EXACT_FLOAT_INTEGER)
+        }
+        Value::Array(items) => items.iter().any(holds_inexact_float_integer),
+        Value::Object(map) => map.values().any(holds_inexact_float_integer),
+        _ => false,
+    }
+}
+
 /// Reads an integer of the width of `T`, accepting integral floats like `3.0`
 /// (JSON Schema's `integer` does too) while they are exact.
 fn integer<T: TryFrom<i128>>(value: &Value, path: &JsonPath, ty: &ValType) -> Result<T, ConvertError> {
