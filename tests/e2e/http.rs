@@ -608,9 +608,9 @@ async fn caps_on_headers_protocol_headers_and_requests_in_flight() {
 }
 
 /// Found by a black-box run against the server: rmcp answered these with
-/// 415 and a line of text, and a client that half-closed got no answer.
+/// 415 and a line of text.
 #[tokio::test]
-async fn bodies_that_are_no_message_get_json_rpc_errors_and_a_half_closed_client_its_answer() {
+async fn bodies_that_are_no_message_get_json_rpc_errors() {
     let moat = HttpMoat::start("").await;
     let mut bearer = String::new();
     let deep = format!("{}{}", "[".repeat(5000), "]".repeat(5000));
@@ -627,21 +627,6 @@ async fn bodies_that_are_no_message_get_json_rpc_errors_and_a_half_closed_client
         assert_eq!(error["error"]["code"], code, "{error}");
         assert!(error["error"]["message"].as_str().unwrap().contains(says), "{error}");
     }
-
-    let mut stream = TcpStream::connect(&moat.address).unwrap();
-    stream.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
-    let body = initialize_body();
-    write!(
-        stream,
-        "POST /mcp HTTP/1.1\r\nHost: {}\r\nAuthorization: Bearer {ALICE}\r\nContent-Type: application/json\r\nAccept: application/json, text/event-stream\r\nContent-Length: {}\r\n\r\n{body}",
-        moat.address,
-        body.len()
-    )
-    .unwrap();
-    stream.shutdown(std::net::Shutdown::Write).unwrap();
-    let mut response = String::new();
-    let _ = stream.read_to_string(&mut response);
-    assert!(response.starts_with("HTTP/1.1 200"), "a half-closed client gets its answer: {response}");
 }
 
 #[tokio::test]

@@ -132,8 +132,8 @@ pub async fn serve(host: Arc<Host>, options: HttpOptions) -> Result<()> {
 
 /// Serves the HTTP/1.1 requests of one connection through `gate`, with
 /// `header_timeout` for each request's headers and for the wait between them.
-/// A client that closes its sending side after its request (a half-close)
-/// still gets its answer.
+/// A client that closes its sending side is taken to be gone (hyper's
+/// default): its requests and streams end at once and give their slots back.
 pub async fn serve_connection<I>(gate: Arc<Gate>, io: I, header_timeout: Duration) -> hyper::Result<()>
 where
     I: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
@@ -146,7 +146,6 @@ where
         .max_buf_size(64 * 1024)
         .timer(hyper_util::rt::TokioTimer::new())
         .header_read_timeout(header_timeout)
-        .half_close(true)
         .serve_connection(hyper_util::rt::TokioIo::new(io), service)
         .await
 }
@@ -434,10 +433,16 @@ impl Gate {
         let Some(value) = headers.get(header::HOST) else {
             return Err((StatusCode::BAD_REQUEST, "a Host header is required"));
         };
+        // A name and, if any, a numeric port: nothing else (no user part, no
+        // port that is not a number).
         let authority = value
             .to_str()
             .ok()
             .and_then(|text| http::uri::Authority::try_from(text).ok())
+            .filter(|a| match a.port_u16() {
+                Some(port) => a.as_str() == format!("{}:{port}", a.host()),
+                None => a.as_str() == a.host(),
+            })
             .ok_or((StatusCode::BAD_REQUEST, "the Host header is not a host name"))?;
         let name = |host: &str| host.trim_start_matches('[').trim_end_matches(']').to_ascii_lowercase();
         let allowed = self.allowed_hosts.iter().any(|allowed| {
