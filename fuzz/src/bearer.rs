@@ -37,6 +37,8 @@ fn fixture() -> &'static Fixture {
             principal_claim: "sub".into(),
             tools: Arc::new(vec!["*".into()]),
             rate_per_minute: 600,
+            algorithms: moat::config::http::DEFAULT_ALGORITHMS.to_vec(),
+            jwks_refresh: moat::config::http::DEFAULT_JWKS_REFRESH,
         };
         let verifier = runtime.block_on(OAuthVerifier::new(options)).expect("the fixture's key set loads");
         let tokens = vec![TokenSpec {

@@ -52,6 +52,10 @@ pub const MAX_LIST_PAGES: usize = 1000;
 /// what a reader sees is itself the attack).
 pub const MAX_VET_STRING_BYTES: usize = 256 * 1024;
 
+/// Bytes of a key set or of an authorization server's metadata, fetched
+/// for `[http.oauth]`.
+pub const MAX_FETCHED_JSON_BYTES: usize = 1024 * 1024;
+
 /// Bytes as a reader says them, exactly: `16 KiB`, `64 MiB`, `16385 bytes`.
 pub fn size(bytes: u64) -> String {
     for (unit, name) in [(1 << 30, "GiB"), (1 << 20, "MiB"), (1 << 10, "KiB")] {

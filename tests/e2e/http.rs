@@ -485,6 +485,114 @@ async fn oauth_tokens_are_checked_for_signature_issuer_audience_expiry_and_scope
     assert!(!moat.settled_log().await.contains(&good), "tokens are never logged");
 }
 
+/// An authorization server on 127.0.0.1: its metadata (RFC 8414) at the
+/// well-known path, and a key set that the test can change.
+struct AuthServer {
+    url: String,
+    jwks: Arc<Mutex<String>>,
+}
+
+impl AuthServer {
+    async fn start(jwks: &serde_json::Value) -> AuthServer {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let served = Arc::new(Mutex::new(jwks.to_string()));
+        let (keys, issuer) = (served.clone(), url.clone());
+        tokio::spawn(async move {
+            loop {
+                let Ok((mut stream, _)) = listener.accept().await else { return };
+                let (keys, issuer) = (keys.clone(), issuer.clone());
+                tokio::spawn(async move {
+                    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+                    let mut buffer = [0u8; 4096];
+                    let read = stream.read(&mut buffer).await.unwrap_or(0);
+                    let request = String::from_utf8_lossy(&buffer[..read]);
+                    let body = if request.starts_with("GET /.well-known/oauth-authorization-server ") {
+                        json!({"issuer": issuer, "jwks_uri": format!("{issuer}/keys")}).to_string()
+                    } else {
+                        keys.lock().unwrap().clone()
+                    };
+                    let response = format!(
+                        "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                        body.len()
+                    );
+                    let _ = stream.write_all(response.as_bytes()).await;
+                });
+            }
+        });
+        AuthServer { url, jwks: served }
+    }
+}
+
+/// The keys come from the issuer's own metadata; a key removed from the set
+/// stops working once the set's lifetime is over, and its successor works;
+/// the algorithm is the config's, whatever a token's header says. (Two
+/// worker threads: the authorization server's tasks answer moat while the
+/// test blocks in its raw requests.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn oauth_keys_are_discovered_rotated_and_held_to_the_configured_algorithms() {
+    let (old, new) = (Issuer::new("old"), Issuer::new("new"));
+    let server = AuthServer::start(&old.jwks).await;
+    let issuer = server.url.clone();
+    let moat = HttpMoat::start(&format!(
+        "[http.oauth]\nissuer = \"{issuer}\"\naudience = \"{AUDIENCE}\"\njwks_refresh = \"1s\"\nalgorithms = [\"ES256\"]"
+    ))
+    .await;
+    let body = initialize_body();
+    let mut bearer = String::new();
+    let mut status_of = |token: &str| moat.raw("POST", "/mcp", &with_token(token, &mut bearer), &body).0;
+    let old_token = old.token("old", claims(&issuer, AUDIENCE, 300, ""));
+    assert_eq!(status_of(&old_token), 200, "the discovered key verifies");
+
+    // A header naming another algorithm is refused before any key is read:
+    // here HS256, "signed" with the public key's own bytes as the secret.
+    let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256);
+    header.kid = Some("old".into());
+    let secret = jsonwebtoken::EncodingKey::from_secret(old.jwks.to_string().as_bytes());
+    let confused = jsonwebtoken::encode(&header, &claims(&issuer, AUDIENCE, 300, ""), &secret).unwrap();
+    assert_eq!(status_of(&confused), 401, "an algorithm outside the config's list");
+
+    // The issuer rotates: the old key leaves the set, the new one joins.
+    *server.jwks.lock().unwrap() = new.jwks.to_string();
+    let new_token = new.token("new", claims(&issuer, AUDIENCE, 300, ""));
+    let mut statuses = (0, 0);
+    for _ in 0..100 {
+        statuses = (status_of(&old_token), status_of(&new_token));
+        if statuses == (401, 200) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert_eq!(statuses, (401, 200), "after the set's lifetime the removed key no longer verifies");
+    let log = moat.settled_log().await;
+    assert!(log.contains("the algorithm HS256 is not accepted"), "{log}");
+}
+
+#[test]
+fn oauth_config_refuses_shared_secret_algorithms_and_two_key_sources() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("moat.toml");
+    for (oauth, says) in [
+        ("algorithms = [\"HS256\"]", "`HS256` is a shared-secret algorithm"),
+        ("algorithms = [\"XY999\"]", "`XY999` is not a JWS algorithm"),
+        (
+            "jwks_file = \"a.json\"\njwks_url = \"https://a.example/k\"",
+            "at most one of jwks_file and jwks_url",
+        ),
+        ("jwks_refresh = \"10ms\"", "jwks_refresh must be at least 1s"),
+    ] {
+        std::fs::write(
+            &config,
+            format!("[http.oauth]\nissuer = \"https://a.example\"\naudience = \"https://m.example/mcp\"\n{oauth}\n"),
+        )
+        .unwrap();
+        let output =
+            crate::support::moat(&[std::ffi::OsStr::new("serve"), "--config".as_ref(), config.as_os_str()]);
+        let stderr = crate::support::stderr_of(&output);
+        assert!(!output.status.success() && stderr.contains(says), "{oauth}: {stderr}");
+    }
+}
+
 #[tokio::test]
 async fn oauth_keys_can_come_from_a_jwks_url() {
     let issuer = Issuer::new("url-key");

@@ -10,6 +10,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
+use jsonwebtoken::Algorithm;
 use serde::Deserialize;
 
 /// `[http]` as written in moat.toml.
@@ -47,6 +48,9 @@ struct RawOAuth {
     audience: String,
     jwks_file: Option<PathBuf>,
     jwks_url: Option<String>,
+    algorithms: Option<Vec<String>>,
+    #[serde(default, with = "humantime_serde")]
+    jwks_refresh: Option<Duration>,
     #[serde(default)]
     scopes: Vec<String>,
     principal_claim: Option<String>,
@@ -141,8 +145,18 @@ impl RawOAuth {
         let jwks = match (self.jwks_file, self.jwks_url) {
             (Some(file), None) => JwksSource::File(base.join(file)),
             (None, Some(url)) => JwksSource::Url(url),
-            _ => bail!("give exactly one of jwks_file and jwks_url"),
+            (None, None) => JwksSource::Discovered,
+            (Some(_), Some(_)) => bail!("give at most one of jwks_file and jwks_url"),
         };
+        let algorithms = match self.algorithms {
+            None => DEFAULT_ALGORITHMS.to_vec(),
+            Some(names) if names.is_empty() => bail!("algorithms must name at least one algorithm"),
+            Some(names) => names.iter().map(|name| public_key_algorithm(name)).collect::<Result<_>>()?,
+        };
+        let jwks_refresh = self.jwks_refresh.unwrap_or(DEFAULT_JWKS_REFRESH);
+        if jwks_refresh < MIN_JWKS_REFRESH {
+            bail!("jwks_refresh must be at least {}", humantime::format_duration(MIN_JWKS_REFRESH));
+        }
         if self.issuer.is_empty() || self.audience.is_empty() {
             bail!("issuer and audience must not be empty");
         }
@@ -158,8 +172,45 @@ impl RawOAuth {
             principal_claim: self.principal_claim.unwrap_or_else(|| "sub".into()),
             tools: Arc::new(self.tools.unwrap_or_else(|| vec!["*".into()])),
             rate_per_minute,
+            algorithms,
+            jwks_refresh,
         })
     }
+}
+
+/// The signature algorithms accepted unless `[http.oauth] algorithms` says
+/// otherwise: every public-key one.
+pub const DEFAULT_ALGORITHMS: &[Algorithm] = &[
+    Algorithm::RS256,
+    Algorithm::RS384,
+    Algorithm::RS512,
+    Algorithm::PS256,
+    Algorithm::PS384,
+    Algorithm::PS512,
+    Algorithm::ES256,
+    Algorithm::ES384,
+    Algorithm::EdDSA,
+];
+
+/// How long a key set is used before it is fetched again, unless the
+/// config says otherwise (or the server's `Cache-Control: max-age` is shorter).
+pub const DEFAULT_JWKS_REFRESH: Duration = Duration::from_secs(10 * 60);
+
+/// The shortest `jwks_refresh`: a key set is not fetched more often.
+pub const MIN_JWKS_REFRESH: Duration = Duration::from_secs(1);
+
+/// An algorithm a key set can verify: a public-key one. A shared-secret
+/// algorithm (HS256, ...) would take its secret from a key set that is
+/// published for anyone to read.
+fn public_key_algorithm(name: &str) -> Result<Algorithm> {
+    let algorithm: Algorithm =
+        name.parse().map_err(|_| anyhow::anyhow!("algorithms: `{name}` is not a JWS algorithm"))?;
+    if !DEFAULT_ALGORITHMS.contains(&algorithm) {
+        bail!(
+            "algorithms: `{name}` is a shared-secret algorithm; a key set is public, so only public-key algorithms are accepted"
+        );
+    }
+    Ok(algorithm)
 }
 
 /// Requests per minute a principal may make unless its token says otherwise.
@@ -254,6 +305,11 @@ pub struct OAuthOptions {
     /// Tool name patterns OAuth principals may see and call.
     pub tools: Arc<Vec<String>>,
     pub rate_per_minute: u32,
+    /// The only signature algorithms accepted, whatever a token's header says.
+    pub algorithms: Vec<Algorithm>,
+    /// How long a key set is used before it is read again: a key removed
+    /// from it stops working after at most this long.
+    pub jwks_refresh: Duration,
 }
 
 #[derive(Debug, Clone)]
@@ -261,4 +317,7 @@ pub enum JwksSource {
     File(PathBuf),
     /// HTTPS, or plain HTTP on a loopback host only.
     Url(String),
+    /// The `jwks_uri` of the issuer's metadata (RFC 8414, or OpenID
+    /// Connect discovery), read at start.
+    Discovered,
 }
