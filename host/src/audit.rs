@@ -115,6 +115,12 @@ impl AuditLog {
         &self.path
     }
 
+    /// Flushes every line appended so far to disk.
+    pub fn sync(&self) -> Result<()> {
+        let state = self.state.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        state.file.sync_data().with_context(|| format!("cannot flush {}", self.path.display()))
+    }
+
     /// Appends one line for `record`.
     pub fn record(&self, record: &AuditRecord<'_>) -> Result<()> {
         let arguments = Value::Object(record.arguments.cloned().unwrap_or_default());

@@ -30,6 +30,7 @@ use crate::component::Signature;
 use crate::content::{Output, Rendered};
 use crate::findings::Finding;
 use crate::limits::LimitExceeded;
+use crate::metrics::Running;
 use crate::policy::secrets::Redactor;
 use crate::prompts::PromptDef;
 use crate::resources;
@@ -118,6 +119,8 @@ struct InFlight<'a> {
     function: usize,
     args: Option<&'a Map<String, Value>>,
     started: std::time::Instant,
+    /// Counts it in flight until it ends.
+    _running: Running<'a>,
 }
 
 /// What a completion/complete asks to complete.
@@ -329,7 +332,8 @@ impl Host {
         started: std::time::Instant,
     ) -> InFlight<'a> {
         let component = &self.components[component];
-        InFlight { host: self, principal, name, served, component, function, args, started }
+        let _running = self.metrics.call_started();
+        InFlight { host: self, principal, name, served, component, function, args, started, _running }
     }
 }
 
@@ -360,9 +364,24 @@ impl InFlight<'_> {
                 return self.audited(CallOutcome::InvalidArguments(error), None);
             }
         };
-        let result = match self.instance(cancel).await {
-            Ok(linked) => self.run(linked, &params, notices, cancel).await,
-            Err(failure) => Err(failure),
+        // Cancelled by the client's cancellation, or by moat stopping once
+        // its drain deadline has passed: either way the call ends as
+        // `cancelled`, with its audit record.
+        let cancel_either = self.host.stopping.child_token();
+        let client_cancels = async {
+            cancel.cancelled().await;
+            cancel_either.cancel();
+            std::future::pending::<std::convert::Infallible>().await
+        };
+        let run = async {
+            match self.instance(&cancel_either).await {
+                Ok(linked) => self.run(linked, &params, notices, &cancel_either).await,
+                Err(failure) => Err(failure),
+            }
+        };
+        let result = tokio::select! {
+            result = run => result,
+            never = client_cancels => match never {},
         };
         match result {
             Ok(report) => self.finish(report),
@@ -481,6 +500,7 @@ impl InFlight<'_> {
     /// be written fails closed: the client gets an internal error and the log
     /// says why.
     fn audited_as(&self, label: &str, outcome: CallOutcome, fuel_used: Option<u64>) -> CallOutcome {
+        self.host.metrics.call_ended(self.name, label, self.started.elapsed(), fuel_used);
         let Some(log) = &self.host.audit else { return outcome };
         let record = AuditRecord {
             principal: self.principal,

@@ -25,7 +25,7 @@
 //! 4. `load`
 //! 5. `served`
 //! 6. `config`
-//! 7. `runtime`, `scan`, `audit`, `registry`, `scaffold`, `lock`, `pack`
+//! 7. `runtime`, `scan`, `audit`, `metrics`, `registry`, `scaffold`, `lock`, `pack`
 //! 8. `vet`
 //! 9. `tools`, `resources`, `prompts`, `completion`
 //! 10. `convert`, `component`, `content`
@@ -51,6 +51,7 @@ pub mod load;
 pub mod lock;
 pub mod mcp;
 pub mod metadata;
+pub mod metrics;
 pub mod pack;
 pub mod policy;
 pub mod prompts;

@@ -11,6 +11,7 @@ use crate::completion::CompletionDef;
 use crate::config::{Confirmation, Unconfirmable};
 use crate::findings::Finding;
 use crate::limits::Limits;
+use crate::metrics::Metrics;
 use crate::policy::Policy;
 use crate::prompts::PromptDef;
 use crate::resources::{ResourceDef, TemplateDef};
@@ -61,9 +62,29 @@ pub struct Host {
     pub(crate) scanner: OutputScanner,
     /// The calls the user must confirm.
     pub(crate) confirm: Confirmation,
+    /// What is counted for `/metrics`.
+    pub(crate) metrics: Metrics,
+    /// Cancelled when a stopping moat's drain deadline has passed: every
+    /// call still running ends as cancelled, with its audit record.
+    pub(crate) stopping: tokio_util::sync::CancellationToken,
 }
 
 impl Host {
+    /// What is counted for `/metrics`.
+    pub fn metrics(&self) -> &Metrics {
+        &self.metrics
+    }
+
+    /// Ends every call still running (as cancelled, each with its record).
+    pub fn cancel_calls(&self) {
+        self.stopping.cancel();
+    }
+
+    /// Flushes the audit log to disk, if there is one.
+    pub fn sync_audit(&self) -> anyhow::Result<()> {
+        self.audit.as_ref().map_or(Ok(()), AuditLog::sync)
+    }
+
     /// Every tool, in name order.
     pub fn tools(&self) -> impl Iterator<Item = &ToolDef> {
         self.tools.values().map(|entry| &entry.def)

@@ -83,7 +83,11 @@ impl HttpMoat {
                     log.push_str(&line);
                     log.push('\n');
                 }
-                if let Some(url) = line.split("url=").nth(1).and_then(|u| u.split_whitespace().next())
+                if let Some(url) = line
+                    .split("url=")
+                    .nth(1)
+                    .filter(|_| line.contains("serving MCP over HTTP"))
+                    .and_then(|u| u.split_whitespace().next())
                     && let Some(tx) = tx.take()
                 {
                     let address = url.trim_start_matches("http://").trim_start_matches("https://");
@@ -107,17 +111,33 @@ impl HttpMoat {
         format!("http://{}/mcp", self.address)
     }
 
-    fn log(&self) -> String {
+    pub(crate) fn log(&self) -> String {
         self.log.lock().unwrap().clone()
     }
 
+    /// Sends SIGTERM and waits (at most a minute) for the process to end.
+    pub(crate) async fn terminate(&mut self) -> std::process::ExitStatus {
+        let pid = rustix::process::Pid::from_raw(self.child.id().unwrap() as i32).unwrap();
+        rustix::process::kill_process(pid, rustix::process::Signal::TERM).unwrap();
+        tokio::time::timeout(Duration::from_secs(60), self.child.wait())
+            .await
+            .unwrap_or_else(|_| panic!("moat did not stop after SIGTERM:\n{}", self.log()))
+            .unwrap()
+    }
+
     /// The log once nothing was added to it for 200 ms: for what it must not contain.
-    async fn settled_log(&self) -> String {
+    pub(crate) async fn settled_log(&self) -> String {
         crate::support::settled(&self.log).await
     }
 
     /// One raw HTTP/1.1 exchange: status code, headers and body as text.
-    fn raw(&self, method: &str, target: &str, headers: &[(&str, &str)], body: &str) -> (u16, String) {
+    pub(crate) fn raw(
+        &self,
+        method: &str,
+        target: &str,
+        headers: &[(&str, &str)],
+        body: &str,
+    ) -> (u16, String) {
         let mut stream = TcpStream::connect(&self.address).unwrap();
         stream.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
         let mut request =
@@ -145,7 +165,7 @@ fn session_of(response: &str) -> String {
         .to_string()
 }
 
-fn initialize_body() -> String {
+pub(crate) fn initialize_body() -> String {
     json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
         "protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "raw", "version": "1"}}})
     .to_string()
@@ -154,7 +174,7 @@ fn initialize_body() -> String {
 const JSON_HEADERS: [(&str, &str); 2] =
     [("Content-Type", "application/json"), ("Accept", "application/json, text/event-stream")];
 
-fn with_token<'a>(token: &'a str, bearer: &'a mut String) -> Vec<(&'a str, &'a str)> {
+pub(crate) fn with_token<'a>(token: &'a str, bearer: &'a mut String) -> Vec<(&'a str, &'a str)> {
     *bearer = format!("Bearer {token}");
     let mut headers = JSON_HEADERS.to_vec();
     headers.push(("Authorization", bearer.as_str()));
@@ -680,6 +700,14 @@ async fn caps_on_headers_protocol_headers_and_requests_in_flight() {
     wrong.push(("MCP-Protocol-Version", "1999-01-01"));
     let (status, _) = moat.raw("POST", "/mcp", &wrong, &list);
     assert_eq!(status, 400, "an unsupported MCP-Protocol-Version");
+    // A header that is no version at all is not repeated back (the http_gate
+    // fuzz target found rmcp's answer quoting it).
+    let mut garbage = with_token(ALICE, &mut bearer);
+    garbage.push(("Mcp-Session-Id", &session));
+    garbage.push(("MCP-Protocol-Version", "<script>alert(1)</script>"));
+    let (status, response) = moat.raw("POST", "/mcp", &garbage, &list);
+    assert_eq!(status, 400, "{response}");
+    assert!(!response.contains("<script>"), "{response}");
 
     // Two open SSE streams fill the two slots: a third request waits for none.
     let open_stream = || {

@@ -16,6 +16,7 @@ mod inspector;
 mod limits;
 mod notices;
 mod oci;
+mod operations;
 mod packing;
 mod policy;
 mod protocol;

@@ -13,8 +13,19 @@ pub struct Cli {
     /// Log filter for stderr, e.g. `info`, `moat=debug` (overrides RUST_LOG).
     #[arg(long, global = true, value_name = "FILTER")]
     pub(super) log: Option<String>,
+    /// How each log line on stderr is written: text for a person, or one
+    /// JSON object a line for a log collector.
+    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text)]
+    pub(super) log_format: LogFormat,
     #[command(subcommand)]
     pub(super) command: Command,
+}
+
+/// How log lines are written (`--log-format`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
 }
 
 #[derive(Debug, Subcommand)]

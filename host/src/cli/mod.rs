@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use anyhow::Result;
 use clap::Parser;
 
-use self::args::{AuditCommand, Cli, Command};
+use self::args::{AuditCommand, Cli, Command, LogFormat};
 use self::inspect::inspect;
 use self::pack::pack;
 use self::serve::{gated_config, serve};
@@ -39,9 +39,9 @@ pub fn main() -> Result<std::process::ExitCode> {
     // A vet's result is its report: the MCP client's own progress lines
     // (`moat vet --server`) stay below the default level.
     let default_level = if matches!(cli.command, Command::Vet { .. }) { "warn" } else { "info" };
-    let _log = init_logging(cli.log.as_deref(), default_level)?;
+    let _log = init_logging(cli.log.as_deref(), default_level, cli.log_format)?;
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
-    runtime.block_on(async {
+    let status = runtime.block_on(async {
         match cli.command {
             Command::Serve { config, cache_dir, components, http, trust } => {
                 serve(config.as_deref(), cache_dir, &components, http.as_deref(), &trust).await
@@ -120,7 +120,11 @@ pub fn main() -> Result<std::process::ExitCode> {
             }
         }?;
         Ok(std::process::ExitCode::SUCCESS)
-    })
+    });
+    // A read of stdin may still be blocked on a thread of the runtime (a
+    // serve stopped by a signal): it is not waited for.
+    runtime.shutdown_timeout(std::time::Duration::from_millis(100));
+    status
 }
 
 /// Logs go to stderr from a thread of their own, in batches, never from the
@@ -131,14 +135,25 @@ pub fn main() -> Result<std::process::ExitCode> {
 /// and a recorded span is entered and left at every poll of those tasks:
 /// about 5,000 instructions of a trivial call (callgrind), for a prefix on
 /// each line.
-fn init_logging(filter: Option<&str>, default_level: &str) -> Result<log::LogWriter> {
+fn init_logging(filter: Option<&str>, default_level: &str, format: LogFormat) -> Result<log::LogWriter> {
     use tracing_subscriber::fmt;
     use tracing_subscriber::prelude::*;
     let (queue, writer) = log::spawn(std::io::stderr(), log::BACKLOG_LINES)?;
-    let stderr = fmt::layer()
-        .with_writer(queue)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .with_filter(log_filter(filter, default_level));
+    let stderr = match format {
+        LogFormat::Text => fmt::layer()
+            .with_writer(queue)
+            .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+            .with_filter(log_filter(filter, default_level))
+            .boxed(),
+        LogFormat::Json => fmt::layer()
+            .json()
+            .flatten_event(true)
+            .with_current_span(false)
+            .with_span_list(false)
+            .with_writer(queue)
+            .with_filter(log_filter(filter, default_level))
+            .boxed(),
+    };
     tracing_subscriber::registry().with(stderr).init();
     Ok(writer)
 }

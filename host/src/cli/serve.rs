@@ -10,6 +10,7 @@ use rmcp::ServiceExt;
 use super::args::ServeTrust;
 use crate::config::Config;
 use crate::mcp::handler::McpServer;
+use crate::served::Host;
 
 /// The config to serve (or call) with: the file, the components named on the
 /// command line, and the trust gates of the command line and the lock file.
@@ -82,18 +83,98 @@ pub(super) async fn serve(
         transport = if http.is_some() { "http" } else { "stdio" },
         "components ready"
     );
+    let host = Arc::new(host);
+    let stopping = tokio_util::sync::CancellationToken::new();
+    tokio::spawn(stop_on_signal(stopping.clone()));
+    if let Some(bind) = config.metrics_bind {
+        let (host, stop) = (host.clone(), stopping.clone());
+        tokio::spawn(async move {
+            if let Err(error) =
+                crate::mcp::http::observe::serve_metrics(host, bind, stop.cancelled_owned()).await
+            {
+                tracing::error!(error = %format!("{error:#}"), "metrics are not served");
+            }
+        });
+    }
     if let Some(address) = http {
         let mut options = config.http.clone();
         if !address.is_empty() {
             options.bind = address.parse().with_context(|| format!("--http {address}: expected IP:PORT"))?;
         }
-        return crate::mcp::http::serve(Arc::new(host), options).await;
+        let stop = stopping.clone().cancelled_owned();
+        crate::mcp::http::serve(host.clone(), options, config.drain_timeout, stop).await?;
+        cancel_calls(&host).await;
+        return finish(&host);
     }
     tracing::info!("serving MCP on stdio");
-    let server = McpServer::new(Arc::new(host));
+    let server = McpServer::new(host.clone());
     let service =
         server.serve(crate::mcp::stdio::Stdio::new()).await.context("MCP session failed to start")?;
-    let reason = service.waiting().await.context("MCP session ended abnormally")?;
+    let session = service.cancellation_token();
+    let mut waiting = tokio::spawn(service.waiting());
+    let ended = tokio::select! {
+        ended = &mut waiting => ended,
+        () = stopping.cancelled() => {
+            // The session goes on serving while its calls drain.
+            drain_calls(&host, config.drain_timeout).await;
+            session.cancel();
+            waiting.await
+        }
+    };
+    let reason = ended.context("MCP session ended abnormally")?.context("MCP session ended abnormally")?;
     tracing::info!(?reason, "MCP session closed");
+    finish(&host)
+}
+
+/// Cancels `stopping` at the first SIGTERM or SIGINT.
+async fn stop_on_signal(stopping: tokio_util::sync::CancellationToken) {
+    use tokio::signal::unix::{SignalKind, signal};
+    let (Ok(mut terminate), Ok(mut interrupt)) =
+        (signal(SignalKind::terminate()), signal(SignalKind::interrupt()))
+    else {
+        tracing::warn!("cannot listen for SIGTERM and SIGINT; moat stops only when its input ends");
+        return;
+    };
+    let which = tokio::select! {
+        _ = terminate.recv() => "SIGTERM",
+        _ = interrupt.recv() => "SIGINT",
+    };
+    tracing::info!(signal = which, "stopping");
+    stopping.cancel();
+}
+
+/// Waits until no call is in flight, or `deadline` has passed.
+async fn drain_calls(host: &Host, deadline: std::time::Duration) {
+    let started = std::time::Instant::now();
+    while host.metrics().calls_in_flight() > 0 && started.elapsed() < deadline {
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    match host.metrics().calls_in_flight() {
+        0 => tracing::info!("drained"),
+        left => {
+            tracing::warn!(
+                calls_in_flight = left,
+                "the drain deadline passed; the calls still running are cancelled"
+            );
+            cancel_calls(host).await;
+        }
+    }
+}
+
+/// Cancels the calls still running and gives them a moment to end, each
+/// with its audit record.
+pub(super) async fn cancel_calls(host: &Host) {
+    host.cancel_calls();
+    let started = std::time::Instant::now();
+    while host.metrics().calls_in_flight() > 0 && started.elapsed() < std::time::Duration::from_secs(2) {
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+}
+
+/// Flushes the audit log to disk; the log itself is flushed as the process
+/// exits.
+fn finish(host: &Host) -> Result<()> {
+    host.sync_audit()?;
+    tracing::info!("stopped");
     Ok(())
 }

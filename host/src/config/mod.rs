@@ -134,6 +134,9 @@ struct RawServer {
     max_concurrent_calls: Option<u32>,
     cache_dir: Option<PathBuf>,
     cache_max_size: Option<bytesize::ByteSize>,
+    #[serde(default, with = "humantime_serde")]
+    drain_timeout: Option<std::time::Duration>,
+    metrics: Option<std::net::SocketAddr>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -164,6 +167,10 @@ pub struct Config {
     pub cache_dir: Option<PathBuf>,
     /// How much disk the compile cache keeps to (least recently used first out).
     pub cache_max_size: u64,
+    /// How long a stopping moat (SIGTERM, SIGINT) waits for what is in flight.
+    pub drain_timeout: std::time::Duration,
+    /// Where Prometheus reads `/metrics`, if anywhere.
+    pub metrics_bind: Option<std::net::SocketAddr>,
     /// Limits for components that set none of their own.
     pub default_limits: Limits,
     /// Components in name order.
@@ -209,6 +216,10 @@ impl Default for LoadGates {
     }
 }
 
+/// How long a stopping moat waits for calls and requests in flight, unless
+/// `[server] drain_timeout` says otherwise.
+pub const DEFAULT_DRAIN_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
+
 /// Vet findings this severe refuse a component at load unless the config says otherwise.
 pub const DEFAULT_VET_REFUSE_AT: Severity = Severity::High;
 
@@ -247,6 +258,8 @@ impl Default for Config {
             max_concurrent_calls: DEFAULT_MAX_CONCURRENT_CALLS,
             cache_dir: None,
             cache_max_size: crate::store::DEFAULT_CACHE_BUDGET,
+            drain_timeout: DEFAULT_DRAIN_TIMEOUT,
+            metrics_bind: None,
             default_limits: Limits::default(),
             components: Vec::new(),
             engine: EngineOptions::default(),
@@ -325,6 +338,8 @@ impl Config {
             max_concurrent_calls,
             cache_dir: raw.server.cache_dir.map(|dir| base.join(dir)),
             cache_max_size,
+            drain_timeout: raw.server.drain_timeout.unwrap_or(DEFAULT_DRAIN_TIMEOUT),
+            metrics_bind: raw.server.metrics,
             default_limits,
             components,
             engine: EngineOptions::default(),

@@ -151,6 +151,8 @@ pub fn load(config: &Config) -> Result<(Host, LoadReport)> {
         audit,
         scanner,
         confirm,
+        metrics: Default::default(),
+        stopping: Default::default(),
     };
     Ok((host, report))
 }

@@ -1,7 +1,8 @@
 //! `moat serve --http`: MCP Streamable HTTP at `/mcp`, through rmcp, behind
 //! a gate that a security reviewer can read in one sitting.
 //!
-//! Owns, for every request, in this order: the `Host` (one of this server's
+//! Owns, for every request, in this order: the probes (`/healthz`,
+//! `/readyz`: [`observe`]); the `Host` (one of this server's
 //! names: a foreign one is 403 before anything, so that nothing moat answers
 //! names a host the client chose); the path (`/mcp`, and RFC 9728
 //! metadata at `/.well-known/oauth-protected-resource`); no query string
@@ -18,10 +19,13 @@
 //! Before any request, each connection passes the caps on open connections
 //! (in all, and per client address) and has `header_timeout` for its TLS
 //! handshake, for each request's headers, and to stay idle between
-//! requests; a response ends at `stream_timeout` ([`slots`]).
+//! requests; a response ends at `stream_timeout` ([`slots`]). When moat is
+//! stopped, it takes no new connection and lets the open ones finish what
+//! they serve, within `[server] drain_timeout`.
 
 pub mod auth;
 pub mod oauth;
+pub mod observe;
 pub mod sessions;
 pub mod slots;
 
@@ -47,13 +51,21 @@ use oauth::{OAuthRefusal, OAuthVerifier};
 use crate::config::http::{HttpOptions, TokenSpec};
 use crate::mcp::handler::{McpServer, Principal};
 use crate::served::Host;
+use observe::Readiness;
 use sessions::MoatSessions;
 use slots::{Expiring, PerKey};
 
-type Body = BoxBody<Bytes, Infallible>;
+pub(crate) type Body = BoxBody<Bytes, Infallible>;
 
-/// Serves `host` over HTTP until the process is stopped.
-pub async fn serve(host: Arc<Host>, options: HttpOptions) -> Result<()> {
+/// Serves `host` over HTTP until `stop` resolves; then drains: takes no new
+/// connection, answers `/readyz` with 503 on the open ones, lets each finish
+/// the request it is serving (within `drain_timeout`), and returns.
+pub async fn serve(
+    host: Arc<Host>,
+    options: HttpOptions,
+    drain_timeout: Duration,
+    stop: impl Future<Output = ()>,
+) -> Result<()> {
     if !options.bind.ip().is_loopback() && options.tokens.is_empty() && options.oauth.is_none() {
         bail!(
             "refusing to serve on {} without authentication: bind a loopback address, or add [http.tokens.NAME] (see `moat token`) or [http.oauth]",
@@ -75,8 +87,14 @@ pub async fn serve(host: Arc<Host>, options: HttpOptions) -> Result<()> {
     let connections = Arc::new(Semaphore::new(options.max_connections));
     let per_address: PerKey<IpAddr> = PerKey::new(options.max_connections_per_address);
     let header_timeout = options.header_timeout;
+    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    tokio::pin!(stop);
     loop {
-        let (stream, peer) = match listener.accept().await {
+        let accepted = tokio::select! {
+            accepted = listener.accept() => accepted,
+            () = &mut stop => break,
+        };
+        let (stream, peer) = match accepted {
             Ok(accepted) => accepted,
             Err(error) => {
                 tracing::warn!(%error, "accept failed");
@@ -85,6 +103,7 @@ pub async fn serve(host: Arc<Host>, options: HttpOptions) -> Result<()> {
         };
         let Ok(connection) = connections.clone().try_acquire_owned() else {
             tracing::warn!(%peer, max = options.max_connections, "a connection past max_connections, closed");
+            gate.host.metrics().refused("connections");
             continue;
         };
         let Some(from_address) = per_address.try_take(&peer.ip()) else {
@@ -93,6 +112,7 @@ pub async fn serve(host: Arc<Host>, options: HttpOptions) -> Result<()> {
                 max = options.max_connections_per_address,
                 "a connection past max_connections_per_address, refused"
             );
+            gate.host.metrics().refused("connections-per-address");
             if tls.is_none() {
                 // One try, never a wait: a client that does not read gets nothing.
                 let _ = stream.try_write(TOO_MANY_CONNECTIONS);
@@ -107,11 +127,12 @@ pub async fn serve(host: Arc<Host>, options: HttpOptions) -> Result<()> {
         }
         let gate = gate.clone();
         let tls = tls.clone();
+        let watcher = graceful.watcher();
         tokio::spawn(async move {
             let _held = (connection, from_address);
             let result = match tls {
                 Some(acceptor) => match tokio::time::timeout(header_timeout, acceptor.accept(stream)).await {
-                    Ok(Ok(stream)) => serve_connection(gate, stream, header_timeout).await,
+                    Ok(Ok(stream)) => serve_connection(gate, stream, header_timeout, Some(watcher)).await,
                     Ok(Err(error)) => {
                         tracing::debug!(%peer, %error, "TLS handshake failed");
                         return;
@@ -121,20 +142,43 @@ pub async fn serve(host: Arc<Host>, options: HttpOptions) -> Result<()> {
                         return;
                     }
                 },
-                None => serve_connection(gate, stream, header_timeout).await,
+                None => serve_connection(gate, stream, header_timeout, Some(watcher)).await,
             };
             if let Err(error) = result {
                 tracing::debug!(%peer, %error, "connection ended with an error");
             }
         });
     }
+    drop(listener);
+    gate.readiness.drain();
+    tracing::info!(
+        connections = graceful.count(),
+        calls_in_flight = gate.host.metrics().calls_in_flight(),
+        deadline = %humantime::format_duration(drain_timeout),
+        "stopping: no new connections; draining the open ones"
+    );
+    match tokio::time::timeout(drain_timeout, graceful.shutdown()).await {
+        Ok(()) => tracing::info!("drained"),
+        Err(_) => tracing::warn!(
+            calls_in_flight = gate.host.metrics().calls_in_flight(),
+            "the drain deadline passed; what was still open is cut"
+        ),
+    }
+    Ok(())
 }
 
 /// Serves the HTTP/1.1 requests of one connection through `gate`, with
 /// `header_timeout` for each request's headers and for the wait between them.
 /// A client that closes its sending side is taken to be gone (hyper's
 /// default): its requests and streams end at once and give their slots back.
-pub async fn serve_connection<I>(gate: Arc<Gate>, io: I, header_timeout: Duration) -> hyper::Result<()>
+/// With a `watcher`, the connection finishes its request and closes when
+/// the server drains.
+pub async fn serve_connection<I>(
+    gate: Arc<Gate>,
+    io: I,
+    header_timeout: Duration,
+    watcher: Option<hyper_util::server::graceful::Watcher>,
+) -> hyper::Result<()>
 where
     I: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
 {
@@ -142,12 +186,15 @@ where
         let gate = gate.clone();
         async move { Ok::<_, Infallible>(gate.handle(request).await) }
     });
-    hyper::server::conn::http1::Builder::new()
+    let connection = hyper::server::conn::http1::Builder::new()
         .max_buf_size(64 * 1024)
         .timer(hyper_util::rt::TokioTimer::new())
         .header_read_timeout(header_timeout)
-        .serve_connection(hyper_util::rt::TokioIo::new(io), service)
-        .await
+        .serve_connection(hyper_util::rt::TokioIo::new(io), service);
+    match watcher {
+        Some(watcher) => watcher.watch(connection).await,
+        None => connection.await,
+    }
 }
 
 /// A principal's token bucket: `rate_per_minute` tokens, refilled continuously.
@@ -158,6 +205,10 @@ struct Bucket {
 
 /// Every request's way in: the checks of this module, then rmcp.
 pub struct Gate {
+    /// What is served (the gate counts its refusals in its metrics).
+    host: Arc<Host>,
+    /// `/readyz`: 503 once the server drains.
+    readiness: Readiness,
     /// Names (`host` or `host:port`) a request's `Host` may be.
     allowed_hosts: Vec<String>,
     tokens: Vec<TokenSpec>,
@@ -221,12 +272,15 @@ impl Gate {
             .with_allowed_hosts(allowed_hosts.clone())
             .with_allowed_origins(allowed_origins)
             .enforce_origin_validation();
+        let served = host.clone();
         let mcp = StreamableHttpService::new(
-            move || Ok(McpServer::new(host.clone())),
+            move || Ok(McpServer::new(served.clone())),
             Arc::new(MoatSessions::new(options.session_idle)),
             config,
         );
         Ok(Arc::new(Gate {
+            host,
+            readiness: Readiness::default(),
             allowed_hosts,
             tokens: options.tokens.clone(),
             oauth,
@@ -254,34 +308,52 @@ impl Gate {
     }
 
     async fn handle(&self, request: Request<Incoming>) -> Response<Body> {
+        // Probes come with whatever Host the orchestrator uses, and no credential.
+        if let Some(answer) = self.readiness.answer(request.uri().path()) {
+            return answer;
+        }
         let header_bytes: usize =
             request.headers().iter().map(|(name, value)| name.as_str().len() + value.len()).sum();
         if header_bytes > MAX_HEADER_BYTES {
-            return plain(
-                StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
-                &format!("request headers over {MAX_HEADER_BYTES} bytes"),
+            return self.refuse(
+                "headers-too-large",
+                plain(
+                    StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+                    &format!("request headers over {MAX_HEADER_BYTES} bytes"),
+                ),
             );
         }
         let host = match self.host(request.headers()) {
             Ok(host) => host,
-            Err((status, why)) => return plain(status, why),
+            Err((status, why)) => return self.refuse("host", plain(status, why)),
         };
         let path = request.uri().path();
         if path.strip_prefix(METADATA_PATH).is_some_and(|rest| rest.is_empty() || rest == "/mcp") {
             return self.metadata(&host);
         }
         if path != "/mcp" {
-            return plain(StatusCode::NOT_FOUND, "not found: MCP is served at /mcp");
+            return self.refuse("path", plain(StatusCode::NOT_FOUND, "not found: MCP is served at /mcp"));
         }
         if request.uri().query().is_some() {
-            return plain(
-                StatusCode::BAD_REQUEST,
-                "query strings are refused: credentials and session IDs travel in headers only",
+            return self.refuse(
+                "query-string",
+                plain(
+                    StatusCode::BAD_REQUEST,
+                    "query strings are refused: credentials and session IDs travel in headers only",
+                ),
             );
+        }
+        // A version is a date; anything else is refused here, so that no
+        // answer repeats a header's text to the client.
+        let version = request.headers().get("mcp-protocol-version").map(|v| v.as_bytes());
+        if version.is_some_and(|v| !is_version(v)) {
+            let why = "the MCP-Protocol-Version header is not a version (YYYY-MM-DD)";
+            return self.refuse("protocol-version", plain(StatusCode::BAD_REQUEST, why));
         }
         // The slot is held until the response body ends: a long SSE stream counts.
         let Ok(slot) = self.slots.clone().try_acquire_owned() else {
-            return plain(StatusCode::SERVICE_UNAVAILABLE, "too many requests in flight; retry shortly");
+            let busy = plain(StatusCode::SERVICE_UNAVAILABLE, "too many requests in flight; retry shortly");
+            return self.refuse("requests-in-flight", busy);
         };
         let principal = match self.authenticate(request.headers()).await {
             Ok(principal) => principal,
@@ -294,13 +366,13 @@ impl Gate {
                 "too many of your requests are in flight; close one first",
             );
             response.headers_mut().insert(header::RETRY_AFTER, 1.into());
-            return response;
+            return self.refuse("principal-requests-in-flight", response);
         };
         if let Some(retry_after) = self.rate_limited(&principal) {
             tracing::warn!(principal = %principal.name, "rate limit reached");
             let mut response = plain(StatusCode::TOO_MANY_REQUESTS, "rate limit reached");
             response.headers_mut().insert(header::RETRY_AFTER, retry_after.into());
-            return response;
+            return self.refuse("rate-limit", response);
         }
         let session = request.headers().get(SESSION_HEADER).and_then(|v| v.to_str().ok()).map(String::from);
         if let Some(session) = &session {
@@ -314,7 +386,7 @@ impl Gate {
             if owner.is_some_and(|owner| owner != principal.name) {
                 // Another principal's session is, for this caller, no session at all.
                 tracing::warn!(principal = %principal.name, "a session ID of another principal was presented");
-                return plain(StatusCode::NOT_FOUND, "session not found");
+                return self.refuse("foreign-session", plain(StatusCode::NOT_FOUND, "session not found"));
             }
         }
         let declared = request
@@ -323,15 +395,14 @@ impl Gate {
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.parse::<u64>().ok());
         if declared.is_some_and(|length| length > self.max_body) {
-            return plain(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                &format!("request body over {} bytes", self.max_body),
-            );
+            let too_large =
+                plain(StatusCode::PAYLOAD_TOO_LARGE, &format!("request body over {} bytes", self.max_body));
+            return self.refuse("body-too-large", too_large);
         }
         let (mut parts, body) = request.into_parts();
         let body = match self.read_body(body).await {
             Ok(body) => body,
-            Err(refusal) => return refusal,
+            Err((reason, refusal)) => return self.refuse(reason, refusal),
         };
         let sent_json = parts
             .headers
@@ -350,7 +421,7 @@ impl Gate {
         // rmcp answers a JSON body that is no message with 415 and a line of
         // text; JSON-RPC's answer is a 400 carrying its error.
         if sent_json && response.status() == StatusCode::UNSUPPORTED_MEDIA_TYPE {
-            return not_a_message(&body);
+            return self.refuse("not-a-message", not_a_message(&body));
         }
         if let Some(created) = response.headers().get(SESSION_HEADER).and_then(|v| v.to_str().ok())
             && session.is_none()
@@ -365,29 +436,33 @@ impl Gate {
     }
 
     /// The whole request body, within `max_body` bytes and `body_timeout`.
-    async fn read_body(&self, body: Incoming) -> Result<Bytes, Response<Body>> {
+    async fn read_body(&self, body: Incoming) -> Result<Bytes, (&'static str, Response<Body>)> {
         let read = Limited::new(body, self.max_body as usize).collect();
         match tokio::time::timeout(self.body_timeout, read).await {
             Ok(Ok(collected)) => Ok(collected.to_bytes()),
-            Ok(Err(error)) if error.downcast_ref::<LengthLimitError>().is_some() => Err(plain(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                &format!("request body over {} bytes", self.max_body),
+            Ok(Err(error)) if error.downcast_ref::<LengthLimitError>().is_some() => Err((
+                "body-too-large",
+                plain(StatusCode::PAYLOAD_TOO_LARGE, &format!("request body over {} bytes", self.max_body)),
             )),
             Ok(Err(error)) => {
                 tracing::debug!(%error, "a request body could not be read");
-                Err(plain(StatusCode::BAD_REQUEST, "the request body could not be read"))
+                Err(("body-unreadable", plain(StatusCode::BAD_REQUEST, "the request body could not be read")))
             }
             Err(_) => {
                 tracing::warn!("a request body did not arrive within body_timeout");
-                Err(plain(
-                    StatusCode::REQUEST_TIMEOUT,
-                    &format!(
-                        "the request body did not arrive within {}",
-                        humantime::format_duration(self.body_timeout)
-                    ),
-                ))
+                let why = format!(
+                    "the request body did not arrive within {}",
+                    humantime::format_duration(self.body_timeout)
+                );
+                Err(("body-timeout", plain(StatusCode::REQUEST_TIMEOUT, &why)))
             }
         }
+    }
+
+    /// `response`, counted as a refusal for `reason` (`/metrics`).
+    fn refuse(&self, reason: &'static str, response: Response<Body>) -> Response<Body> {
+        self.host.metrics().refused(reason);
+        response
     }
 
     async fn authenticate(&self, headers: &http::HeaderMap) -> Result<Principal, Refusal> {
@@ -501,10 +576,24 @@ impl Gate {
             _ => message,
         };
         tracing::warn!(reason = detail, "request refused: not authenticated");
+        self.host.metrics().refused(if status == StatusCode::FORBIDDEN {
+            "scope"
+        } else {
+            "unauthenticated"
+        });
         let mut response = plain(status, message);
         response.headers_mut().insert(header::WWW_AUTHENTICATE, challenge.parse().expect("valid header"));
         response
     }
+}
+
+/// `YYYY-MM-DD`, the shape of every MCP protocol version.
+fn is_version(value: &[u8]) -> bool {
+    value.len() == 10
+        && value
+            .iter()
+            .enumerate()
+            .all(|(i, b)| if i == 4 || i == 7 { *b == b'-' } else { b.is_ascii_digit() })
 }
 
 /// A JSON body that is no JSON-RPC message: 400 with the error JSON-RPC
