@@ -343,11 +343,11 @@ impl Gate {
                 ),
             );
         }
-        // A version is a date; anything else is refused here, so that no
-        // answer repeats a header's text to the client.
+        // rmcp's answer to an unknown version quotes it (as the 2026-07-28
+        // error must): only a version's characters get that far.
         let version = request.headers().get("mcp-protocol-version").map(|v| v.as_bytes());
         if version.is_some_and(|v| !is_version(v)) {
-            let why = "the MCP-Protocol-Version header is not a version (YYYY-MM-DD)";
+            let why = "the MCP-Protocol-Version header is not a version (at most 32 of A-Z a-z 0-9 . _ -)";
             return self.refuse("protocol-version", plain(StatusCode::BAD_REQUEST, why));
         }
         // The slot is held until the response body ends: a long SSE stream counts.
@@ -587,13 +587,11 @@ impl Gate {
     }
 }
 
-/// `YYYY-MM-DD`, the shape of every MCP protocol version.
+/// A protocol version's shape, known or not (`2025-11-25`, `v999.0.0`):
+/// nothing that could be markup or a second header when it is quoted back.
 fn is_version(value: &[u8]) -> bool {
-    value.len() == 10
-        && value
-            .iter()
-            .enumerate()
-            .all(|(i, b)| if i == 4 || i == 7 { *b == b'-' } else { b.is_ascii_digit() })
+    (1..=32).contains(&value.len())
+        && value.iter().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
 }
 
 /// A JSON body that is no JSON-RPC message: 400 with the error JSON-RPC
