@@ -14,9 +14,10 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 
 use bytes::Bytes;
-use http_body::{Body, Frame, SizeHint};
-use http_body_util::combinators::BoxBody;
+use http_body::{Body as _, Frame, SizeHint};
 use tokio::time::Sleep;
+
+use super::Body;
 
 /// Counts what each key holds, up to `cap` per key.
 pub struct PerKey<K: Eq + Hash + Clone> {
@@ -59,26 +60,24 @@ impl<K: Eq + Hash + Clone> Drop for Held<K> {
     }
 }
 
-type Body_ = BoxBody<Bytes, Infallible>;
-
 /// A response body that ends cleanly at its deadline and holds its request's
 /// slots (`S`) until it ends. A body that ends by its deadline finishes its
 /// chunked encoding properly: an SSE client sees the stream close and may
 /// open another.
 pub struct Expiring<S> {
-    inner: Body_,
+    inner: Body,
     deadline: Pin<Box<Sleep>>,
     expired: bool,
     _slots: S,
 }
 
 impl<S> Expiring<S> {
-    pub fn new(inner: Body_, lifetime: Duration, slots: S) -> Expiring<S> {
+    pub fn new(inner: Body, lifetime: Duration, slots: S) -> Expiring<S> {
         Expiring { inner, deadline: Box::pin(tokio::time::sleep(lifetime)), expired: false, _slots: slots }
     }
 }
 
-impl<S: Unpin> Body for Expiring<S> {
+impl<S: Unpin> http_body::Body for Expiring<S> {
     type Data = Bytes;
     type Error = Infallible;
 
@@ -90,15 +89,13 @@ impl<S: Unpin> Body for Expiring<S> {
         if this.expired {
             return Poll::Ready(None);
         }
-        if let Poll::Ready(frame) = Pin::new(&mut this.inner).poll_frame(cx) {
-            return Poll::Ready(frame);
-        }
+        // The deadline first: a stream that always has a frame ready ends too.
         if this.deadline.as_mut().poll(cx).is_ready() {
             tracing::debug!("a response reached its stream_timeout and was ended");
             this.expired = true;
             return Poll::Ready(None);
         }
-        Poll::Pending
+        Pin::new(&mut this.inner).poll_frame(cx)
     }
 
     fn is_end_stream(&self) -> bool {
@@ -144,5 +141,28 @@ mod tests {
         drop(body);
         assert!(slots.try_take(&"p").is_some(), "the ended body gave its slot back");
         drop(tx);
+    }
+
+    #[tokio::test]
+    async fn a_body_that_always_has_a_frame_ends_at_its_deadline_too() {
+        use http_body_util::{BodyExt, StreamBody};
+        struct Endless;
+        impl futures_core::Stream for Endless {
+            type Item = Result<Frame<Bytes>, Infallible>;
+            fn poll_next(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+                Poll::Ready(Some(Ok(Frame::data(Bytes::from_static(b": ping\n\n")))))
+            }
+        }
+        let mut body = Expiring::new(StreamBody::new(Endless).boxed(), Duration::from_millis(50), ());
+        let mut frames = 0u64;
+        while body.frame().await.is_some() {
+            frames += 1;
+            assert!(frames < 50_000_000, "the body never ended");
+            // Real time passes between frames, as it does on a socket.
+            if frames % 1000 == 0 {
+                tokio::task::yield_now().await;
+            }
+        }
+        assert!(frames > 0 && body.is_end_stream());
     }
 }
