@@ -14,7 +14,7 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 
 use bytes::Bytes;
-use http_body::{Body as _, Frame, SizeHint};
+use http_body::{Frame, SizeHint};
 use tokio::time::Sleep;
 
 use super::Body;
@@ -159,7 +159,7 @@ mod tests {
             frames += 1;
             assert!(frames < 50_000_000, "the body never ended");
             // Real time passes between frames, as it does on a socket.
-            if frames % 1000 == 0 {
+            if frames.is_multiple_of(1000) {
                 tokio::task::yield_now().await;
             }
         }
