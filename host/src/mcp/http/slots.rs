@@ -109,6 +109,8 @@ impl<S: Unpin> http_body::Body for Expiring<S> {
 
 #[cfg(test)]
 mod tests {
+    use http_body::Body as _;
+
     use super::*;
 
     #[test]
