@@ -364,24 +364,17 @@ impl InFlight<'_> {
                 return self.audited(CallOutcome::InvalidArguments(error), None);
             }
         };
-        // Cancelled by the client's cancellation, or by moat stopping once
-        // its drain deadline has passed: either way the call ends as
-        // `cancelled`, with its audit record.
-        let cancel_either = self.host.stopping.child_token();
-        let client_cancels = async {
-            cancel.cancelled().await;
-            cancel_either.cancel();
-            std::future::pending::<std::convert::Infallible>().await
-        };
         let run = async {
-            match self.instance(&cancel_either).await {
-                Ok(linked) => self.run(linked, &params, notices, &cancel_either).await,
+            match self.instance(cancel).await {
+                Ok(linked) => self.run(linked, &params, notices, cancel).await,
                 Err(failure) => Err(failure),
             }
         };
+        // A stopping moat, past its drain deadline, ends the call as the
+        // client's cancellation would: `cancelled`, with its audit record.
         let result = tokio::select! {
             result = run => result,
-            never = client_cancels => match never {},
+            () = self.host.stopping.cancelled() => Err(CallFailure::Cancelled),
         };
         match result {
             Ok(report) => self.finish(report),
