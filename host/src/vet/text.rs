@@ -26,17 +26,26 @@ pub enum Invisible {
 
 /// What an invisible character is, given its neighbours: a zero-width joiner
 /// inside an emoji sequence or a variation selector after a symbol is part of
-/// ordinary text, not a disguise.
+/// ordinary text, not a disguise. `previous` is `None` when the character
+/// before was itself hidden, so that showing it never turns its neighbour
+/// from ordinary into hidden: a character is ordinary only beside neighbours
+/// that are shown as they are.
 pub fn invisible_kind(previous: Option<char>, c: char, next: Option<char>) -> Option<Invisible> {
-    let symbolic = |c: Option<char>| c.is_some_and(|c| c as u32 >= 0x2000 && !c.is_alphanumeric());
+    let shown_symbol =
+        |c: char| c as u32 >= 0x2000 && !c.is_alphanumeric() && invisible_kind(None, c, None).is_none();
+    let selector = |c: char| matches!(c, '\u{FE0E}' | '\u{FE0F}');
     let non_latin_letter = |c: Option<char>| c.is_some_and(|c| !c.is_ascii() && c.is_alphabetic());
     match c as u32 {
         0xE0000..=0xE007F => Some(Invisible::Tag),
         0x202A..=0x202E | 0x2066..=0x2069 | 0x200E | 0x200F | 0x061C => Some(Invisible::Bidi),
-        0x200D if symbolic(previous) && symbolic(next) => None,
+        0x200D
+            if previous.is_some_and(|p| shown_symbol(p) || selector(p)) && next.is_some_and(shown_symbol) =>
+        {
+            None
+        }
         0x200C if non_latin_letter(previous) && non_latin_letter(next) => None,
         0x200B..=0x200D | 0x2060..=0x2064 | 0xFEFF | 0x180E => Some(Invisible::ZeroWidth),
-        0xFE0E | 0xFE0F if symbolic(previous) => None,
+        0xFE0E | 0xFE0F if previous.is_some_and(shown_symbol) => None,
         0xFE00..=0xFE0F | 0xE0100..=0xE01EF => Some(Invisible::VariationSelector),
         0x00AD | 0x034F | 0x115F | 0x1160 | 0x17B4 | 0x17B5 | 0x3164 | 0xFFA0 | 0x1D173..=0x1D17A => {
             Some(Invisible::Filler)
@@ -61,10 +70,14 @@ pub fn invisible_runs(text: &str) -> Vec<InvisibleRun> {
     }
     let chars: Vec<(usize, char)> = text.char_indices().collect();
     let mut runs: Vec<InvisibleRun> = Vec::new();
+    let mut previous_shown = None;
     for (i, &(offset, c)) in chars.iter().enumerate() {
-        let previous = i.checked_sub(1).map(|p| chars[p].1);
         let next = chars.get(i + 1).map(|n| n.1);
-        let Some(kind) = invisible_kind(previous, c, next) else { continue };
+        let previous = previous_shown.take();
+        let Some(kind) = invisible_kind(previous, c, next) else {
+            previous_shown = Some(c);
+            continue;
+        };
         let end = offset + c.len_utf8();
         match runs.last_mut() {
             Some(run) if run.kind == kind && run.range.end == offset => run.range.end = end,
@@ -378,6 +391,14 @@ mod tests {
     proptest::proptest! {
         #![proptest_config(proptest::prelude::ProptestConfig { cases: 4000, ..Default::default() })]
 
+        /// Showing the hidden characters leaves none hidden, whatever the
+        /// mix of joiners, selectors and symbols around them.
+        #[test]
+        fn shown_text_hides_nothing(text in "[a\u{200C}\u{200D}\u{FE0E}\u{FE0F}\u{2605}\u{1F525}\u{FFFD}\u{0431})<]{0,12}") {
+            let shown = make_visible(&text);
+            proptest::prop_assert!(invisible_runs(&shown).is_empty(), "{:?} shown as {:?}", text, shown);
+        }
+
         /// The byte pre-checks are necessary conditions: whenever the regex
         /// would match, the check says it can.
         #[test]
@@ -404,6 +425,20 @@ mod tests {
         let runs = invisible_runs("ig\u{200B}nore");
         assert_eq!(runs[0].kind, Invisible::ZeroWidth);
         assert_eq!(make_visible("a\u{202E}b"), "a<U+202E>b");
+        assert!(invisible_runs("on fire ❤\u{FE0F}\u{200D}🔥").is_empty());
+    }
+
+    #[test]
+    fn what_is_shown_hides_nothing() {
+        // A joiner beside a second joiner, a selector after a joiner, a
+        // selector after a hidden selector: each hidden one, once shown,
+        // must not turn its neighbour from ordinary into hidden.
+        for text in
+            ["\u{FFFD}\u{200D}\u{200D})", "🔥\u{200D}\u{FE0F}", "a\u{FE0F}\u{200D}🔥", "★\u{FE0F}\u{FE0F}x"]
+        {
+            let shown = make_visible(text);
+            assert!(invisible_runs(&shown).is_empty(), "{text:?} shown as {shown:?}");
+        }
     }
 
     #[test]
