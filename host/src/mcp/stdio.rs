@@ -7,6 +7,11 @@
 //! with `-32700` and one that is JSON but no message with `-32600`, each
 //! saying what and where, with the request's id when it has one; and writing
 //! each message out whole. Nothing else is ever written to stdout.
+//!
+//! The streams are rmcp's `stdio_pipes`: when a client starts moat with
+//! pipes (as clients do), they run on the IO reactor rather than tokio's
+//! blocking pool, which saves a hand-off between threads on every line read
+//! and every message written.
 
 use std::borrow::Cow;
 use std::future::poll_fn;
@@ -17,8 +22,9 @@ use futures_core::Stream;
 use rmcp::RoleServer;
 use rmcp::service::{RxJsonRpcMessage, TxJsonRpcMessage};
 use rmcp::transport::Transport;
+use rmcp::transport::{StdioReader, StdioWriter, stdio_pipes};
 use serde_json::{Value, json};
-use tokio::io::{AsyncWriteExt, Stdin, Stdout};
+use tokio::io::AsyncWriteExt;
 use tokio::sync::Mutex;
 use tokio_util::codec::{AnyDelimiterCodec, AnyDelimiterCodecError, FramedRead};
 
@@ -26,18 +32,21 @@ use crate::bounds::{MAX_JSON_DEPTH, MAX_LINE_BYTES, size};
 
 /// stdin and stdout as an rmcp transport.
 pub struct Stdio {
-    lines: FramedRead<Stdin, AnyDelimiterCodec>,
-    out: Arc<Mutex<Stdout>>,
+    lines: FramedRead<StdioReader, AnyDelimiterCodec>,
+    out: Arc<Mutex<StdioWriter>>,
 }
 
 impl Stdio {
+    /// Must be called inside the tokio runtime (the pipes register with its
+    /// reactor).
     pub fn new() -> Stdio {
+        let (stdin, stdout) = stdio_pipes();
         Stdio {
             lines: FramedRead::new(
-                tokio::io::stdin(),
+                stdin,
                 AnyDelimiterCodec::new_with_max_length(b"\n".to_vec(), Vec::new(), MAX_LINE_BYTES),
             ),
-            out: Arc::new(Mutex::new(tokio::io::stdout())),
+            out: Arc::new(Mutex::new(stdout)),
         }
     }
 }
@@ -50,7 +59,7 @@ impl Default for Stdio {
 
 /// Writes `line` and a newline to `out`, flushed, under its lock (so that
 /// messages never interleave).
-async fn write_line(out: &Mutex<Stdout>, mut line: Vec<u8>) -> std::io::Result<()> {
+async fn write_line(out: &Mutex<StdioWriter>, mut line: Vec<u8>) -> std::io::Result<()> {
     line.push(b'\n');
     let mut out = out.lock().await;
     out.write_all(&line).await?;
