@@ -44,10 +44,22 @@ async fn every_call_is_audited_and_tampering_is_detected() {
     assert!(ok.status.success(), "{}", String::from_utf8_lossy(&ok.stderr));
     assert!(String::from_utf8_lossy(&ok.stdout).contains("3 lines, chain intact"));
 
+    // Several logs are several chains (one per replica), each checked on its own.
+    let copy = log.with_file_name("replica-b.jsonl");
+    std::fs::copy(&log, &copy).unwrap();
     let edited = text.replacen("\"invalid-arguments\"", "\"ok\"", 1);
     std::fs::write(&log, edited).unwrap();
     let broken = verify();
     assert!(!broken.status.success());
     let message = String::from_utf8_lossy(&broken.stderr);
     assert!(message.contains("line 2") && message.contains("edited"), "{message}");
+
+    let both = Command::new(MOAT).args(["audit", "verify"]).arg(&log).arg(&copy).output().unwrap();
+    assert!(!both.status.success());
+    let (printed, message) = (String::from_utf8_lossy(&both.stdout), String::from_utf8_lossy(&both.stderr));
+    assert!(
+        printed.contains("replica-b.jsonl: 3 lines, chain intact"),
+        "the intact chain is still checked: {printed}"
+    );
+    assert!(message.contains("line 2") && message.contains("1 of 2 logs fail"), "{message}");
 }

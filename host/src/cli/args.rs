@@ -238,8 +238,13 @@ pub(super) struct ServeTrust {
 
 #[derive(Debug, Subcommand)]
 pub(super) enum AuditCommand {
-    /// Check the chain from the first line; name the first edited, removed or moved line.
-    Verify { file: PathBuf },
+    /// Check each log's chain from its first line; name the first edited,
+    /// removed or moved line. Several files are several chains (one per
+    /// replica), each checked on its own.
+    Verify {
+        #[arg(required = true, value_name = "FILE")]
+        files: Vec<PathBuf>,
+    },
 }
 
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]

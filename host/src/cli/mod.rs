@@ -77,15 +77,29 @@ pub fn main() -> Result<std::process::ExitCode> {
                 });
             }
             Command::Keygen { prefix } => trust::keygen(&prefix),
-            Command::Audit { command: AuditCommand::Verify { file } } => {
-                let verified = crate::audit::verify(&file)?;
-                outln!("{}: {} lines, chain intact; head {}", file.display(), verified.lines, verified.head);
-                if let Some(bytes) = verified.unfinished {
-                    outln!(
-                        "  then {bytes} bytes of an unfinished line, outside the chain: a moat stopped while writing it (its call was never answered)"
-                    );
+            Command::Audit { command: AuditCommand::Verify { files } } => {
+                let mut broken = Vec::new();
+                for file in &files {
+                    let verified = match crate::audit::verify(file) {
+                        Ok(verified) => verified,
+                        Err(error) if files.len() == 1 => return Err(error),
+                        Err(error) => {
+                            eprintln!("error: {error:#}");
+                            broken.push(file.display().to_string());
+                            continue;
+                        }
+                    };
+                    outln!("{}: {} lines, chain intact; head {}", file.display(), verified.lines, verified.head);
+                    if let Some(bytes) = verified.unfinished {
+                        outln!(
+                            "  then {bytes} bytes of an unfinished line, outside the chain: a moat stopped while writing it (its call was never answered)"
+                        );
+                    }
                 }
-                Ok(())
+                match broken.is_empty() {
+                    true => Ok(()),
+                    false => anyhow::bail!("{} of {} logs fail: {}", broken.len(), files.len(), broken.join(", ")),
+                }
             }
             Command::Publish { component, reference, key, fail_on } => {
                 publish::publish(&component, &reference, &key, fail_on).await
