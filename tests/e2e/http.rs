@@ -125,6 +125,11 @@ impl HttpMoat {
             .unwrap()
     }
 
+    /// SIGKILL, as a crashed or evicted replica: nothing is drained.
+    pub(crate) async fn kill(&mut self) {
+        self.child.kill().await.unwrap();
+    }
+
     /// The log once nothing was added to it for 200 ms: for what it must not contain.
     pub(crate) async fn settled_log(&self) -> String {
         crate::support::settled(&self.log).await

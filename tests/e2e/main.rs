@@ -22,6 +22,7 @@ mod policy;
 mod protocol;
 mod python;
 mod questions;
+mod replicas;
 mod resources;
 mod rounds;
 mod sandbox;
