@@ -6,7 +6,8 @@
 //! of each limit is measured in process through the moat library, the only
 //! place fuel and epochs can be switched off. Method and results: BENCHMARKS.md.
 //!
-//! Run with `make bench` (release build of everything, then this).
+//! Run with `make bench` (release build of everything, then this); `--quick`
+//! for a smaller plan, `--replicas` for only the replicas behind HAProxy.
 
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
@@ -20,6 +21,7 @@ use tokio::process::{Child, ChildStdin, ChildStdout, Command};
 use tokio::sync::Semaphore;
 
 mod http;
+mod replicas;
 
 /// The moat binary's allocator, for the in-process measurements.
 #[global_allocator]
@@ -477,12 +479,10 @@ fn free_address() -> Result<std::net::SocketAddr> {
     Ok(std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?)
 }
 
-/// moat and the native baseline over Streamable HTTP: sequential round trips
-/// (in alternating blocks, as over stdio) and throughput with many clients at once.
-async fn http_rows(plan: &Plan, sides: &Sides) -> Result<Vec<Row>> {
-    let (moat_address, native_address) = (free_address()?, free_address()?);
-    // moat authenticates every request (the native side does not): a token
-    // whose rate limit no run reaches.
+/// The config moat serves the benchmark over HTTP with, and its token. moat
+/// authenticates every request (the native side does not): a token whose
+/// rate limit no run reaches.
+fn http_config(sides: &Sides) -> Result<(PathBuf, &'static str)> {
     let token = "moat-bench-token";
     let config = sides.work.path().join("moat-http.toml");
     let bench = sides.dist.join("bench.wasm");
@@ -490,11 +490,19 @@ async fn http_rows(plan: &Plan, sides: &Sides) -> Result<Vec<Row>> {
         &config,
         format!(
             "[components.bench]\npath = {bench:?}\n\
-             [http]\nmax_concurrent_requests = 256\n\
+             [http]\nmax_concurrent_requests = 256\nmax_connections_per_address = 1024\n\
              [http.tokens.bench]\nsha256 = \"{}\"\nrate_per_minute = 1000000000\n",
             bench_tools::sha256(token)
         ),
     )?;
+    Ok((config, token))
+}
+
+/// moat and the native baseline over Streamable HTTP: sequential round trips
+/// (in alternating blocks, as over stdio) and throughput with many clients at once.
+async fn http_rows(plan: &Plan, sides: &Sides) -> Result<Vec<Row>> {
+    let (moat_address, native_address) = (free_address()?, free_address()?);
+    let (config, token) = http_config(sides)?;
     let mut moat = sides.moat(&config, &sides.work.path().join("cache-warm"));
     moat.arg("--http").arg(moat_address.to_string());
     let mut native = sides.native();
@@ -551,6 +559,62 @@ async fn http_rows(plan: &Plan, sides: &Sides) -> Result<Vec<Row>> {
     drop(children);
     Ok(rows)
 }
+
+/// Calls per second of 32 clients at once through HAProxy to 1, 2 and 3
+/// moat replicas, and to one moat served directly, in the same run (the
+/// median of [`REPLICA_ROUNDS`] rounds); `None` without haproxy.
+async fn replica_throughput(plan: &Plan, sides: &Sides) -> Result<Option<(f64, Vec<f64>)>> {
+    if replicas::binary().is_none() {
+        eprintln!("moat-bench: haproxy is not installed (Debian's haproxy); the replicas are not measured");
+        return Ok(None);
+    }
+    let (config, token) = http_config(sides)?;
+    let add = json!({"a": 40, "b": 2});
+    let (total, clients) = (plan.pipelined_calls / 2, REPLICA_CLIENTS);
+    let mut servers = Vec::new();
+    let mut addresses = Vec::new();
+    for _ in 0..3 {
+        let address = free_address()?;
+        let mut moat = sides.moat(&config, &sides.work.path().join("cache-warm"));
+        moat.arg("--http").arg(address.to_string());
+        servers.push(
+            moat.stdin(Stdio::null())
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .kill_on_drop(true)
+                .spawn()?,
+        );
+        http::HttpSession::wait_for(address).await?;
+        addresses.push(address);
+    }
+    let mut proxies = Vec::new();
+    let mut frontends = vec![addresses[0]];
+    for replicas in 1..=3 {
+        let frontend = free_address()?;
+        proxies.push(replicas::Haproxy::start(frontend, &addresses[..replicas], sides.work.path()).await?);
+        frontends.push(frontend);
+    }
+    // Rounds in turns (direct, then through 1, 2 and 3 replicas), the
+    // median of each: the machine's drift falls on all four alike.
+    let mut rates = vec![Vec::new(); frontends.len()];
+    for _ in 0..REPLICA_ROUNDS {
+        for (i, frontend) in frontends.iter().enumerate() {
+            rates[i].push(http::throughput(*frontend, Some(token), "bench.add", &add, total, clients).await?);
+        }
+    }
+    let mut medians: Vec<f64> = rates
+        .iter_mut()
+        .map(|rates| {
+            rates.sort_by(f64::total_cmp);
+            rates[rates.len() / 2]
+        })
+        .collect();
+    let direct = medians.remove(0);
+    Ok(Some((direct, medians)))
+}
+
+const REPLICA_ROUNDS: usize = 5;
+const REPLICA_CLIENTS: usize = 32;
 
 /// One server of the languages table.
 struct Language {
@@ -758,11 +822,17 @@ async fn main() -> Result<()> {
             bail!("{} is missing: run `make bench`", needed.display());
         }
     }
+    if std::env::args().any(|a| a == "--replicas") {
+        // Only the replicas behind HAProxy.
+        print_replicas(replica_throughput(plan, &sides).await?);
+        return Ok(());
+    }
     eprintln!("moat-bench: {} plan; this takes a few minutes", if quick { "quick" } else { "full" });
     let mut rows = run(plan, &sides).await?;
     rows.extend(http_rows(plan, &sides).await?);
     let costs = limit_costs(plan, &sides).await?;
     let languages = languages(plan, &sides).await?;
+    let replicas = replica_throughput(plan, &sides).await?;
 
     println!("| measurement | moat | native | moat / native | target |");
     println!("| --- | ---: | ---: | ---: | --- |");
@@ -804,5 +874,20 @@ async fn main() -> Result<()> {
             row.idle_kib as f64 / 1024.0
         );
     }
+    println!();
+    print_replicas(replicas);
     Ok(())
+}
+
+fn print_replicas(replicas: Option<(f64, Vec<f64>)>) {
+    if let Some((direct, through)) = replicas {
+        println!(
+            "| HTTP, {REPLICA_CLIENTS} clients at once (calls/s; higher is better) | calls/s | vs one moat direct |"
+        );
+        println!("| --- | ---: | ---: |");
+        println!("| one moat, direct | {direct:.0} | 1.00× |");
+        for (i, calls) in through.iter().enumerate() {
+            println!("| HAProxy, {} moat replica(s) | {calls:.0} | {} |", i + 1, ratio(*calls, direct));
+        }
+    }
 }
