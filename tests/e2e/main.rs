@@ -9,6 +9,7 @@ mod conformance;
 mod content;
 mod conversion;
 mod crash;
+mod deploy;
 mod documents;
 mod guests;
 mod http;
