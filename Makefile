@@ -30,7 +30,7 @@ serve: examples
 
 deps: guest-toolchains
 	@if command -v rustup >/dev/null; then rustup target add wasm32-wasip2 wasm32-unknown-unknown >&2; fi
-	@for tool in docker-registry openssl curl haproxy buildah; do command -v $$tool >/dev/null || missing="$$missing $$tool"; done; \
+	@for tool in docker-registry openssl curl haproxy buildah redis-server; do command -v $$tool >/dev/null || missing="$$missing $$tool"; done; \
 	if [ -n "$$missing" ]; then { apt-get update -qq && \
 		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; } >&2; fi
 	@cd tests/sigstore-js && npm ci --silent --no-audit --no-fund >&2

@@ -392,3 +392,96 @@ async fn sessions_stick_to_their_replica_and_end_with_it() {
         let _ = session.cancel().await;
     }
 }
+
+/// `redis-server` (Debian's package) on a free loopback port, without
+/// persistence; killed when dropped.
+struct Redis {
+    child: Child,
+    port: u16,
+}
+
+impl Redis {
+    fn start() -> Redis {
+        let port = free_port();
+        let child = Command::new("redis-server")
+            .args(["--bind", "127.0.0.1", "--port", &port.to_string(), "--save", "", "--appendonly", "no"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect(
+                "redis-server is not installed: `make deps` (the README's test command) installs Debian's",
+            );
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(Instant::now() < deadline, "redis-server did not listen on {port}");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        Redis { child, port }
+    }
+}
+
+impl Drop for Redis {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The statuses of `count` raw requests as alice, taking turns over `replicas`.
+fn alice_requests(replicas: &[&HttpMoat], count: usize) -> Vec<u16> {
+    let mut bearer = String::new();
+    let headers = crate::http::with_token(crate::http::ALICE, &mut bearer);
+    (0..count)
+        .map(|i| {
+            replicas[i % replicas.len()].raw("POST", "/mcp", &headers, &crate::http::initialize_body()).0
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rate_limits_are_shared_through_redis_and_fall_back_to_each_replica() {
+    // alice may make 30 requests a minute (HttpMoat's config).
+    let redis = Redis::start();
+    let store = format!("[http]\nrate_store = \"redis://127.0.0.1:{}/0\"", redis.port);
+    let (a, b) = tokio::join!(HttpMoat::start(&store), HttpMoat::start(&store));
+    let statuses = tokio::task::block_in_place(|| alice_requests(&[&a, &b], 40));
+    let served = statuses.iter().filter(|&&s| s == 200).count();
+    // 30, and the refill of a run this short: at most one more.
+    assert!((30..=31).contains(&served), "two replicas served {served} of 40 at 30 a minute: {statuses:?}");
+    assert!(statuses.iter().all(|&s| s == 200 || s == 429), "{statuses:?}");
+
+    // Without Redis each replica limits on its own: limited still, never unlimited.
+    drop(redis);
+    let statuses = tokio::task::block_in_place(|| alice_requests(&[&a], 40));
+    let served = statuses.iter().filter(|&&s| s == 200).count();
+    assert!((30..=31).contains(&served), "one replica served {served} of 40 without its store: {statuses:?}");
+    assert!(a.settled_log().await.contains("the rate store does not answer"), "{}", a.log());
+
+    // Without the shared store the same 40 requests over two replicas get 60 a minute.
+    let (c, d) = tokio::join!(HttpMoat::start(""), HttpMoat::start(""));
+    let statuses = tokio::task::block_in_place(|| alice_requests(&[&c, &d], 40));
+    assert_eq!(statuses.iter().filter(|&&s| s == 200).count(), 40, "{statuses:?}");
+}
+
+#[tokio::test]
+async fn a_rate_store_that_cannot_be_reached_stops_the_start_and_is_named() {
+    let port = free_port();
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("moat.toml");
+    let text = crate::support::examples().join("text.wasm");
+    let store = format!("redis://:secret-word@127.0.0.1:{port}/2");
+    std::fs::write(&config, format!("[components.text]\npath = {text:?}\n[http]\nrate_store = {store:?}\n"))
+        .unwrap();
+    let output = Command::new(MOAT)
+        .args(["serve", "--http", "127.0.0.1:0", "--config"])
+        .arg(&config)
+        .output()
+        .unwrap();
+    let message = String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success());
+    assert!(
+        message.contains(&format!("cannot reach the rate store redis://127.0.0.1:{port}/2")),
+        "{message}"
+    );
+    assert!(!message.contains("secret-word"), "{message}");
+}

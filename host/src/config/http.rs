@@ -35,6 +35,7 @@ pub(super) struct RawHttp {
     stream_timeout: Option<Duration>,
     #[serde(default, with = "humantime_serde")]
     session_idle: Option<std::time::Duration>,
+    rate_store: Option<String>,
     tls: Option<RawTls>,
     #[serde(default)]
     tokens: BTreeMap<String, RawToken>,
@@ -133,6 +134,12 @@ impl RawHttp {
             body_timeout: nonzero(self.body_timeout, defaults.body_timeout, "body_timeout")?,
             stream_timeout: nonzero(self.stream_timeout, defaults.stream_timeout, "stream_timeout")?,
             session_idle: self.session_idle.unwrap_or(defaults.session_idle),
+            rate_store: match self.rate_store {
+                Some(url) if !url.starts_with("redis://") => {
+                    bail!("rate_store must be a redis:// URL (the Redis replicas share rate limits through)")
+                }
+                store => store,
+            },
             tls: self.tls.map(|tls| TlsFiles { cert: base.join(tls.cert), key: base.join(tls.key) }),
             tokens,
             oauth: self.oauth.map(|oauth| oauth.validate(base)).transpose().context("[http.oauth]")?,
@@ -247,6 +254,9 @@ pub struct HttpOptions {
     pub stream_timeout: Duration,
     /// A session unused this long is gone.
     pub session_idle: Duration,
+    /// The Redis (`redis://…`) whose buckets every replica takes from;
+    /// `None`: each process keeps its own.
+    pub rate_store: Option<String>,
     pub tls: Option<TlsFiles>,
     pub tokens: Vec<TokenSpec>,
     /// OAuth 2.1 resource-server mode: JWTs from an authorization server.
@@ -274,6 +284,7 @@ impl Default for HttpOptions {
             body_timeout: Duration::from_secs(30),
             stream_timeout: Duration::from_secs(10 * 60),
             session_idle: Duration::from_secs(30 * 60),
+            rate_store: None,
             tls: None,
             tokens: Vec::new(),
             oauth: None,

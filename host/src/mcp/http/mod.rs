@@ -9,7 +9,8 @@
 //! (credentials and session IDs travel in headers only); the concurrency
 //! cap; authentication (a bearer token on every request: sessions are never
 //! authentication); the principal's own cap on requests in flight and its
-//! rate limit; the session's owner (another principal's session ID is an
+//! rate limit ([`rates`]: in this process, or in a Redis replicas share);
+//! the session's owner (another principal's session ID is an
 //! unknown session: 404); the body, read whole under its cap and deadline,
 //! and JSON (else 400 with JSON-RPC's -32700, saying what and where);
 //! then rmcp, which checks `Host` and `Origin` (DNS rebinding, 403) and the
@@ -26,6 +27,7 @@
 pub mod auth;
 pub mod oauth;
 pub mod observe;
+pub mod rates;
 pub mod sessions;
 pub mod slots;
 
@@ -52,6 +54,7 @@ use crate::config::http::{HttpOptions, TokenSpec};
 use crate::mcp::handler::{McpServer, Principal};
 use crate::served::Host;
 use observe::Readiness;
+use rates::Rates;
 use sessions::MoatSessions;
 use slots::{Expiring, PerKey};
 
@@ -197,12 +200,6 @@ where
     }
 }
 
-/// A principal's token bucket: `rate_per_minute` tokens, refilled continuously.
-struct Bucket {
-    tokens: f64,
-    at: Instant,
-}
-
 /// Every request's way in: the checks of this module, then rmcp.
 pub struct Gate {
     /// What is served (the gate counts its refusals in its metrics).
@@ -213,7 +210,7 @@ pub struct Gate {
     allowed_hosts: Vec<String>,
     tokens: Vec<TokenSpec>,
     oauth: Option<OAuthVerifier>,
-    buckets: Mutex<HashMap<String, Bucket>>,
+    rates: Rates,
     /// Session ID → the principal that created it, and when it was last used.
     owners: Mutex<HashMap<String, (String, Instant)>>,
     session_idle: Duration,
@@ -260,6 +257,10 @@ impl Gate {
             Some(oauth) => Some(OAuthVerifier::new(oauth).await.context("[http.oauth]")?),
             None => None,
         };
+        let rates = match &options.rate_store {
+            Some(url) => Rates::redis(url).await.context("[http] rate_store")?,
+            None => Rates::local(),
+        };
         let mut allowed_hosts: Vec<String> = vec!["localhost".into(), "127.0.0.1".into(), "::1".into()];
         allowed_hosts.extend(options.allowed_hosts.iter().cloned());
         // Pages served from this machine may call it; any other Origin is 403.
@@ -284,7 +285,7 @@ impl Gate {
             allowed_hosts,
             tokens: options.tokens.clone(),
             oauth,
-            buckets: Mutex::new(HashMap::new()),
+            rates,
             owners: Mutex::new(HashMap::new()),
             slots: Arc::new(Semaphore::new(options.max_concurrent_requests)),
             principal_slots: PerKey::new(options.max_requests_per_principal),
@@ -368,7 +369,7 @@ impl Gate {
             response.headers_mut().insert(header::RETRY_AFTER, 1.into());
             return self.refuse("principal-requests-in-flight", response);
         };
-        if let Some(retry_after) = self.rate_limited(&principal) {
+        if let Some(retry_after) = self.rate_limited(&principal).await {
             tracing::warn!(principal = %principal.name, "rate limit reached");
             let mut response = plain(StatusCode::TOO_MANY_REQUESTS, "rate limit reached");
             response.headers_mut().insert(header::RETRY_AFTER, retry_after.into());
@@ -480,25 +481,14 @@ impl Gate {
         }
     }
 
-    fn rate_limited(&self, principal: &Principal) -> Option<u64> {
+    async fn rate_limited(&self, principal: &Principal) -> Option<u64> {
         let oauth_rate = self.oauth.as_ref().map_or(DEFAULT_RATE, |o| o.options.rate_per_minute);
         let rate = match self.tokens.iter().find(|t| t.principal == principal.name) {
             Some(token) => token.rate_per_minute,
             None if principal.name.starts_with("oauth:") => oauth_rate,
             None => DEFAULT_RATE,
         };
-        let rate = f64::from(rate.max(1));
-        let mut buckets = self.buckets.lock().expect("buckets lock");
-        let now = Instant::now();
-        let bucket = buckets.entry(principal.name.clone()).or_insert(Bucket { tokens: rate, at: now });
-        bucket.tokens = (bucket.tokens + now.duration_since(bucket.at).as_secs_f64() * rate / 60.0).min(rate);
-        bucket.at = now;
-        if bucket.tokens >= 1.0 {
-            bucket.tokens -= 1.0;
-            None
-        } else {
-            Some(((1.0 - bucket.tokens) * 60.0 / rate).ceil() as u64)
-        }
+        self.rates.take(&principal.name, rate).await
     }
 
     /// The request's `Host`, if it is one of this server's names (the rule
