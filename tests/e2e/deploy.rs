@@ -169,22 +169,7 @@ fn the_image_builds_from_scratch_and_serves_the_configmap_config_as_its_user() {
         config_text().replace("0.0.0.0:9464", &format!("127.0.0.1:{metrics}")),
     )
     .unwrap();
-    run(Command::new("openssl")
-        .args([
-            "req",
-            "-x509",
-            "-newkey",
-            "ec",
-            "-pkeyopt",
-            "ec_paramgen_curve:P-256",
-            "-nodes",
-            "-days",
-            "1",
-        ])
-        .args(["-subj", "/CN=localhost", "-keyout"])
-        .arg(etc.join("tls/tls.key"))
-        .arg("-out")
-        .arg(etc.join("tls/tls.crt")));
+    crate::support::self_signed_certificate(&etc.join("tls/tls.crt"), &etc.join("tls/tls.key"));
     run(Command::new("chmod").arg("-R").arg("a+rX").arg(&etc));
     run(Command::new("chown").arg("65532:65532").arg(&cache).arg(&logs));
     run(Command::new("chmod").arg("a+x").arg(pod.path()));

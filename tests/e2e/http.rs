@@ -243,25 +243,7 @@ async fn both_protocol_eras_over_http_with_per_principal_tools() {
 async fn tls_from_certificate_and_key_files() {
     let dir = tempfile::tempdir().unwrap();
     let (cert, key) = (dir.path().join("cert.pem"), dir.path().join("key.pem"));
-    let openssl = std::process::Command::new("openssl")
-        .args([
-            "req",
-            "-x509",
-            "-newkey",
-            "ec",
-            "-pkeyopt",
-            "ec_paramgen_curve:P-256",
-            "-nodes",
-            "-days",
-            "1",
-        ])
-        .args(["-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1", "-keyout"])
-        .arg(&key)
-        .arg("-out")
-        .arg(&cert)
-        .output()
-        .expect("openssl is installed");
-    assert!(openssl.status.success(), "{}", String::from_utf8_lossy(&openssl.stderr));
+    crate::support::self_signed_certificate(&cert, &key);
     let moat = HttpMoat::start(&format!(
         "[http]\ntls = {{ cert = {:?}, key = {:?} }}",
         cert.to_str().unwrap(),

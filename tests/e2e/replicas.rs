@@ -24,7 +24,8 @@ use serde_json::{Value, json};
 use crate::http::{BOB, HttpMoat};
 use crate::support::MOAT;
 
-/// `haproxy -db` over `backends`, on a free loopback port: round robin per
+/// `haproxy -db` over `backends`, on a free loopback port, with the
+/// configuration moat ships (`deploy/haproxy/moat.cfg`): round robin per
 /// request, a replica taken out when `/readyz` fails, a request whose
 /// connection to a replica fails sent to another (only then: a request a
 /// replica may have run is never sent twice), and a session stuck to the
@@ -44,17 +45,9 @@ impl Haproxy {
             .enumerate()
             .map(|(i, backend)| format!("    server replica{i} {backend} check inter 100ms fall 1 rise 2\n"))
             .collect();
-        let config = format!(
-            "global\n    maxconn 2000\n\
-             defaults\n    mode http\n    timeout connect 1s\n    timeout client 2m\n    timeout server 2m\n    \
-             timeout http-request 10s\n    retries 3\n    retry-on conn-failure\n    option redispatch 1\n\
-             frontend mcp\n    bind {address}\n    default_backend moat\n\
-             backend moat\n    balance roundrobin\n    option httpchk\n    \
-             http-check send meth GET uri /readyz ver HTTP/1.1 hdr Host localhost\n    \
-             stick-table type string len 128 size 10k expire 30m\n    \
-             stick match req.hdr(mcp-session-id)\n    stick store-response res.hdr(mcp-session-id)\n\
-             {servers}"
-        );
+        let template =
+            std::fs::read_to_string(crate::support::repo_root().join("deploy/haproxy/moat.cfg")).unwrap();
+        let config = template.replace("@FRONTEND@", &address).replace("@SERVERS@", &servers);
         let path = dir.path().join("haproxy.cfg");
         std::fs::write(&path, config).unwrap();
         let binary = haproxy_binary();

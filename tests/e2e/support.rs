@@ -400,3 +400,27 @@ path = "{dist}/units.wasm"
 [components.kitchen-sink]
 path = "{dist}/kitchen-sink.wasm"
 "#;
+
+/// Writes a self-signed P-256 certificate for 127.0.0.1 and localhost, and
+/// its key, with openssl (Debian's, installed by `make deps`).
+pub fn self_signed_certificate(cert: &Path, key: &Path) {
+    let openssl = std::process::Command::new("openssl")
+        .args([
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:P-256",
+            "-nodes",
+            "-days",
+            "1",
+        ])
+        .args(["-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost", "-keyout"])
+        .arg(key)
+        .arg("-out")
+        .arg(cert)
+        .output()
+        .expect("openssl is installed");
+    assert!(openssl.status.success(), "{}", String::from_utf8_lossy(&openssl.stderr));
+}

@@ -221,6 +221,8 @@ impl Server {
 struct Sides {
     moat: PathBuf,
     native: PathBuf,
+    /// The repository.
+    root: PathBuf,
     dist: PathBuf,
     work: tempfile::TempDir,
 }
@@ -591,7 +593,10 @@ async fn replica_throughput(plan: &Plan, sides: &Sides) -> Result<Option<(f64, V
     let mut frontends = vec![addresses[0]];
     for replicas in 1..=3 {
         let frontend = free_address()?;
-        proxies.push(replicas::Haproxy::start(frontend, &addresses[..replicas], sides.work.path()).await?);
+        proxies.push(
+            replicas::Haproxy::start(frontend, &addresses[..replicas], &sides.root, sides.work.path())
+                .await?,
+        );
         frontends.push(frontend);
     }
     // Rounds in turns (direct, then through 1, 2 and 3 replicas), the
@@ -808,6 +813,7 @@ async fn main() -> Result<()> {
         moat: bin_dir.join("moat"),
         native: bin_dir.join("moat-native-baseline"),
         dist: root.join("guest-examples/dist"),
+        root: root.clone(),
         work: tempfile::tempdir()?,
     };
     for needed in [

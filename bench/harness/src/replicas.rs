@@ -1,7 +1,8 @@
-//! HAProxy (Debian's package) in front of moat replicas, for the benchmark:
-//! the same configuration as `tests/e2e/replicas.rs` (round robin per
-//! request, sessions stuck to their replica by `Mcp-Session-Id`, a request
-//! sent again only when its connection to a replica failed).
+//! HAProxy (Debian's package) in front of moat replicas, for the benchmark,
+//! with the configuration moat ships and `tests/e2e/replicas.rs` runs
+//! (`deploy/haproxy/moat.cfg`: round robin per request, sessions stuck to
+//! their replica by `Mcp-Session-Id`, a request sent again only when its
+//! connection to a replica failed).
 
 use std::net::SocketAddr;
 use std::path::Path;
@@ -23,25 +24,22 @@ pub fn binary() -> Option<&'static str> {
 }
 
 impl Haproxy {
-    /// Listens on `frontend` and balances over `backends`; `work` holds its config.
-    pub async fn start(frontend: SocketAddr, backends: &[SocketAddr], work: &Path) -> Result<Haproxy> {
+    /// Listens on `frontend` and balances over `backends`, with the
+    /// configuration under `root` (the repository); `work` holds the filled-in copy.
+    pub async fn start(
+        frontend: SocketAddr,
+        backends: &[SocketAddr],
+        root: &Path,
+        work: &Path,
+    ) -> Result<Haproxy> {
         let binary = binary().context("haproxy is not installed")?;
         let servers: String = backends
             .iter()
             .enumerate()
             .map(|(i, backend)| format!("    server replica{i} {backend} check inter 500ms\n"))
             .collect();
-        let config = format!(
-            "global\n    maxconn 2000\n\
-             defaults\n    mode http\n    timeout connect 1s\n    timeout client 2m\n    timeout server 2m\n    \
-             retries 3\n    retry-on conn-failure\n    option redispatch 1\n\
-             frontend mcp\n    bind {frontend}\n    default_backend moat\n\
-             backend moat\n    balance roundrobin\n    option httpchk\n    \
-             http-check send meth GET uri /readyz ver HTTP/1.1 hdr Host localhost\n    \
-             stick-table type string len 128 size 10k expire 30m\n    \
-             stick match req.hdr(mcp-session-id)\n    stick store-response res.hdr(mcp-session-id)\n\
-             {servers}"
-        );
+        let template = std::fs::read_to_string(root.join("deploy/haproxy/moat.cfg"))?;
+        let config = template.replace("@FRONTEND@", &frontend.to_string()).replace("@SERVERS@", &servers);
         let path = work.join(format!("haproxy-{}.cfg", backends.len()));
         std::fs::write(&path, config)?;
         let child = Command::new(binary)
