@@ -1,6 +1,7 @@
 //! What moat counts for Prometheus, and the text it is read in (`/metrics`):
 //! calls by tool and outcome, their durations and the fuel they burned,
-//! calls in flight, and HTTP requests refused by reason. No label holds a
+//! calls in flight, each component's slots (running, waiting, how many),
+//! and HTTP requests refused by reason. No label holds a
 //! principal, an argument, a session or anything else a client chose: tool
 //! names come from the config and the components, outcomes and reasons
 //! from moat's own short lists, so the number of series stays bounded.
@@ -27,6 +28,11 @@ struct ToolLabel {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ComponentLabel {
+    component: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct ReasonLabel {
     reason: String,
 }
@@ -39,6 +45,9 @@ pub struct Metrics {
     fuel: Family<ToolLabel, Counter>,
     in_flight: Gauge<i64, AtomicI64>,
     refusals: Family<ReasonLabel, Counter>,
+    component_slots: Family<ComponentLabel, Gauge>,
+    component_running: Family<ComponentLabel, Gauge>,
+    component_waiting: Family<ComponentLabel, Gauge>,
 }
 
 impl std::fmt::Debug for Metrics {
@@ -75,7 +84,35 @@ impl Default for Metrics {
         );
         registry.register("calls_in_flight", "Calls running now", in_flight.clone());
         registry.register("http_refusals", "HTTP requests the gate refused, by reason", refusals.clone());
-        Metrics { registry, calls, durations, fuel, in_flight, refusals }
+        let component_slots = Family::<ComponentLabel, Gauge>::default();
+        let component_running = Family::<ComponentLabel, Gauge>::default();
+        let component_waiting = Family::<ComponentLabel, Gauge>::default();
+        registry.register(
+            "component_slots",
+            "Calls a component may run at once (concurrent_calls)",
+            component_slots.clone(),
+        );
+        registry.register(
+            "component_calls_running",
+            "A component's calls running now",
+            component_running.clone(),
+        );
+        registry.register(
+            "component_calls_waiting",
+            "A component's calls waiting for a slot (at most queued_calls)",
+            component_waiting.clone(),
+        );
+        Metrics {
+            registry,
+            calls,
+            durations,
+            fuel,
+            in_flight,
+            refusals,
+            component_slots,
+            component_running,
+            component_waiting,
+        }
     }
 }
 
@@ -112,6 +149,15 @@ impl Metrics {
     /// The HTTP gate refused a request for `reason` (one of its own words).
     pub fn refused(&self, reason: &'static str) {
         self.refusals.get_or_create(&ReasonLabel { reason: reason.to_string() }).inc();
+    }
+
+    /// How full `component`'s slots are: set when the metrics are read.
+    pub fn component_occupancy(&self, component: &str, slots: usize, running: usize, waiting: usize) {
+        let label = ComponentLabel { component: component.to_string() };
+        let gauge = |value: usize| i64::try_from(value).unwrap_or(i64::MAX);
+        self.component_slots.get_or_create(&label).set(gauge(slots));
+        self.component_running.get_or_create(&label).set(gauge(running));
+        self.component_waiting.get_or_create(&label).set(gauge(waiting));
     }
 
     /// Calls running now.

@@ -75,6 +75,20 @@ impl Host {
         &self.metrics
     }
 
+    /// The Prometheus text of `/metrics`, each component's slots read now.
+    pub fn metrics_text(&self) -> String {
+        for component in &self.components {
+            let occupancy = component.slots.occupancy();
+            self.metrics.component_occupancy(
+                &component.name,
+                occupancy.slots,
+                occupancy.running,
+                occupancy.waiting,
+            );
+        }
+        self.metrics.encode()
+    }
+
     /// Ends every call still running (as cancelled, each with its record).
     pub fn cancel_calls(&self) {
         self.stopping.cancel();

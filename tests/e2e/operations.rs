@@ -96,12 +96,19 @@ async fn probes_metrics_and_a_sigterm_that_answers_what_is_in_flight() {
             )
             .await
     });
+    let mut during = String::new();
     for _ in 0..200 {
-        if get(&metrics_at, &metrics_at, "/metrics").1.contains("moat_calls_in_flight 1") {
+        during = get(&metrics_at, &metrics_at, "/metrics").1;
+        if during.contains("moat_calls_in_flight 1") {
             break;
         }
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
+    // Each component's slots: the one running the call has it running.
+    assert!(during.contains(r#"moat_component_calls_running{component="hostile"} 1"#), "{during}");
+    assert!(during.contains(r#"moat_component_calls_running{component="text"} 0"#), "{during}");
+    assert!(during.contains(r#"moat_component_calls_waiting{component="hostile"} 0"#), "{during}");
+    assert!(during.contains(r#"moat_component_slots{component="hostile"} "#), "{during}");
     let status = moat.terminate().await;
     assert!(status.success(), "a stopped moat exits 0: {status}\n{}", moat.log());
     let answered = slow.await.unwrap().expect("the call in flight is answered");

@@ -313,15 +313,38 @@ pub struct ComponentSlots {
     /// Running plus waiting calls.
     admission: Semaphore,
     running: Semaphore,
+    /// How many of each there are.
+    admission_capacity: usize,
+    running_capacity: usize,
+}
+
+/// How full a component's slots are, now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Occupancy {
+    /// Calls it may run at once (`concurrent_calls`).
+    pub slots: usize,
+    /// Calls running.
+    pub running: usize,
+    /// Calls admitted and waiting for a running slot (at most `queued_calls`).
+    pub waiting: usize,
 }
 
 impl ComponentSlots {
     pub fn new(limits: &Limits) -> Self {
         let running = limits.concurrent_calls as usize;
+        let admission = running + limits.queued_calls as usize;
         ComponentSlots {
-            admission: Semaphore::new(running + limits.queued_calls as usize),
+            admission: Semaphore::new(admission),
             running: Semaphore::new(running),
+            admission_capacity: admission,
+            running_capacity: running,
         }
+    }
+
+    pub fn occupancy(&self) -> Occupancy {
+        let running = self.running_capacity - self.running.available_permits();
+        let admitted = self.admission_capacity - self.admission.available_permits();
+        Occupancy { slots: self.running_capacity, running, waiting: admitted.saturating_sub(running) }
     }
 }
 
@@ -457,7 +480,21 @@ fn classify(
 
 #[cfg(test)]
 mod tests {
-    use super::GuestOutput;
+    use super::{ComponentSlots, GuestOutput, Occupancy};
+    use crate::limits::Limits;
+
+    #[test]
+    fn occupancy_counts_running_and_waiting_calls() {
+        let limits = Limits { concurrent_calls: 2, queued_calls: 3, ..Limits::default() };
+        let slots = ComponentSlots::new(&limits);
+        assert_eq!(slots.occupancy(), Occupancy { slots: 2, running: 0, waiting: 0 });
+        let admitted: Vec<_> = (0..4).map(|_| slots.admission.try_acquire().unwrap()).collect();
+        let running: Vec<_> = (0..2).map(|_| slots.running.try_acquire().unwrap()).collect();
+        assert_eq!(slots.occupancy(), Occupancy { slots: 2, running: 2, waiting: 2 });
+        drop(running);
+        drop(admitted);
+        assert_eq!(slots.occupancy(), Occupancy { slots: 2, running: 0, waiting: 0 });
+    }
 
     fn stderr(text: &str) -> GuestOutput {
         GuestOutput { stderr: (text.as_bytes().to_vec(), 0), ..GuestOutput::default() }

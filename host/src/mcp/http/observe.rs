@@ -82,7 +82,7 @@ pub async fn serve_metrics(host: Arc<Host>, bind: SocketAddr, stop: impl Future<
                     Ok::<_, Infallible>(match (request.method(), request.uri().path()) {
                         (&http::Method::GET, "/metrics") => text(
                             StatusCode::OK,
-                            &host.metrics().encode(),
+                            &host.metrics_text(),
                             "text/plain; version=0.0.4; charset=utf-8",
                         ),
                         _ => {
