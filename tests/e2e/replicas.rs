@@ -113,6 +113,14 @@ async fn replicas(audit: &std::path::Path) -> Vec<HttpMoat> {
     vec![a, b, c]
 }
 
+/// Three replicas (each auditing into `audit`) and HAProxy in front of them.
+async fn behind_haproxy(audit: &std::path::Path) -> (Vec<HttpMoat>, Haproxy) {
+    let replicas = replicas(audit).await;
+    let addresses: Vec<&str> = replicas.iter().map(HttpMoat::address).collect();
+    let haproxy = Haproxy::start(&addresses);
+    (replicas, haproxy)
+}
+
 /// The audit records of each replica's log, a torn last line (a killed
 /// replica's) left out.
 fn audit_records(audit: &std::path::Path, replicas: usize) -> Vec<Vec<Value>> {
@@ -168,9 +176,7 @@ async fn stateless_calls_survive_a_replica_killed_mid_run() {
     const CLIENTS: usize = 6;
     const CALLS: usize = 60;
     let audit = tempfile::tempdir().unwrap();
-    let mut replicas = replicas(audit.path()).await;
-    let addresses: Vec<String> = replicas.iter().map(|r| r.address().to_string()).collect();
-    let haproxy = Haproxy::start(&addresses.iter().map(String::as_str).collect::<Vec<_>>());
+    let (mut replicas, haproxy) = behind_haproxy(audit.path()).await;
 
     let done = Arc::new(AtomicUsize::new(0));
     let epoch = Instant::now();
@@ -315,9 +321,7 @@ async fn sessions_stick_to_their_replica_and_end_with_it() {
     const SESSIONS: usize = 6;
     const CALLS: usize = 10;
     let audit = tempfile::tempdir().unwrap();
-    let mut replicas = replicas(audit.path()).await;
-    let addresses: Vec<String> = replicas.iter().map(|r| r.address().to_string()).collect();
-    let haproxy = Haproxy::start(&addresses.iter().map(String::as_str).collect::<Vec<_>>());
+    let (mut replicas, haproxy) = behind_haproxy(audit.path()).await;
 
     let mut sessions = Vec::new();
     for _ in 0..SESSIONS {
