@@ -35,7 +35,7 @@ use crate::policy::secrets::Redactor;
 use crate::prompts::PromptDef;
 use crate::resources;
 use crate::runtime::linked::Linked;
-use crate::runtime::notices::NoticeRoute;
+use crate::runtime::notices::{Notice, NoticeRoute};
 use crate::runtime::{Call, CallFailure, CallReport, GuestOutput};
 use crate::scan::{ScanAction, ScanSettings};
 use crate::served::{Host, LoadedComponent};
@@ -43,6 +43,10 @@ use crate::tools::ToolDef;
 
 /// The log target of a call's records.
 const LOG_TARGET: &str = "moat::host";
+
+/// How often a call waiting for its component to be compiled tells the
+/// client (when it asked for progress).
+const COMPILE_PROGRESS_EVERY: std::time::Duration = std::time::Duration::from_secs(1);
 
 /// The outcome of one call, as the MCP layer needs it.
 #[derive(Debug)]
@@ -365,7 +369,8 @@ impl InFlight<'_> {
             }
         };
         let run = async {
-            match self.instance(cancel).await {
+            let mut notices = notices;
+            match self.instance(&mut notices, cancel).await {
                 Ok(linked) => self.run(linked, &params, notices, cancel).await,
                 Err(failure) => Err(failure),
             }
@@ -385,23 +390,73 @@ impl InFlight<'_> {
 
 impl InFlight<'_> {
     /// Step 2: the component's linked form. Once linked (every call after the
-    /// first few), no waiting and no cancellation future on the way.
-    async fn instance(&self, cancel: &CancellationToken) -> Result<&Linked, CallFailure> {
+    /// first few), no waiting and no cancellation future on the way. Until
+    /// then the call waits, up to `[server] compile_wait`, telling the client
+    /// each second when it asked for progress.
+    async fn instance(
+        &self,
+        notices: &mut Option<NoticeRoute>,
+        cancel: &CancellationToken,
+    ) -> Result<&Linked, CallFailure> {
         let link = &self.component.link;
         let linked = match link.get() {
-            Some(linked) => linked.map_err(Some),
-            None => tokio::select! {
-                _ = cancel.cancelled() => Err(None),
-                linked = link.wait() => linked.map_err(Some),
-            },
+            Some(linked) => linked,
+            None => {
+                let waited = std::time::Instant::now();
+                let deadline = tokio::time::sleep(self.host.compile_wait);
+                tokio::pin!(deadline);
+                // Reading a compiled component from the cache takes
+                // milliseconds: nothing to report before the first second.
+                let first = tokio::time::Instant::now() + COMPILE_PROGRESS_EVERY;
+                let mut ticks = tokio::time::interval_at(first, COMPILE_PROGRESS_EVERY);
+                let wait = link.wait();
+                tokio::pin!(wait);
+                loop {
+                    tokio::select! {
+                        linked = &mut wait => break linked,
+                        _ = cancel.cancelled() => return Err(CallFailure::Cancelled),
+                        () = &mut deadline => {
+                            return Err(CallFailure::NotReady(format!(
+                                "component `{}` is still being compiled after {} (a component is compiled \
+                                 the first time moat serves it); try again shortly",
+                                self.component.name,
+                                humantime::format_duration(self.host.compile_wait)
+                            )));
+                        }
+                        _ = ticks.tick() => self.report_compiling(notices.as_mut(), waited.elapsed()),
+                    }
+                }
+            }
         };
-        linked.map_err(|reason| match reason {
-            None => CallFailure::Cancelled,
-            Some(reason) => CallFailure::Internal(anyhow::anyhow!(
+        linked.map_err(|reason| {
+            CallFailure::Internal(anyhow::anyhow!(
                 "component `{}` could not be linked: {reason}",
                 self.component.name
-            )),
+            ))
         })
+    }
+
+    /// A progress notification while the call waits for its component, when
+    /// the client asked for progress. Its progress is the share of
+    /// `compile_wait` gone by, below 1, so that the guest's own reports on
+    /// the same token (which must go beyond it: MCP's progress only
+    /// increases) are kept unless they are small fractions; the message
+    /// says what it is.
+    fn report_compiling(&self, route: Option<&mut NoticeRoute>, waited: std::time::Duration) {
+        let Some(route) = route.filter(|route| route.progress) else { return };
+        let share = waited.as_secs_f64() / self.host.compile_wait.as_secs_f64().max(f64::MIN_POSITIVE);
+        let progress = share.min(0.999);
+        if route.progress_floor.is_some_and(|floor| progress <= floor) {
+            return;
+        }
+        route.progress_floor = Some(progress);
+        let message = format!(
+            "waiting for component `{}` to be compiled and linked ({} s so far, at most {})",
+            self.component.name,
+            waited.as_secs(),
+            humantime::format_duration(self.host.compile_wait)
+        );
+        let _ = route.sender.send(Notice::Progress { progress, total: None, message: Some(message) });
     }
 
     /// Step 3: the guest runs in a fresh sandbox.

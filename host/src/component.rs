@@ -1,8 +1,12 @@
 //! What a component file is: its bytes and digest, its embedded metadata, the
 //! functions it exports (with their typed signatures) and what it imports.
 //!
-//! Reads types from the compiled component; runs no guest code. Functions whose
-//! types have no JSON form are listed with the reason instead of a signature.
+//! Reads types either from the compiled component ([`Surface::of`]) or from
+//! the bytes, as the component's WIT, without compiling ([`decode`]); both
+//! give the same surface, and a component listed from its bytes is checked
+//! against its compiled form when it is linked. Runs no guest code.
+//! Functions whose types have no JSON form are listed with the reason
+//! instead of a signature.
 
 use std::path::{Path, PathBuf};
 
@@ -12,6 +16,8 @@ use sha2::{Digest, Sha256};
 use wasmtime::Engine;
 use wasmtime::component::types::{ComponentFunc, ComponentItem};
 use wasmtime::component::{Component, ComponentExportIndex};
+
+use wit_parser::{Resolve, WorldItem};
 
 use crate::bounds::MAX_TYPE_NESTING;
 use crate::metadata::{self, ToolMetadata};
@@ -55,7 +61,7 @@ pub struct Signature {
 }
 
 /// One exported function of a component.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ExportedFunction {
     /// Key of this function in the metadata: `func` or `interface#func`.
     pub path: String,
@@ -71,7 +77,7 @@ pub struct ExportedFunction {
 /// What a component offers and needs, as read from its compiled form: the
 /// same for every component with the same digest, so it is cached by digest
 /// and a restart can list tools before it links anything.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Surface {
     /// Read from the bytes, like the rest.
     pub metadata: Option<ToolMetadata>,
@@ -87,6 +93,114 @@ impl Surface {
             imports: imports(engine, component),
         }
     }
+}
+
+/// What the component in `bytes` offers and needs, read from its WIT as
+/// wit-parser decodes it (types and exports; function bodies are neither
+/// compiled nor validated here): the surface [`Surface::of`] reads from the
+/// compiled form, without the seconds a large component takes to compile.
+pub fn decode(bytes: &[u8], metadata: Option<ToolMetadata>) -> Result<Surface> {
+    // wit-parser is not moat's code: a panic on hostile bytes is an error
+    // for this component, not the end of the host.
+    let decoded = std::panic::catch_unwind(|| wit_parser::decoding::decode(bytes))
+        .map_err(|_| anyhow::anyhow!("its component types could not be read (the decoder panicked)"))?
+        .context("its component types could not be read")?;
+    let wit_parser::decoding::DecodedWasm::Component(resolve, world) = decoded else {
+        anyhow::bail!("it is a WIT package, not a component");
+    };
+    let world = &resolve.worlds[world];
+    let mut functions = Vec::new();
+    for (key, item) in &world.exports {
+        match item {
+            WorldItem::Function(func) => functions.push(decoded_function(&resolve, None, func)),
+            WorldItem::Interface { id, .. } => {
+                let name = resolve.name_world_key(key);
+                if name.starts_with("wasi:") {
+                    continue;
+                }
+                for func in resolve.interfaces[*id].functions.values() {
+                    functions.push(decoded_function(&resolve, Some(&name), func));
+                }
+            }
+            WorldItem::Type { .. } => {}
+        }
+    }
+    Ok(Surface { metadata, functions, imports: import_names(bytes)? })
+}
+
+fn decoded_function(
+    resolve: &Resolve,
+    interface: Option<&str>,
+    func: &wit_parser::Function,
+) -> ExportedFunction {
+    let name = func.name.as_str();
+    let signature = if is_resource_function(name) {
+        Err(UnsupportedType("a resource's constructor or method is not a tool".into()))
+    } else if func.kind.is_async() {
+        Err(UnsupportedType("async functions are not supported yet".into()))
+    } else {
+        decoded_signature(resolve, func)
+    };
+    ExportedFunction {
+        path: match interface {
+            Some(interface) => format!("{interface}#{name}"),
+            None => name.to_string(),
+        },
+        interface: interface.map(str::to_string),
+        name: name.to_string(),
+        signature,
+        param_names: func.params.iter().map(|p| p.name.clone()).collect(),
+    }
+}
+
+fn decoded_signature(resolve: &Resolve, func: &wit_parser::Function) -> Result<Signature, UnsupportedType> {
+    let params = func
+        .params
+        .iter()
+        .map(|param| {
+            ValType::from_wit(resolve, &param.ty)
+                .and_then(within_nesting)
+                .map(|ty| (param.name.clone(), ty))
+                .map_err(|e| UnsupportedType(format!("parameter `{}`: {e}", param.name)))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let result = func
+        .result
+        .as_ref()
+        .map(|ty| {
+            ValType::from_wit(resolve, ty)
+                .and_then(within_nesting)
+                .map_err(|e| UnsupportedType(format!("result: {e}")))
+        })
+        .transpose()?;
+    Ok(Signature { params, result })
+}
+
+/// The names of what the component imports to be linked (not its type
+/// imports), in order, from its own import section (nested modules' and
+/// components' imports are theirs).
+fn import_names(bytes: &[u8]) -> Result<Vec<String>> {
+    let mut names = Vec::new();
+    let mut depth = 0usize;
+    for payload in wasmparser::Parser::new(0).parse_all(bytes) {
+        match payload.context("its component types could not be read")? {
+            wasmparser::Payload::ModuleSection { .. } | wasmparser::Payload::ComponentSection { .. } => {
+                depth += 1
+            }
+            wasmparser::Payload::End(_) => depth = depth.saturating_sub(1),
+            wasmparser::Payload::ComponentImportSection(imports) if depth == 0 => {
+                for import in imports {
+                    let import = import.context("its import section could not be read")?;
+                    // A type import is a name for a type, not something linked.
+                    if !matches!(import.ty, wasmparser::ComponentTypeRef::Type(_)) {
+                        names.push(import.name.name.to_string());
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    Ok(names)
 }
 
 /// Lists the exported functions of `component`, world-level ones and those of

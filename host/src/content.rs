@@ -650,41 +650,14 @@ mod tests {
         ])
     }
 
-    /// The type in `wit/host/host.wit`, read by wit-parser, as a [`ValType`].
-    fn from_wit(resolve: &wit_parser::Resolve, ty: &wit_parser::Type) -> ValType {
-        use wit_parser::{Type, TypeDefKind};
-        match ty {
-            Type::U8 => ValType::U8,
-            Type::U64 => ValType::U64,
-            Type::F64 => ValType::F64,
-            Type::String => ValType::String,
-            Type::Id(id) => match &resolve.types[*id].kind {
-                TypeDefKind::Type(inner) => from_wit(resolve, inner),
-                TypeDefKind::List(item) => ValType::List(Box::new(from_wit(resolve, item))),
-                TypeDefKind::Option(inner) => optional(from_wit(resolve, inner)),
-                TypeDefKind::Enum(e) => ValType::Enum(e.cases.iter().map(|c| c.name.clone()).collect()),
-                TypeDefKind::Record(r) => ValType::Record(
-                    r.fields.iter().map(|f| (f.name.clone(), from_wit(resolve, &f.ty))).collect(),
-                ),
-                TypeDefKind::Variant(v) => ValType::Variant(
-                    v.cases
-                        .iter()
-                        .map(|c| (c.name.clone(), c.ty.as_ref().map(|t| from_wit(resolve, t))))
-                        .collect(),
-                ),
-                other => panic!("unexpected {other:?} in moat:host/content"),
-            },
-            other => panic!("unexpected {other:?} in moat:host/content"),
-        }
-    }
-
     #[test]
     fn the_recognised_shapes_are_the_ones_in_host_wit() {
         let mut resolve = wit_parser::Resolve::new();
         resolve.push_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/../wit/host")).unwrap();
         let (_, interface) =
             resolve.interfaces.iter().find(|(_, i)| i.name.as_deref() == Some("content")).expect("content");
-        let named = |name: &str| from_wit(&resolve, &wit_parser::Type::Id(interface.types[name]));
+        let named =
+            |name: &str| ValType::from_wit(&resolve, &wit_parser::Type::Id(interface.types[name])).unwrap();
         assert_eq!(named("block"), block_type());
         assert_eq!(named("resource-contents"), resource_contents_type());
         assert_eq!(named("message"), message_type());

@@ -62,6 +62,8 @@ pub struct Host {
     pub(crate) scanner: OutputScanner,
     /// The calls the user must confirm.
     pub(crate) confirm: Confirmation,
+    /// How long a call waits for its component to be linked.
+    pub(crate) compile_wait: std::time::Duration,
     /// What is counted for `/metrics`.
     pub(crate) metrics: Metrics,
     /// Cancelled when a stopping moat's drain deadline has passed: every
@@ -87,6 +89,12 @@ impl Host {
             );
         }
         self.metrics.encode()
+    }
+
+    /// How many components are still being compiled and linked after
+    /// start-up (their tools are listed; their calls wait).
+    pub fn compiling(&self) -> usize {
+        self.components.iter().filter(|component| component.link.get().is_none()).count()
     }
 
     /// Ends every call still running (as cancelled, each with its record).

@@ -110,6 +110,76 @@ impl ValType {
         })
     }
 
+    /// Maps a type of a component's WIT, as wit-parser decodes it from the
+    /// component's bytes, onto the same model as [`ValType::from_wasmtime`]
+    /// (the same types, the same refusals): a component's tools are listed
+    /// from its bytes before it is compiled ([`crate::component::decode`]).
+    pub fn from_wit(
+        resolve: &wit_parser::Resolve,
+        ty: &wit_parser::Type,
+    ) -> Result<ValType, UnsupportedType> {
+        use wit_parser::{Type as Wit, TypeDefKind as Kind};
+        let unsupported = |what: &str| Err(UnsupportedType(format!("{what} cannot be passed as JSON")));
+        let of = |ty: &Wit| Self::from_wit(resolve, ty);
+        let id = match ty {
+            Wit::Bool => return Ok(ValType::Bool),
+            Wit::S8 => return Ok(ValType::S8),
+            Wit::U8 => return Ok(ValType::U8),
+            Wit::S16 => return Ok(ValType::S16),
+            Wit::U16 => return Ok(ValType::U16),
+            Wit::S32 => return Ok(ValType::S32),
+            Wit::U32 => return Ok(ValType::U32),
+            Wit::S64 => return Ok(ValType::S64),
+            Wit::U64 => return Ok(ValType::U64),
+            Wit::F32 => return Ok(ValType::F32),
+            Wit::F64 => return Ok(ValType::F64),
+            Wit::Char => return Ok(ValType::Char),
+            Wit::String => return Ok(ValType::String),
+            Wit::ErrorContext => return unsupported("an error-context"),
+            Wit::Id(id) => *id,
+        };
+        let Some(def) = resolve.types.get(id) else {
+            return Err(UnsupportedType("a type the component does not define".into()));
+        };
+        Ok(match &def.kind {
+            Kind::Type(inner) => of(inner)?,
+            Kind::List(item) => ValType::List(Box::new(of(item)?)),
+            Kind::FixedLengthList(item, len) => ValType::FixedList(Box::new(of(item)?), *len),
+            Kind::Map(key, value) => match key {
+                Wit::String => ValType::StringMap(Box::new(of(value)?)),
+                _ => return unsupported("a map whose keys are not strings"),
+            },
+            Kind::Record(record) => ValType::Record(
+                record.fields.iter().map(|field| Ok((field.name.clone(), of(&field.ty)?))).collect::<Result<
+                    _,
+                    UnsupportedType,
+                >>(
+                )?,
+            ),
+            Kind::Tuple(tuple) => ValType::Tuple(tuple.types.iter().map(of).collect::<Result<_, _>>()?),
+            Kind::Variant(variant) => ValType::Variant(
+                variant
+                    .cases
+                    .iter()
+                    .map(|case| Ok((case.name.clone(), case.ty.as_ref().map(of).transpose()?)))
+                    .collect::<Result<_, UnsupportedType>>()?,
+            ),
+            Kind::Enum(enumeration) => {
+                ValType::Enum(enumeration.cases.iter().map(|c| c.name.clone()).collect())
+            }
+            Kind::Option(inner) => Self::option_of(of(inner)?)?,
+            Kind::Result(result) => ValType::Result {
+                ok: result.ok.as_ref().map(of).transpose()?.map(Box::new),
+                err: result.err.as_ref().map(of).transpose()?.map(Box::new),
+            },
+            Kind::Flags(flags) => ValType::Flags(flags.flags.iter().map(|f| f.name.clone()).collect()),
+            Kind::Handle(_) | Kind::Resource => return unsupported("a resource handle"),
+            Kind::Future(_) => return unsupported("a future"),
+            Kind::Stream(_) => return unsupported("a stream"),
+            Kind::Unknown => return Err(UnsupportedType("a type the component does not define".into())),
+        })
+    }
+
     /// How many types deep this one nests: 1 for a scalar, enum or flags.
     pub fn nesting(&self) -> usize {
         let inner = match self {

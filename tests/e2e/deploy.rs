@@ -200,7 +200,17 @@ fn the_image_builds_from_scratch_and_serves_the_configmap_config_as_its_user() {
         assert!(serving.buildah.try_wait().unwrap().is_none(), "moat ended in the image");
         std::thread::sleep(Duration::from_millis(100));
     }
-    assert_eq!(curl("/readyz"), "ready 200");
+    // Ready once its components are compiled and linked.
+    let deadline = Instant::now() + Duration::from_secs(120);
+    loop {
+        let ready = curl("/readyz");
+        if ready == "ready 200" {
+            break;
+        }
+        assert_eq!(ready, "compiling 503");
+        assert!(Instant::now() < deadline, "the image was not ready in 120 s");
+        std::thread::sleep(Duration::from_millis(100));
+    }
     assert!(curl("/mcp").ends_with(" 401"), "MCP needs the configured token");
 
     // moat itself runs as the image's user, not as root.

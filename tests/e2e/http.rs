@@ -52,11 +52,20 @@ impl HttpMoat {
 
     /// Serves `config` over HTTP on a free loopback port; `dir` lives as long as the server.
     pub async fn serve(config: &std::path::Path, dir: tempfile::TempDir) -> HttpMoat {
+        Self::serve_with_cache(config, dir, &shared_cache()).await
+    }
+
+    /// Like [`HttpMoat::serve`], with the compile cache in `cache`.
+    pub async fn serve_with_cache(
+        config: &std::path::Path,
+        dir: tempfile::TempDir,
+        cache: &std::path::Path,
+    ) -> HttpMoat {
         let mut child = tokio::process::Command::new(MOAT)
             .args(["serve", "--http", "127.0.0.1:0", "--config"])
             .arg(config)
             .arg("--cache-dir")
-            .arg(shared_cache())
+            .arg(cache)
             .env("RUST_LOG", "debug")
             .stdin(Stdio::null())
             .stdout(Stdio::null())

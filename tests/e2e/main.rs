@@ -29,6 +29,7 @@ mod rounds;
 mod sandbox;
 mod scaffold;
 mod slots;
+mod startup;
 mod support;
 mod tools;
 mod trust;

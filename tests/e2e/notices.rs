@@ -62,9 +62,13 @@ const HOSTILE: &str = "[components.hostile]\npath = \"{dist}/hostile.wasm\"\n";
 
 impl Session {
     pub(crate) async fn start(config: &str) -> Session {
+        Self::start_with_cache(config, &support::shared_cache()).await
+    }
+
+    /// Like [`Session::start`], with the compile cache in `cache`.
+    pub(crate) async fn start_with_cache(config: &str, cache: &std::path::Path) -> Session {
         let dir = support::config_dir(config);
-        let (transport, log) =
-            support::serve_process(&dir.path().join("moat.toml"), &support::shared_cache(), &[], &[]);
+        let (transport, log) = support::serve_process(&dir.path().join("moat.toml"), cache, &[], &[]);
         let recorder = Recorder::default();
         let client = recorder.clone().serve(transport).await.expect("MCP session");
         Session { client, recorder, stderr: log, _dir: dir }

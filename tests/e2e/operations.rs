@@ -19,13 +19,29 @@ use crate::http::{BOB, HttpMoat};
 use crate::support::{MOAT, example, shared_cache, writeln_message};
 
 /// A GET of `path` on `address` with `host` as the Host header: status and whole answer.
-fn get(address: &str, host: &str, path: &str) -> (u16, String) {
+pub(crate) fn get(address: &str, host: &str, path: &str) -> (u16, String) {
     let mut stream = TcpStream::connect(address).unwrap();
     stream.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
     write!(stream, "GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n").unwrap();
     let mut answer = String::new();
     let _ = stream.read_to_string(&mut answer);
     (answer.split_whitespace().nth(1).and_then(|s| s.parse().ok()).unwrap_or(0), answer)
+}
+
+/// `/readyz` asked until it answers 200 (at most two minutes); every other
+/// answer on the way must be 503 `compiling`. The last answer.
+pub(crate) fn ready(address: &str) -> String {
+    let deadline = std::time::Instant::now() + Duration::from_secs(120);
+    loop {
+        let (status, answer) = get(address, "localhost", "/readyz");
+        if status == 200 {
+            return answer;
+        }
+        assert_eq!(status, 503, "{answer}");
+        assert!(answer.ends_with("\r\n\r\ncompiling"), "{answer}");
+        assert!(std::time::Instant::now() < deadline, "not ready in two minutes: {answer}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
 }
 
 /// The address in the log line `serving metrics url=http://ADDRESS/metrics`.
@@ -61,8 +77,8 @@ async fn probes_metrics_and_a_sigterm_that_answers_what_is_in_flight() {
     let (status, answer) = get(&address, "10.1.2.3:8787", "/healthz");
     assert_eq!(status, 200, "{answer}");
     assert!(answer.ends_with("\r\n\r\nok"), "{answer}");
-    let (status, answer) = get(&address, "10.1.2.3:8787", "/readyz");
-    assert_eq!(status, 200, "{answer}");
+    // Ready once its components are linked (until then: 503 "compiling").
+    let answer = ready(&address);
     assert!(answer.ends_with("\r\n\r\nready"), "{answer}");
     let (status, _) = get(&address, &address, "/metrics");
     assert_eq!(status, 404, "metrics are never on the MCP bind");

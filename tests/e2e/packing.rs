@@ -128,7 +128,7 @@ async fn compiled_components_are_cached_by_digest_and_not_recompiled() {
         .collect();
     assert!(entries.iter().any(|e| e.starts_with(&digest) && e.ends_with(".cwasm")), "{entries:?}");
     let second = Moat::start_with(config, lifecycle(), cache.path()).await;
-    assert!(second.wait_for_log("component loaded").await);
+    assert!(second.wait_for_log("component linked").await);
     let log = second.stderr();
     assert!(log.contains("compiled=false"), "a restart reads the cache:\n{log}");
     assert!(!log.contains("compiled=true"));
@@ -177,7 +177,8 @@ async fn a_restart_lists_tools_from_the_cache_and_links_them_in_the_background()
     let config = "[components.hash]\npath = \"{dist}/hash.wasm\"\n";
     let lifecycle = || Lifecycle::Initialize(ProtocolVersion::V_2025_11_25);
     let first = Moat::start_with(config, lifecycle(), cache.path()).await;
-    assert!(first.wait_for_log("linked=\"now\"").await, "{}", first.stderr());
+    assert!(first.wait_for_log("surface=\"read from the bytes\"").await, "{}", first.stderr());
+    assert!(first.wait_for_log("component linked").await, "{}", first.stderr());
     let listed_first = first.tool_names().await;
     first.stop().await;
     let digest = hex::encode(Sha256::digest(std::fs::read(examples().join("hash.wasm")).unwrap()));
@@ -185,7 +186,7 @@ async fn a_restart_lists_tools_from_the_cache_and_links_them_in_the_background()
 
     let second = Moat::start_with(config, lifecycle(), cache.path()).await;
     assert!(second.wait_for_log("component loaded").await);
-    assert!(second.stderr().contains("linked=\"in the background\""), "{}", second.stderr());
+    assert!(second.stderr().contains("surface=\"cached\""), "{}", second.stderr());
     assert_eq!(second.tool_names().await, listed_first);
     let result = second.call("hash.digest", json!({"algorithm": "sha256", "data": "abc"})).await;
     assert!(text(&result).contains("ba7816bf"), "{result:?}");

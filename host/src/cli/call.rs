@@ -42,6 +42,7 @@ pub async fn call(config: &Config, tool: &str, arguments: Option<&str>) -> Resul
         sender,
         min_level: Some(Level::Debug),
         progress: true,
+        progress_floor: None,
         asks: None,
         declared: Default::default(),
     };

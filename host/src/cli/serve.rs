@@ -79,7 +79,7 @@ pub(super) async fn serve(
         components = host.components().len(),
         tools = host.tools().count(),
         refused = report.refused.len(),
-        compiled = report.compiled.len(),
+        listed_from_bytes = report.from_bytes.len(),
         transport = if http.is_some() { "http" } else { "stdio" },
         "components ready"
     );

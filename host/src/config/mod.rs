@@ -136,6 +136,8 @@ struct RawServer {
     cache_max_size: Option<bytesize::ByteSize>,
     #[serde(default, with = "humantime_serde")]
     drain_timeout: Option<std::time::Duration>,
+    #[serde(default, with = "humantime_serde")]
+    compile_wait: Option<std::time::Duration>,
     metrics: Option<std::net::SocketAddr>,
 }
 
@@ -169,6 +171,9 @@ pub struct Config {
     pub cache_max_size: u64,
     /// How long a stopping moat (SIGTERM, SIGINT) waits for what is in flight.
     pub drain_timeout: std::time::Duration,
+    /// How long a call waits for its component to be compiled and linked
+    /// after start-up before it fails.
+    pub compile_wait: std::time::Duration,
     /// Where Prometheus reads `/metrics`, if anywhere.
     pub metrics_bind: Option<std::net::SocketAddr>,
     /// Limits for components that set none of their own.
@@ -220,6 +225,10 @@ impl Default for LoadGates {
 /// `[server] drain_timeout` says otherwise.
 pub const DEFAULT_DRAIN_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
 
+/// How long a call waits for its component to be compiled after start-up,
+/// unless `[server] compile_wait` says otherwise.
+pub const DEFAULT_COMPILE_WAIT: std::time::Duration = std::time::Duration::from_secs(120);
+
 /// Vet findings this severe refuse a component at load unless the config says otherwise.
 pub const DEFAULT_VET_REFUSE_AT: Severity = Severity::High;
 
@@ -259,6 +268,7 @@ impl Default for Config {
             cache_dir: None,
             cache_max_size: crate::store::DEFAULT_CACHE_BUDGET,
             drain_timeout: DEFAULT_DRAIN_TIMEOUT,
+            compile_wait: DEFAULT_COMPILE_WAIT,
             metrics_bind: None,
             default_limits: Limits::default(),
             components: Vec::new(),
@@ -339,6 +349,7 @@ impl Config {
             cache_dir: raw.server.cache_dir.map(|dir| base.join(dir)),
             cache_max_size,
             drain_timeout: raw.server.drain_timeout.unwrap_or(DEFAULT_DRAIN_TIMEOUT),
+            compile_wait: raw.server.compile_wait.unwrap_or(DEFAULT_COMPILE_WAIT),
             metrics_bind: raw.server.metrics,
             default_limits,
             components,

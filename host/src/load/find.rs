@@ -1,31 +1,32 @@
 //! The first steps of loading a component: find its file, read and digest
 //! it (or recall its digest by file identity, [`super::digest_memo`]), check
 //! its signature on the raw bytes, and read its surface (from the surface
-//! cache, or by compiling and linking it).
+//! cache, or from the bytes without compiling, [`crate::component::decode`]).
+//! Nothing here compiles: that is the linking thread's
+//! ([`crate::runtime::linked`]).
 
 use std::path::Path;
 
-use anyhow::{Context, Result};
+use anyhow::{Context, Result, bail};
 
 use super::digest_memo::{self, DigestMemo};
-use crate::component::{ComponentFile, Surface};
+use crate::component::{self, ComponentFile, Surface};
 use crate::config::{ComponentSpec, LoadGates};
-use crate::runtime::Runtime;
-use crate::runtime::cache::CompileSource;
-use crate::runtime::linked::Linked;
 use crate::runtime::surface_cache::SurfaceCache;
+use crate::runtime::{Runtime, provides};
 use crate::signing;
 
-/// A component's digest (`sha256:<hex>`) and surface, and its linked form if
-/// it had to be compiled or linked to read the surface.
+/// A component's digest (`sha256:<hex>`) and surface.
 pub(super) struct Found {
     pub digest: String,
     pub surface: Surface,
-    pub linked: Option<Linked>,
     /// Its bytes were read and hashed (not remembered).
     pub hashed: bool,
-    /// Compiled now (not read from the cache).
-    pub compiled: bool,
+    /// The surface was read from the bytes (not the surface cache): the
+    /// linking thread checks it against the compiled form.
+    pub decoded: bool,
+    /// The file's size, when it was read.
+    pub size: u64,
 }
 
 /// `sha256:<hex>` → `<hex>`, as the caches name entries.
@@ -57,18 +58,21 @@ pub(super) fn find_cached(
     }
     let digest = memo?.get(&spec.path)?;
     let surface = surfaces.get(hex_part(&digest))?;
-    Some(Found { digest, surface, linked: None, hashed: false, compiled: false })
+    Some(Found { digest, surface, hashed: false, decoded: false, size: 0 })
 }
 
 /// A component's digest and surface from its bytes (signature checked
-/// first); compiled and linked when the surface is not cached.
+/// first): from the surface cache, or read from the bytes. A component
+/// wit-parser cannot read as a WIT world (a hand-made one exporting bare
+/// types, say) is compiled to read its surface, with `runtime`; without
+/// one, `None` says so, and nothing is remembered.
 pub(super) fn find(
-    runtime: &Runtime,
     spec: &ComponentSpec,
     gates: &LoadGates,
     memo: Option<&DigestMemo>,
     surfaces: &SurfaceCache,
-) -> Result<Found> {
+    runtime: Option<&Runtime>,
+) -> Result<Option<Found>> {
     let (bytes, identity) = digest_memo::read(&spec.path)?;
     // The signature is checked on the raw bytes, before anything parses them.
     if signed(spec, gates) {
@@ -77,18 +81,44 @@ pub(super) fn find(
         tracing::info!(component = %spec.name, key = %key.label, "signature verified");
     }
     let file = ComponentFile::from_bytes(&spec.path, bytes)?;
+    let size = file.bytes.len() as u64;
+    let found =
+        |surface, decoded| Found { digest: file.digest.clone(), surface, hashed: true, decoded, size };
+    if let Some(surface) = surfaces.get(file.digest_hex()) {
+        remember(memo, spec, identity, &file);
+        return Ok(Some(found(surface, false)));
+    }
+    let surface = match component::decode(&file.bytes, file.metadata.clone()) {
+        Ok(surface) => surface,
+        Err(error) => {
+            let Some(runtime) = runtime else {
+                tracing::debug!(component = %spec.name, error = %format!("{error:#}"), "surface not read from the bytes; compiling to read it");
+                return Ok(None);
+            };
+            let (component, _) =
+                runtime.compile(file.digest_hex(), &file.bytes).context("not a valid component")?;
+            runtime.pre_instantiate(&component).context("it needs something this host does not provide")?;
+            let surface = Surface::of(runtime.engine(), &component, file.metadata.clone());
+            surfaces.put(file.digest_hex(), &surface);
+            remember(memo, spec, identity, &file);
+            return Ok(Some(found(surface, false)));
+        }
+    };
+    if let Some(import) = surface.imports.iter().find(|import| !provides(import)) {
+        bail!("it needs `{import}`, which this host does not provide");
+    }
+    remember(memo, spec, identity, &file);
+    Ok(Some(found(surface, true)))
+}
+
+/// Remembers the file's digest by its identity, for the next start.
+fn remember(
+    memo: Option<&DigestMemo>,
+    spec: &ComponentSpec,
+    identity: Option<digest_memo::Identity>,
+    file: &ComponentFile,
+) {
     if let Some(memo) = memo {
         memo.put(&spec.path, identity, &file.digest);
     }
-    if let Some(surface) = surfaces.get(file.digest_hex()) {
-        return Ok(Found { digest: file.digest, surface, linked: None, hashed: true, compiled: false });
-    }
-    let (component, source) =
-        runtime.compile(file.digest_hex(), &file.bytes).context("not a valid component")?;
-    let pre = runtime.pre_instantiate(&component).context("it needs something this host does not provide")?;
-    let surface = Surface::of(runtime.engine(), &component, file.metadata.clone());
-    let linked = Linked::new(&component, pre, &surface.functions)?;
-    surfaces.put(file.digest_hex(), &surface);
-    let compiled = source == CompileSource::Compiled;
-    Ok(Found { digest: file.digest, surface, linked: Some(linked), hashed: true, compiled })
 }

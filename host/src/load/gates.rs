@@ -11,7 +11,6 @@ use crate::component::{ExportedFunction, Surface};
 use crate::config::{ComponentSpec, LoadGates};
 use crate::findings::Severity;
 use crate::lock::{self, LockedComponent};
-use crate::runtime::linked::Linked;
 use crate::tools::ToolDef;
 use crate::vet::cache::VetCache;
 use crate::vet::vet_tools;
@@ -20,9 +19,12 @@ use crate::vet::vet_tools;
 pub(super) struct Prepared {
     pub spec: ComponentSpec,
     pub digest: String,
-    /// Linked now, or (listed from the cache) later.
-    pub linked: Option<Linked>,
     pub functions: Vec<ExportedFunction>,
+    /// The surface read from the bytes, for the linking thread to check
+    /// against the compiled form; `None` when it came from the surface cache.
+    pub decoded: Option<Surface>,
+    /// The file's size (0 when it was not read).
+    pub size: u64,
     pub tools: ComponentTools,
 }
 
@@ -39,9 +41,9 @@ pub(super) fn check(
     found: Found,
     report: &mut LoadReport,
 ) -> Result<Prepared> {
-    let Found { digest, surface, linked, hashed, compiled } = found;
-    if compiled {
-        report.compiled.push(spec.name.clone());
+    let Found { digest, surface, hashed, decoded, size } = found;
+    if decoded {
+        report.from_bytes.push(spec.name.clone());
     }
     for grant in spec.policy.describe() {
         tracing::info!(component = %spec.name, %grant, "grant");
@@ -84,12 +86,12 @@ pub(super) fn check(
         digest = %digest,
         tools = tools.tools.len(),
         hashed,
-        compiled,
-        linked = if linked.is_some() { "now" } else { "in the background" },
+        surface = if decoded { "read from the bytes" } else { "cached" },
         "component loaded"
     );
-    let Surface { functions, .. } = surface;
-    Ok(Prepared { spec: spec.clone(), digest, linked, functions, tools })
+    let functions = surface.functions.clone();
+    let decoded = decoded.then_some(surface);
+    Ok(Prepared { spec: spec.clone(), digest, functions, decoded, size, tools })
 }
 
 /// Vets a component's tools with the other components' tools in view (or

@@ -3,23 +3,27 @@
 //!
 //! 1. **find** (`find`): the file; its digest, read and hashed or recalled
 //!    by file identity ([`digest_memo`]); its signature, checked on the raw
-//!    bytes; its surface, from the surface cache or by compiling and linking.
+//!    bytes; its surface, from the surface cache or read from the bytes
+//!    without compiling ([`crate::component::decode`]), or, for a component
+//!    that is not a WIT world (bare type exports), by compiling it.
 //! 2. **tools** ([`surface`]): the surface made into MCP tools, the one
 //!    derivation every command uses, with its metadata and names checked.
 //! 3. **lock** (`gates`): the definitions, digest and grants against what
 //!    `moat.lock` approved.
 //! 4. **vet** (`gates`): the definitions read with every other
 //!    component's tools in view; findings at `[vet] refuse_at` refuse it.
-//! 5. **register**: its tools join the served set; a component found in the
-//!    cache is linked in the background ([`crate::runtime::linked`]) and a
-//!    call waits for its own component only.
+//! 5. **register**: its tools join the served set; it is compiled (or read
+//!    from the compile cache) and linked in the background
+//!    ([`crate::runtime::linked`]), and a call waits for its own component
+//!    only, up to `[server] compile_wait`.
 //!
 //! A component that fails a step is refused with its reason and the others
 //! are served; two components with one name stop the host (a config error).
 //!
-//! Start-up does as little as it can before it lists tools: components whose
-//! file is unchanged and whose surface is cached pass steps 1 to 3 while the
-//! engine is built on another thread.
+//! Start-up does as little as it can before it lists tools: nothing is
+//! compiled (but components that are not WIT worlds), components whose file is unchanged and whose surface is cached
+//! are not even read, and steps 1 to 3 run while the engine is built on
+//! another thread.
 
 pub mod digest_memo;
 mod find;
@@ -29,7 +33,7 @@ pub mod surface;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use anyhow::{Result, bail};
+use anyhow::{Context, Result, bail};
 
 use self::digest_memo::DigestMemo;
 use self::find::{find, find_cached, hex_part};
@@ -55,8 +59,9 @@ pub struct LoadReport {
     pub refused: Vec<(String, String)>,
     /// Functions that are not tools, with the reason.
     pub unavailable: Vec<(String, String)>,
-    /// Components compiled now rather than read from the cache.
-    pub compiled: Vec<String>,
+    /// Components whose surface was read from their bytes (not the surface
+    /// cache): compiled, or read from the compile cache, after start-up.
+    pub from_bytes: Vec<String>,
 }
 
 fn refuse(report: &mut LoadReport, spec: &ComponentSpec, error: &anyhow::Error) {
@@ -85,19 +90,22 @@ pub fn load(config: &Config) -> Result<(Host, LoadReport)> {
     let surfaces = SurfaceCache::new(cache_dir.as_deref());
     let gates = &config.gates;
     let mut report = LoadReport::default();
-    // Steps 1 to 3 for components found in the cache, while the engine is
-    // built on another thread.
+    // Steps 1 to 3, while the engine is built on another thread.
     let (runtime, checked) = std::thread::scope(|scope| {
         let runtime = scope.spawn(|| {
             Runtime::new(Some(pool_sizing(config)), cache_dir.as_deref(), config.engine)
                 .map(|runtime| runtime.with_cache_budget(config.cache_max_size))
         });
+        // `None`: to be compiled to read its surface, once there is an engine.
         let checked: Vec<Option<Result<Prepared>>> = config
             .components
             .iter()
             .map(|spec| {
-                let found = find_cached(spec, gates, memo.as_ref(), &surfaces)?;
-                Some(check(spec, gates, found, &mut report))
+                let found = match find_cached(spec, gates, memo.as_ref(), &surfaces) {
+                    Some(found) => Ok(Some(found)),
+                    None => find(spec, gates, memo.as_ref(), &surfaces, None),
+                };
+                found.transpose().map(|found| found.and_then(|found| check(spec, gates, found, &mut report)))
             })
             .collect();
         (runtime.join(), checked)
@@ -106,7 +114,8 @@ pub fn load(config: &Config) -> Result<(Host, LoadReport)> {
     let mut prepared = Vec::new();
     for (spec, checked) in config.components.iter().zip(checked) {
         let checked = checked.unwrap_or_else(|| {
-            find(&runtime, spec, gates, memo.as_ref(), &surfaces)
+            find(spec, gates, memo.as_ref(), &surfaces, Some(&runtime))
+                .and_then(|found| found.context("its surface could not be read"))
                 .and_then(|found| check(spec, gates, found, &mut report))
         });
         match checked {
@@ -133,7 +142,7 @@ pub fn load(config: &Config) -> Result<(Host, LoadReport)> {
         }
     }
     tracing::debug!(duration_us = vet_started.elapsed().as_micros() as u64, "vet gate");
-    link_in_background(runtime.linking(), served.pending);
+    link_in_background(runtime.linking(), surfaces, served.pending);
     let scanner = OutputScanner::new(served.tools.keys().cloned().collect());
     if served.components.iter().any(|c| c.scan.action != ScanAction::Off) {
         OutputScanner::warm_up_in_background();
@@ -151,6 +160,7 @@ pub fn load(config: &Config) -> Result<(Host, LoadReport)> {
         audit,
         scanner,
         confirm,
+        compile_wait: config.compile_wait,
         metrics: Default::default(),
         stopping: Default::default(),
     };
@@ -227,20 +237,16 @@ impl Served {
             self.completions.insert((index, function), def);
         }
         let name: Arc<str> = spec.name.as_str().into();
-        let link = match prepared.linked {
-            Some(linked) => Arc::new(LinkSlot::ready(linked)),
-            None => {
-                let slot = Arc::new(LinkSlot::pending());
-                self.pending.push(PendingLink {
-                    component: name.clone(),
-                    path: spec.path.clone(),
-                    digest: hex_part(&prepared.digest).to_string(),
-                    functions: prepared.functions,
-                    slot: slot.clone(),
-                });
-                slot
-            }
-        };
+        let link = Arc::new(LinkSlot::pending());
+        self.pending.push(PendingLink {
+            component: name.clone(),
+            path: spec.path.clone(),
+            digest: hex_part(&prepared.digest).to_string(),
+            functions: prepared.functions,
+            decoded: prepared.decoded,
+            size: prepared.size,
+            slot: link.clone(),
+        });
         self.components.push(LoadedComponent {
             name,
             policy: spec.policy.clone(),

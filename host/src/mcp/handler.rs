@@ -267,7 +267,8 @@ impl McpServer {
             sampling: capabilities.sampling.is_some(),
             roots: capabilities.roots.is_some(),
         };
-        let route = NoticeRoute { sender, min_level, progress, asks: Some(asks), declared };
+        let route =
+            NoticeRoute { sender, min_level, progress, progress_floor: None, asks: Some(asks), declared };
         (route, Channels { notices, questions })
     }
 

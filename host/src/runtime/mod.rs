@@ -237,6 +237,27 @@ pub struct Linking {
     cache: CompileCache,
 }
 
+/// The packages whose interfaces the host's linker provides: WASI 0.2's
+/// and `moat:host`'s.
+const PROVIDED_PACKAGES: [&str; 8] = [
+    "wasi:cli",
+    "wasi:clocks",
+    "wasi:filesystem",
+    "wasi:io",
+    "wasi:random",
+    "wasi:sockets",
+    "wasi:http",
+    "moat:host",
+];
+
+/// Whether `import` (a component's import name) is an interface of a
+/// package the host provides. An import outside them can never be linked,
+/// so a component that needs one is refused before its tools are listed;
+/// versions and types are checked when the component is linked.
+pub fn provides(import: &str) -> bool {
+    import.split_once('/').is_some_and(|(package, _)| PROVIDED_PACKAGES.contains(&package))
+}
+
 /// A linker with everything the host provides.
 fn host_linker(engine: &Engine) -> Result<Linker<CallState>> {
     let mut linker = Linker::new(engine);
@@ -252,13 +273,18 @@ fn host_linker(engine: &Engine) -> Result<Linker<CallState>> {
 }
 
 impl Linking {
+    pub fn engine(&self) -> &Engine {
+        &self.engine
+    }
+
     /// The compiled form of the component at `path` whose sha256 is `digest`
     /// (hex), from the cache. When the cache no longer holds it, the file is
     /// read and compiled again, provided it still has that digest: what runs
-    /// is always what was checked and listed.
-    pub fn load(&self, path: &Path, digest: &str) -> Result<Component> {
+    /// is always what was checked and listed. Also says whether it was
+    /// compiled now.
+    pub fn load(&self, path: &Path, digest: &str) -> Result<(Component, bool)> {
         if let Some(component) = self.cache.load(&self.engine, digest) {
-            return Ok(component);
+            return Ok((component, false));
         }
         let file = crate::component::ComponentFile::read(path)?;
         if file.digest_hex() != digest {
@@ -268,7 +294,9 @@ impl Linking {
                 file.digest
             );
         }
-        self.cache.compile(&self.engine, digest, &file.bytes).context("not a valid component")
+        let component =
+            self.cache.compile(&self.engine, digest, &file.bytes).context("not a valid component")?;
+        Ok((component, true))
     }
 
     pub fn pre_instantiate(&self, component: &Component) -> Result<InstancePre<CallState>> {
@@ -416,6 +444,10 @@ pub enum CallFailure {
     NotConfirmed(String),
     #[error("the call was cancelled")]
     Cancelled,
+    /// The component was not compiled and linked within `[server]
+    /// compile_wait`: the guest did not run.
+    #[error("{0}")]
+    NotReady(String),
     /// The guest's questions go to the client in the result
     /// ([`asks::Suspended`]); the client calls again with the answers.
     #[error("the call stopped to wait for the client's answers")]

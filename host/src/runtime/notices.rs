@@ -65,6 +65,9 @@ pub struct NoticeRoute {
     pub min_level: Option<Level>,
     /// Whether the request carried a progress token.
     pub progress: bool,
+    /// The last progress the host itself reported on the token (while the
+    /// call waited for its component): the guest's reports must exceed it.
+    pub progress_floor: Option<f64>,
     /// Where the guest's questions for the user and the model go
     /// ([`super::asks`]); `None` when nobody can answer them.
     pub asks: Option<mpsc::UnboundedSender<Ask>>,
@@ -86,12 +89,13 @@ pub struct NoticeSink {
 
 impl NoticeSink {
     pub fn new(route: Option<NoticeRoute>, limits: &Limits) -> Self {
+        let last_progress = route.as_ref().and_then(|route| route.progress_floor);
         NoticeSink {
             route,
             asking: Default::default(),
             max_bytes: usize::try_from(limits.notification_bytes).unwrap_or(usize::MAX),
             bucket: TokenBucket::new(limits.notifications_per_second),
-            last_progress: None,
+            last_progress,
             dropped_by_rate: 0,
         }
     }
@@ -404,7 +408,14 @@ mod tests {
         let (sender, receiver) = mpsc::unbounded_channel();
         (
             NoticeSink::new(
-                Some(NoticeRoute { sender, min_level, progress, asks: None, declared: Default::default() }),
+                Some(NoticeRoute {
+                    sender,
+                    min_level,
+                    progress,
+                    progress_floor: None,
+                    asks: None,
+                    declared: Default::default(),
+                }),
                 limits,
             ),
             receiver,

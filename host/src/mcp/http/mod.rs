@@ -310,7 +310,7 @@ impl Gate {
 
     async fn handle(&self, request: Request<Incoming>) -> Response<Body> {
         // Probes come with whatever Host the orchestrator uses, and no credential.
-        if let Some(answer) = self.readiness.answer(request.uri().path()) {
+        if let Some(answer) = self.readiness.answer(request.uri().path(), || self.host.compiling() > 0) {
             return answer;
         }
         let header_bytes: usize =

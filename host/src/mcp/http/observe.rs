@@ -1,5 +1,6 @@
 //! What an operator's tools ask a running moat: `/healthz` (the process
-//! answers) and `/readyz` (it takes requests; not while it drains), answered
+//! answers) and `/readyz` (it takes requests: not while it drains, nor while
+//! components are still being compiled after start-up), answered
 //! on the MCP bind before any other check, without authentication and with
 //! nothing in them but one word; and `/metrics`, the Prometheus text, on a
 //! bind of its own (`[server] metrics`), never on the MCP bind, so that what
@@ -34,13 +35,17 @@ impl Readiness {
         self.draining.store(true, Ordering::SeqCst);
     }
 
-    /// The answer to `/healthz` or `/readyz`, if `path` is one of them.
-    pub fn answer(&self, path: &str) -> Option<Response<Body>> {
+    /// The answer to `/healthz` or `/readyz`, if `path` is one of them;
+    /// `compiling` says whether components are still being compiled after
+    /// start-up (their calls would wait: a load balancer should send them
+    /// to a replica that is ready).
+    pub fn answer(&self, path: &str, compiling: impl FnOnce() -> bool) -> Option<Response<Body>> {
         let (status, word) = match path {
             HEALTH_PATH => (StatusCode::OK, "ok"),
             READY_PATH if self.draining.load(Ordering::SeqCst) => {
                 (StatusCode::SERVICE_UNAVAILABLE, "draining")
             }
+            READY_PATH if compiling() => (StatusCode::SERVICE_UNAVAILABLE, "compiling"),
             READY_PATH => (StatusCode::OK, "ready"),
             _ => return None,
         };
