@@ -7,7 +7,8 @@
 //! place fuel and epochs can be switched off. Method and results: BENCHMARKS.md.
 //!
 //! Run with `make bench` (release build of everything, then this); `--quick`
-//! for a smaller plan, `--replicas` for only the replicas behind HAProxy.
+//! for a smaller plan, `--replicas` for only the replicas behind HAProxy,
+//! `--startup` for only start-up with the bundled examples.
 
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
@@ -110,6 +111,17 @@ impl Server {
             bail!("the server lists no tools: {tools}");
         }
         Ok((server, elapsed))
+    }
+
+    /// Like [`Server::start`], then one call of `tool`; ends the server. The
+    /// times from spawn to the tools/list answer and to the call's answer.
+    async fn start_and_call(command: Command, tool: &str, args: &Value) -> Result<(Duration, Duration)> {
+        let started = Instant::now();
+        let (mut server, listed) = Server::start(command).await?;
+        server.call(tool, args).await?;
+        let answered = started.elapsed();
+        server.child.kill().await.context("end server")?;
+        Ok((listed, answered))
     }
 
     /// Like [`Server::start`], then ends the server and waits until it has
@@ -254,6 +266,55 @@ impl Sides {
     fn native(&self) -> Command {
         Command::new(&self.native)
     }
+}
+
+/// Start-up with the bundled `guest-examples/moat.toml` (ten components,
+/// a Python and a JavaScript one among them), cache warm and cold: spawn to
+/// the tools/list answer, and to the answer of a first call of the Python
+/// component (which waits for it to be compiled), each followed by the same
+/// of the native baseline (whose first call is its `bench.add`).
+async fn startup_rows(plan: &Plan, sides: &Sides) -> Result<Vec<Row>> {
+    let config = sides.root.join("guest-examples/moat.toml");
+    let warm_cache = sides.work.path().join("cache-examples");
+    let python = ("wordstats.analyse", json!({"text": "the cat saw the cat", "top": 1}));
+    let add = ("bench.add", json!({"a": 40, "b": 2}));
+    // Fills the warm cache: every component compiled once.
+    Server::start_and_call(sides.moat(&config, &warm_cache), python.0, &python.1).await?;
+    let mut rows = Vec::new();
+    for warm in [true, false] {
+        let (mut listed, mut answered, mut native_listed, mut native_answered) =
+            (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+        let runs = if warm { plan.cold_starts } else { plan.cold_starts.min(3) };
+        for i in 0..runs {
+            let cache =
+                if warm { warm_cache.clone() } else { sides.work.path().join(format!("cold-examples-{i}")) };
+            let (l, a) = Server::start_and_call(sides.moat(&config, &cache), python.0, &python.1).await?;
+            listed.push(l);
+            answered.push(a);
+            let (l, a) = Server::start_and_call(sides.native(), add.0, &add.1).await?;
+            native_listed.push(l);
+            native_answered.push(a);
+        }
+        let cache = if warm { "cache warm" } else { "cache cold" };
+        for (what, moat, native) in [
+            (format!("start, bundled examples (10 components), {cache}"), &mut listed, &mut native_listed),
+            (
+                format!("start and first call of the Python component, bundled examples, {cache}"),
+                &mut answered,
+                &mut native_answered,
+            ),
+        ] {
+            let (m, n) = (percentile(moat, 0.5), percentile(native, 0.5));
+            rows.push(Row {
+                what,
+                moat: millis(m),
+                native: millis(n),
+                ratio: ratio(m.as_secs_f64(), n.as_secs_f64()),
+                target: "",
+            });
+        }
+    }
+    Ok(rows)
 }
 
 /// `calls` sequential round trips to each of `N` servers, taking turns in
@@ -828,6 +889,11 @@ async fn main() -> Result<()> {
             bail!("{} is missing: run `make bench`", needed.display());
         }
     }
+    if std::env::args().any(|a| a == "--startup") {
+        // Only start-up with the bundled examples.
+        print_rows(&startup_rows(plan, &sides).await?);
+        return Ok(());
+    }
     if std::env::args().any(|a| a == "--replicas") {
         // Only the replicas behind HAProxy.
         print_replicas(replica_throughput(plan, &sides).await?);
@@ -835,17 +901,13 @@ async fn main() -> Result<()> {
     }
     eprintln!("moat-bench: {} plan; this takes a few minutes", if quick { "quick" } else { "full" });
     let mut rows = run(plan, &sides).await?;
+    rows.extend(startup_rows(plan, &sides).await?);
     rows.extend(http_rows(plan, &sides).await?);
     let costs = limit_costs(plan, &sides).await?;
     let languages = languages(plan, &sides).await?;
     let replicas = replica_throughput(plan, &sides).await?;
 
-    println!("| measurement | moat | native | moat / native | target |");
-    println!("| --- | ---: | ---: | ---: | --- |");
-    for row in &rows {
-        println!("| {} | {} | {} | {} | {} |", row.what, row.moat, row.native, row.ratio, row.target);
-    }
-    println!();
+    print_rows(&rows);
     println!(
         "| limits (in process, median per call) | add | sha256 of 1 MiB | add vs all on | sha256 vs all on |"
     );
@@ -883,6 +945,15 @@ async fn main() -> Result<()> {
     println!();
     print_replicas(replicas);
     Ok(())
+}
+
+fn print_rows(rows: &[Row]) {
+    println!("| measurement | moat | native | moat / native | target |");
+    println!("| --- | ---: | ---: | ---: | --- |");
+    for row in rows {
+        println!("| {} | {} | {} | {} | {} |", row.what, row.moat, row.native, row.ratio, row.target);
+    }
+    println!();
 }
 
 fn print_replicas(replicas: Option<(f64, Vec<f64>)>) {
