@@ -49,6 +49,28 @@ impl HttpSession {
         Ok(())
     }
 
+    /// Waits (up to five minutes) until `/readyz` at `address` answers 200:
+    /// every component compiled and linked.
+    pub async fn wait_ready(address: SocketAddr) -> Result<()> {
+        let deadline = Instant::now() + Duration::from_secs(300);
+        loop {
+            let stream = tokio::net::TcpStream::connect(address).await.context("connect")?;
+            let (mut sender, connection) =
+                hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream)).await?;
+            tokio::spawn(connection);
+            let request = hyper::Request::get("/readyz")
+                .header("host", address.to_string())
+                .body(Full::new(Bytes::new()))?;
+            if sender.send_request(request).await?.status().is_success() {
+                return Ok(());
+            }
+            if Instant::now() > deadline {
+                bail!("{address} was not ready in five minutes");
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
     async fn post(&mut self, message: &Value) -> Result<(hyper::http::response::Parts, Bytes)> {
         let mut request = hyper::Request::post("/mcp")
             .header("host", self.address.to_string())

@@ -8,7 +8,8 @@
 //!
 //! Run with `make bench` (release build of everything, then this); `--quick`
 //! for a smaller plan, `--replicas` for only the replicas behind HAProxy,
-//! `--startup` for only start-up with the bundled examples.
+//! `--startup` for only start-up with the bundled examples, `--load` for
+//! only the thousand HTTP clients and the flood.
 
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
@@ -22,6 +23,7 @@ use tokio::process::{Child, ChildStdin, ChildStdout, Command};
 use tokio::sync::Semaphore;
 
 mod http;
+mod load;
 mod replicas;
 
 /// The moat binary's allocator, for the in-process measurements.
@@ -278,8 +280,15 @@ async fn startup_rows(plan: &Plan, sides: &Sides) -> Result<Vec<Row>> {
     let warm_cache = sides.work.path().join("cache-examples");
     let python = ("wordstats.analyse", json!({"text": "the cat saw the cat", "top": 1}));
     let add = ("bench.add", json!({"a": 40, "b": 2}));
-    // Fills the warm cache: every component compiled once.
-    Server::start_and_call(sides.moat(&config, &warm_cache), python.0, &python.1).await?;
+    // Fills the warm cache: every component compiled and linked once (its
+    // surface is cached once it has linked), which `/readyz` says.
+    let address = free_address()?;
+    let mut filling = sides.moat(&config, &warm_cache);
+    filling.arg("--http").arg(address.to_string()).stdout(Stdio::null()).stderr(Stdio::null());
+    let _filling = filling.kill_on_drop(true).spawn()?;
+    http::HttpSession::wait_for(address).await?;
+    http::HttpSession::wait_ready(address).await?;
+    drop(_filling);
     let mut rows = Vec::new();
     for warm in [true, false] {
         let (mut listed, mut answered, mut native_listed, mut native_answered) =
@@ -894,6 +903,11 @@ async fn main() -> Result<()> {
         print_rows(&startup_rows(plan, &sides).await?);
         return Ok(());
     }
+    if std::env::args().any(|a| a == "--load") {
+        // Only the thousand clients and the flood.
+        print_load(&load::thousand_clients(plan, &sides).await?, &load::flood(plan, &sides).await?);
+        return Ok(());
+    }
     if std::env::args().any(|a| a == "--replicas") {
         // Only the replicas behind HAProxy.
         print_replicas(replica_throughput(plan, &sides).await?);
@@ -906,6 +920,8 @@ async fn main() -> Result<()> {
     let costs = limit_costs(plan, &sides).await?;
     let languages = languages(plan, &sides).await?;
     let replicas = replica_throughput(plan, &sides).await?;
+    let thousand = load::thousand_clients(plan, &sides).await?;
+    let flood = load::flood(plan, &sides).await?;
 
     print_rows(&rows);
     println!(
@@ -944,7 +960,59 @@ async fn main() -> Result<()> {
     }
     println!();
     print_replicas(replicas);
+    println!();
+    print_load(&thousand, &flood);
     Ok(())
+}
+
+fn print_load((moat, native): &(load::Load, load::Load), flood: &load::Flood) {
+    println!("| HTTP, {} clients at once | moat | native | moat / native |", load::CLIENTS);
+    println!("| --- | ---: | ---: | ---: |");
+    let rows = [
+        (
+            "calls/s (higher is better)",
+            format!("{:.0}", moat.calls_per_second),
+            format!("{:.0}", native.calls_per_second),
+            ratio(moat.calls_per_second, native.calls_per_second),
+        ),
+        (
+            "p50",
+            millis(moat.p50),
+            millis(native.p50),
+            ratio(moat.p50.as_secs_f64(), native.p50.as_secs_f64()),
+        ),
+        (
+            "p99",
+            millis(moat.p99),
+            millis(native.p99),
+            ratio(moat.p99.as_secs_f64(), native.p99.as_secs_f64()),
+        ),
+        (
+            "errors",
+            format!("{} of {}", moat.errors, moat.calls),
+            format!("{} of {}", native.errors, native.calls),
+            String::new(),
+        ),
+        (
+            "resident memory per open session",
+            format!("{:.1} KiB", moat.session_kib),
+            format!("{:.1} KiB", native.session_kib),
+            ratio(moat.session_kib, native.session_kib),
+        ),
+    ];
+    for (what, m, n, r) in rows {
+        println!("| {what} | {m} | {n} | {r} |");
+    }
+    println!();
+    println!(
+        "| {} clients of one principal calling in turn, while another floods from {} connections | before | during | during / before |",
+        flood.steady_clients, flood.flooders
+    );
+    println!("| --- | ---: | ---: | ---: |");
+    for (what, b, d) in [("p50", flood.before.0, flood.during.0), ("p99", flood.before.1, flood.during.1)] {
+        println!("| {what} | {} | {} | {} |", micros(b), micros(d), ratio(d.as_secs_f64(), b.as_secs_f64()));
+    }
+    println!("| the flood's calls: answered, refused (429) | {} | {} | |", flood.answered, flood.refused);
 }
 
 fn print_rows(rows: &[Row]) {
