@@ -9,6 +9,7 @@
 pub mod arguments;
 pub mod audit_log;
 pub mod bearer;
+pub mod component_surface;
 pub mod config;
 pub mod doc_comment;
 pub mod http_gate;
@@ -28,6 +29,7 @@ pub const TARGETS: &[(&str, Check)] = &[
     ("arguments", arguments::check),
     ("audit_log", audit_log::check),
     ("bearer", bearer::check),
+    ("component_surface", component_surface::check),
     ("config", config::check),
     ("doc_comment", doc_comment::check),
     ("http_gate", http_gate::check),

@@ -100,6 +100,10 @@ impl Surface {
 /// compiled nor validated here): the surface [`Surface::of`] reads from the
 /// compiled form, without the seconds a large component takes to compile.
 pub fn decode(bytes: &[u8], metadata: Option<ToolMetadata>) -> Result<Surface> {
+    // Every section and function body must fit in the bytes before
+    // wit-parser reads them: its reader sets aside the size a section
+    // claims, so 62 bytes claiming a body of 800 MB would take 800 MB.
+    let imports = import_names(bytes)?;
     // wit-parser is not moat's code: a panic on hostile bytes is an error
     // for this component, not the end of the host.
     let decoded = std::panic::catch_unwind(|| wit_parser::decoding::decode(bytes))
@@ -125,7 +129,7 @@ pub fn decode(bytes: &[u8], metadata: Option<ToolMetadata>) -> Result<Surface> {
             WorldItem::Type { .. } => {}
         }
     }
-    Ok(Surface { metadata, functions, imports: import_names(bytes)? })
+    Ok(Surface { metadata, functions, imports })
 }
 
 fn decoded_function(
@@ -178,7 +182,8 @@ fn decoded_signature(resolve: &Resolve, func: &wit_parser::Function) -> Result<S
 
 /// The names of what the component imports to be linked (not its type
 /// imports), in order, from its own import section (nested modules' and
-/// components' imports are theirs).
+/// components' imports are theirs). Reads every section and function body's
+/// bounds on the way, so a size that does not fit is an error here.
 fn import_names(bytes: &[u8]) -> Result<Vec<String>> {
     let mut names = Vec::new();
     let mut depth = 0usize;
