@@ -31,7 +31,7 @@
 //! 10. `convert`, `component`, `content`
 //! 11. `schema`
 //! 12. the leaves: `policy`, `limits`, `types`, `metadata`, `signing`,
-//!     `findings`, `canonical`
+//!     `findings`, `canonical`, `telemetry`
 //! 13. `store`, how every file moat writes is written; `bounds`, how much
 //!     untrusted input moat reads
 
@@ -64,6 +64,7 @@ pub mod schema;
 pub mod served;
 pub mod signing;
 pub mod store;
+pub mod telemetry;
 pub mod tools;
 pub mod types;
 pub mod vet;

@@ -66,6 +66,8 @@ pub struct Host {
     pub(crate) compile_wait: std::time::Duration,
     /// What is counted for `/metrics`.
     pub(crate) metrics: Metrics,
+    /// OpenTelemetry export, when `[telemetry]` is set (set by `moat serve`).
+    pub(crate) telemetry: Option<crate::telemetry::Telemetry>,
     /// Cancelled when a stopping moat's drain deadline has passed: every
     /// call still running ends as cancelled, with its audit record.
     pub(crate) stopping: tokio_util::sync::CancellationToken,
@@ -95,6 +97,19 @@ impl Host {
     /// start-up (their tools are listed; their calls wait).
     pub fn compiling(&self) -> usize {
         self.components.iter().filter(|component| component.link.get().is_none()).count()
+    }
+
+    /// Starts exporting to OpenTelemetry as `settings` say.
+    pub fn export_telemetry(&mut self, settings: &crate::telemetry::TelemetrySettings) -> anyhow::Result<()> {
+        self.telemetry = Some(crate::telemetry::Telemetry::start(settings)?);
+        Ok(())
+    }
+
+    /// Exports what telemetry has left, and stops it.
+    pub async fn stop_telemetry(&self) {
+        if let Some(telemetry) = &self.telemetry {
+            telemetry.shutdown().await;
+        }
     }
 
     /// Ends every call still running (as cancelled, each with its record).

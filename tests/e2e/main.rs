@@ -31,6 +31,7 @@ mod scaffold;
 mod slots;
 mod startup;
 mod support;
+mod telemetry;
 mod tools;
 mod trust;
 mod typescript;

@@ -71,7 +71,10 @@ pub(super) async fn serve(
     trust: &ServeTrust,
 ) -> Result<()> {
     let config = gated_config(config_path, cache_dir, paths, trust)?;
-    let (host, report) = crate::load::load(&config)?;
+    let (mut host, report) = crate::load::load(&config)?;
+    if let Some(telemetry) = &config.telemetry {
+        host.export_telemetry(telemetry)?;
+    }
     if host.components().is_empty() {
         bail!("no component could be loaded ({} refused; see the errors above)", report.refused.len());
     }
@@ -104,7 +107,7 @@ pub(super) async fn serve(
         let stop = stopping.clone().cancelled_owned();
         crate::mcp::http::serve(host.clone(), options, config.drain_timeout, stop).await?;
         cancel_calls(&host).await;
-        return finish(&host);
+        return finish(&host).await;
     }
     tracing::info!("serving MCP on stdio");
     let server = McpServer::new(host.clone());
@@ -123,7 +126,7 @@ pub(super) async fn serve(
     };
     let reason = ended.context("MCP session ended abnormally")?.context("MCP session ended abnormally")?;
     tracing::info!(?reason, "MCP session closed");
-    finish(&host)
+    finish(&host).await
 }
 
 /// Cancels `stopping` at the first SIGTERM or SIGINT.
@@ -171,9 +174,10 @@ pub(super) async fn cancel_calls(host: &Host) {
     }
 }
 
-/// Flushes the audit log to disk; the log itself is flushed as the process
-/// exits.
-fn finish(host: &Host) -> Result<()> {
+/// Flushes the audit log to disk and sends what telemetry has left; the
+/// log itself is flushed as the process exits.
+async fn finish(host: &Host) -> Result<()> {
+    host.stop_telemetry().await;
     host.sync_audit()?;
     tracing::info!("stopped");
     Ok(())

@@ -22,6 +22,7 @@ use crate::policy::secrets::SecretSource;
 use crate::policy::{Policy, RawGrants};
 use crate::scan::{ScanAction, ScanSettings};
 use crate::signing::TrustedKey;
+use crate::telemetry::TelemetrySettings;
 pub use http::DEFAULT_RATE_PER_MINUTE;
 use http::{HttpOptions, RawHttp};
 
@@ -46,6 +47,42 @@ struct RawConfig {
     scan: RawScan,
     #[serde(default)]
     confirm: RawConfirm,
+    telemetry: Option<RawTelemetry>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawTelemetry {
+    /// The collector's OTLP/HTTP base URL.
+    otlp: String,
+    service_name: Option<String>,
+    #[serde(default, with = "humantime_serde")]
+    metrics_interval: Option<std::time::Duration>,
+}
+
+/// `[telemetry]`, checked: an http or https base URL (ending in `/`, so
+/// that the signals' paths go below it), a name, an interval of at least a second.
+fn telemetry(raw: RawTelemetry) -> Result<TelemetrySettings> {
+    let mut otlp = url::Url::parse(&raw.otlp)
+        .map_err(|e| anyhow::anyhow!("[telemetry] otlp = {:?}: not a URL ({e})", raw.otlp))?;
+    if !matches!(otlp.scheme(), "http" | "https") || otlp.host().is_none() {
+        bail!(
+            "[telemetry] otlp = {:?}: expected an http or https URL such as http://127.0.0.1:4318",
+            raw.otlp
+        );
+    }
+    if !otlp.path().ends_with('/') {
+        otlp.set_path(&format!("{}/", otlp.path()));
+    }
+    let metrics_interval = raw.metrics_interval.unwrap_or(crate::telemetry::DEFAULT_METRICS_INTERVAL);
+    if metrics_interval < std::time::Duration::from_secs(1) {
+        bail!("[telemetry] metrics_interval must be at least 1s");
+    }
+    let service_name = raw.service_name.unwrap_or_else(|| "moat".into());
+    if service_name.trim().is_empty() {
+        bail!("[telemetry] service_name must not be empty");
+    }
+    Ok(TelemetrySettings { otlp, service_name, metrics_interval })
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -194,6 +231,8 @@ pub struct Config {
     /// Output scanning for components that set none of their own.
     pub scan: ScanSettings,
     pub confirm: Confirmation,
+    /// Where traces and metrics are exported over OTLP, if anywhere.
+    pub telemetry: Option<TelemetrySettings>,
 }
 
 /// The checks a component passes before it is served, in this order:
@@ -279,6 +318,7 @@ impl Default for Config {
             http: HttpOptions::default(),
             scan: ScanSettings::default(),
             confirm: Confirmation::default(),
+            telemetry: None,
         }
     }
 }
@@ -365,6 +405,7 @@ impl Config {
             http: raw.http.validate(base).context("[http]")?,
             scan,
             confirm: confirmation(raw.confirm)?,
+            telemetry: raw.telemetry.map(telemetry).transpose()?,
         })
     }
 
@@ -429,6 +470,25 @@ fn confirmation(raw: RawConfirm) -> Result<Confirmation> {
 mod tests {
     use super::*;
     use std::time::Duration;
+
+    #[test]
+    fn telemetry_settings_are_checked() {
+        let parse = |text: &str| Config::parse(text, Path::new("."));
+        let config = parse("[telemetry]\notlp = \"http://collector:4318/otlp\"").unwrap();
+        let telemetry = config.telemetry.unwrap();
+        assert_eq!(telemetry.otlp.as_str(), "http://collector:4318/otlp/", "signals' paths go below it");
+        assert_eq!(telemetry.service_name, "moat");
+        assert_eq!(telemetry.metrics_interval, crate::telemetry::DEFAULT_METRICS_INTERVAL);
+        assert!(parse("").unwrap().telemetry.is_none(), "off unless configured");
+        let error = |text: &str| format!("{:#}", parse(text).unwrap_err());
+        assert!(error("[telemetry]\notlp = \"ftp://x\"").contains("expected an http or https URL"));
+        assert!(error("[telemetry]\notlp = \"collector:4318\"").contains("expected an http or https URL"));
+        assert!(
+            error("[telemetry]\notlp = \"http://x\"\nmetrics_interval = \"10ms\"").contains("at least 1s")
+        );
+        assert!(error("[telemetry]\notlp = \"http://x\"\nsample = 1").contains("unknown field `sample`"));
+        assert!(error("[telemetry]\nservice_name = \"m\"").contains("missing field `otlp`"));
+    }
 
     #[test]
     fn a_full_config_parses() {

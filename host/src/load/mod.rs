@@ -162,6 +162,7 @@ pub fn load(config: &Config) -> Result<(Host, LoadReport)> {
         confirm,
         compile_wait: config.compile_wait,
         metrics: Default::default(),
+        telemetry: None,
         stopping: Default::default(),
     };
     Ok((host, report))

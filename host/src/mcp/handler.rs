@@ -49,6 +49,7 @@ use crate::runtime::asks::{Ask, Declared};
 use crate::runtime::notices::{Level, Notice, NoticeRoute};
 use crate::scan::{self, ScanAction};
 use crate::served::Host;
+use crate::telemetry::{Operation, Request as TracedRequest};
 use crate::tools::mcp_tool;
 
 /// Log messages at this level and above reach a client that never sent
@@ -768,6 +769,38 @@ fn visible<T: Clone>(items: &[T], context: &RequestContext<RoleServer>, name: im
 }
 
 /// The principal of a request: the one the HTTP layer attached, if any.
+/// A JSON-RPC error as the telemetry's `error.type` (its code) and message.
+fn rpc_error(error: &McpError) -> (String, String) {
+    (error.code.0.to_string(), error.message.to_string())
+}
+
+impl McpServer {
+    /// The telemetry span of a request that runs a component, when
+    /// `[telemetry]` is set.
+    fn operation<'a>(
+        &'a self,
+        method: &'static str,
+        target: Option<&str>,
+        resource_uri: Option<&str>,
+        context: &RequestContext<RoleServer>,
+    ) -> Option<Operation<'a>> {
+        let telemetry = self.host.telemetry.as_ref()?;
+        let http = context.extensions.get::<http::request::Parts>();
+        let session_id =
+            http.and_then(|parts| parts.headers.get("mcp-session-id")).and_then(|value| value.to_str().ok());
+        Some(telemetry.operation(TracedRequest {
+            method,
+            target,
+            resource_uri,
+            request_id: context.id.to_string(),
+            session_id,
+            protocol_version: context.protocol_version().map(|version| version.to_string()),
+            transport: if http.is_some() { "tcp" } else { "pipe" },
+            meta: &context.meta.0.0,
+        }))
+    }
+}
+
 fn principal_of(context: &RequestContext<RoleServer>) -> Option<Principal> {
     context
         .extensions
@@ -832,7 +865,14 @@ impl ServerHandler for McpServer {
         request: ReadResourceRequestParams,
         context: RequestContext<RoleServer>,
     ) -> impl Future<Output = Result<ReadResourceResponse, McpError>> + Send + '_ {
-        Box::pin(self.read(request, context))
+        Box::pin(async move {
+            let operation = self.operation("resources/read", None, Some(&request.uri), &context);
+            let result = self.read(request, context).await;
+            if let Some(operation) = operation {
+                operation.end(result.as_ref().err().map(rpc_error));
+            }
+            result
+        })
     }
 
     /// Accepted for a resource moat serves; its contents change only if the
@@ -881,7 +921,14 @@ impl ServerHandler for McpServer {
         request: GetPromptRequestParams,
         context: RequestContext<RoleServer>,
     ) -> impl Future<Output = Result<GetPromptResponse, McpError>> + Send + '_ {
-        Box::pin(self.prompt(request, context))
+        Box::pin(async move {
+            let operation = self.operation("prompts/get", Some(&request.name), None, &context);
+            let result = self.prompt(request, context).await;
+            if let Some(operation) = operation {
+                operation.end(result.as_ref().err().map(rpc_error));
+            }
+            result
+        })
     }
 
     fn complete(
@@ -909,7 +956,21 @@ impl ServerHandler for McpServer {
         request: CallToolRequestParams,
         context: RequestContext<RoleServer>,
     ) -> impl Future<Output = Result<CallToolResponse, McpError>> + Send + '_ {
-        Box::pin(self.call(request, context))
+        Box::pin(async move {
+            let operation = self.operation("tools/call", Some(&request.name), None, &context);
+            let result = self.call(request, context).await;
+            if let Some(operation) = operation {
+                let error = match &result {
+                    Ok(CallToolResponse::Complete(done)) if done.is_error == Some(true) => {
+                        Some(("tool_error".to_string(), "the tool returned an error".to_string()))
+                    }
+                    Ok(_) => None,
+                    Err(error) => Some(rpc_error(error)),
+                };
+                operation.end(error);
+            }
+            result
+        })
     }
 }
 
