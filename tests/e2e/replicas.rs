@@ -266,11 +266,16 @@ async fn stateless_calls_survive_a_replica_killed_mid_run() {
 /// One raw HTTP/1.1 POST of `body` to `/mcp` at `address`, as bob, in
 /// `session` if given: the status and the whole response as text.
 fn post(address: &str, session: Option<&str>, body: &Value) -> (u16, String) {
+    post_as(BOB, address, session, body)
+}
+
+/// [`post`] with the bearer `token`.
+fn post_as(token: &str, address: &str, session: Option<&str>, body: &Value) -> (u16, String) {
     use std::io::{Read, Write};
     let body = body.to_string();
     let mut request = format!(
         "POST /mcp HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\nContent-Type: application/json\r\n\
-         Accept: application/json, text/event-stream\r\nAuthorization: Bearer {BOB}\r\n\
+         Accept: application/json, text/event-stream\r\nAuthorization: Bearer {token}\r\n\
          MCP-Protocol-Version: 2025-11-25\r\nContent-Length: {}\r\n",
         body.len()
     );
@@ -388,6 +393,58 @@ async fn sessions_stick_to_their_replica_and_end_with_it() {
     for session in sessions {
         let _ = session.cancel().await;
     }
+}
+
+/// With `[http] session_store`, a 2025-11-25 session opened on one replica
+/// is served by another, which restores it from Redis; only for the
+/// principal that opened it; and after the replica that opened it is gone.
+/// Without the store, another replica does not know it. Redis holds no
+/// session ID and no principal's name.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sessions_shared_through_redis_are_served_by_any_replica_for_their_principal_only() {
+    let redis = Redis::start();
+    let store = format!("[http]\nsession_store = \"redis://127.0.0.1:{}/0\"", redis.port);
+    let (mut a, b, lone) =
+        tokio::join!(HttpMoat::start(&store), HttpMoat::start(&store), HttpMoat::start(""));
+    let (a_address, b_address, lone_address) =
+        (a.address().to_string(), b.address().to_string(), lone.address().to_string());
+    let count = |address: &str, session: &str, text: &str| raw_word_count(address, session, text);
+
+    let session = tokio::task::block_in_place(|| raw_session(&a_address));
+    let (status, response) = tokio::task::block_in_place(|| count(&b_address, &session, "one two three"));
+    assert_eq!(status, 200, "the other replica restores the session: {response}");
+    assert!(response.contains(r#"\"words\":3"#), "{response}");
+    assert!(b.settled_log().await.contains(r#"call tool="text.word-count""#), "{}", b.log());
+
+    // Another principal presenting the ID gets no session, on either replica.
+    let call = json!({"jsonrpc": "2.0", "id": 3, "method": "tools/call",
+                      "params": {"name": "text.word-count", "arguments": {"text": "x"}}});
+    for address in [&a_address, &b_address] {
+        let (status, response) =
+            tokio::task::block_in_place(|| post_as(crate::http::ALICE, address, Some(&session), &call));
+        assert_eq!(status, 404, "{response}");
+    }
+
+    // The replica that opened it is gone; the session is not.
+    a.kill().await;
+    let (status, response) = tokio::task::block_in_place(|| count(&b_address, &session, "four five"));
+    assert_eq!(status, 200, "{response}");
+    assert!(response.contains(r#"\"words\":2"#), "{response}");
+
+    // A replica without the store does not know it.
+    let (status, response) = tokio::task::block_in_place(|| count(&lone_address, &session, "six"));
+    assert_eq!(status, 404, "{response}");
+
+    // What Redis holds: digests, never the ID or the principal.
+    let dump = Command::new("redis-cli")
+        .args(["-p", &redis.port.to_string(), "--no-raw", "eval"])
+        .arg("local out = {} for _, k in ipairs(redis.call('KEYS', '*')) do table.insert(out, k) for _, v in ipairs(redis.call('HGETALL', k)) do table.insert(out, v) end end return out")
+        .arg("0")
+        .output()
+        .expect("redis-cli (Debian's redis-tools, with redis-server)");
+    let dump = String::from_utf8_lossy(&dump.stdout);
+    assert!(dump.contains("moat:session:"), "{dump}");
+    assert!(!dump.contains(&session) && !dump.contains("bob"), "{dump}");
 }
 
 /// `redis-server` (Debian's package) on a free loopback port, without

@@ -36,6 +36,7 @@ pub(super) struct RawHttp {
     #[serde(default, with = "humantime_serde")]
     session_idle: Option<std::time::Duration>,
     rate_store: Option<String>,
+    session_store: Option<String>,
     tls: Option<RawTls>,
     #[serde(default)]
     tokens: BTreeMap<String, RawToken>,
@@ -137,6 +138,12 @@ impl RawHttp {
             rate_store: match self.rate_store {
                 Some(url) if !url.starts_with("redis://") => {
                     bail!("rate_store must be a redis:// URL (the Redis replicas share rate limits through)")
+                }
+                store => store,
+            },
+            session_store: match self.session_store {
+                Some(url) if !url.starts_with("redis://") => {
+                    bail!("session_store must be a redis:// URL (the Redis replicas share sessions through)")
                 }
                 store => store,
             },
@@ -257,6 +264,9 @@ pub struct HttpOptions {
     /// The Redis (`redis://…`) whose buckets every replica takes from;
     /// `None`: each process keeps its own.
     pub rate_store: Option<String>,
+    /// The Redis (`redis://…`) where 2025-11-25 sessions are kept, so that
+    /// any replica serves them; `None`: each process keeps its own.
+    pub session_store: Option<String>,
     pub tls: Option<TlsFiles>,
     pub tokens: Vec<TokenSpec>,
     /// OAuth 2.1 resource-server mode: JWTs from an authorization server.
@@ -285,6 +295,7 @@ impl Default for HttpOptions {
             stream_timeout: Duration::from_secs(10 * 60),
             session_idle: Duration::from_secs(30 * 60),
             rate_store: None,
+            session_store: None,
             tls: None,
             tokens: Vec::new(),
             oauth: None,

@@ -28,6 +28,7 @@ pub mod auth;
 pub mod oauth;
 pub mod observe;
 pub mod rates;
+pub mod redis_store;
 pub mod sessions;
 pub mod slots;
 
@@ -43,6 +44,7 @@ use http::{Request, Response, StatusCode, header};
 use http_body_util::combinators::BoxBody;
 use http_body_util::{BodyExt, Full, LengthLimitError, Limited};
 use hyper::body::Incoming;
+use rmcp::transport::streamable_http_server::session::SessionStore;
 use rmcp::transport::streamable_http_server::{StreamableHttpServerConfig, StreamableHttpService};
 use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
@@ -55,7 +57,7 @@ use crate::mcp::handler::{McpServer, Principal};
 use crate::served::Host;
 use observe::Readiness;
 use rates::Rates;
-use sessions::MoatSessions;
+use sessions::{MoatSessions, SharedSessions};
 use slots::{Expiring, PerKey};
 
 pub(crate) type Body = BoxBody<Bytes, Infallible>;
@@ -211,6 +213,8 @@ pub struct Gate {
     tokens: Vec<TokenSpec>,
     oauth: Option<OAuthVerifier>,
     rates: Rates,
+    /// Where sessions are shared with other replicas, if anywhere.
+    shared_sessions: Option<Arc<SharedSessions>>,
     /// Session ID → the principal that created it, and when it was last used.
     owners: Mutex<HashMap<String, (String, Instant)>>,
     session_idle: Duration,
@@ -269,14 +273,21 @@ impl Gate {
             .flat_map(|host| [format!("http://{host}:*"), format!("https://{host}:*")])
             .collect();
         allowed_origins.extend(options.allowed_origins.iter().cloned());
-        let config = StreamableHttpServerConfig::default()
+        let shared_sessions = match &options.session_store {
+            Some(url) => Some(
+                SharedSessions::connect(url, options.session_idle).await.context("[http] session_store")?,
+            ),
+            None => None,
+        };
+        let mut config = StreamableHttpServerConfig::default()
             .with_allowed_hosts(allowed_hosts.clone())
             .with_allowed_origins(allowed_origins)
             .enforce_origin_validation();
+        config.session_store = shared_sessions.clone().map(|store| store as Arc<dyn SessionStore>);
         let served = host.clone();
         let mcp = StreamableHttpService::new(
             move || Ok(McpServer::new(served.clone())),
-            Arc::new(MoatSessions::new(options.session_idle)),
+            Arc::new(MoatSessions::new(options.session_idle, shared_sessions.is_some())),
             config,
         );
         Ok(Arc::new(Gate {
@@ -286,6 +297,7 @@ impl Gate {
             tokens: options.tokens.clone(),
             oauth,
             rates,
+            shared_sessions,
             owners: Mutex::new(HashMap::new()),
             slots: Arc::new(Semaphore::new(options.max_concurrent_requests)),
             principal_slots: PerKey::new(options.max_requests_per_principal),
@@ -384,6 +396,21 @@ impl Gate {
                     owner.clone()
                 })
             };
+            let owner = match (owner, &self.shared_sessions) {
+                (None, Some(shared)) => match self.shared_owner(shared, session, &principal.name).await {
+                    Some(owner) => Some(owner),
+                    None => {
+                        return self
+                            .refuse("unknown-session", plain(StatusCode::NOT_FOUND, "session not found"));
+                    }
+                },
+                (owner, Some(shared)) => {
+                    let (shared, session) = (shared.clone(), session.clone());
+                    tokio::spawn(async move { shared.touch(&session).await });
+                    owner
+                }
+                (owner, None) => owner,
+            };
             if owner.is_some_and(|owner| owner != principal.name) {
                 // Another principal's session is, for this caller, no session at all.
                 tracing::warn!(principal = %principal.name, "a session ID of another principal was presented");
@@ -427,13 +454,43 @@ impl Gate {
         if let Some(created) = response.headers().get(SESSION_HEADER).and_then(|v| v.to_str().ok())
             && session.is_none()
         {
-            let mut owners = self.owners.lock().expect("owners lock");
-            // Sessions idle longer than the expiry are gone in rmcp too.
-            owners.retain(|_, (_, last_used)| last_used.elapsed() < self.session_idle);
-            owners.insert(created.to_string(), (principal.name.clone(), Instant::now()));
+            {
+                let mut owners = self.owners.lock().expect("owners lock");
+                // Sessions idle longer than the expiry are gone in rmcp too.
+                owners.retain(|_, (_, last_used)| last_used.elapsed() < self.session_idle);
+                owners.insert(created.to_string(), (principal.name.clone(), Instant::now()));
+            }
+            // Before the answer: the client's next request may reach another replica.
+            if let Some(shared) = &self.shared_sessions
+                && let Err(error) = shared.set_owner(created, &principal.name).await
+            {
+                tracing::warn!(store = %shared.label, error = %format!("{error:#}"), "the session store does not answer; this session is served by this replica only");
+            }
         }
         // The slots are held until the response body ends: a long SSE stream counts.
         response.map(|body| Expiring::new(body, self.stream_timeout, (slot, principal_slot)).boxed())
+    }
+
+    /// The owner of a session this replica does not know, from the shared
+    /// store: the caller when the store says the caller opened it (then
+    /// remembered here), someone else (`""`, nobody's name) when it says
+    /// another principal did; `None` for a session the store does not know,
+    /// knows without an owner (not yet given one by the replica that opened
+    /// it), or cannot say anything about.
+    async fn shared_owner(&self, shared: &SharedSessions, session: &str, caller: &str) -> Option<String> {
+        match shared.opened_by(session, caller).await {
+            Ok(Some(true)) => {
+                let mut owners = self.owners.lock().expect("owners lock");
+                owners.insert(session.to_string(), (caller.to_string(), Instant::now()));
+                Some(caller.to_string())
+            }
+            Ok(Some(false)) => Some(String::new()),
+            Ok(None) => None,
+            Err(error) => {
+                tracing::warn!(store = %shared.label, error = %format!("{error:#}"), "the session store does not answer; a session of another replica cannot be restored");
+                None
+            }
+        }
     }
 
     /// The whole request body, within `max_body` bytes and `body_timeout`.

@@ -13,12 +13,10 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use anyhow::{Context, Result};
-use redis::aio::{ConnectionManager, ConnectionManagerConfig};
-use sha2::Digest;
+use anyhow::Result;
+use redis::aio::ConnectionManager;
 
-/// How long a request waits for Redis before its replica's own bucket decides.
-const REDIS_TIMEOUT: Duration = Duration::from_millis(250);
+use super::redis_store::{self, Connected, REDIS_TIMEOUT};
 
 /// Takes one token from `KEYS[1]`'s bucket of `ARGV[1]` tokens a minute, on
 /// Redis's own clock; returns 0, or the milliseconds until a token is back.
@@ -79,20 +77,7 @@ impl Rates {
     /// Buckets in the Redis at `url`, reached now: a store that cannot be
     /// reached at start is a configuration error.
     pub async fn redis(url: &str) -> Result<Rates> {
-        let client = redis::Client::open(url).context("rate_store is not a Redis URL")?;
-        let info = client.get_connection_info();
-        let label = format!("redis://{}/{}", info.addr(), info.redis_settings().db());
-        let config = ConnectionManagerConfig::new()
-            .set_connection_timeout(Some(Duration::from_secs(2)))
-            .set_response_timeout(Some(REDIS_TIMEOUT))
-            .set_number_of_retries(2)
-            .set_max_delay(Duration::from_secs(1));
-        let connection =
-            tokio::time::timeout(Duration::from_secs(5), ConnectionManager::new_with_config(client, config))
-                .await
-                .map_err(|_| anyhow::anyhow!("no answer in 5 s"))
-                .and_then(|connected| Ok(connected?))
-                .with_context(|| format!("cannot reach the rate store {label}"))?;
+        let Connected { connection, label } = redis_store::connect(url, "rate store").await?;
         let shared = Shared {
             connection,
             script: redis::Script::new(TAKE),
@@ -154,7 +139,7 @@ impl Shared {
     async fn take(&self, principal: &str, rate: u32) -> Result<u64> {
         // Keyed by a digest: a principal's name (an OAuth subject, say) is
         // not written to a store others may read.
-        let key = format!("moat:rate:{}", hex::encode(sha2::Sha256::digest(principal.as_bytes())));
+        let key = redis_store::key("rate", principal);
         let mut connection = self.connection.clone();
         let mut invocation = self.script.key(key);
         invocation.arg(rate);
