@@ -166,8 +166,10 @@ async fn one_side(command: Command, address: SocketAddr, token: Option<&str>, ca
 pub async fn thousand_clients(plan: &Plan, sides: &Sides) -> Result<(Load, Load)> {
     let calls = if plan.add_calls >= 3000 { 20 } else { 3 };
     let config = config(sides)?;
+    let cache = sides.work.path().join("cache-warm");
+    sides.fill(&config, &cache).await?;
     let address = free_address()?;
-    let mut moat = sides.moat(&config, &sides.work.path().join("cache-warm"));
+    let mut moat = sides.moat(&config, &cache);
     moat.arg("--http").arg(address.to_string());
     let moat = one_side(moat, address, Some(TOKEN), calls).await?;
     let address = free_address()?;
@@ -197,8 +199,10 @@ pub async fn flood(plan: &Plan, sides: &Sides) -> Result<Flood> {
     const STEADY: usize = 8;
     let calls = plan.add_calls / 10;
     let config = config(sides)?;
+    let cache = sides.work.path().join("cache-warm");
+    sides.fill(&config, &cache).await?;
     let address = free_address()?;
-    let mut moat = sides.moat(&config, &sides.work.path().join("cache-warm"));
+    let mut moat = sides.moat(&config, &cache);
     moat.arg("--http").arg(address.to_string());
     let _child = spawn(moat)?;
     HttpSession::wait_for(address).await?;

@@ -268,6 +268,19 @@ impl Sides {
     fn native(&self) -> Command {
         Command::new(&self.native)
     }
+
+    /// Fills the compile cache `cache` with every component of `config`:
+    /// moat compiles after answering, and caches a component's surface once
+    /// it has linked, which `/readyz` says of them all. A start that ended
+    /// before would leave the next "warm" start compiling again.
+    async fn fill(&self, config: &Path, cache: &Path) -> Result<()> {
+        let address = free_address()?;
+        let mut filling = self.moat(config, cache);
+        filling.arg("--http").arg(address.to_string()).stdout(Stdio::null()).stderr(Stdio::null());
+        let _filling = filling.kill_on_drop(true).spawn()?;
+        http::HttpSession::wait_for(address).await?;
+        http::HttpSession::wait_ready(address).await
+    }
 }
 
 /// Start-up with the bundled `guest-examples/moat.toml` (ten components,
@@ -280,15 +293,7 @@ async fn startup_rows(plan: &Plan, sides: &Sides) -> Result<Vec<Row>> {
     let warm_cache = sides.work.path().join("cache-examples");
     let python = ("wordstats.analyse", json!({"text": "the cat saw the cat", "top": 1}));
     let add = ("bench.add", json!({"a": 40, "b": 2}));
-    // Fills the warm cache: every component compiled and linked once (its
-    // surface is cached once it has linked), which `/readyz` says.
-    let address = free_address()?;
-    let mut filling = sides.moat(&config, &warm_cache);
-    filling.arg("--http").arg(address.to_string()).stdout(Stdio::null()).stderr(Stdio::null());
-    let _filling = filling.kill_on_drop(true).spawn()?;
-    http::HttpSession::wait_for(address).await?;
-    http::HttpSession::wait_ready(address).await?;
-    drop(_filling);
+    sides.fill(&config, &warm_cache).await?;
     let mut rows = Vec::new();
     for warm in [true, false] {
         let (mut listed, mut answered, mut native_listed, mut native_answered) =
@@ -397,6 +402,8 @@ async fn run(plan: &Plan, sides: &Sides) -> Result<Vec<Row>> {
     // Fill the warm cache once, and check that every component was served: a
     // component refused at load (say, by the vet gate) would make every
     // 10-component figure a figure for fewer.
+    sides.fill(&ten, &warm_cache).await?;
+    sides.fill(&bare, &warm_cache).await?;
     let (mut filled, _) = Server::start(sides.moat(&ten, &warm_cache)).await?;
     let listed = filled.request("tools/list", json!({})).await?;
     let mut served: Vec<&str> = listed["tools"]
@@ -575,6 +582,7 @@ fn http_config(sides: &Sides) -> Result<(PathBuf, &'static str)> {
 async fn http_rows(plan: &Plan, sides: &Sides) -> Result<Vec<Row>> {
     let (moat_address, native_address) = (free_address()?, free_address()?);
     let (config, token) = http_config(sides)?;
+    sides.fill(&config, &sides.work.path().join("cache-warm")).await?;
     let mut moat = sides.moat(&config, &sides.work.path().join("cache-warm"));
     moat.arg("--http").arg(moat_address.to_string());
     let mut native = sides.native();
@@ -641,6 +649,7 @@ async fn replica_throughput(plan: &Plan, sides: &Sides) -> Result<Option<(f64, V
         return Ok(None);
     }
     let (config, token) = http_config(sides)?;
+    sides.fill(&config, &sides.work.path().join("cache-warm")).await?;
     let add = json!({"a": 40, "b": 2});
     let (total, clients) = (plan.pipelined_calls / 2, REPLICA_CLIENTS);
     let mut servers = Vec::new();
@@ -775,9 +784,11 @@ async fn languages(plan: &Plan, sides: &Sides) -> Result<Vec<LanguageRow>> {
             Serving::Moat(component) => sides.moat(&sides.config(&[component])?, cache),
         })
     };
-    // The first start of each fills the compile cache.
+    // Each component is compiled into the warm cache first.
     for language in &LANGUAGES {
-        Server::start(command(language, &warm_cache)?).await?;
+        if let Serving::Moat(component) = language.serving {
+            sides.fill(&sides.config(&[component])?, &warm_cache).await?;
+        }
     }
     let mut warm = vec![Vec::new(); LANGUAGES.len()];
     for _ in 0..plan.cold_starts {

@@ -783,12 +783,13 @@ impl McpServer {
         target: Option<&str>,
         resource_uri: Option<&str>,
         context: &RequestContext<RoleServer>,
-    ) -> Option<Operation<'a>> {
+    ) -> Option<Box<Operation<'a>>> {
         let telemetry = self.host.telemetry.as_ref()?;
         let http = context.extensions.get::<http::request::Parts>();
         let session_id =
             http.and_then(|parts| parts.headers.get("mcp-session-id")).and_then(|value| value.to_str().ok());
-        Some(telemetry.operation(TracedRequest {
+        // Boxed: the span is large, and the request's future holds it.
+        Some(Box::new(telemetry.operation(TracedRequest {
             method,
             target,
             resource_uri,
@@ -797,7 +798,7 @@ impl McpServer {
             protocol_version: context.protocol_version().map(|version| version.to_string()),
             transport: if http.is_some() { "tcp" } else { "pipe" },
             meta: &context.meta.0.0,
-        }))
+        })))
     }
 }
 
@@ -957,9 +958,11 @@ impl ServerHandler for McpServer {
         context: RequestContext<RoleServer>,
     ) -> impl Future<Output = Result<CallToolResponse, McpError>> + Send + '_ {
         Box::pin(async move {
-            let operation = self.operation("tools/call", Some(&request.name), None, &context);
+            let Some(operation) = self.operation("tools/call", Some(&request.name), None, &context) else {
+                return self.call(request, context).await;
+            };
             let result = self.call(request, context).await;
-            if let Some(operation) = operation {
+            {
                 let error = match &result {
                     Ok(CallToolResponse::Complete(done)) if done.is_error == Some(true) => {
                         Some(("tool_error".to_string(), "the tool returned an error".to_string()))
