@@ -74,8 +74,29 @@ pub struct ExportedFunction {
     pub param_names: Vec<String>,
 }
 
-/// What a component offers and needs, as read from its compiled form: the
-/// same for every component with the same digest, so it is cached by digest
+impl ExportedFunction {
+    /// Function `name`, of `interface` if it is in one.
+    fn new(
+        interface: Option<&str>,
+        name: &str,
+        signature: Result<Signature, UnsupportedType>,
+        param_names: Vec<String>,
+    ) -> ExportedFunction {
+        ExportedFunction {
+            path: match interface {
+                Some(interface) => format!("{interface}#{name}"),
+                None => name.to_string(),
+            },
+            interface: interface.map(str::to_string),
+            name: name.to_string(),
+            signature,
+            param_names,
+        }
+    }
+}
+
+/// What a component offers and needs, read from its compiled form or its
+/// bytes: the same for every component with the same digest, so it is cached by digest
 /// and a restart can list tools before it links anything.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Surface {
@@ -145,16 +166,8 @@ fn decoded_function(
     } else {
         decoded_signature(resolve, func)
     };
-    ExportedFunction {
-        path: match interface {
-            Some(interface) => format!("{interface}#{name}"),
-            None => name.to_string(),
-        },
-        interface: interface.map(str::to_string),
-        name: name.to_string(),
-        signature,
-        param_names: func.params.iter().map(|p| p.name.clone()).collect(),
-    }
+    let param_names = func.params.iter().map(|p| p.name.clone()).collect();
+    ExportedFunction::new(interface, name, signature, param_names)
 }
 
 fn decoded_signature(resolve: &Resolve, func: &wit_parser::Function) -> Result<Signature, UnsupportedType> {
@@ -242,17 +255,7 @@ pub fn export_index(component: &Component, function: &ExportedFunction) -> Optio
 
 fn exported(interface: Option<&str>, name: &str, func: &ComponentFunc) -> ExportedFunction {
     let param_names = func.params().map(|(n, _)| n.to_string()).collect();
-    let signature = signature(name, func);
-    ExportedFunction {
-        path: match interface {
-            Some(interface) => format!("{interface}#{name}"),
-            None => name.to_string(),
-        },
-        interface: interface.map(str::to_string),
-        name: name.to_string(),
-        signature,
-        param_names,
-    }
+    ExportedFunction::new(interface, name, signature(name, func), param_names)
 }
 
 /// Whether an export name is a resource's constructor, method or static

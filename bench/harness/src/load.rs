@@ -80,6 +80,18 @@ fn config(sides: &Sides) -> Result<std::path::PathBuf> {
     Ok(path)
 }
 
+/// The command serving [`config`] over HTTP on a free port (its cache
+/// filled first), and that port.
+async fn moat_over_http(sides: &Sides) -> Result<(Command, SocketAddr)> {
+    let config = config(sides)?;
+    let cache = sides.work.path().join("cache-warm");
+    sides.fill(&config, &cache).await?;
+    let address = free_address()?;
+    let mut moat = sides.moat(&config, &cache);
+    moat.arg("--http").arg(address.to_string());
+    Ok((moat, address))
+}
+
 const TOKEN: &str = "moat-bench-token";
 const FLOOD_TOKEN: &str = "moat-bench-flood";
 
@@ -165,12 +177,7 @@ async fn one_side(command: Command, address: SocketAddr, token: Option<&str>, ca
 /// moat, then the native baseline, each with [`CLIENTS`] clients.
 pub async fn thousand_clients(plan: &Plan, sides: &Sides) -> Result<(Load, Load)> {
     let calls = if plan.add_calls >= 3000 { 20 } else { 3 };
-    let config = config(sides)?;
-    let cache = sides.work.path().join("cache-warm");
-    sides.fill(&config, &cache).await?;
-    let address = free_address()?;
-    let mut moat = sides.moat(&config, &cache);
-    moat.arg("--http").arg(address.to_string());
+    let (moat, address) = moat_over_http(sides).await?;
     let moat = one_side(moat, address, Some(TOKEN), calls).await?;
     let address = free_address()?;
     let mut native = sides.native();
@@ -198,12 +205,7 @@ pub async fn flood(plan: &Plan, sides: &Sides) -> Result<Flood> {
     const FLOODERS: usize = 32;
     const STEADY: usize = 8;
     let calls = plan.add_calls / 10;
-    let config = config(sides)?;
-    let cache = sides.work.path().join("cache-warm");
-    sides.fill(&config, &cache).await?;
-    let address = free_address()?;
-    let mut moat = sides.moat(&config, &cache);
-    moat.arg("--http").arg(address.to_string());
+    let (moat, address) = moat_over_http(sides).await?;
     let _child = spawn(moat)?;
     HttpSession::wait_for(address).await?;
     let mut steady_sessions = open_sessions(address, Some(TOKEN), STEADY).await?;
