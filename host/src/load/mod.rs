@@ -21,9 +21,9 @@
 //! are served; two components with one name stop the host (a config error).
 //!
 //! Start-up does as little as it can before it lists tools: nothing is
-//! compiled (but components that are not WIT worlds), components whose file is unchanged and whose surface is cached
-//! are not even read, and steps 1 to 3 run while the engine is built on
-//! another thread.
+//! compiled (but components that are not WIT worlds), components whose file
+//! is unchanged and whose surface is cached are not even read, and steps 1
+//! to 3 run while the engine is built on another thread.
 
 pub mod digest_memo;
 mod find;
