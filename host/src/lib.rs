@@ -31,7 +31,7 @@
 //! 10. `convert`, `component`, `content`
 //! 11. `schema`
 //! 12. the leaves: `policy`, `limits`, `types`, `metadata`, `signing`,
-//!     `findings`, `canonical`, `telemetry`
+//!     `findings`, `canonical`, `telemetry`, `clients`
 //! 13. `store`, how every file moat writes is written; `bounds`, how much
 //!     untrusted input moat reads
 
@@ -40,6 +40,7 @@ pub mod bounds;
 pub mod call;
 pub mod canonical;
 pub mod cli;
+pub mod clients;
 pub mod completion;
 pub mod component;
 pub mod config;

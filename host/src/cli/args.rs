@@ -32,8 +32,9 @@ pub enum LogFormat {
 pub(super) enum Command {
     /// Serve components' tools over MCP on stdin/stdout.
     Serve {
-        /// Config file naming components and their limits.
-        #[arg(long, short)]
+        /// Config file naming components and their limits (default:
+        /// ./moat.toml, else ~/.config/moat/moat.toml, when they exist).
+        #[arg(long, short, env = "MOAT_CONFIG")]
         config: Option<PathBuf>,
         /// Directory for compiled components (default: the user cache directory).
         #[arg(long, value_name = "DIR")]
@@ -55,9 +56,10 @@ pub(super) enum Command {
         tool: String,
         /// Its arguments: a JSON object (default `{}`).
         arguments: Option<String>,
-        /// Config file naming components and their limits.
-        #[arg(long, short, default_value = "moat.toml")]
-        config: PathBuf,
+        /// Config file naming components and their limits (default:
+        /// ./moat.toml, else ~/.config/moat/moat.toml).
+        #[arg(long, short, env = "MOAT_CONFIG")]
+        config: Option<PathBuf>,
         /// Directory for compiled components (default: the user cache directory).
         #[arg(long, value_name = "DIR")]
         cache_dir: Option<PathBuf>,
@@ -136,8 +138,9 @@ pub(super) enum Command {
     /// `moat serve` refuses any component that differs from the lock and says
     /// what changed. Approve a change with `--update NAME` after reading it.
     Lock {
-        #[arg(long, short, default_value = "moat.toml")]
-        config: PathBuf,
+        /// The config (default: ./moat.toml, else ~/.config/moat/moat.toml).
+        #[arg(long, short, env = "MOAT_CONFIG")]
+        config: Option<PathBuf>,
         /// The lock file (default: moat.lock beside the config).
         #[arg(long)]
         lock: Option<PathBuf>,
@@ -187,14 +190,21 @@ pub(super) enum Command {
         /// A trusted public key (PEM); repeatable (default: the config's [trust] keys).
         #[arg(long = "key")]
         keys: Vec<PathBuf>,
-        #[arg(long, short, default_value = "moat.toml")]
-        config: PathBuf,
+        /// The config to add it to (default: ./moat.toml, else
+        /// ~/.config/moat/moat.toml; a new ./moat.toml when neither exists).
+        #[arg(long, short, env = "MOAT_CONFIG")]
+        config: Option<PathBuf>,
         /// The component's name (default: the repository's last segment).
         #[arg(long)]
         name: Option<String>,
         /// Refuse to add with vet findings at or above this severity.
         #[arg(long, value_enum, default_value = "medium")]
         fail_on: Severity,
+    },
+    /// Put moat in an MCP client's config file, or show where it is.
+    Client {
+        #[command(subcommand)]
+        command: ClientCommand,
     },
     /// The audit log.
     Audit {
@@ -234,6 +244,52 @@ pub(super) struct ServeTrust {
     /// Append one hash-chained JSON line per call to FILE (overrides [audit] path).
     #[arg(long, value_name = "FILE")]
     pub(super) audit: Option<PathBuf>,
+}
+
+#[derive(Debug, Subcommand)]
+pub(super) enum ClientCommand {
+    /// Write moat's entry into CLIENT's own config file: merged with what is
+    /// there (comments and other servers kept), the old file kept beside it
+    /// as FILE.moat-backup-SECONDS.
+    ///
+    /// Over stdio (the default) the client starts `moat serve --config
+    /// CONFIG` by absolute paths; with --http it connects to URL, and the
+    /// bearer token is read from the environment variable --token-env names
+    /// when the client starts, never written in the file.
+    Add {
+        #[arg(value_enum)]
+        client: crate::clients::Client,
+        /// The server's name in the client.
+        #[arg(long, default_value = "moat")]
+        name: String,
+        /// The moat config the client serves (default: ./moat.toml, else
+        /// ~/.config/moat/moat.toml).
+        #[arg(long, short, env = "MOAT_CONFIG", conflicts_with = "http")]
+        config: Option<PathBuf>,
+        /// Connect to a moat serving Streamable HTTP at URL instead.
+        #[arg(long, value_name = "URL")]
+        http: Option<String>,
+        /// The environment variable that holds the bearer token (with --http).
+        #[arg(long, value_name = "VAR", requires = "http")]
+        token_env: Option<String>,
+        /// The moat executable the client starts (default: this one).
+        #[arg(long, value_name = "PATH", conflicts_with = "http")]
+        command: Option<PathBuf>,
+        /// The client's config file (default: the client's user-wide file).
+        #[arg(long, value_name = "FILE")]
+        file: Option<PathBuf>,
+        /// Show the change as a diff; write nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// Replace an entry of the same name that differs.
+        #[arg(long)]
+        force: bool,
+    },
+    /// Show each client's config file and the MCP servers it names, moat's marked.
+    List {
+        #[arg(long, value_enum, default_value = "text")]
+        format: OutputFormat,
+    },
 }
 
 #[derive(Debug, Subcommand)]

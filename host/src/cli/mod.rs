@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use anyhow::Result;
 use clap::Parser;
 
-use self::args::{AuditCommand, Cli, Command, LogFormat};
+use self::args::{AuditCommand, Cli, ClientCommand, Command, LogFormat};
 use self::inspect::inspect;
 use self::pack::pack;
 use self::serve::{gated_config, serve};
@@ -21,6 +21,7 @@ mod args;
 #[macro_use]
 pub(crate) mod output;
 mod call;
+mod client;
 mod inspect;
 mod log;
 mod pack;
@@ -47,7 +48,8 @@ pub fn main() -> Result<std::process::ExitCode> {
                 serve(config.as_deref(), cache_dir, &components, http.as_deref(), &trust).await
             }
             Command::Call { tool, arguments, config, cache_dir, trust } => {
-                let config = gated_config(Some(&config), cache_dir, &[], &trust)?;
+                let config_path = crate::config::named_or_discovered(config.as_deref())?;
+                let config = gated_config(Some(&config_path), cache_dir, &[], &trust)?;
                 return call::call(&config, &tool, arguments.as_deref()).await;
             }
             Command::New { name, lang, dir, no_wasi } => {
@@ -68,6 +70,7 @@ pub fn main() -> Result<std::process::ExitCode> {
                 Ok(())
             }
             Command::Lock { config, lock, update } => {
+                let config = crate::config::named_or_discovered(config.as_deref())?;
                 let lock = lock.unwrap_or_else(|| crate::lock::path_for_config(&config));
                 let complete = trust::lock(&config, &lock, &update)?;
                 return Ok(if complete {
@@ -77,6 +80,20 @@ pub fn main() -> Result<std::process::ExitCode> {
                 });
             }
             Command::Keygen { prefix } => trust::keygen(&prefix),
+            Command::Client {
+                command: ClientCommand::Add { client, name, config, http, token_env, command, file, dry_run, force },
+            } => client::add(client::AddRequest {
+                client,
+                name,
+                config,
+                http,
+                token_env,
+                command,
+                file,
+                dry_run,
+                force,
+            }),
+            Command::Client { command: ClientCommand::List { format } } => client::list(format),
             Command::Audit { command: AuditCommand::Verify { files } } => {
                 let mut broken = Vec::new();
                 for file in &files {
@@ -105,6 +122,9 @@ pub fn main() -> Result<std::process::ExitCode> {
                 publish::publish(&component, &reference, &key, fail_on).await
             }
             Command::Add { reference, keys, config, name, fail_on } => {
+                let config = config
+                    .or_else(crate::config::discover)
+                    .unwrap_or_else(|| PathBuf::from(crate::config::CONFIG_FILE));
                 publish::add(&reference, &keys, &config, name.as_deref(), fail_on).await
             }
             Command::Sign { component, key, output } => {

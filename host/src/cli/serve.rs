@@ -70,6 +70,14 @@ pub(super) async fn serve(
     http: Option<&str>,
     trust: &ServeTrust,
 ) -> Result<()> {
+    let discovered = match (config_path, paths.is_empty()) {
+        (None, true) => Some(crate::config::named_or_discovered(None)?),
+        _ => None,
+    };
+    let config_path = config_path.or(discovered.as_deref());
+    if let Some(path) = config_path {
+        tracing::info!(config = %path.display(), "config");
+    }
     let config = gated_config(config_path, cache_dir, paths, trust)?;
     let (mut host, report) = crate::load::load(&config)?;
     if let Some(telemetry) = &config.telemetry {

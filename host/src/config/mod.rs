@@ -26,6 +26,44 @@ use crate::telemetry::TelemetrySettings;
 pub use http::DEFAULT_RATE_PER_MINUTE;
 use http::{HttpOptions, RawHttp};
 
+/// The config file's name, in the working directory and in the user's
+/// config directory.
+pub const CONFIG_FILE: &str = "moat.toml";
+
+/// The config a command uses when none is named on its command line (nor by
+/// `MOAT_CONFIG`, which clap reads into the flag): `./moat.toml`, else the
+/// user's `moat/moat.toml` ([`user_config_path`]), whichever exists first.
+pub fn discover() -> Option<PathBuf> {
+    let here = PathBuf::from(CONFIG_FILE);
+    if here.is_file() {
+        return Some(here);
+    }
+    user_config_path().filter(|path| path.is_file())
+}
+
+/// `$XDG_CONFIG_HOME/moat/moat.toml`, else `~/.config/moat/moat.toml` (on
+/// Windows, `%APPDATA%\moat\moat.toml`).
+pub fn user_config_path() -> Option<PathBuf> {
+    let base = match std::env::var_os("XDG_CONFIG_HOME").filter(|dir| !dir.is_empty()) {
+        Some(dir) => PathBuf::from(dir),
+        None if cfg!(windows) => dirs::config_dir()?,
+        None => dirs::home_dir()?.join(".config"),
+    };
+    Some(base.join("moat").join(CONFIG_FILE))
+}
+
+/// The config named on the command line, else the one [`discover`] finds,
+/// else an error that says where moat looked.
+pub fn named_or_discovered(named: Option<&Path>) -> Result<PathBuf> {
+    if let Some(path) = named {
+        return Ok(path.to_path_buf());
+    }
+    discover().with_context(|| {
+        let user = user_config_path().map(|p| format!(", {}", p.display())).unwrap_or_default();
+        format!("no config: give --config FILE or MOAT_CONFIG, or create ./{CONFIG_FILE}{user}")
+    })
+}
+
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawConfig {
