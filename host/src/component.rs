@@ -198,7 +198,21 @@ fn decoded_signature(resolve: &Resolve, func: &wit_parser::Function) -> Result<S
 /// components' imports are theirs). Reads every section and function body's
 /// bounds on the way, so a size that does not fit is an error here.
 fn import_names(bytes: &[u8]) -> Result<Vec<String>> {
-    let mut names = Vec::new();
+    Ok(world_names(bytes)?.imports)
+}
+
+/// The names a component's world imports and exports, as WIT spells them
+/// (`wasi:cli/environment@0.2.6`, `word-count`); type imports and exports,
+/// names for types rather than things linked, are left out.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct WorldNames {
+    pub imports: Vec<String>,
+    pub exports: Vec<String>,
+}
+
+/// Reads [`WorldNames`] from the component's own top-level sections.
+pub fn world_names(bytes: &[u8]) -> Result<WorldNames> {
+    let mut names = WorldNames::default();
     let mut depth = 0usize;
     for payload in wasmparser::Parser::new(0).parse_all(bytes) {
         match payload.context("its component types could not be read")? {
@@ -209,9 +223,16 @@ fn import_names(bytes: &[u8]) -> Result<Vec<String>> {
             wasmparser::Payload::ComponentImportSection(imports) if depth == 0 => {
                 for import in imports {
                     let import = import.context("its import section could not be read")?;
-                    // A type import is a name for a type, not something linked.
                     if !matches!(import.ty, wasmparser::ComponentTypeRef::Type(_)) {
-                        names.push(import.name.name.to_string());
+                        names.imports.push(import.name.name.to_string());
+                    }
+                }
+            }
+            wasmparser::Payload::ComponentExportSection(exports) if depth == 0 => {
+                for export in exports {
+                    let export = export.context("its export section could not be read")?;
+                    if export.kind != wasmparser::ComponentExternalKind::Type {
+                        names.exports.push(export.name.name.to_string());
                     }
                 }
             }

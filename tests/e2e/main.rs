@@ -12,6 +12,7 @@ mod conversion;
 mod crash;
 mod deploy;
 mod documents;
+mod feedback;
 mod guests;
 mod http;
 mod inspector;

@@ -21,6 +21,23 @@ pub(crate) struct LocalRegistry {
 
 impl LocalRegistry {
     pub(crate) fn start() -> LocalRegistry {
+        Self::start_with("", &[])
+    }
+
+    /// A registry that demands `user` and `password` (HTTP basic, from an
+    /// htpasswd file of bcrypt hashes, as distribution reads it).
+    pub(crate) fn start_with_login(user: &str, password: &str) -> LocalRegistry {
+        let hash = bcrypt::hash(password, 4).unwrap();
+        let htpasswd = format!("{user}:{hash}\n");
+        Self::start_with(
+            "auth:\n  htpasswd:\n    realm: moat-test\n    path: {storage}/htpasswd\n",
+            &[("htpasswd", &htpasswd)],
+        )
+    }
+
+    /// A registry whose config ends with `extra` (`{storage}` is its
+    /// directory), with `files` written there first.
+    fn start_with(extra: &str, files: &[(&str, &str)]) -> LocalRegistry {
         let binary = ["/usr/bin/docker-registry", "/usr/sbin/docker-registry"]
             .into_iter()
             .find(|p| Path::new(p).exists())
@@ -29,10 +46,14 @@ impl LocalRegistry {
         let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
         let address = format!("127.0.0.1:{port}");
         let config = storage.path().join("config.yml");
+        for (name, text) in files {
+            std::fs::write(storage.path().join(name), text).unwrap();
+        }
+        let extra = extra.replace("{storage}", storage.path().to_str().unwrap());
         std::fs::write(
             &config,
             format!(
-                "version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: {}\nhttp:\n  addr: {address}\n",
+                "version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: {}\nhttp:\n  addr: {address}\n{extra}",
                 storage.path().join("data").display()
             ),
         )
@@ -46,7 +67,8 @@ impl LocalRegistry {
             .expect("start docker-registry");
         let registry = LocalRegistry { child, address, _storage: storage };
         for _ in 0..100 {
-            if registry.get("/v2/").starts_with("HTTP/1.1 200") {
+            let answer = registry.get("/v2/");
+            if answer.starts_with("HTTP/1.1 200") || answer.starts_with("HTTP/1.1 401") {
                 return registry;
             }
             std::thread::sleep(Duration::from_millis(50));
@@ -286,4 +308,124 @@ async fn publish_refuses_a_poisoned_component() {
     assert!(!refused.status.success());
     assert!(out(&refused).contains("instruction-override"), "{}", out(&refused));
     assert!(!registry.get("/v2/tools/calc/tags/list").contains("\"1\""), "nothing was pushed");
+}
+
+/// `moat ARGS` with `env` set (and the registry variables unset).
+fn moat_with(args: &[&std::ffi::OsStr], env: &[(&str, &std::ffi::OsStr)]) -> Output {
+    Command::new(crate::support::MOAT)
+        .args(args)
+        .env("RUST_LOG", "warn")
+        .env_remove("MOAT_REGISTRY_USERNAME")
+        .env_remove("MOAT_REGISTRY_PASSWORD")
+        .envs(env.iter().copied())
+        .output()
+        .expect("run moat")
+}
+
+#[test]
+fn credentials_come_from_dockers_config_and_its_credential_helpers() {
+    let registry = LocalRegistry::start_with_login("alice", "s3cret-pass");
+    let dir = tempfile::tempdir().unwrap();
+    let (private, public) = keygen(dir.path(), "publisher");
+    let reference = registry.reference("tools/text:1.0.0");
+    let text = example("text");
+    let publish = [os("publish"), text.as_os_str(), os(&reference), os("--key"), private.as_os_str()];
+    let empty = tempfile::tempdir().unwrap();
+
+    // Nobody: the registry refuses, and moat says so.
+    let refused = moat_with(&publish, &[("DOCKER_CONFIG", empty.path().as_os_str())]);
+    assert!(!refused.status.success());
+    assert!(
+        out(&refused).to_lowercase().contains("unauthorized") || out(&refused).contains("401"),
+        "{}",
+        out(&refused)
+    );
+
+    // `docker login`'s `auths`.
+    let docker = tempfile::tempdir().unwrap();
+    let auth = base64::Engine::encode(&base64::engine::general_purpose::STANDARD, "alice:s3cret-pass");
+    let address = reference.trim_start_matches("oci://").split('/').next().unwrap().to_string();
+    std::fs::write(
+        docker.path().join("config.json"),
+        json!({"auths": {&address: {"auth": auth}}}).to_string(),
+    )
+    .unwrap();
+    let published = moat_with(&publish, &[("DOCKER_CONFIG", docker.path().as_os_str())]);
+    assert!(published.status.success(), "{}", out(&published));
+
+    // A credential helper (`credHelpers`), as docker-credential-* programs answer.
+    let helpers = tempfile::tempdir().unwrap();
+    let helper = helpers.path().join("docker-credential-moattest");
+    std::fs::write(
+        &helper,
+        "#!/bin/sh\nread server\n[ \"$1\" = get ] || exit 1\nprintf '{\"ServerURL\":\"%s\",\"Username\":\"alice\",\"Secret\":\"s3cret-pass\"}' \"$server\"\n",
+    )
+    .unwrap();
+    std::fs::set_permissions(&helper, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let with_helper = tempfile::tempdir().unwrap();
+    std::fs::write(
+        with_helper.path().join("config.json"),
+        json!({"credHelpers": {&address: "moattest"}}).to_string(),
+    )
+    .unwrap();
+    let path = format!("{}:{}", helpers.path().display(), std::env::var("PATH").unwrap());
+    let site = tempfile::tempdir().unwrap();
+    let config = site.path().join("moat.toml");
+    let add = [os("add"), os(&reference), os("--key"), public.as_os_str(), os("-c"), config.as_os_str()];
+    let env = [("DOCKER_CONFIG", with_helper.path().as_os_str()), ("PATH", os(&path))];
+    let added = moat_with(&add, &env);
+    assert!(added.status.success(), "{}", out(&added));
+
+    // A helper that fails is named.
+    std::fs::write(&helper, "#!/bin/sh\necho 'credentials not found in native keychain' >&2\nexit 1\n")
+        .unwrap();
+    let other = site.path().join("other.toml");
+    let add = [os("add"), os(&reference), os("--key"), public.as_os_str(), os("-c"), other.as_os_str()];
+    let failed = moat_with(&add, &env);
+    assert!(!failed.status.success());
+    assert!(stderr_of(&failed).contains("credential helper"), "{}", stderr_of(&failed));
+}
+
+#[test]
+fn the_artifact_names_its_wit_exports_and_carries_the_components_metadata_as_annotations() {
+    let registry = LocalRegistry::start();
+    let dir = tempfile::tempdir().unwrap();
+    let (private, _) = keygen(dir.path(), "publisher");
+    let mut metadata = wasm_metadata::AddMetadata::default();
+    metadata.description =
+        wasm_metadata::AddMetadataField::Set(wasm_metadata::Description::new("Counts words"));
+    metadata.licenses =
+        wasm_metadata::AddMetadataField::Set(wasm_metadata::Licenses::new("Apache-2.0 OR MIT").unwrap());
+    metadata.version = wasm_metadata::AddMetadataField::Set(wasm_metadata::Version::new("1.2.3"));
+    metadata.source =
+        wasm_metadata::AddMetadataField::Set(wasm_metadata::Source::new("https://example.com/text").unwrap());
+    let bytes = metadata.to_wasm(&std::fs::read(example("text")).unwrap()).unwrap();
+    let component = dir.path().join("text.wasm");
+    std::fs::write(&component, bytes).unwrap();
+    let reference = registry.reference("tools/text:1.2.3");
+    let published =
+        moat(&[os("publish"), component.as_os_str(), os(&reference), os("--key"), private.as_os_str()]);
+    assert!(published.status.success(), "{}", out(&published));
+
+    let manifest = registry.get("/v2/tools/text/manifests/1.2.3");
+    let manifest: serde_json::Value =
+        serde_json::from_str(&manifest[manifest.find("\r\n\r\n").unwrap() + 4..]).unwrap();
+    let annotations = &manifest["annotations"];
+    assert_eq!(annotations["org.opencontainers.image.description"], "Counts words", "{manifest}");
+    assert_eq!(annotations["org.opencontainers.image.licenses"], "Apache-2.0 OR MIT", "{manifest}");
+    assert_eq!(annotations["org.opencontainers.image.version"], "1.2.3", "{manifest}");
+    assert_eq!(annotations["org.opencontainers.image.source"], "https://example.com/text", "{manifest}");
+    assert!(annotations["org.opencontainers.image.created"].is_string(), "{manifest}");
+
+    let config_digest = manifest["config"]["digest"].as_str().unwrap();
+    let config = registry.get(&format!("/v2/tools/text/blobs/{config_digest}"));
+    let config: serde_json::Value =
+        serde_json::from_str(&config[config.find("\r\n\r\n").unwrap() + 4..]).unwrap();
+    let exports: Vec<&str> =
+        config["component"]["exports"].as_array().unwrap().iter().map(|e| e.as_str().unwrap()).collect();
+    // The WIT world's export names, not the MCP tools' names.
+    assert!(exports.iter().all(|e| !e.starts_with("text.")), "{exports:?}");
+    assert!(!exports.is_empty(), "{config}");
+    let imports = config["component"]["imports"].as_array().unwrap();
+    assert!(imports.iter().any(|i| i.as_str().unwrap().starts_with("wasi:")), "{config}");
 }

@@ -17,6 +17,10 @@ pub struct Cli {
     /// JSON object a line for a log collector.
     #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text)]
     pub(super) log_format: LogFormat,
+    /// What a command prints on stdout: text for a person, or one JSON
+    /// document for a program (`moat vet`: `{"tools":[...]}`).
+    #[arg(long, global = true, value_enum, default_value_t = OutputFormat::Text)]
+    pub(super) format: OutputFormat,
     #[command(subcommand)]
     pub(super) command: Command,
 }
@@ -92,8 +96,8 @@ pub(super) enum Command {
         /// Show the grants this config gives the component named NAME.
         #[arg(long, short)]
         config: Option<PathBuf>,
-        /// Print JSON instead of text.
-        #[arg(long)]
+        /// The same as `--format json`.
+        #[arg(long, hide = true)]
         json: bool,
     },
     /// Look for poisoned tool metadata, shadowing, disguised text and broad grants.
@@ -126,9 +130,6 @@ pub(super) enum Command {
         /// components when no TARGET is given).
         #[arg(long, short)]
         config: Option<PathBuf>,
-        /// `text` or `json` (`{"tools":[{"name","findings":[...]}]}`).
-        #[arg(long, value_enum, default_value = "text")]
-        format: OutputFormat,
         /// The severity at which the exit status becomes 1.
         #[arg(long, value_enum, default_value = "medium")]
         fail_on: Severity,
@@ -205,6 +206,18 @@ pub(super) enum Command {
     Client {
         #[command(subcommand)]
         command: ClientCommand,
+    },
+    /// Print a shell completion script: `moat completions bash >
+    /// /etc/bash_completion.d/moat`, `moat completions zsh > ~/.zfunc/_moat`.
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print moat's manual page (roff): `moat man | man -l -`, or write one
+    /// page per command into DIR (moat.1, moat-serve.1, ...).
+    Man {
+        #[arg(long, value_name = "DIR")]
+        dir: Option<PathBuf>,
     },
     /// The audit log.
     Audit {
@@ -286,10 +299,7 @@ pub(super) enum ClientCommand {
         force: bool,
     },
     /// Show each client's config file and the MCP servers it names, moat's marked.
-    List {
-        #[arg(long, value_enum, default_value = "text")]
-        format: OutputFormat,
-    },
+    List,
 }
 
 #[derive(Debug, Subcommand)]
@@ -303,7 +313,7 @@ pub(super) enum AuditCommand {
     },
 }
 
-#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub(super) enum OutputFormat {
     Text,
     Json,

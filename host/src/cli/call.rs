@@ -31,7 +31,8 @@ pub async fn call(config: &Config, tool: &str, arguments: Option<&str>) -> Resul
             }
         },
     };
-    let (host, _) = crate::load::load(config)?;
+    let host = std::sync::Arc::new(crate::load::load(config)?.0);
+    super::progress::while_compiling(host.clone());
     if host.tool(tool).is_none() {
         let served: Vec<&str> = host.tools().map(|t| t.name.as_str()).collect();
         eprintln!("error: no tool `{tool}`; served: {}", served.join(", "));
@@ -65,7 +66,8 @@ pub async fn call(config: &Config, tool: &str, arguments: Option<&str>) -> Resul
     printer.await.ok();
     let result = call_result(tool, outcome);
     // A reader that stops early (`moat call ... | head`) is not an error of the tool's.
-    let printed = writeln!(std::io::stdout().lock(), "{}", serde_json::to_string_pretty(&result)?);
+    let text = serde_json::to_string_pretty(&result)?;
+    let printed = super::progress::suspend(|| writeln!(std::io::stdout().lock(), "{text}"));
     if let Err(error) = printed
         && error.kind() != std::io::ErrorKind::BrokenPipe
     {

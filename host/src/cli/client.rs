@@ -7,7 +7,6 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
 
-use super::args::OutputFormat;
 use crate::clients::{Client, Entry};
 
 /// What `moat client add` was asked for.
@@ -73,16 +72,25 @@ pub(super) fn add(request: AddRequest) -> Result<()> {
     let change = client
         .add(before.as_deref(), &request.name, &entry, request.force)
         .with_context(|| format!("{} ({})", file.display(), client.title()))?;
+    let result = |changed: bool, backup: Option<&Path>, diff: Option<String>| {
+        super::output::result(&serde_json::json!({
+            "client": client.id(), "file": file, "name": request.name, "changed": changed,
+            "replaced": change.replaced, "backup": backup, "dry_run": request.dry_run, "diff": diff,
+        }))
+    };
     if change.is_noop() {
         outln!("{}: `{}` is already there, as asked; nothing changed", file.display(), request.name);
+        result(false, None, None);
         return Ok(());
     }
     if request.dry_run {
         let before = change.before.as_deref().unwrap_or("");
         let diff = similar::TextDiff::from_lines(before, &change.after);
         let shown = file.display().to_string();
-        out!("{}", diff.unified_diff().context_radius(3).header(&shown, &shown));
+        let diff = diff.unified_diff().context_radius(3).header(&shown, &shown).to_string();
+        out!("{diff}");
         outln!("(--dry-run: {} is unchanged)", file.display());
+        result(false, None, Some(diff));
         return Ok(());
     }
     let backup = match &change.before {
@@ -97,9 +105,10 @@ pub(super) fn add(request: AddRequest) -> Result<()> {
     crate::store::write_atomically(&file, change.after.as_bytes())?;
     let verb = if change.replaced { "replaced" } else { "added" };
     outln!("{verb} `{}` in {}'s config {}", request.name, client.title(), file.display());
-    if let Some(backup) = backup {
+    if let Some(backup) = &backup {
         outln!("  the file as it was: {}", backup.display());
     }
+    result(true, backup.as_deref(), None);
     if let Entry::Http { token_env: Some(var), .. } = &entry {
         outln!(
             "  the token is read from ${var} when {} starts: set it there, not in the file",
@@ -157,7 +166,7 @@ fn moat_executable() -> Result<PathBuf> {
     Ok(this)
 }
 
-pub(super) fn list(format: OutputFormat) -> Result<()> {
+pub(super) fn list() -> Result<()> {
     let mut report = Vec::new();
     for client in Client::ALL {
         let file = client_file(client)?;
@@ -171,7 +180,7 @@ pub(super) fn list(format: OutputFormat) -> Result<()> {
         };
         report.push((client, file, servers, error));
     }
-    if matches!(format, OutputFormat::Json) {
+    if super::output::json() {
         let clients: Vec<_> = report
             .iter()
             .map(|(client, file, servers, error)| {
@@ -181,7 +190,7 @@ pub(super) fn list(format: OutputFormat) -> Result<()> {
                 })
             })
             .collect();
-        outln!("{}", serde_json::to_string_pretty(&serde_json::json!({ "clients": clients }))?);
+        super::output::result(&serde_json::json!({ "clients": clients }));
         return Ok(());
     }
     for (client, file, servers, error) in &report {

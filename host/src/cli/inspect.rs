@@ -10,7 +10,7 @@ use crate::config::Config;
 use crate::load::surface::read_tools;
 use crate::tools::{Naming, ToolDef, mcp_tool};
 
-pub(super) fn inspect(path: &Path, name: Option<&str>, config: Option<&Path>, as_json: bool) -> Result<()> {
+pub(super) fn inspect(path: &Path, name: Option<&str>, config: Option<&Path>) -> Result<()> {
     let name = match name {
         Some(name) => name.to_string(),
         None => path.file_stem().and_then(|s| s.to_str()).unwrap_or("component").replace('_', "-"),
@@ -56,8 +56,8 @@ pub(super) fn inspect(path: &Path, name: Option<&str>, config: Option<&Path>, as
         "completions": derived.completions.iter().map(|(d, _, _)| d.of.clone()).collect::<Vec<_>>(),
         "unavailable": unavailable.iter().map(|(f, r)| json!({"function": f, "reason": r})).collect::<Vec<_>>(),
     });
-    if as_json {
-        outln!("{}", serde_json::to_string_pretty(&report)?);
+    if super::output::json() {
+        super::output::result(&report);
         return Ok(());
     }
     print_inspect_text(&report, &tools);

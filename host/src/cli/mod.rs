@@ -5,10 +5,10 @@
 
 use std::path::{Path, PathBuf};
 
-use anyhow::Result;
+use anyhow::{Context, Result};
 use clap::Parser;
 
-use self::args::{AuditCommand, Cli, ClientCommand, Command, LogFormat};
+use self::args::{AuditCommand, Cli, ClientCommand, Command, LogFormat, OutputFormat};
 use self::inspect::inspect;
 use self::pack::pack;
 use self::serve::{gated_config, serve};
@@ -25,6 +25,7 @@ mod client;
 mod inspect;
 mod log;
 mod pack;
+mod progress;
 mod publish;
 mod serve;
 mod trust;
@@ -41,6 +42,8 @@ pub fn main() -> Result<std::process::ExitCode> {
     // (`moat vet --server`) stay below the default level.
     let default_level = if matches!(cli.command, Command::Vet { .. }) { "warn" } else { "info" };
     let _log = init_logging(cli.log.as_deref(), default_level, cli.log_format)?;
+    let format = cli.format;
+    output::set_json(format == OutputFormat::Json);
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     let status = runtime.block_on(async {
         match cli.command {
@@ -58,15 +61,15 @@ pub fn main() -> Result<std::process::ExitCode> {
                 outln!("created {} ({name}, {lang:?}); next:", dir.display());
                 outln!("  cd {} && ./test.sh     # build, call once through moat, vet", dir.display());
                 outln!("  moat serve -c {}/moat.toml", dir.display());
+                output::result(&serde_json::json!({"created": dir, "name": name, "lang": format!("{lang:?}").to_lowercase()}));
                 Ok(())
             }
             Command::Token { principal } => {
                 let token = crate::mcp::http::new_token();
                 outln!("token for `{principal}` (shown once; give it to the client):\n  {token}\n");
-                outln!(
-                    "add to moat.toml:\n[http.tokens.{principal}]\nsha256 = \"{}\"\ntools = [\"*\"]",
-                    crate::mcp::http::hash_token(&token)
-                );
+                let sha256 = crate::mcp::http::hash_token(&token);
+                outln!("add to moat.toml:\n[http.tokens.{principal}]\nsha256 = \"{sha256}\"\ntools = [\"*\"]");
+                output::result(&serde_json::json!({"principal": principal, "token": token, "sha256": sha256}));
                 Ok(())
             }
             Command::Lock { config, lock, update } => {
@@ -80,6 +83,13 @@ pub fn main() -> Result<std::process::ExitCode> {
                 });
             }
             Command::Keygen { prefix } => trust::keygen(&prefix),
+            Command::Completions { shell } => {
+                let mut buffer = Vec::new();
+                clap_complete::generate(shell, &mut <Cli as clap::CommandFactory>::command(), "moat", &mut buffer);
+                out!("{}", String::from_utf8_lossy(&buffer));
+                Ok(())
+            }
+            Command::Man { dir } => manual(dir.as_deref()),
             Command::Client {
                 command: ClientCommand::Add { client, name, config, http, token_env, command, file, dry_run, force },
             } => client::add(client::AddRequest {
@@ -93,19 +103,25 @@ pub fn main() -> Result<std::process::ExitCode> {
                 dry_run,
                 force,
             }),
-            Command::Client { command: ClientCommand::List { format } } => client::list(format),
+            Command::Client { command: ClientCommand::List } => client::list(),
             Command::Audit { command: AuditCommand::Verify { files } } => {
                 let mut broken = Vec::new();
+                let mut logs = Vec::new();
                 for file in &files {
                     let verified = match crate::audit::verify(file) {
                         Ok(verified) => verified,
                         Err(error) if files.len() == 1 => return Err(error),
                         Err(error) => {
                             eprintln!("error: {error:#}");
+                            logs.push(serde_json::json!({"file": file, "intact": false, "error": format!("{error:#}")}));
                             broken.push(file.display().to_string());
                             continue;
                         }
                     };
+                    logs.push(serde_json::json!({
+                        "file": file, "intact": true, "lines": verified.lines, "head": verified.head,
+                        "unfinished_bytes": verified.unfinished,
+                    }));
                     outln!("{}: {} lines, chain intact; head {}", file.display(), verified.lines, verified.head);
                     if let Some(bytes) = verified.unfinished {
                         outln!(
@@ -113,6 +129,7 @@ pub fn main() -> Result<std::process::ExitCode> {
                         );
                     }
                 }
+                output::result(&serde_json::json!({ "logs": logs }));
                 match broken.is_empty() {
                     true => Ok(()),
                     false => anyhow::bail!("{} of {} logs fail: {}", broken.len(), files.len(), broken.join(", ")),
@@ -132,21 +149,22 @@ pub fn main() -> Result<std::process::ExitCode> {
             }
             Command::Verify { component, keys } => trust::verify(&component, &keys),
             Command::Inspect { component, name, config, json } => {
-                inspect(&component, name.as_deref(), config.as_deref(), json)
+                output::set_json(json || output::json());
+                inspect(&component, name.as_deref(), config.as_deref())
             }
-            Command::Vet { client_config: Some(path), timeout, format, fail_on, .. } => {
+            Command::Vet { client_config: Some(path), timeout, fail_on, .. } => {
                 let (targets, failures) = match vet_server::client_config_targets(&path, timeout).await {
                     Ok(found) => found,
                     Err(error) => (Vec::new(), vec![error]),
                 };
                 return Ok(vet_report_with(targets, failures, format, fail_on));
             }
-            Command::Vet { targets, server: true, headers, timeout, format, fail_on, .. } => {
+            Command::Vet { targets, server: true, headers, timeout, fail_on, .. } => {
                 let spec: Vec<String> = targets.iter().map(|t| t.to_string_lossy().into_owned()).collect();
                 let target = vet_server::server_target(&spec, &headers, timeout).await;
                 return Ok(vet_report(target.map(|t| vec![t]), format, fail_on));
             }
-            Command::Vet { targets, config, format, fail_on, .. } => {
+            Command::Vet { targets, config, fail_on, .. } => {
                 return Ok(vet_report(vet::load_targets(&targets, config.as_deref()), format, fail_on));
             }
             Command::Pack { component, wit, world, output } => {
@@ -161,6 +179,34 @@ pub fn main() -> Result<std::process::ExitCode> {
     status
 }
 
+/// `moat man`: the manual page of moat on stdout, or one page per command
+/// (subcommands included) in `dir`.
+fn manual(dir: Option<&Path>) -> Result<()> {
+    let command = <Cli as clap::CommandFactory>::command();
+    let Some(dir) = dir else {
+        let mut page = Vec::new();
+        clap_mangen::Man::new(command).render(&mut page)?;
+        out!("{}", String::from_utf8_lossy(&page));
+        return Ok(());
+    };
+    std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    let mut written = 0;
+    let mut pending = vec![(String::from("moat"), command)];
+    while let Some((name, mut command)) = pending.pop() {
+        command = command.name(name.clone());
+        for sub in command.get_subcommands().filter(|s| !s.is_hide_set()) {
+            pending.push((format!("{name}-{}", sub.get_name()), sub.clone()));
+        }
+        let mut page = Vec::new();
+        clap_mangen::Man::new(command).render(&mut page)?;
+        crate::store::write_atomically(&dir.join(format!("{name}.1")), &page)?;
+        written += 1;
+    }
+    outln!("wrote {written} manual pages in {}", dir.display());
+    output::result(&serde_json::json!({"dir": dir, "pages": written}));
+    Ok(())
+}
+
 /// Logs go to stderr from a thread of their own, in batches, never from the
 /// threads that serve: a stderr nobody reads cannot stop moat (see [`log`]).
 ///
@@ -172,7 +218,7 @@ pub fn main() -> Result<std::process::ExitCode> {
 fn init_logging(filter: Option<&str>, default_level: &str, format: LogFormat) -> Result<log::LogWriter> {
     use tracing_subscriber::fmt;
     use tracing_subscriber::prelude::*;
-    let (queue, writer) = log::spawn(std::io::stderr(), log::BACKLOG_LINES)?;
+    let (queue, writer) = log::spawn(progress::BelowBars, log::BACKLOG_LINES)?;
     let stderr = match format {
         LogFormat::Text => fmt::layer()
             .with_writer(queue)

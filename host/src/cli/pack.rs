@@ -40,5 +40,9 @@ pub(super) fn pack(component_path: &Path, wit: &Path, world: Option<&str>, outpu
         output.display(),
         packed_file.digest
     );
+    super::output::result(&serde_json::json!({
+        "component": component_path, "packed": output, "digest": packed_file.digest.to_string(),
+        "functions_documented": metadata.functions.len(), "world": metadata.world,
+    }));
     Ok(())
 }

@@ -22,16 +22,20 @@ pub async fn publish(component: &Path, reference: &str, key: &Path, fail_on: Sev
     let key = signing::read_signing_key(key)?;
     let name = component.file_stem().and_then(|s| s.to_str()).unwrap_or("component").replace('_', "-");
     vet_or_refuse(component, &name, fail_on)?;
-    let (file, tools, imports) = compiled_tools(component, &Naming::new(&name))?;
-    let exports: Vec<String> = tools.definitions().map(|t| t.name.clone()).collect();
-    let registry = Registry::connect(&reference).await?;
-    let manifest_digest = registry.push_component(&file.bytes, &exports, &imports).await?;
+    let (file, _, _) = compiled_tools(component, &Naming::new(&name))?;
+    let registry = Registry::connect(&reference).await?.watched(Box::new(super::progress::Transfers));
+    let manifest_digest = registry.push_component(&file.bytes).await?;
     let (payload, signature) = cosign_sign(&key, &reference, &manifest_digest);
     let tag = registry.push_signature(&manifest_digest, &payload, &signature).await?;
     outln!("published {reference}");
     outln!("  digest    {}", reference.pinned(&manifest_digest));
     outln!("  component {}", file.digest);
     outln!("  signature {}:{tag}", reference.repository());
+    super::output::result(&serde_json::json!({
+        "published": reference.to_string(), "pinned": reference.pinned(&manifest_digest).to_string(),
+        "manifest_digest": manifest_digest, "component_digest": file.digest.to_string(),
+        "signature": format!("{}:{tag}", reference.repository()),
+    }));
     Ok(())
 }
 
@@ -78,7 +82,7 @@ pub async fn add(
     if keys.is_empty() {
         bail!("no trusted key: give --key PUB or list keys in the config's [trust] keys");
     }
-    let registry = Registry::connect(&reference).await?;
+    let registry = Registry::connect(&reference).await?.watched(Box::new(super::progress::Transfers));
     let pulled = registry.pull_verified(&keys).await?;
     let pinned = reference.pinned(&pulled.manifest_digest);
 
@@ -124,5 +128,10 @@ pub async fn add(
     outln!("  signature verified with {}", pulled.key);
     outln!("  component {} ({} tools) → {}", file.digest, tools.tools.len(), path.display());
     outln!("  pinned in {} and {}", config_path.display(), lock_path.display());
+    super::output::result(&serde_json::json!({
+        "added": name, "pinned": pinned.to_string(), "key": pulled.key.to_string(),
+        "component_digest": file.digest.to_string(), "tools": tools.tools.len(), "path": path,
+        "config": config_path, "lock": lock_path,
+    }));
     Ok(())
 }

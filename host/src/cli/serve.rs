@@ -95,6 +95,7 @@ pub(super) async fn serve(
         "components ready"
     );
     let host = Arc::new(host);
+    super::progress::while_compiling(host.clone());
     let stopping = tokio_util::sync::CancellationToken::new();
     tokio::spawn(stop_on_signal(stopping.clone()));
     if let Some(bind) = config.metrics_bind {

@@ -25,6 +25,7 @@ pub fn lock(config_path: &Path, lock_path: &Path, updates: &[String]) -> Result<
     let mut lock = existing.unwrap_or(LockFile { version: LOCK_VERSION, components: Default::default() });
     let mut changed = creating;
     let mut pending = Vec::new();
+    let mut report = Vec::new();
     for spec in &config.components {
         let (file, tools, _) = compiled_tools(&spec.path, &spec.naming())?;
         let approved = lock.components.get(&spec.name);
@@ -37,18 +38,28 @@ pub fn lock(config_path: &Path, lock_path: &Path, updates: &[String]) -> Result<
                 let changes = current.changes_since(approved);
                 if changes.is_empty() {
                     outln!("{}: unchanged ({})", spec.name, current.digest);
+                    report.push(serde_json::json!({"name": spec.name, "state": "unchanged", "digest": current.digest}));
                     continue;
                 }
                 outln!("{}: changed since it was approved", spec.name);
                 for change in &changes {
                     outln!("  {change}");
                 }
+                let changes: Vec<String> = changes.iter().map(ToString::to_string).collect();
+                report.push(serde_json::json!({
+                    "name": spec.name, "state": "changed", "digest": current.digest,
+                    "changes": changes, "approved": approve,
+                }));
             }
             None => {
                 outln!("{}: new, {} ({} tools)", spec.name, current.digest, current.tools.len());
                 for grant in &current.grants {
                     outln!("  grant: {grant}");
                 }
+                report.push(serde_json::json!({
+                    "name": spec.name, "state": "new", "digest": current.digest,
+                    "tools": current.tools.len(), "grants": current.grants, "approved": approve,
+                }));
             }
         }
         if approve {
@@ -69,6 +80,7 @@ pub fn lock(config_path: &Path, lock_path: &Path, updates: &[String]) -> Result<
         .collect();
     for name in stale {
         outln!("{name}: no longer in the config, removed from the lock");
+        report.push(serde_json::json!({"name": name, "state": "removed"}));
         lock.components.remove(&name);
         changed = true;
     }
@@ -82,6 +94,9 @@ pub fn lock(config_path: &Path, lock_path: &Path, updates: &[String]) -> Result<
             pending.join(", ")
         );
     }
+    super::output::result(&serde_json::json!({
+        "lock": lock_path, "written": changed, "components": report, "not_approved": pending,
+    }));
     Ok(pending.is_empty())
 }
 
@@ -89,6 +104,7 @@ pub fn keygen(prefix: &Path) -> Result<()> {
     let (private, public) = signing::keygen(prefix)?;
     outln!("private key {} (keep it secret; mode 0600)", private.display());
     outln!("public key  {} (give it to those who verify)", public.display());
+    super::output::result(&serde_json::json!({"private_key": private, "public_key": public}));
     Ok(())
 }
 
@@ -99,6 +115,7 @@ pub fn sign(component: &Path, key: &Path, output: Option<&Path>) -> Result<PathB
     let path = output.map(Path::to_path_buf).unwrap_or_else(|| signing::bundle_path(component));
     crate::store::write_atomically(&path, (serde_json::to_string_pretty(&bundle)? + "\n").as_bytes())?;
     outln!("signed {} → {}", component.display(), path.display());
+    super::output::result(&serde_json::json!({"component": component, "bundle": path}));
     Ok(path)
 }
 
@@ -108,5 +125,6 @@ pub fn verify(component: &Path, keys: &[PathBuf]) -> Result<()> {
     let key = signing::verify_component(component, &bytes, &keys)
         .with_context(|| format!("{} failed verification", component.display()))?;
     outln!("{}: signature verified with {}", component.display(), key.label);
+    super::output::result(&serde_json::json!({"component": component, "verified": true, "key": key.label}));
     Ok(())
 }

@@ -6,11 +6,13 @@
 
 use std::path::{Path, PathBuf};
 
+use anstyle::AnsiColor;
 use anyhow::{Context as _, Result, bail};
 use serde_json::{Value, json};
 
 use super::EXIT_BAD_INPUT;
 use super::args::OutputFormat;
+use super::output::paint;
 use crate::bounds::{MAX_VET_DEFINITIONS, MAX_VET_FILE_BYTES, size};
 use crate::config::{ComponentSpec, Config};
 use crate::policy::Policy;
@@ -102,8 +104,8 @@ impl VetReport {
                 for finding in findings {
                     counts[finding.severity as usize] += 1;
                     out.push_str(&format!(
-                        "    {:<8} {}  in {}\n             {}\n             {:?}\n",
-                        finding.severity.to_string(),
+                        "    {} {}  in {}\n             {}\n             {:?}\n",
+                        severity_label(finding.severity),
                         finding.rule,
                         finding.field,
                         finding.message,
@@ -119,10 +121,25 @@ impl VetReport {
             counts[2],
             counts[1],
             counts[0],
-            if worst.is_some_and(|w| w >= fail_on) { "FAILED" } else { "passed" }
+            if worst.is_some_and(|w| w >= fail_on) {
+                paint("FAILED", AnsiColor::Red.on_default().bold())
+            } else {
+                paint("passed", AnsiColor::Green.on_default())
+            }
         ));
         out
     }
+}
+
+/// A severity, padded to a column, in its colour on a terminal.
+fn severity_label(severity: Severity) -> String {
+    let style = match severity {
+        Severity::Critical => AnsiColor::Red.on_default().bold(),
+        Severity::High => AnsiColor::Red.on_default(),
+        Severity::Medium => AnsiColor::Yellow.on_default(),
+        Severity::Low => AnsiColor::Cyan.on_default(),
+    };
+    paint(&format!("{:<8}", severity.to_string()), style)
 }
 
 /// Reads every target (or every component of `config` when there are none).
@@ -285,9 +302,7 @@ pub(super) fn vet_report_with(
     }
     let report = vet_targets(targets);
     match format {
-        OutputFormat::Json => {
-            outln!("{}", serde_json::to_string_pretty(&report.to_json(fail_on)).expect("reports serialise"))
-        }
+        OutputFormat::Json => super::output::result(&report.to_json(fail_on)),
         OutputFormat::Text => out!("{}", report.to_text(fail_on)),
     }
     failures.iter().for_each(|error| eprintln!("error: {error:#}"));

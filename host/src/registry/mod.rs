@@ -8,7 +8,8 @@
 //! signature in its `dev.cosignproject.cosign/signature` annotation); and
 //! the pull that resolves a tag to a digest once, checks every digest on
 //! the way down, and verifies the signature chain before anything is kept.
-//! Plain HTTP is used for loopback registries only.
+//! Plain HTTP is used for loopback registries only. Credentials are
+//! [`credentials`]; the manifest's annotations, [`annotations`].
 
 use anyhow::{Context, Result, bail, ensure};
 use oci_client::client::{ClientConfig, ClientProtocol};
@@ -17,6 +18,9 @@ use oci_client::{Client, Reference};
 use serde_json::{Value, json};
 
 use crate::signing::{self, OciSignature, TrustedKey, oci_digest};
+
+pub mod annotations;
+pub mod credentials;
 
 pub const OCI_MANIFEST_MEDIA_TYPE: &str = "application/vnd.oci.image.manifest.v1+json";
 pub const WASM_CONFIG_MEDIA_TYPE: &str = "application/vnd.wasm.config.v0+json";
@@ -68,12 +72,26 @@ impl std::fmt::Display for OciRef {
     }
 }
 
-/// A registry client for one reference: HTTPS, or plain HTTP on loopback.
-/// Credentials come from `MOAT_REGISTRY_USERNAME` and `MOAT_REGISTRY_PASSWORD`.
+/// Told of each blob as it moves, for a progress display; the command line
+/// draws bars with it, the library draws nothing.
+pub trait Watch: Send + Sync {
+    /// A blob of `bytes` (when known) starts moving; the handle is told how
+    /// far it got, and dropped when it is done.
+    fn start(&self, what: &str, bytes: Option<u64>) -> Box<dyn Moving>;
+}
+
+/// One blob on its way ([`Watch::start`]).
+pub trait Moving: Send {
+    fn reached(&self, bytes: u64);
+}
+
+/// A registry client for one reference: HTTPS, or plain HTTP on loopback,
+/// with the credentials [`credentials::for_registry`] finds.
 pub struct Registry {
     client: Client,
     auth: RegistryAuth,
     reference: OciRef,
+    watch: Option<Box<dyn Watch>>,
 }
 
 impl Registry {
@@ -86,20 +104,32 @@ impl Registry {
             ClientProtocol::Https
         };
         let client = Client::new(ClientConfig { protocol, ..Default::default() });
-        let auth = match (std::env::var("MOAT_REGISTRY_USERNAME"), std::env::var("MOAT_REGISTRY_PASSWORD")) {
-            (Ok(user), Ok(password)) => RegistryAuth::Basic(user, password),
-            _ => RegistryAuth::Anonymous,
-        };
+        let (auth, source) = credentials::for_registry(reference.0.resolve_registry())?;
+        tracing::debug!(registry = reference.0.resolve_registry(), credentials = ?source, "registry");
         client.store_auth_if_needed(reference.0.resolve_registry(), &auth).await;
-        Ok(Registry { client, auth, reference: reference.clone() })
+        Ok(Registry { client, auth, reference: reference.clone(), watch: None })
+    }
+
+    /// Tells `watch` of every blob moved from now on.
+    pub fn watched(mut self, watch: Box<dyn Watch>) -> Registry {
+        self.watch = Some(watch);
+        self
+    }
+
+    fn moving(&self, what: &str, bytes: Option<u64>) -> Option<Box<dyn Moving>> {
+        self.watch.as_ref().map(|watch| watch.start(what, bytes))
     }
 
     async fn push_blob(&self, bytes: &[u8]) -> Result<(String, usize)> {
         let digest = oci_digest(bytes);
+        let moving = self.moving(&format!("pushing {}", short(&digest)), Some(bytes.len() as u64));
         self.client
             .push_blob(&self.reference.0, bytes.to_vec(), &digest)
             .await
             .with_context(|| format!("cannot push blob {digest} to {}", self.reference))?;
+        if let Some(moving) = moving {
+            moving.reached(bytes.len() as u64);
+        }
         Ok((digest, bytes.len()))
     }
 
@@ -117,23 +147,20 @@ impl Registry {
 
     /// Pushes `component` in the Wasm artifact layout under the reference's
     /// tag; the manifest digest.
-    pub async fn push_component(
-        &self,
-        component: &[u8],
-        exports: &[String],
-        imports: &[String],
-    ) -> Result<String> {
+    pub async fn push_component(&self, component: &[u8]) -> Result<String> {
         ensure!(
             self.reference.0.tag().is_some() && self.reference.0.digest().is_none(),
             "publish to a tag, e.g. oci://HOST/REPO:1.0.0"
         );
         let layer_digest = oci_digest(component);
+        let world = crate::component::world_names(component)?;
+        let annotations = annotations::of_component(component);
         let config = serde_json::to_vec(&json!({
             "created": humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string(),
             "architecture": "wasm",
             "os": "wasip2",
             "layerDigests": [layer_digest],
-            "component": {"exports": exports, "imports": imports, "target": null},
+            "component": {"exports": world.exports, "imports": world.imports, "target": null},
         }))?;
         let (config_digest, config_size) = self.push_blob(&config).await?;
         let (layer_digest, layer_size) = self.push_blob(component).await?;
@@ -143,6 +170,7 @@ impl Registry {
             "artifactType": WASM_CONFIG_MEDIA_TYPE,
             "config": {"mediaType": WASM_CONFIG_MEDIA_TYPE, "digest": config_digest, "size": config_size},
             "layers": [{"mediaType": WASM_LAYER_MEDIA_TYPE, "digest": layer_digest, "size": layer_size}],
+            "annotations": annotations,
         }))?;
         self.push_manifest(&self.reference.0, &manifest).await
     }
@@ -186,10 +214,12 @@ impl Registry {
         Ok((bytes.to_vec(), value))
     }
 
-    async fn blob(&self, digest: &str) -> Result<Vec<u8>> {
+    async fn blob(&self, digest: &str, size: Option<u64>) -> Result<Vec<u8>> {
         let mut bytes = Vec::new();
+        let moving = self.moving(&format!("pulling {}", short(digest)), size);
+        let sink = Counting { bytes: &mut bytes, moving: moving.as_deref() };
         self.client
-            .pull_blob(&self.reference.0, digest, &mut bytes)
+            .pull_blob(&self.reference.0, digest, sink)
             .await
             .with_context(|| format!("cannot pull blob {digest} from {}", self.reference))?;
         ensure!(
@@ -228,7 +258,7 @@ impl Registry {
             self.reference
         );
         let layer_digest = layer.get("digest").and_then(Value::as_str).context("the layer has no digest")?;
-        let component = self.blob(layer_digest).await?;
+        let component = self.blob(layer_digest, layer.get("size").and_then(Value::as_u64)).await?;
 
         let tag = signature_tag(&manifest_digest);
         let (_, signature_manifest) = self
@@ -249,7 +279,7 @@ impl Registry {
                 continue;
             };
             let Some(digest) = layer.get("digest").and_then(Value::as_str) else { continue };
-            let payload = self.blob(digest).await?;
+            let payload = self.blob(digest, layer.get("size").and_then(Value::as_u64)).await?;
             let chain = OciSignature {
                 reference: self.reference.repository(),
                 manifest: String::from_utf8(manifest_bytes.clone()).context("the manifest is not UTF-8")?,
@@ -293,4 +323,44 @@ pub fn cosign_sign(
     let payload = signing::simple_signing_payload(&reference.repository(), manifest_digest);
     let signature = signing::sign_bytes(key, &payload);
     (payload, signature)
+}
+
+/// A digest short enough for a progress line.
+fn short(digest: &str) -> &str {
+    &digest[..digest.len().min("sha256:".len() + 12)]
+}
+
+/// A blob's bytes as they arrive, told to the watch.
+struct Counting<'a> {
+    bytes: &'a mut Vec<u8>,
+    moving: Option<&'a dyn Moving>,
+}
+
+impl tokio::io::AsyncWrite for Counting<'_> {
+    fn poll_write(
+        self: std::pin::Pin<&mut Self>,
+        _: &mut std::task::Context<'_>,
+        buf: &[u8],
+    ) -> std::task::Poll<std::io::Result<usize>> {
+        let this = self.get_mut();
+        this.bytes.extend_from_slice(buf);
+        if let Some(moving) = this.moving {
+            moving.reached(this.bytes.len() as u64);
+        }
+        std::task::Poll::Ready(Ok(buf.len()))
+    }
+
+    fn poll_flush(
+        self: std::pin::Pin<&mut Self>,
+        _: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::task::Poll::Ready(Ok(()))
+    }
+
+    fn poll_shutdown(
+        self: std::pin::Pin<&mut Self>,
+        _: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::task::Poll::Ready(Ok(()))
+    }
 }
