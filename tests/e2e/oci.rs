@@ -429,3 +429,86 @@ fn the_artifact_names_its_wit_exports_and_carries_the_components_metadata_as_ann
     let imports = config["component"]["imports"].as_array().unwrap();
     assert!(imports.iter().any(|i| i.as_str().unwrap().starts_with("wasi:")), "{config}");
 }
+
+/// `moat serve ARGS` over stdio as an rmcp client sees it: the tools it
+/// lists, or the error it stopped with.
+async fn serve_and_list(args: &[&std::ffi::OsStr]) -> Result<Vec<String>, String> {
+    use rmcp::ServiceExt;
+    let mut command = tokio::process::Command::new(crate::support::MOAT);
+    command.arg("serve").args(args).env("RUST_LOG", "info");
+    let (transport, stderr) = rmcp::transport::TokioChildProcess::builder(command)
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn moat");
+    let log = tokio::spawn(async move {
+        let mut text = String::new();
+        tokio::io::AsyncReadExt::read_to_string(&mut stderr.unwrap(), &mut text).await.ok();
+        text
+    });
+    match ().serve(transport).await {
+        Ok(client) => {
+            let tools = client.list_all_tools().await.unwrap();
+            client.cancel().await.unwrap();
+            Ok(tools.into_iter().map(|t| t.name.to_string()).collect())
+        }
+        Err(_) => Err(log.await.unwrap()),
+    }
+}
+
+#[tokio::test]
+async fn serve_takes_a_digest_pinned_reference_verified_and_kept_by_digest() {
+    let registry = LocalRegistry::start();
+    let dir = tempfile::tempdir().unwrap();
+    let (private, public) = keygen(dir.path(), "publisher");
+    let (_, stranger) = keygen(dir.path(), "stranger");
+    let tagged = registry.reference("tools/text:1.0.0");
+    let text = example("text");
+    let published = moat(&[os("publish"), text.as_os_str(), os(&tagged), os("--key"), private.as_os_str()]);
+    assert!(published.status.success(), "{}", out(&published));
+    let pinned = stdout_of(&published)
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("digest").map(|d| d.trim().to_string()))
+        .expect("publish prints the pinned reference");
+    assert!(pinned.contains("@sha256:"), "{pinned}");
+    let cache = dir.path().join("cache");
+    let args = |key: &Path| -> Vec<std::ffi::OsString> {
+        vec![
+            pinned.clone().into(),
+            "--trusted-key".into(),
+            key.as_os_str().into(),
+            "--cache-dir".into(),
+            cache.as_os_str().into(),
+        ]
+    };
+    let served = |args: Vec<std::ffi::OsString>| async move {
+        let args: Vec<&std::ffi::OsStr> = args.iter().map(|a| a.as_os_str()).collect();
+        serve_and_list(&args).await
+    };
+
+    let tools = served(args(&public)).await.expect("served");
+    assert!(tools.iter().any(|t| t == "text.word-count"), "{tools:?}");
+    // The copy is kept by digest; the next start does not need the registry.
+    let pulled = cache.join("pulled");
+    let kept: Vec<_> = std::fs::read_dir(&pulled).unwrap().map(|e| e.unwrap().path()).collect();
+    assert!(kept.iter().any(|p| p.to_str().unwrap().ends_with(".wasm")), "{kept:?}");
+    drop(registry);
+    assert!(served(args(&public)).await.is_ok(), "served from the kept copy");
+
+    // A key that did not sign it: refused (the kept copy's chain is checked at load).
+    let refused = served(args(&stranger)).await.expect_err("a stranger's key verifies nothing");
+    assert!(refused.contains("signature"), "{refused}");
+    // Changed bytes in the kept copy: refused.
+    let wasm = kept.iter().find(|p| p.extension().is_some_and(|e| e == "wasm")).unwrap();
+    let mut bytes = std::fs::read(wasm).unwrap();
+    let last = bytes.len() - 1;
+    bytes[last] ^= 1;
+    std::fs::write(wasm, bytes).unwrap();
+    let refused = served(args(&public)).await.expect_err("changed bytes are never served");
+    assert!(refused.contains("signature"), "{refused}");
+
+    // A tag, and no key: refused before anything is pulled.
+    let tag = moat(&[os("serve"), os(&tagged), os("--trusted-key"), public.as_os_str()]);
+    assert!(stderr_of(&tag).contains("not a tag"), "{}", stderr_of(&tag));
+    let keyless = moat(&[os("serve"), os(&pinned)]);
+    assert!(stderr_of(&keyless).contains("no trusted key"), "{}", stderr_of(&keyless));
+}

@@ -43,7 +43,10 @@ pub(super) enum Command {
         /// Directory for compiled components (default: the user cache directory).
         #[arg(long, value_name = "DIR")]
         cache_dir: Option<PathBuf>,
-        /// Components to serve besides those in the config, named after their file.
+        /// Components to serve besides those in the config: files, named
+        /// after the file, or `oci://HOST/REPO@sha256:…` references, pulled,
+        /// verified against the trusted keys and kept by digest in the cache
+        /// directory, named after the repository.
         components: Vec<PathBuf>,
         /// Serve MCP Streamable HTTP at http://ADDR/mcp instead of stdio
         /// (default ADDR: [http] bind, else 127.0.0.1:8787).

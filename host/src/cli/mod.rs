@@ -52,7 +52,7 @@ pub fn main() -> Result<std::process::ExitCode> {
             }
             Command::Call { tool, arguments, config, cache_dir, trust } => {
                 let config_path = crate::config::named_or_discovered(config.as_deref())?;
-                let config = gated_config(Some(&config_path), cache_dir, &[], &trust)?;
+                let config = gated_config(Some(&config_path), cache_dir, &[], &trust).await?;
                 return call::call(&config, &tool, arguments.as_deref()).await;
             }
             Command::New { name, lang, dir, no_wasi } => {

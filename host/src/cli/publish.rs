@@ -135,3 +135,42 @@ pub async fn add(
     }));
     Ok(())
 }
+
+/// For `moat serve oci://HOST/REPO@sha256:…`: the component the digest
+/// names, verified against the config's trusted keys and kept in the cache
+/// directory by digest (a later start uses the copy there, its signature
+/// checked again at load). A tag is refused: what is served is what the
+/// digest pins. Its name (the repository's last segment), path and source.
+pub async fn pull_pinned(reference: &str, config: &Config) -> Result<(String, PathBuf, String)> {
+    let parsed = OciRef::parse(reference)?;
+    let Some(digest) = parsed.digest() else {
+        bail!(
+            "{reference}: serve a digest (oci://HOST/REPO@sha256:…), not a tag, which can move; `moat add` pins a tag"
+        )
+    };
+    if config.gates.trusted_keys.is_empty() {
+        bail!(
+            "{reference}: no trusted key to verify it with (--trusted-key PUB, or [trust] keys in the config)"
+        );
+    }
+    let name = parsed.repository().rsplit('/').next().unwrap_or("component").replace('_', "-");
+    let dir = config
+        .cache_dir
+        .clone()
+        .or_else(crate::runtime::cache::CompileCache::default_dir)
+        .context("no cache directory for pulled components: give --cache-dir")?
+        .join("pulled");
+    let path = dir.join(format!("{name}@{}.wasm", digest.trim_start_matches("sha256:")));
+    let signature = signing::oci_signature_path(&path);
+    if path.is_file() && signature.is_file() {
+        tracing::info!(component = name, path = %path.display(), "pulled before; its signature is checked at load");
+        return Ok((name, path, reference.to_owned()));
+    }
+    let registry = Registry::connect(&parsed).await?.watched(Box::new(super::progress::Transfers));
+    let pulled = registry.pull_verified(&config.gates.trusted_keys).await?;
+    crate::store::create_private_dir(&dir)?;
+    write_atomically(&signature, (serde_json::to_string_pretty(&pulled.signature)? + "\n").as_bytes())?;
+    write_atomically(&path, &pulled.component)?;
+    tracing::info!(component = name, key = pulled.key, path = %path.display(), "pulled and verified");
+    Ok((name, path, reference.to_owned()))
+}

@@ -14,7 +14,7 @@ use crate::served::Host;
 
 /// The config to serve (or call) with: the file, the components named on the
 /// command line, and the trust gates of the command line and the lock file.
-pub(super) fn gated_config(
+pub(super) async fn gated_config(
     config_path: Option<&Path>,
     cache_dir: Option<PathBuf>,
     paths: &[PathBuf],
@@ -24,7 +24,9 @@ pub(super) fn gated_config(
         Some(path) => Config::load(path)?,
         None => Config::default(),
     };
-    config.add_paths(paths)?;
+    let (references, paths): (Vec<&PathBuf>, Vec<&PathBuf>) =
+        paths.iter().partition(|path| path.to_str().is_some_and(|p| p.starts_with("oci://")));
+    config.add_paths(&paths.into_iter().cloned().collect::<Vec<_>>())?;
     for key in &trust.trusted_keys {
         config.gates.trusted_keys.push(crate::signing::TrustedKey::read(key)?);
     }
@@ -57,6 +59,11 @@ pub(super) fn gated_config(
     if let Some(dir) = cache_dir {
         config.cache_dir = Some(dir);
     }
+    for reference in references {
+        let reference = reference.to_str().expect("checked above");
+        let (name, path, pinned) = super::publish::pull_pinned(reference, &config).await?;
+        config.add_pulled(name, path, pinned)?;
+    }
     if config.components.is_empty() {
         bail!("nothing to serve: name components in a config file (--config) or on the command line");
     }
@@ -78,7 +85,7 @@ pub(super) async fn serve(
     if let Some(path) = config_path {
         tracing::info!(config = %path.display(), "config");
     }
-    let config = gated_config(config_path, cache_dir, paths, trust)?;
+    let config = gated_config(config_path, cache_dir, paths, trust).await?;
     let (mut host, report) = crate::load::load(&config)?;
     if let Some(telemetry) = &config.telemetry {
         host.export_telemetry(telemetry)?;

@@ -448,6 +448,25 @@ impl Config {
     }
 
     /// Adds components given on the command line, named after their file stem.
+    /// Adds a component pulled from `source` (`oci://…@sha256:…`), stored at `path`.
+    pub fn add_pulled(&mut self, name: String, path: PathBuf, source: String) -> Result<()> {
+        validate_component_name(&name)
+            .with_context(|| format!("{source}: name it in a config file instead"))?;
+        if self.components.iter().any(|c| c.name == name) {
+            bail!("{source}: a component named `{name}` is already served");
+        }
+        self.components.push(ComponentSpec {
+            name,
+            source: Some(source),
+            names: BTreeMap::new(),
+            path,
+            limits: self.default_limits,
+            policy: Arc::default(),
+            scan: self.scan,
+        });
+        Ok(())
+    }
+
     pub fn add_paths(&mut self, paths: &[PathBuf]) -> Result<()> {
         for path in paths {
             let stem = path

@@ -45,6 +45,11 @@ impl OciRef {
     }
 
     /// `HOST/REPOSITORY`, what cosign calls the docker reference.
+    /// The digest the reference pins, if it pins one.
+    pub fn digest(&self) -> Option<&str> {
+        self.0.digest()
+    }
+
     pub fn repository(&self) -> String {
         format!("{}/{}", self.0.registry(), self.0.repository())
     }
