@@ -512,3 +512,88 @@ async fn serve_takes_a_digest_pinned_reference_verified_and_kept_by_digest() {
     let keyless = moat(&[os("serve"), os(&pinned)]);
     assert!(stderr_of(&keyless).contains("no trusted key"), "{}", stderr_of(&keyless));
 }
+
+#[tokio::test]
+async fn publish_writes_a_server_json_whose_package_arguments_serve_the_component() {
+    let registry = LocalRegistry::start();
+    let dir = tempfile::tempdir().unwrap();
+    let (private, public) = keygen(dir.path(), "publisher");
+    let reference = registry.reference("tools/text:1.4.0");
+    let listing = dir.path().join("server.json");
+    let text = example("text");
+    let published = moat(&[
+        os("publish"),
+        text.as_os_str(),
+        os(&reference),
+        os("--key"),
+        private.as_os_str(),
+        os("--server-json"),
+        listing.as_os_str(),
+        os("--server-name"),
+        os("io.github.moat-tests/text"),
+        os("--remote"),
+        os("https://tools.example.com/mcp"),
+    ]);
+    assert!(published.status.success(), "{}", out(&published));
+    let document: serde_json::Value = serde_json::from_slice(&std::fs::read(&listing).unwrap()).unwrap();
+
+    // What the 2025-12-11 schema demands of it (the schema itself is not in
+    // a registry these tests can install from).
+    assert_eq!(
+        document["$schema"],
+        "https://static.modelcontextprotocol.io/schemas/2025-12-11/server.schema.json"
+    );
+    assert_eq!(document["name"], "io.github.moat-tests/text");
+    let description = document["description"].as_str().unwrap();
+    assert!((1..=100).contains(&description.chars().count()), "{description}");
+    assert_eq!(document["version"], "1.4.0");
+    let package = &document["packages"][0];
+    assert_eq!(package["registryType"], "oci");
+    assert_eq!(package["identifier"], reference.trim_start_matches("oci://"));
+    assert_eq!(package["transport"]["type"], "stdio");
+    assert_eq!(document["remotes"][0]["type"], "streamable-http");
+    assert_eq!(document["remotes"][0]["headers"][0]["isSecret"], true);
+    let meta = &document["_meta"]["io.modelcontextprotocol.registry/publisher-provided"]["moat"];
+    assert!(meta["tools"].as_array().unwrap().iter().any(|t| t == "text.word-count"), "{meta}");
+
+    // The manifest names the server, as the registry's OCI ownership check reads it.
+    let manifest = registry.get("/v2/tools/text/manifests/1.4.0");
+    assert!(
+        manifest.contains("\"io.modelcontextprotocol.server.name\":\"io.github.moat-tests/text\""),
+        "{manifest}"
+    );
+
+    // The package's arguments, with the key filled in, are a command moat serves.
+    let mut args: Vec<std::ffi::OsString> = Vec::new();
+    for argument in package["packageArguments"].as_array().unwrap() {
+        match argument["type"].as_str().unwrap() {
+            "positional" => args.push(argument["value"].as_str().unwrap().into()),
+            _ => {
+                args.push(argument["name"].as_str().unwrap().into());
+                args.push(public.as_os_str().into());
+            }
+        }
+    }
+    assert_eq!(args[0], "serve");
+    let cache = dir.path().join("cache");
+    let mut rest: Vec<&std::ffi::OsStr> = args[1..].iter().map(|a| a.as_os_str()).collect();
+    rest.extend([os("--cache-dir"), cache.as_os_str()]);
+    let tools = serve_and_list(&rest).await.expect("the listed command serves");
+    assert!(tools.iter().any(|t| t == "text.word-count"), "{tools:?}");
+
+    // A name the registry would refuse is refused before anything is pushed.
+    let refused = moat(&[
+        os("publish"),
+        text.as_os_str(),
+        os(&registry.reference("tools/other:1.0.0")),
+        os("--key"),
+        private.as_os_str(),
+        os("--server-json"),
+        listing.as_os_str(),
+        os("--server-name"),
+        os("no-slash"),
+    ]);
+    assert!(!refused.status.success());
+    assert!(stderr_of(&refused).contains("reverse-DNS"), "{}", stderr_of(&refused));
+    assert!(!registry.get("/v2/tools/other/tags/list").contains("1.0.0"));
+}

@@ -185,6 +185,16 @@ pub(super) enum Command {
         /// Refuse to publish with vet findings at or above this severity.
         #[arg(long, value_enum, default_value = "medium")]
         fail_on: Severity,
+        /// Also write the official MCP Registry's server.json for it to FILE.
+        #[arg(long, value_name = "FILE", requires = "server_name")]
+        server_json: Option<PathBuf>,
+        /// Its name in the MCP Registry, reverse-DNS (io.github.you/text-tools);
+        /// also set on the manifest as `io.modelcontextprotocol.server.name`.
+        #[arg(long, value_name = "NAME")]
+        server_name: Option<String>,
+        /// A moat serving it over Streamable HTTP, listed as a remote.
+        #[arg(long, value_name = "URL", requires = "server_json")]
+        remote: Option<String>,
     },
     /// Pull a component from an OCI registry, verify its signature, vet it,
     /// and pin it by digest in the config and the lock.

@@ -135,8 +135,9 @@ pub fn main() -> Result<std::process::ExitCode> {
                     false => anyhow::bail!("{} of {} logs fail: {}", broken.len(), files.len(), broken.join(", ")),
                 }
             }
-            Command::Publish { component, reference, key, fail_on } => {
-                publish::publish(&component, &reference, &key, fail_on).await
+            Command::Publish { component, reference, key, fail_on, server_json, server_name, remote } => {
+                let listing = publish::ListingRequest { file: server_json, name: server_name, remote };
+                publish::publish(&component, &reference, &key, fail_on, &listing).await
             }
             Command::Add { reference, keys, config, name, fail_on } => {
                 let config = config

@@ -11,30 +11,73 @@ use crate::config::{Config, validate_component_name};
 use crate::findings::Severity;
 use crate::lock::{LOCK_VERSION, LockFile, LockedComponent, path_for_config};
 use crate::policy::Policy;
-use crate::registry::{OciRef, Registry, cosign_sign};
+use crate::registry::{OciRef, Registry, cosign_sign, server_json};
 use crate::signing::{self, TrustedKey};
 use crate::store::write_atomically;
 use crate::tools::Naming;
 
-/// Vets, signs and pushes `component` to `reference` (a tag).
-pub async fn publish(component: &Path, reference: &str, key: &Path, fail_on: Severity) -> Result<()> {
+/// What `publish` is asked to list in the MCP Registry's format.
+pub struct ListingRequest {
+    pub file: Option<PathBuf>,
+    pub name: Option<String>,
+    pub remote: Option<String>,
+}
+
+/// Vets, signs and pushes `component` to `reference` (a tag); with a
+/// listing, writes its server.json.
+pub async fn publish(
+    component: &Path,
+    reference: &str,
+    key: &Path,
+    fail_on: Severity,
+    listing: &ListingRequest,
+) -> Result<()> {
     let reference = OciRef::parse(reference)?;
     let key = signing::read_signing_key(key)?;
+    if let Some(name) = &listing.name {
+        server_json::check_name(name)?;
+    }
     let name = component.file_stem().and_then(|s| s.to_str()).unwrap_or("component").replace('_', "-");
     vet_or_refuse(component, &name, fail_on)?;
-    let (file, _, _) = compiled_tools(component, &Naming::new(&name))?;
+    let (file, tools, _) = compiled_tools(component, &Naming::new(&name))?;
     let registry = Registry::connect(&reference).await?.watched(Box::new(super::progress::Transfers));
-    let manifest_digest = registry.push_component(&file.bytes).await?;
+    let mut annotations = std::collections::BTreeMap::new();
+    if let Some(server_name) = &listing.name {
+        annotations.insert("io.modelcontextprotocol.server.name".to_owned(), server_name.clone());
+    }
+    let manifest_digest = registry.push_component(&file.bytes, &annotations).await?;
     let (payload, signature) = cosign_sign(&key, &reference, &manifest_digest);
     let tag = registry.push_signature(&manifest_digest, &payload, &signature).await?;
+    let pinned = reference.pinned(&manifest_digest);
     outln!("published {reference}");
-    outln!("  digest    {}", reference.pinned(&manifest_digest));
+    outln!("  digest    {pinned}");
     outln!("  component {}", file.digest);
     outln!("  signature {}:{tag}", reference.repository());
+    if let (Some(path), Some(server_name)) = (&listing.file, &listing.name) {
+        let metadata = crate::registry::annotations::of_component(&file.bytes);
+        let version = reference
+            .tag()
+            .map(str::to_owned)
+            .or_else(|| metadata.get("org.opencontainers.image.version").cloned())
+            .unwrap_or_else(|| "0.0.0".to_owned());
+        let tool_names: Vec<String> = tools.definitions().map(|t| t.name.clone()).collect();
+        let document = server_json::server_json(&server_json::Listing {
+            name: server_name,
+            image: reference.to_string().trim_start_matches("oci://"),
+            pinned: pinned.trim_start_matches("oci://"),
+            version: &version,
+            description: metadata.get("org.opencontainers.image.description").map(String::as_str),
+            tools: &tool_names,
+            signature_tag: &format!("{}:{tag}", reference.repository()),
+            remote: listing.remote.as_deref(),
+        });
+        write_atomically(path, (serde_json::to_string_pretty(&document)? + "\n").as_bytes())?;
+        outln!("  listing   {} (MCP Registry server.json, {server_name})", path.display());
+    }
     super::output::result(&serde_json::json!({
-        "published": reference.to_string(), "pinned": reference.pinned(&manifest_digest).to_string(),
+        "published": reference.to_string(), "pinned": pinned,
         "manifest_digest": manifest_digest, "component_digest": file.digest.to_string(),
-        "signature": format!("{}:{tag}", reference.repository()),
+        "signature": format!("{}:{tag}", reference.repository()), "server_json": listing.file,
     }));
     Ok(())
 }

@@ -21,6 +21,7 @@ use crate::signing::{self, OciSignature, TrustedKey, oci_digest};
 
 pub mod annotations;
 pub mod credentials;
+pub mod server_json;
 
 pub const OCI_MANIFEST_MEDIA_TYPE: &str = "application/vnd.oci.image.manifest.v1+json";
 pub const WASM_CONFIG_MEDIA_TYPE: &str = "application/vnd.wasm.config.v0+json";
@@ -55,6 +56,11 @@ impl OciRef {
     }
 
     /// `oci://HOST/REPOSITORY@DIGEST`: the pinned form.
+    /// The tag the reference names, if it names one.
+    pub fn tag(&self) -> Option<&str> {
+        self.0.tag()
+    }
+
     pub fn pinned(&self, digest: &str) -> String {
         format!("oci://{}@{digest}", self.repository())
     }
@@ -152,14 +158,19 @@ impl Registry {
 
     /// Pushes `component` in the Wasm artifact layout under the reference's
     /// tag; the manifest digest.
-    pub async fn push_component(&self, component: &[u8]) -> Result<String> {
+    pub async fn push_component(
+        &self,
+        component: &[u8],
+        extra_annotations: &std::collections::BTreeMap<String, String>,
+    ) -> Result<String> {
         ensure!(
             self.reference.0.tag().is_some() && self.reference.0.digest().is_none(),
             "publish to a tag, e.g. oci://HOST/REPO:1.0.0"
         );
         let layer_digest = oci_digest(component);
         let world = crate::component::world_names(component)?;
-        let annotations = annotations::of_component(component);
+        let mut annotations = annotations::of_component(component);
+        annotations.extend(extra_annotations.clone());
         let config = serde_json::to_vec(&json!({
             "created": humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string(),
             "architecture": "wasm",
