@@ -75,16 +75,79 @@ pub fn keygen(prefix: &Path) -> Result<(PathBuf, PathBuf)> {
     Ok((private_path, public_path))
 }
 
-/// Reads a PKCS#8 PEM private key (`-----BEGIN PRIVATE KEY-----`, P-256).
+/// The PEM label of a private key cosign encrypted (`cosign generate-key-pair`);
+/// cosign 1 wrote the older label.
+const COSIGN_ENCRYPTED_LABELS: [&str; 2] = ["ENCRYPTED SIGSTORE PRIVATE KEY", "ENCRYPTED COSIGN PRIVATE KEY"];
+
+/// Reads a private key: PKCS#8 PEM (`-----BEGIN PRIVATE KEY-----`, P-256, as
+/// `moat keygen` writes it), or a key cosign encrypted, opened with the
+/// password in `COSIGN_PASSWORD` (as cosign reads it) or, on a terminal,
+/// asked for.
 pub fn read_signing_key(path: &Path) -> Result<SigningKey> {
     let pem = std::fs::read_to_string(path)
         .with_context(|| format!("cannot read private key {}", path.display()))?;
+    if let Some(label) = COSIGN_ENCRYPTED_LABELS.iter().find(|label| pem.contains(&format!("BEGIN {label}")))
+    {
+        let body =
+            pem_body(&pem, label).with_context(|| format!("{}: a broken {label} PEM", path.display()))?;
+        let password = match std::env::var("COSIGN_PASSWORD") {
+            Ok(password) => password,
+            Err(_) if std::io::IsTerminal::is_terminal(&std::io::stdin()) => {
+                rpassword::prompt_password(format!("password for {}: ", path.display()))?
+            }
+            Err(_) => bail!("{} is encrypted: set COSIGN_PASSWORD to its password", path.display()),
+        };
+        let der =
+            decrypt_cosign_key(&body, password.as_bytes()).with_context(|| format!("{}", path.display()))?;
+        return SigningKey::from_pkcs8_der(&der)
+            .with_context(|| format!("{}: the decrypted key is not an ECDSA P-256 key", path.display()));
+    }
     SigningKey::from_pkcs8_pem(&pem).with_context(|| {
         format!(
-            "{} is not a PKCS#8 PEM ECDSA P-256 private key (`-----BEGIN PRIVATE KEY-----`)",
+            "{} is not a PKCS#8 PEM ECDSA P-256 private key (`-----BEGIN PRIVATE KEY-----`) nor a cosign encrypted key",
             path.display()
         )
     })
+}
+
+/// The bytes between a PEM's BEGIN and END lines for `label`.
+fn pem_body(pem: &str, label: &str) -> Result<Vec<u8>> {
+    let begin = format!("-----BEGIN {label}-----");
+    let end = format!("-----END {label}-----");
+    let start = pem.find(&begin).context("no BEGIN line")? + begin.len();
+    let stop = pem[start..].find(&end).context("no END line")? + start;
+    let text: String = pem[start..stop].chars().filter(|c| !c.is_whitespace()).collect();
+    BASE64.decode(text).context("the body is not base64")
+}
+
+/// Opens cosign's encrypted key (go-securesystemslib's `encrypted` format):
+/// JSON naming an scrypt KDF with its parameters and salt, and a NaCl
+/// secretbox with its nonce, over the PKCS#8 DER key.
+fn decrypt_cosign_key(body: &[u8], password: &[u8]) -> Result<Vec<u8>> {
+    use crypto_secretbox::aead::{Aead, KeyInit};
+    let sealed: Value = serde_json::from_slice(body).context("the encrypted key is not cosign's JSON")?;
+    let text = |pointer: &str| sealed.pointer(pointer).and_then(Value::as_str).unwrap_or("");
+    ensure!(text("/kdf/name") == "scrypt", "the key's KDF is {:?}, not scrypt", text("/kdf/name"));
+    ensure!(text("/cipher/name") == "nacl/secretbox", "the key's cipher is {:?}", text("/cipher/name"));
+    let number =
+        |name: &str| sealed.pointer(&format!("/kdf/params/{name}")).and_then(Value::as_u64).unwrap_or(0);
+    let (n, r, p) = (number("N"), number("r"), number("p"));
+    ensure!(
+        n.is_power_of_two() && n > 1 && n <= 1 << 20,
+        "the key's scrypt N ({n}) is not a power of two up to 2^20"
+    );
+    let params = scrypt::Params::new(n.trailing_zeros() as u8, r as u32, p as u32, 32)
+        .map_err(|e| anyhow::anyhow!("the key's scrypt parameters: {e}"))?;
+    let decode =
+        |pointer: &str| BASE64.decode(text(pointer)).with_context(|| format!("{pointer} is not base64"));
+    let mut key = [0u8; 32];
+    scrypt::scrypt(password, &decode("/kdf/salt")?, &params, &mut key)
+        .map_err(|e| anyhow::anyhow!("scrypt: {e}"))?;
+    let nonce = decode("/cipher/nonce")?;
+    ensure!(nonce.len() == 24, "the key's nonce is {} bytes, not 24", nonce.len());
+    crypto_secretbox::XSalsa20Poly1305::new(&key.into())
+        .decrypt(nonce.as_slice().into(), decode("/ciphertext")?.as_slice())
+        .map_err(|_| anyhow::anyhow!("wrong password, or the encrypted key was changed"))
 }
 
 /// An ASN.1 DER ECDSA-P256-SHA256 signature over `message`, base64.
@@ -149,6 +212,63 @@ pub fn verify_blob<'a>(artifact: &[u8], bundle: &Value, keys: &'a [TrustedKey]) 
     verify_bytes(artifact, signature, keys)
 }
 
+/// The DSSE payload type of an in-toto statement.
+pub const IN_TOTO_PAYLOAD_TYPE: &str = "application/vnd.in-toto+json";
+
+/// DSSE's pre-authentication encoding: what a DSSE signature signs.
+fn dsse_pae(payload_type: &str, payload: &[u8]) -> Vec<u8> {
+    let mut pae = format!("DSSEv1 {} {payload_type} {} ", payload_type.len(), payload.len()).into_bytes();
+    pae.extend_from_slice(payload);
+    pae
+}
+
+/// Verifies a sigstore bundle whose DSSE envelope holds an in-toto
+/// statement about `manifest_digest`, as cosign 3 signs an image by default:
+/// a signature over the envelope from a trusted key, and the manifest's
+/// digest among the statement's subjects.
+pub fn verify_image_bundle<'a>(
+    bundle: &Value,
+    manifest_digest: &str,
+    keys: &'a [TrustedKey],
+) -> Result<&'a TrustedKey> {
+    let media_type = bundle.get("mediaType").and_then(Value::as_str).unwrap_or("");
+    ensure!(
+        media_type.starts_with("application/vnd.dev.sigstore.bundle"),
+        "not a sigstore bundle (mediaType {media_type:?})"
+    );
+    let envelope = bundle.get("dsseEnvelope").context("the bundle holds no DSSE envelope")?;
+    let payload_type = envelope.get("payloadType").and_then(Value::as_str).unwrap_or("");
+    ensure!(
+        payload_type == IN_TOTO_PAYLOAD_TYPE,
+        "the envelope holds {payload_type:?}, not an in-toto statement"
+    );
+    let payload = envelope
+        .get("payload")
+        .and_then(Value::as_str)
+        .and_then(|p| BASE64.decode(p).ok())
+        .context("the envelope's payload is not base64")?;
+    let pae = dsse_pae(payload_type, &payload);
+    let signatures = envelope.get("signatures").and_then(Value::as_array).cloned().unwrap_or_default();
+    let key = signatures
+        .iter()
+        .filter_map(|signature| signature.get("sig").and_then(Value::as_str))
+        .find_map(|signature| verify_bytes(&pae, signature, keys).ok())
+        .context("no signature of the envelope verifies with a trusted key")?;
+    let statement: Value = serde_json::from_slice(&payload).context("the in-toto statement is not JSON")?;
+    let kind = statement.get("_type").and_then(Value::as_str).unwrap_or("");
+    ensure!(
+        kind.starts_with("https://in-toto.io/Statement/"),
+        "the payload is not an in-toto statement ({kind:?})"
+    );
+    let wanted = manifest_digest.trim_start_matches("sha256:");
+    let subjects = statement.get("subject").and_then(Value::as_array).cloned().unwrap_or_default();
+    ensure!(
+        subjects.iter().any(|s| s.pointer("/digest/sha256").and_then(Value::as_str) == Some(wanted)),
+        "the signed statement is about another manifest than {manifest_digest}"
+    );
+    Ok(key)
+}
+
 /// cosign's simple-signing payload for the OCI manifest `manifest_digest` of `reference`.
 pub fn simple_signing_payload(reference: &str, manifest_digest: &str) -> Vec<u8> {
     let payload = json!({
@@ -185,23 +305,43 @@ pub fn oci_digest(bytes: &[u8]) -> String {
 /// verify it offline: the manifest (which names the component layer's
 /// digest), the cosign payload (which names the manifest's digest), and the
 /// signature over that payload.
+///
+/// cosign signs in one of two forms, and the chain keeps whichever it was:
+/// the simple-signing `payload` and its `signature` (cosign 2, the
+/// `sha256-<digest>.sig` tag), or a sigstore `bundle` (cosign 3, an OCI 1.1
+/// referrer of the manifest).
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct OciSignature {
     pub reference: String,
     pub manifest: String,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub payload: String,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub signature: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bundle: Option<String>,
 }
 
 impl OciSignature {
     /// Checks the whole chain from the signature down to `component`'s bytes.
     pub fn verify<'a>(&self, component: &[u8], keys: &'a [TrustedKey]) -> Result<&'a TrustedKey> {
-        let key = verify_bytes(self.payload.as_bytes(), &self.signature, keys)?;
-        let signed = signed_manifest_digest(self.payload.as_bytes())?;
-        ensure!(
-            signed == oci_digest(self.manifest.as_bytes()),
-            "the manifest does not match the digest the signature vouches for"
-        );
+        let manifest_digest = oci_digest(self.manifest.as_bytes());
+        let key = match &self.bundle {
+            Some(bundle) => {
+                let bundle: Value =
+                    serde_json::from_str(bundle).context("the sigstore bundle is not JSON")?;
+                verify_image_bundle(&bundle, &manifest_digest, keys)?
+            }
+            None => {
+                let key = verify_bytes(self.payload.as_bytes(), &self.signature, keys)?;
+                let signed = signed_manifest_digest(self.payload.as_bytes())?;
+                ensure!(
+                    signed == manifest_digest,
+                    "the manifest does not match the digest the signature vouches for"
+                );
+                key
+            }
+        };
         let manifest: Value = serde_json::from_str(&self.manifest).context("the manifest is not JSON")?;
         let layer = manifest
             .pointer("/layers/0/digest")
@@ -271,10 +411,46 @@ mod tests {
             manifest: manifest.clone(),
             payload: String::from_utf8(payload.clone()).unwrap(),
             signature: sign_bytes(&key, &payload),
+            bundle: None,
         };
         assert!(chain.verify(&component, &trusted).is_ok());
         assert!(chain.verify(b"other", &trusted).is_err());
         let swapped = OciSignature { manifest: manifest.replace("layers", "layerz"), ..chain };
         assert!(format!("{:#}", swapped.verify(&component, &trusted).unwrap_err()).contains("manifest"));
+    }
+
+    /// A DSSE envelope over an in-toto statement about `digest`, signed with `key`.
+    fn image_bundle(key: &SigningKey, digest: &str, payload_type: &str) -> Value {
+        let statement = json!({
+            "_type": "https://in-toto.io/Statement/v1",
+            "subject": [{"name": "r", "digest": {"sha256": digest.trim_start_matches("sha256:")}}],
+            "predicateType": "https://sigstore.dev/cosign/sign/v1", "predicate": {},
+        })
+        .to_string();
+        let signature = sign_bytes(key, &dsse_pae(payload_type, statement.as_bytes()));
+        json!({
+            "mediaType": BUNDLE_MEDIA_TYPE,
+            "verificationMaterial": {"publicKey": {}},
+            "dsseEnvelope": {"payload": BASE64.encode(&statement), "payloadType": payload_type, "signatures": [{"sig": signature}]},
+        })
+    }
+
+    #[test]
+    fn an_image_bundle_binds_the_key_to_the_manifest_digest_through_the_envelope() {
+        let (key, trusted) = keys();
+        let digest = oci_digest(b"manifest");
+        let bundle = image_bundle(&key, &digest, IN_TOTO_PAYLOAD_TYPE);
+        assert!(verify_image_bundle(&bundle, &digest, &trusted).is_ok());
+        let other = verify_image_bundle(&bundle, &oci_digest(b"other"), &trusted).unwrap_err();
+        assert!(other.to_string().contains("another manifest"), "{other}");
+        // The payload type is signed too: an envelope relabelled fails.
+        let mut relabelled = bundle.clone();
+        relabelled["dsseEnvelope"]["payloadType"] = json!("text/plain");
+        assert!(verify_image_bundle(&relabelled, &digest, &trusted).is_err());
+        let wrong_type = image_bundle(&key, &digest, "text/plain");
+        assert!(verify_image_bundle(&wrong_type, &digest, &trusted).is_err());
+        let (stranger, _) = keys();
+        let forged = image_bundle(&stranger, &digest, IN_TOTO_PAYLOAD_TYPE);
+        assert!(verify_image_bundle(&forged, &digest, &trusted).is_err());
     }
 }

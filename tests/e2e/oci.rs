@@ -597,3 +597,147 @@ async fn publish_writes_a_server_json_whose_package_arguments_serve_the_componen
     assert!(stderr_of(&refused).contains("reverse-DNS"), "{}", stderr_of(&refused));
     assert!(!registry.get("/v2/tools/other/tags/list").contains("1.0.0"));
 }
+
+/// Pushes `bytes` to the registry: a blob, or a manifest of `media_type`
+/// under `reference` (a tag or its own digest). The digest.
+async fn push_raw(
+    registry: &LocalRegistry,
+    repository: &str,
+    bytes: &[u8],
+    manifest: Option<(&str, &str)>,
+) -> String {
+    use oci_client::client::{ClientConfig, ClientProtocol};
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let client =
+        oci_client::Client::new(ClientConfig { protocol: ClientProtocol::Http, ..Default::default() });
+    let digest = format!("sha256:{}", sha256_hex(bytes));
+    let image: oci_client::Reference = format!("{}/{repository}:x", registry.address).parse().unwrap();
+    client
+        .store_auth_if_needed(image.resolve_registry(), &oci_client::secrets::RegistryAuth::Anonymous)
+        .await;
+    match manifest {
+        None => {
+            client.push_blob(&image, bytes.to_vec(), &digest).await.unwrap();
+        }
+        Some((reference, media_type)) => {
+            let target: oci_client::Reference = match reference {
+                "" => format!("{}/{repository}@{digest}", registry.address),
+                tag => format!("{}/{repository}:{tag}", registry.address),
+            }
+            .parse()
+            .unwrap();
+            client.push_manifest_raw(&target, bytes.to_vec(), media_type.parse().unwrap()).await.unwrap();
+        }
+    }
+    digest
+}
+
+/// Signs `manifest_digest` as cosign 3 does, with sigstore-js: a v0.3 bundle.
+fn cosign3_bundle(manifest_digest: &str, key: &Path) -> Vec<u8> {
+    let script = crate::support::repo_root().join("tests/sigstore-js/sign-image.js");
+    let output = Command::new("node")
+        .arg(script)
+        .args([manifest_digest, key.to_str().unwrap(), "127.0.0.1/tools/text"])
+        .output()
+        .expect("node runs sigstore-js (`npm ci` in tests/sigstore-js)");
+    assert!(output.status.success(), "{}", stderr_of(&output));
+    output.stdout.trim_ascii_end().to_vec()
+}
+
+/// Attaches `bundle` to `subject` as an OCI 1.1 referrer and lists it in the
+/// referrers tag (`sha256-<hex>`), as cosign 3 does on a registry without the
+/// referrers API.
+async fn attach_bundle(registry: &LocalRegistry, repository: &str, subject: (&str, usize), bundle: &[u8]) {
+    const BUNDLE: &str = "application/vnd.dev.sigstore.bundle.v0.3+json";
+    const MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
+    let empty = push_raw(registry, repository, b"{}", None).await;
+    let layer = push_raw(registry, repository, bundle, None).await;
+    let referrer = serde_json::to_vec(&json!({
+        "schemaVersion": 2, "mediaType": MANIFEST, "artifactType": BUNDLE,
+        "config": {"mediaType": "application/vnd.oci.empty.v1+json", "digest": empty, "size": 2},
+        "layers": [{"mediaType": BUNDLE, "digest": layer, "size": bundle.len()}],
+        "subject": {"mediaType": MANIFEST, "digest": subject.0, "size": subject.1},
+    }))
+    .unwrap();
+    let referrer_digest = push_raw(registry, repository, &referrer, Some(("", MANIFEST))).await;
+    let index = serde_json::to_vec(&json!({
+        "schemaVersion": 2, "mediaType": "application/vnd.oci.image.index.v1+json",
+        "manifests": [{"mediaType": MANIFEST, "digest": referrer_digest, "size": referrer.len(), "artifactType": BUNDLE}],
+    }))
+    .unwrap();
+    let tag = subject.0.replace(':', "-");
+    push_raw(registry, repository, &index, Some((&tag, "application/vnd.oci.image.index.v1+json"))).await;
+}
+
+#[tokio::test]
+async fn add_verifies_a_cosign_3_bundle_attached_as_a_referrer() {
+    let registry = LocalRegistry::start();
+    let dir = tempfile::tempdir().unwrap();
+    let (private, public) = keygen(dir.path(), "publisher");
+    let (stranger_private, _) = keygen(dir.path(), "stranger");
+    let component = std::fs::read(example("text")).unwrap();
+
+    // The component in the Wasm artifact layout, with no cosign 2 `.sig` tag.
+    let push_component = |repository: &'static str| {
+        let component = component.clone();
+        let registry = &registry;
+        async move {
+            let config =
+                serde_json::to_vec(&json!({"architecture": "wasm", "os": "wasip2", "component": {}}))
+                    .unwrap();
+            let config_digest = push_raw(registry, repository, &config, None).await;
+            let layer = push_raw(registry, repository, &component, None).await;
+            let manifest = serde_json::to_vec(&json!({
+                "schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
+                "artifactType": "application/vnd.wasm.config.v0+json",
+                "config": {"mediaType": "application/vnd.wasm.config.v0+json", "digest": config_digest, "size": config.len()},
+                "layers": [{"mediaType": "application/wasm", "digest": layer, "size": component.len()}],
+            }))
+            .unwrap();
+            let digest = push_raw(
+                registry,
+                repository,
+                &manifest,
+                Some(("1.0.0", "application/vnd.oci.image.manifest.v1+json")),
+            )
+            .await;
+            (digest, manifest.len())
+        }
+    };
+
+    let (digest, size) = push_component("tools/text").await;
+    attach_bundle(&registry, "tools/text", (&digest, size), &cosign3_bundle(&digest, &private)).await;
+    let site = tempfile::tempdir().unwrap();
+    let config = site.path().join("moat.toml");
+    let reference = registry.reference("tools/text:1.0.0");
+    let added =
+        moat(&[os("add"), os(&reference), os("--key"), public.as_os_str(), os("-c"), config.as_os_str()]);
+    assert!(added.status.success(), "{}", out(&added));
+    // The kept chain is the bundle, verified again when it is served.
+    let served =
+        Moat::serve_dir(site, &["--require-signature", "--trusted-key", public.to_str().unwrap()]).await;
+    assert!(served.tool_names().await.contains(&"text.word-count".to_string()));
+    assert!(served.stderr().contains("signature verified"), "{}", served.stderr());
+    served.stop().await;
+    let config = dir.path().join("other.toml");
+
+    // Signed by a key nobody trusts: refused, and nothing is added.
+    let (digest, size) = push_component("tools/forged").await;
+    attach_bundle(&registry, "tools/forged", (&digest, size), &cosign3_bundle(&digest, &stranger_private))
+        .await;
+    let forged = registry.reference("tools/forged:1.0.0");
+    let refused =
+        moat(&[os("add"), os(&forged), os("--key"), public.as_os_str(), os("-c"), config.as_os_str()]);
+    assert!(!refused.status.success());
+    assert!(stderr_of(&refused).contains("does not verify"), "{}", stderr_of(&refused));
+
+    // A bundle about another manifest, attached to this one: refused.
+    let (digest, size) = push_component("tools/moved").await;
+    let elsewhere = format!("sha256:{}", sha256_hex(b"another manifest"));
+    attach_bundle(&registry, "tools/moved", (&digest, size), &cosign3_bundle(&elsewhere, &private)).await;
+    let moved = registry.reference("tools/moved:1.0.0");
+    let refused =
+        moat(&[os("add"), os(&moved), os("--key"), public.as_os_str(), os("-c"), config.as_os_str()]);
+    assert!(!refused.status.success());
+    assert!(stderr_of(&refused).contains("another manifest"), "{}", stderr_of(&refused));
+}

@@ -577,3 +577,45 @@ async fn vet_results_are_cached_and_refusals_survive_the_cache() {
         moat.stop().await;
     }
 }
+
+#[test]
+fn a_key_cosign_encrypted_signs_with_its_password_and_not_without_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let prefix = dir.path().join("k");
+    assert!(moat(&[std::ffi::OsStr::new("keygen"), prefix.as_os_str()]).status.success());
+    let encrypted = dir.path().join("cosign.key");
+    let script = crate::support::repo_root().join("tests/python/cosign_key.py");
+    let written = Command::new("python3")
+        .arg(script)
+        .arg(dir.path().join("k.key"))
+        .arg("correct horse")
+        .output()
+        .expect("python3 with PyNaCl (tests/python/requirements.txt)");
+    assert!(written.status.success(), "{}", stderr_of(&written));
+    std::fs::write(&encrypted, &written.stdout).unwrap();
+    assert!(stdout_of(&written).starts_with("-----BEGIN ENCRYPTED SIGSTORE PRIVATE KEY-----"));
+
+    let component = dir.path().join("text.wasm");
+    std::fs::copy(example("text"), &component).unwrap();
+    let sign = |password: Option<&str>| {
+        let mut command = Command::new(MOAT);
+        command.args(["sign", component.to_str().unwrap(), "--key", encrypted.to_str().unwrap()]);
+        command.env_remove("COSIGN_PASSWORD").stdin(std::process::Stdio::null());
+        if let Some(password) = password {
+            command.env("COSIGN_PASSWORD", password);
+        }
+        command.output().unwrap()
+    };
+    let signed = sign(Some("correct horse"));
+    assert!(signed.status.success(), "{}", stderr_of(&signed));
+    let verified =
+        moat(&["verify", component.to_str().unwrap(), "--key", dir.path().join("k.pub").to_str().unwrap()]);
+    assert!(verified.status.success(), "{}", stderr_of(&verified));
+
+    let wrong = sign(Some("battery staple"));
+    assert!(!wrong.status.success());
+    assert!(stderr_of(&wrong).contains("wrong password"), "{}", stderr_of(&wrong));
+    let none = sign(None);
+    assert!(!none.status.success());
+    assert!(stderr_of(&none).contains("COSIGN_PASSWORD"), "{}", stderr_of(&none));
+}

@@ -29,6 +29,8 @@ pub const WASM_LAYER_MEDIA_TYPE: &str = "application/wasm";
 pub const OCI_CONFIG_MEDIA_TYPE: &str = "application/vnd.oci.image.config.v1+json";
 pub const SIMPLE_SIGNING_MEDIA_TYPE: &str = "application/vnd.dev.cosign.simplesigning.v1+json";
 pub const COSIGN_SIGNATURE_ANNOTATION: &str = "dev.cosignproject.cosign/signature";
+pub const SIGSTORE_BUNDLE_MEDIA_TYPE: &str = "application/vnd.dev.sigstore.bundle.v0.3+json";
+pub const OCI_INDEX_MEDIA_TYPE: &str = "application/vnd.oci.image.index.v1+json";
 
 /// An `oci://HOST[:PORT]/REPOSITORY[:TAG|@DIGEST]` reference.
 #[derive(Debug, Clone)]
@@ -222,7 +224,7 @@ impl Registry {
     async fn manifest(&self, reference: &Reference) -> Result<(Vec<u8>, Value)> {
         let (bytes, _) = self
             .client
-            .pull_manifest_raw(reference, &self.auth, &[OCI_MANIFEST_MEDIA_TYPE])
+            .pull_manifest_raw(reference, &self.auth, &[OCI_MANIFEST_MEDIA_TYPE, OCI_INDEX_MEDIA_TYPE])
             .await
             .with_context(|| format!("cannot pull manifest oci://{reference}"))?;
         let value: Value = serde_json::from_slice(&bytes)
@@ -276,11 +278,41 @@ impl Registry {
         let layer_digest = layer.get("digest").and_then(Value::as_str).context("the layer has no digest")?;
         let component = self.blob(layer_digest, layer.get("size").and_then(Value::as_u64)).await?;
 
-        let tag = signature_tag(&manifest_digest);
-        let (_, signature_manifest) = self
-            .manifest(&self.reference.with_tag(&tag))
-            .await
-            .with_context(|| format!("{} is not signed (no {tag})", self.reference))?;
+        let manifest = String::from_utf8(manifest_bytes).context("the manifest is not UTF-8")?;
+        let mut errors = Vec::new();
+        match self.legacy_signatures(&manifest_digest, &manifest, &component, keys).await {
+            Ok(Some(pulled)) => return Ok(pulled),
+            Ok(None) => {}
+            Err(error) => errors.push(format!("{error:#}")),
+        }
+        match self.referrer_signatures(&manifest_digest, &manifest, &component, keys).await {
+            Ok(Some(pulled)) => return Ok(pulled),
+            Ok(None) => {}
+            Err(error) => errors.push(format!("{error:#}")),
+        }
+        match errors.is_empty() {
+            true => bail!(
+                "{} is not signed: no {} tag, and no sigstore bundle among its referrers",
+                self.reference,
+                signature_tag(&manifest_digest)
+            ),
+            false => bail!("the signature of {} does not verify: {}", self.reference, errors.join("; ")),
+        }
+    }
+
+    /// cosign 2's signatures: the `sha256-<digest>.sig` tag's simple-signing
+    /// layers. `None` when there is no such tag.
+    async fn legacy_signatures(
+        &self,
+        manifest_digest: &str,
+        manifest: &str,
+        component: &[u8],
+        keys: &[TrustedKey],
+    ) -> Result<Option<Pulled>> {
+        let tag = signature_tag(manifest_digest);
+        let Ok((_, signature_manifest)) = self.manifest(&self.reference.with_tag(&tag)).await else {
+            return Ok(None);
+        };
         let signature_layers =
             signature_manifest.get("layers").and_then(Value::as_array).cloned().unwrap_or_default();
         let mut last_error = None;
@@ -298,21 +330,105 @@ impl Registry {
             let payload = self.blob(digest, layer.get("size").and_then(Value::as_u64)).await?;
             let chain = OciSignature {
                 reference: self.reference.repository(),
-                manifest: String::from_utf8(manifest_bytes.clone()).context("the manifest is not UTF-8")?,
+                manifest: manifest.to_owned(),
                 payload: String::from_utf8(payload).context("the signature payload is not UTF-8")?,
                 signature: signature.to_string(),
+                bundle: None,
             };
-            match chain.verify(&component, keys) {
-                Ok(key) => {
-                    let key = key.label.clone();
-                    return Ok(Pulled { component, manifest_digest, signature: chain, key });
-                }
+            match chain.verify(component, keys) {
+                Ok(key) => return Ok(Some(self.pulled(component, manifest_digest, chain, &key.label))),
                 Err(error) => last_error = Some(error),
             }
         }
-        Err(last_error
-            .unwrap_or_else(|| anyhow::anyhow!("it is not signed: {tag} holds no cosign signature")))
-        .with_context(|| format!("the signature of {} does not verify", self.reference))
+        // A tag with no signature layer in it signs nothing.
+        last_error.map_or(Ok(None), Err)
+    }
+
+    /// cosign 3's signatures: sigstore bundles attached to the manifest as
+    /// OCI 1.1 referrers, found through the referrers API, or, where a
+    /// registry has none (distribution 2.8), through the referrers tag
+    /// schema's fallback: an index tagged `sha256-<digest>`. `None` when
+    /// neither lists a bundle.
+    async fn referrer_signatures(
+        &self,
+        manifest_digest: &str,
+        manifest: &str,
+        component: &[u8],
+        keys: &[TrustedKey],
+    ) -> Result<Option<Pulled>> {
+        let subject = Reference::with_digest(
+            self.reference.0.registry().into(),
+            self.reference.0.repository().into(),
+            manifest_digest.into(),
+        );
+        let listed: Vec<Value> =
+            match self.client.pull_referrers(&subject, Some(SIGSTORE_BUNDLE_MEDIA_TYPE)).await {
+                Ok(index) => serde_json::to_value(&index)?
+                    .get("manifests")
+                    .and_then(Value::as_array)
+                    .cloned()
+                    .unwrap_or_default(),
+                Err(error) => {
+                    tracing::debug!(error = %error, "no referrers API; trying the referrers tag");
+                    let fallback = self.reference.with_tag(&manifest_digest.replace(':', "-"));
+                    match self.client.pull_manifest_raw(&fallback, &self.auth, &[OCI_INDEX_MEDIA_TYPE]).await
+                    {
+                        Ok((bytes, _)) => serde_json::from_slice::<Value>(&bytes)
+                            .context("the referrers tag does not hold an index")?
+                            .get("manifests")
+                            .and_then(Value::as_array)
+                            .cloned()
+                            .unwrap_or_default(),
+                        Err(_) => return Ok(None),
+                    }
+                }
+            };
+        let bundles: Vec<&str> = listed
+            .iter()
+            .filter(|m| m.get("artifactType").and_then(Value::as_str) == Some(SIGSTORE_BUNDLE_MEDIA_TYPE))
+            .filter_map(|m| m.get("digest").and_then(Value::as_str))
+            .collect();
+        if bundles.is_empty() {
+            return Ok(None);
+        }
+        let mut last_error = None;
+        for digest in bundles {
+            let referrer = Reference::with_digest(
+                self.reference.0.registry().into(),
+                self.reference.0.repository().into(),
+                digest.into(),
+            );
+            let (referrer_bytes, referrer_manifest) = self.manifest(&referrer).await?;
+            ensure!(oci_digest(&referrer_bytes) == digest, "referrer {digest} does not match its digest");
+            ensure!(
+                referrer_manifest.pointer("/subject/digest").and_then(Value::as_str) == Some(manifest_digest),
+                "referrer {digest} refers to another manifest"
+            );
+            let Some(layer) = referrer_manifest.pointer("/layers/0") else { continue };
+            let Some(layer_digest) = layer.get("digest").and_then(Value::as_str) else { continue };
+            let bundle = self.blob(layer_digest, layer.get("size").and_then(Value::as_u64)).await?;
+            let chain = OciSignature {
+                reference: self.reference.repository(),
+                manifest: manifest.to_owned(),
+                payload: String::new(),
+                signature: String::new(),
+                bundle: Some(String::from_utf8(bundle).context("the sigstore bundle is not UTF-8")?),
+            };
+            match chain.verify(component, keys) {
+                Ok(key) => return Ok(Some(self.pulled(component, manifest_digest, chain, &key.label))),
+                Err(error) => last_error = Some(error),
+            }
+        }
+        Err(last_error.unwrap_or_else(|| anyhow::anyhow!("no referrer holds a sigstore bundle layer")))
+    }
+
+    fn pulled(&self, component: &[u8], manifest_digest: &str, signature: OciSignature, key: &str) -> Pulled {
+        Pulled {
+            component: component.to_vec(),
+            manifest_digest: manifest_digest.to_owned(),
+            signature,
+            key: key.to_owned(),
+        }
     }
 }
 
