@@ -37,6 +37,7 @@ deps: guest-toolchains
 	@cd tests/conformance && npm ci --silent --no-audit --no-fund >&2
 	@cd tests/vet/servers && npm ci --silent --no-audit --no-fund >&2
 	@cd tests/clients && npm ci --silent --no-audit --no-fund >&2
+	@command -v wkg >/dev/null || cargo install --quiet --locked wkg@0.16.1 >&2
 	@$(PYTHON) -m pip install --quiet --disable-pip-version-check --root-user-action=ignore \
 		-r tests/python/requirements.txt >&2
 

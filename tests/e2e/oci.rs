@@ -741,3 +741,140 @@ async fn add_verifies_a_cosign_3_bundle_attached_as_a_referrer() {
     assert!(!refused.status.success());
     assert!(stderr_of(&refused).contains("another manifest"), "{}", stderr_of(&refused));
 }
+
+/// `wkg` (crates.io `wkg`, the Bytecode Alliance's wasm-pkg-tools; `.ci/run`
+/// installs it): `ARGS` with plain HTTP allowed for the test's registry.
+fn wkg(args: &[&std::ffi::OsStr], registry: &LocalRegistry, dir: &Path) -> Output {
+    let home = std::env::var_os("CARGO_HOME")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(std::env::var_os("HOME").unwrap()).join(".cargo"));
+    let program = ["wkg".into(), home.join("bin/wkg")]
+        .into_iter()
+        .find(|p: &PathBuf| Command::new(p).arg("--version").output().is_ok_and(|o| o.status.success()));
+    let program =
+        program.expect("wkg is needed for this test (cargo install --locked wkg; .ci/run installs it)");
+    Command::new(program)
+        .args(args)
+        .current_dir(dir)
+        .env("WKG_OCI_INSECURE", &registry.address)
+        .env("XDG_CONFIG_HOME", dir.join("config"))
+        .env("HOME", dir)
+        .output()
+        .expect("run wkg")
+}
+
+#[tokio::test]
+async fn wkg_pulls_what_moat_publishes_and_moat_adds_what_wkg_pushes() {
+    let registry = LocalRegistry::start();
+    let dir = tempfile::tempdir().unwrap();
+    let (private, public) = keygen(dir.path(), "publisher");
+    let text = example("text");
+
+    // moat → wkg: the same bytes come back.
+    let reference = registry.reference("tools/text:1.0.0");
+    let published =
+        moat(&[os("publish"), text.as_os_str(), os(&reference), os("--key"), private.as_os_str()]);
+    assert!(published.status.success(), "{}", out(&published));
+    let pulled = dir.path().join("pulled.wasm");
+    let plain = reference.trim_start_matches("oci://");
+    let output =
+        wkg(&[os("oci"), os("pull"), os(plain), os("-o"), pulled.as_os_str()], &registry, dir.path());
+    assert!(output.status.success(), "{}", out(&output));
+    assert_eq!(std::fs::read(&pulled).unwrap(), std::fs::read(&text).unwrap());
+
+    // wkg → moat: wkg pushes, the publisher signs as cosign 3 does, moat adds.
+    let units = example("units");
+    let pushed = registry.reference("tools/units:2.0.0");
+    let output = wkg(
+        &[os("oci"), os("push"), os(pushed.trim_start_matches("oci://")), units.as_os_str()],
+        &registry,
+        dir.path(),
+    );
+    assert!(output.status.success(), "{}", out(&output));
+    let manifest = registry.get("/v2/tools/units/manifests/2.0.0");
+    let body = &manifest[manifest.find("\r\n\r\n").unwrap() + 4..];
+    let digest = format!("sha256:{}", sha256_hex(body.as_bytes()));
+    attach_bundle(&registry, "tools/units", (&digest, body.len()), &cosign3_bundle(&digest, &private)).await;
+    let site = tempfile::tempdir().unwrap();
+    let config = site.path().join("moat.toml");
+    let added =
+        moat(&[os("add"), os(&pushed), os("--key"), public.as_os_str(), os("-c"), config.as_os_str()]);
+    assert!(added.status.success(), "{}", out(&added));
+    let served = Moat::serve_dir(site, &["--trusted-key", public.to_str().unwrap()]).await;
+    assert!(served.tool_names().await.contains(&"units.convert".to_string()));
+    served.stop().await;
+}
+
+#[test]
+fn the_host_wit_package_is_published_and_fetched_the_way_wit_dependencies_are() {
+    let registry = LocalRegistry::start();
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("registries.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[namespace_registries]\nmoat = \"{a}\"\n\n[registry.\"{a}\"]\ntype = \"oci\"\n[registry.\"{a}\".oci]\nprotocol = \"http\"\n",
+            a = registry.address
+        ),
+    )
+    .unwrap();
+    // moat:host, built from this repository's wit/host and published by wkg.
+    let built = dir.path().join("moat-host.wasm");
+    let wit = crate::support::repo_root().join("wit/host");
+    let output = wkg(
+        &[
+            os("wit"),
+            os("build"),
+            os("-d"),
+            wit.as_os_str(),
+            os("-o"),
+            built.as_os_str(),
+            os("--config"),
+            config.as_os_str(),
+        ],
+        &registry,
+        dir.path(),
+    );
+    assert!(output.status.success(), "{}", out(&output));
+    let output =
+        wkg(&[os("publish"), built.as_os_str(), os("--config"), config.as_os_str()], &registry, dir.path());
+    assert!(output.status.success(), "{}", out(&output));
+    assert!(
+        registry.get("/v2/moat/host/tags/list").contains("0.1.0"),
+        "{}",
+        registry.get("/v2/moat/host/tags/list")
+    );
+
+    // A new project resolves its `moat:host` import from the registry alone.
+    let project = dir.path().join("demo");
+    let created = moat(&[os("new"), os("demo"), os("--lang"), os("rust"), os("--dir"), project.as_os_str()]);
+    assert!(created.status.success(), "{}", out(&created));
+    std::fs::remove_dir_all(project.join("wit/deps")).unwrap();
+    let output = wkg(&[os("wit"), os("fetch"), os("--config"), config.as_os_str()], &registry, &project);
+    assert!(output.status.success(), "{}", out(&output));
+    let fetched = std::fs::read_to_string(project.join("wit/deps/moat-host-0.1.0/package.wit")).unwrap();
+    assert!(fetched.contains("package moat:host@0.1.0"), "{fetched}");
+    for interface in ["logging", "progress", "content", "elicitation", "sampling"] {
+        assert!(fetched.contains(&format!("interface {interface}")), "{interface}: {fetched}");
+    }
+    let world = dir.path().join("demo.wasm");
+    let output = wkg(
+        &[
+            os("wit"),
+            os("build"),
+            os("-d"),
+            os("wit"),
+            os("-o"),
+            world.as_os_str(),
+            os("--config"),
+            config.as_os_str(),
+        ],
+        &registry,
+        &project,
+    );
+    assert!(
+        output.status.success(),
+        "the project's world resolves against the fetched package: {}",
+        out(&output)
+    );
+}
