@@ -38,6 +38,8 @@ deps: guest-toolchains
 	@cd tests/vet/servers && npm ci --silent --no-audit --no-fund >&2
 	@cd tests/clients && npm ci --silent --no-audit --no-fund >&2
 	@command -v wkg >/dev/null || cargo install --quiet --locked wkg@0.16.1 >&2
+	@command -v wit-bindgen >/dev/null || cargo install --quiet --locked wit-bindgen-cli@0.63.0 \
+		--no-default-features --features go >&2
 	@$(PYTHON) -m pip install --quiet --disable-pip-version-check --root-user-action=ignore \
 		-r tests/python/requirements.txt >&2
 

@@ -44,6 +44,38 @@ pub fn metadata_from_wit_source(
     metadata_of(&resolve, package, world)
 }
 
+/// A core module built for WASI preview 1 (Go's `GOOS=wasip1`, TinyGo's
+/// `wasip1`) made a component of the WIT world at `wit`: the world's types
+/// embedded, as `wasm-tools component embed` does, then WASI preview 1
+/// adapted to 0.2 with the reactor adapter of the wasmtime moat runs (from
+/// its crate, `wasi-preview1-component-adapter-provider`), as `wasm-tools
+/// component new --adapt` does, with wit-component, the library both use.
+pub fn componentize(module: &[u8], wit: &Path, world: Option<&str>) -> Result<Vec<u8>> {
+    let mut resolve = Resolve::new();
+    let (package, _) = parsed(|| resolve.push_path(wit))
+        .with_context(|| format!("cannot read WIT from {}", wit.display()))?;
+    let world = resolve.select_world(&[package], world).context("cannot choose the world")?;
+    let mut module = module.to_vec();
+    wit_component::embed_component_metadata(
+        &mut module,
+        &resolve,
+        world,
+        wit_component::StringEncoding::UTF8,
+    )
+    .context("cannot embed the world's types into the module")?;
+    wit_component::ComponentEncoder::default()
+        .validate(true)
+        .module(&module)
+        .context("the module does not fit the WIT world")?
+        .adapter(
+            "wasi_snapshot_preview1",
+            wasi_preview1_component_adapter_provider::WASI_SNAPSHOT_PREVIEW1_REACTOR_ADAPTER,
+        )
+        .context("the WASI preview 1 adapter")?
+        .encode()
+        .context("cannot make a component of the module")
+}
+
 /// wit-parser's answer, or an error where it panics instead of answering
 /// (0.254 does on an empty block doc comment, `/**/`).
 fn parsed<T>(parse: impl FnOnce() -> Result<T>) -> Result<T> {

@@ -1,4 +1,4 @@
-//! `moat new NAME --lang rust|python|js [--no-wasi]`: a tool project that
+//! `moat new NAME --lang rust|python|js|go [--no-wasi]`: a tool project that
 //! builds, passes its test and serves on the first try.
 //!
 //! Owns the templates (`host/templates/new/`, compiled into the binary), the
@@ -17,6 +17,7 @@ pub enum Language {
     Rust,
     Python,
     Js,
+    Go,
 }
 
 impl Language {
@@ -25,6 +26,7 @@ impl Language {
             Language::Rust => "Rust (wit-bindgen, cargo)",
             Language::Python => "Python (componentize-py)",
             Language::Js => "JavaScript (componentize-js)",
+            Language::Go => "Go (wit-bindgen's Go generator, GOOS=wasip1)",
         }
     }
 }
@@ -63,6 +65,11 @@ const PYTHON: &[File] = &[
     file("app.py", include_str!("../templates/new/python/app.py")),
     file("requirements.txt", include_str!("../templates/new/python/requirements.txt")),
     script("build.sh", include_str!("../templates/new/python/build.sh")),
+];
+
+const GO: &[File] = &[
+    file("export_wit_world/tools.go", include_str!("../templates/new/go/export_wit_world/tools.go")),
+    script("build.sh", include_str!("../templates/new/go/build.sh")),
 ];
 
 const JS: &[File] = &[
@@ -162,11 +169,17 @@ pub fn create(name: &str, language: Language, no_wasi: bool, dir: &Path) -> Resu
         Language::Rust => RUST,
         Language::Python => PYTHON,
         Language::Js => JS,
+        Language::Go => GO,
     };
     let mut layout = match language {
         Language::Rust => "- `src/lib.rs` implements them; `cargo test` runs its unit tests natively.\n",
         Language::Python => "- `app.py` implements them; `requirements.txt` pins componentize-py.\n",
         Language::Js => "- `app.js` implements them; `package.json` pins componentize-js.\n",
+        Language::Go => {
+            "- `export_wit_world/tools.go` implements them (the package wit-bindgen's Go generator\n  \
+             expects the world's exports in); `build.sh` generates the bindings into `build/gen`,\n  \
+             builds a `GOOS=wasip1` module and `moat pack` makes it a component.\n"
+        }
     }
     .to_string();
     if no_wasi {
@@ -238,6 +251,7 @@ mod tests {
             (Language::Rust, true),
             (Language::Python, false),
             (Language::Js, false),
+            (Language::Go, false),
         ] {
             let dir = tempfile::tempdir().unwrap();
             let files = create("word-count", language, no_wasi, dir.path()).unwrap();
@@ -256,7 +270,7 @@ mod tests {
 
     #[test]
     fn no_wasi_is_for_rust_alone_and_changes_only_the_build() {
-        for language in [Language::Python, Language::Js] {
+        for language in [Language::Python, Language::Js, Language::Go] {
             let dir = tempfile::tempdir().unwrap();
             let refused = create("word-count", language, true, dir.path()).unwrap_err().to_string();
             assert!(refused.contains("--no-wasi is for Rust projects"), "{refused}");

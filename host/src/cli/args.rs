@@ -238,6 +238,10 @@ pub(super) enum Command {
         command: AuditCommand,
     },
     /// Embed the WIT documentation of a component's tools into the component.
+    ///
+    /// A WASI preview 1 core module (Go's `GOOS=wasip1` output) is first made
+    /// a component of the WIT world, with the WASI adapter of the wasmtime
+    /// moat runs.
     Pack {
         component: PathBuf,
         /// The WIT file or directory the component was built from.

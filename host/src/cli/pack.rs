@@ -1,5 +1,6 @@
 //! `moat pack`: the WIT world's doc comments written into the component's
-//! `moat-metadata` section, after checking the component exports that world.
+//! `moat-metadata` section, after checking the component exports that world;
+//! a WASI preview 1 core module is made a component of the world first.
 
 use std::path::Path;
 
@@ -11,6 +12,18 @@ use crate::{metadata, pack};
 
 pub(super) fn pack(component_path: &Path, wit: &Path, world: Option<&str>, output: &Path) -> Result<()> {
     let (metadata, params) = pack::metadata_from_wit(wit, world)?;
+    // A core module (a wasip1 toolchain's output) becomes a component first.
+    let bytes =
+        std::fs::read(component_path).with_context(|| format!("cannot read {}", component_path.display()))?;
+    let component_path = if wasmparser::Parser::is_core_wasm(&bytes) {
+        let component = pack::componentize(&bytes, wit, world)
+            .with_context(|| format!("{} is a core module", component_path.display()))?;
+        crate::store::write_atomically(output, &component)?;
+        tracing::info!(module = %component_path.display(), "a core module: made a component with the WASI preview 1 adapter");
+        output
+    } else {
+        component_path
+    };
     let read = read_component(component_path)?;
     let (file, exported) = (read.file, read.surface.functions);
     let undeclared = pack::check_matches(&params, &exported)
