@@ -67,6 +67,10 @@ impl OciRef {
         format!("oci://{}@{digest}", self.repository())
     }
 
+    fn with_digest(&self, digest: &str) -> Reference {
+        Reference::with_digest(self.0.registry().into(), self.0.repository().into(), digest.into())
+    }
+
     fn with_tag(&self, tag: &str) -> Reference {
         Reference::with_tag(self.0.registry().into(), self.0.repository().into(), tag.into())
     }
@@ -356,11 +360,7 @@ impl Registry {
         component: &[u8],
         keys: &[TrustedKey],
     ) -> Result<Option<Pulled>> {
-        let subject = Reference::with_digest(
-            self.reference.0.registry().into(),
-            self.reference.0.repository().into(),
-            manifest_digest.into(),
-        );
+        let subject = self.reference.with_digest(manifest_digest);
         let listed: Vec<Value> =
             match self.client.pull_referrers(&subject, Some(SIGSTORE_BUNDLE_MEDIA_TYPE)).await {
                 Ok(index) => serde_json::to_value(&index)?
@@ -393,11 +393,7 @@ impl Registry {
         }
         let mut last_error = None;
         for digest in bundles {
-            let referrer = Reference::with_digest(
-                self.reference.0.registry().into(),
-                self.reference.0.repository().into(),
-                digest.into(),
-            );
+            let referrer = self.reference.with_digest(digest);
             let (referrer_bytes, referrer_manifest) = self.manifest(&referrer).await?;
             ensure!(oci_digest(&referrer_bytes) == digest, "referrer {digest} does not match its digest");
             ensure!(
