@@ -15,6 +15,8 @@ pub(super) fn pack(component_path: &Path, wit: &Path, world: Option<&str>, outpu
     // A core module (a wasip1 toolchain's output) becomes a component first.
     let bytes =
         std::fs::read(component_path).with_context(|| format!("cannot read {}", component_path.display()))?;
+    // The output gets the input's permissions.
+    let permissions = std::fs::metadata(component_path)?.permissions();
     let component_path = if wasmparser::Parser::is_core_wasm(&bytes) {
         let component = pack::componentize(&bytes, wit, world)
             .with_context(|| format!("{} is a core module", component_path.display()))?;
@@ -41,8 +43,6 @@ pub(super) fn pack(component_path: &Path, wit: &Path, world: Option<&str>, outpu
         );
     }
     let packed = metadata::embed(&file.bytes, &metadata)?;
-    // With the permissions of the input.
-    let permissions = std::fs::metadata(component_path)?.permissions();
     crate::store::write_atomically_as(output, &packed, permissions)?;
     let packed_file = ComponentFile::from_bytes(output, packed)?;
     eprintln!(
