@@ -878,3 +878,53 @@ fn the_host_wit_package_is_published_and_fetched_the_way_wit_dependencies_are() 
         out(&output)
     );
 }
+
+#[test]
+fn add_takes_a_package_name_resolved_through_wkgs_config() {
+    let registry = LocalRegistry::start();
+    let dir = tempfile::tempdir().unwrap();
+    let (private, public) = keygen(dir.path(), "publisher");
+    let publish = |component: &str, reference: &str| {
+        let path = example(component);
+        let published =
+            moat(&[os("publish"), path.as_os_str(), os(reference), os("--key"), private.as_os_str()]);
+        assert!(published.status.success(), "{}", out(&published));
+    };
+    publish("text", &registry.reference("acme/text:1.2.0"));
+    publish("units", &registry.reference("mirror/acme-two/units:2.0.0"));
+    let config_home = dir.path().join("config");
+    std::fs::create_dir_all(config_home.join("wasm-pkg")).unwrap();
+    std::fs::write(
+        config_home.join("wasm-pkg/config.toml"),
+        format!(
+            "[namespace_registries]\nacme = \"{a}\"\nacme-two = {{ registry = \"mirror.example\", metadata = {{ preferredProtocol = \"oci\", \"oci\" = {{ registry = \"{a}\", namespacePrefix = \"mirror/\" }} }} }}\nwarg-ns = {{ registry = \"wa.example\", metadata = {{ preferredProtocol = \"warg\", \"warg\" = {{ url = \"https://wa.example\" }} }} }}\n",
+            a = registry.address
+        ),
+    )
+    .unwrap();
+    let site = tempfile::tempdir().unwrap();
+    let config = site.path().join("moat.toml");
+    let add = |package: &str| {
+        Command::new(crate::support::MOAT)
+            .args(["add", package, "--key", public.to_str().unwrap(), "-c", config.to_str().unwrap()])
+            .env("XDG_CONFIG_HOME", &config_home)
+            .env("RUST_LOG", "warn")
+            .output()
+            .unwrap()
+    };
+    for package in ["acme:text@1.2.0", "acme-two:units@2.0.0"] {
+        let added = add(package);
+        assert!(added.status.success(), "{package}: {}", out(&added));
+    }
+    let text = std::fs::read_to_string(&config).unwrap();
+    assert!(text.contains(&format!("oci://{}/acme/text@sha256:", registry.address)), "{text}");
+    assert!(text.contains(&format!("oci://{}/mirror/acme-two/units@sha256:", registry.address)), "{text}");
+
+    let unmapped = add("nobody:text@1.0.0");
+    assert!(!unmapped.status.success());
+    assert!(stderr_of(&unmapped).contains("[namespace_registries] nobody"), "{}", stderr_of(&unmapped));
+    let warg = add("warg-ns:text@1.0.0");
+    assert!(stderr_of(&warg).contains("OCI only"), "{}", stderr_of(&warg));
+    let unversioned = add("acme:text");
+    assert!(stderr_of(&unversioned).contains("namespace:name@1.0.0"), "{}", stderr_of(&unversioned));
+}

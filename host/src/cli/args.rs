@@ -199,7 +199,9 @@ pub(super) enum Command {
     /// Pull a component from an OCI registry, verify its signature, vet it,
     /// and pin it by digest in the config and the lock.
     Add {
-        /// oci://HOST/REPOSITORY:TAG or oci://HOST/REPOSITORY@sha256:...
+        /// oci://HOST/REPOSITORY:TAG, oci://HOST/REPOSITORY@sha256:..., or a
+        /// package name with its version (namespace:name@1.0.0), resolved to
+        /// an OCI reference through wkg's config as wkg resolves it.
         reference: String,
         /// A trusted public key (PEM); repeatable (default: the config's [trust] keys).
         #[arg(long = "key")]

@@ -100,7 +100,8 @@ pub async fn add(
     name: Option<&str>,
     fail_on: Severity,
 ) -> Result<()> {
-    let reference = OciRef::parse(reference)?;
+    let resolved = crate::registry::packages::resolve(reference).await?;
+    let reference = OciRef::parse(resolved.as_deref().unwrap_or(reference))?;
     let mut keys: Vec<TrustedKey> = keys.iter().map(|k| TrustedKey::read(k)).collect::<Result<_>>()?;
     let name = match name {
         Some(name) => name.to_string(),

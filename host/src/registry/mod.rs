@@ -21,6 +21,7 @@ use crate::signing::{self, OciSignature, TrustedKey, oci_digest};
 
 pub mod annotations;
 pub mod credentials;
+pub mod packages;
 pub mod server_json;
 
 pub const OCI_MANIFEST_MEDIA_TYPE: &str = "application/vnd.oci.image.manifest.v1+json";
