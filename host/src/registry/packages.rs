@@ -43,32 +43,27 @@ pub async fn resolve(text: &str) -> Result<Option<String>> {
                 package.namespace()
             )
         })?;
-    let mut prefix = String::new();
-    let mut host = match mapping {
-        RegistryMapping::Registry(registry) => registry.to_string(),
-        RegistryMapping::Custom(custom) => custom.registry.to_string(),
-    };
-    if let RegistryMapping::Custom(custom) = mapping {
-        if let Some(protocol) = custom.metadata.preferred_protocol()
-            && protocol != "oci"
-        {
-            bail!(
-                "{text}: {} maps `{}` to a {protocol} registry; moat reads packages over OCI only",
-                where_(),
-                host
-            );
-        }
-        let oci: Option<serde_json::Value> = custom
-            .metadata
-            .protocol_config("oci")
-            .with_context(|| format!("{text}: the OCI settings of `{host}` in {}", where_()))?;
-        if let Some(oci) = oci {
-            if let Some(registry) = oci.get("registry").and_then(|v| v.as_str()) {
-                host = registry.to_owned();
+    let (host, prefix) = match mapping {
+        RegistryMapping::Registry(registry) => (registry.to_string(), String::new()),
+        RegistryMapping::Custom(custom) => {
+            let host = custom.registry.to_string();
+            if let Some(protocol) = custom.metadata.preferred_protocol()
+                && protocol != "oci"
+            {
+                bail!(
+                    "{text}: {} maps `{host}` to a {protocol} registry; moat reads packages over OCI only",
+                    where_()
+                );
             }
-            prefix = oci.get("namespacePrefix").and_then(|v| v.as_str()).unwrap_or("").to_owned();
+            let oci: Option<serde_json::Value> = custom
+                .metadata
+                .protocol_config("oci")
+                .with_context(|| format!("{text}: the OCI settings of `{host}` in {}", where_()))?;
+            let text_of =
+                |key: &str| oci.as_ref().and_then(|o| o.get(key)).and_then(|v| v.as_str()).map(str::to_owned);
+            (text_of("registry").unwrap_or(host), text_of("namespacePrefix").unwrap_or_default())
         }
-    }
+    };
     let reference = format!("oci://{host}/{prefix}{}/{}:{version}", package.namespace(), package.name());
     tracing::info!(package = text, reference, "resolved through wkg's config");
     Ok(Some(reference))
