@@ -17,6 +17,7 @@ host:
 
 examples: host guest-toolchains
 	@MOAT=$(MOAT) guest-examples/build.sh
+	@MOAT=$(MOAT) catalog/build.sh
 
 # componentize-py (PyPI) and componentize-js (npm) for the Python and
 # JavaScript examples; quick when they are already installed.
@@ -37,6 +38,7 @@ deps: guest-toolchains
 	@cd tests/conformance && npm ci --silent --no-audit --no-fund >&2
 	@cd tests/vet/servers && npm ci --silent --no-audit --no-fund >&2
 	@cd tests/clients && npm ci --silent --no-audit --no-fund >&2
+	@cd tests/originals && npm ci --silent --no-audit --no-fund >&2
 	@command -v wkg >/dev/null || cargo install --quiet --locked wkg@0.16.1 >&2
 	@command -v wit-bindgen >/dev/null || cargo install --quiet --locked wit-bindgen-cli@0.63.0 \
 		--no-default-features --features go >&2

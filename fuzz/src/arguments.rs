@@ -5,7 +5,8 @@
 
 use arbitrary::{Result, Unstructured};
 use moat::convert::{JsonPath, holds_inexact_float_integer, to_json, to_val};
-use moat::schema::schema_for;
+use moat::metadata::NameStyle;
+use moat::schema::{Conventions, schema_for};
 use moat::types::ValType;
 use serde_json::{Map, Value};
 
@@ -17,6 +18,12 @@ const NAMES: &[&str] = &["a", "b", "tag", "val", "ok", "err", "x-y"];
 pub fn check(data: &[u8]) {
     let mut u = Unstructured::new(data);
     let Ok(ty) = val_type(&mut u, 0) else { return };
+    let conv = match u.int_in_range(0..=3u8) {
+        Ok(1) => Conventions(Some(NameStyle::Kebab)),
+        Ok(2) => Conventions(Some(NameStyle::Snake)),
+        Ok(3) => Conventions(Some(NameStyle::Camel)),
+        _ => Conventions::WIT,
+    };
     let json = match u.arbitrary::<bool>() {
         // The rest as JSON text, as a client sends it.
         Ok(true) => match serde_json::from_slice::<Value>(u.take_rest()) {
@@ -28,14 +35,15 @@ pub fn check(data: &[u8]) {
             Err(_) => return,
         },
     };
-    agree(&ty, &json);
+    agree(&ty, &json, conv);
 }
 
-/// The converter and the schema agree on `json`, and what is accepted round-trips.
-pub fn agree(ty: &ValType, json: &Value) {
-    let schema = schema_for(ty);
+/// The converter and the schema agree on `json` under `conv`, and what is
+/// accepted round-trips.
+pub fn agree(ty: &ValType, json: &Value, conv: Conventions) {
+    let schema = schema_for(ty, conv);
     let validator = jsonschema::validator_for(&schema).expect("moat's schemas are valid JSON Schema");
-    let converted = to_val(ty, json, &JsonPath::root());
+    let converted = to_val(ty, json, &JsonPath::root(), conv);
     // Integers in float form past 2^53 are refused on purpose, where the
     // schema cannot say so (docs/config.md).
     if !holds_inexact_float_integer(json) {
@@ -47,9 +55,9 @@ pub fn agree(ty: &ValType, json: &Value) {
         );
     }
     if let Ok(val) = converted {
-        let back = to_json(ty, &val, &JsonPath::root()).expect("an accepted value converts back");
+        let back = to_json(ty, &val, &JsonPath::root(), conv).expect("an accepted value converts back");
         assert!(validator.is_valid(&back), "{back} (from {json}) does not satisfy the schema of {ty}");
-        let again = to_val(ty, &back, &JsonPath::root()).expect("what moat writes, moat reads");
+        let again = to_val(ty, &back, &JsonPath::root(), conv).expect("what moat writes, moat reads");
         assert_eq!(again, val, "{json} → {back} changed the value of {ty}");
     }
 }

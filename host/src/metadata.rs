@@ -31,6 +31,74 @@ pub struct ToolMetadata {
     /// Per exported function, keyed by export path: `func` for a world-level
     /// export, `iface-export-name#func` for a function of an exported interface.
     pub functions: BTreeMap<String, FunctionDocs>,
+    /// The world's `@json STYLE` tag: how its tools' parameters and record
+    /// fields are spelled in JSON. Absent: as WIT spells them, every
+    /// parameter and field required.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub json: Option<NameStyle>,
+    /// The world's `@tool-names STYLE` tag: how the function's part of its
+    /// tools' names is spelled. Absent: as WIT spells it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tool_names: Option<NameStyle>,
+}
+
+/// How WIT names are spelled in JSON, under a world's `@json STYLE` (its
+/// tools' parameters and record fields) and `@tool-names STYLE` (its tools'
+/// names). `@json`, whatever its style, also makes an `option` parameter or
+/// record field omissible, as hand-written JSON APIs are: absent means
+/// `none`, and `none` is written by leaving the field out. A WIT name is
+/// lowercase words joined by `-` (`max-length`), which each style spells its
+/// own way.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum NameStyle {
+    /// `max-length`, as WIT writes it.
+    #[serde(rename = "kebab-case")]
+    Kebab,
+    /// `max_length`.
+    #[serde(rename = "snake_case")]
+    Snake,
+    /// `maxLength`.
+    #[serde(rename = "camelCase")]
+    Camel,
+}
+
+impl NameStyle {
+    /// The style a `@json` or `@tool-names` tag names.
+    pub fn parse(tag: &str, text: &str) -> Result<NameStyle> {
+        match text {
+            "kebab-case" => Ok(NameStyle::Kebab),
+            "snake_case" => Ok(NameStyle::Snake),
+            "camelCase" => Ok(NameStyle::Camel),
+            other => bail!("`@{tag}` takes kebab-case, snake_case or camelCase, found `{other}`"),
+        }
+    }
+
+    /// `wit` spelled in this style. camelCase cannot spell a word WIT writes
+    /// in capitals (`get-URL` would read back as `get-u-r-l`): refused.
+    pub fn spell(self, wit: &str) -> Result<String, String> {
+        match self {
+            NameStyle::Kebab => Ok(wit.to_string()),
+            NameStyle::Snake => Ok(wit.replace('-', "_")),
+            NameStyle::Camel => {
+                let mut out = String::with_capacity(wit.len());
+                for (index, word) in wit.split('-').enumerate() {
+                    if word.chars().any(|c| c.is_ascii_uppercase()) {
+                        return Err(format!(
+                            "`{wit}` has a word in capitals, which camelCase cannot spell so that it reads back"
+                        ));
+                    }
+                    let mut chars = word.chars();
+                    match (index, chars.next()) {
+                        (0, Some(first)) => out.push(first),
+                        (_, Some(first)) => out.push(first.to_ascii_uppercase()),
+                        (_, None) => {}
+                    }
+                    out.extend(chars);
+                }
+                Ok(out)
+            }
+        }
+    }
 }
 
 /// The documentation of one exported function.
@@ -47,6 +115,10 @@ pub struct FunctionDocs {
     /// What the function is served as: a tool unless tagged otherwise.
     #[serde(default, skip_serializing_if = "Serves::is_tool")]
     pub serves: Serves,
+    /// `@text FIELD`: the result's text block is this field of the returned
+    /// record (its WIT name), rather than the whole record as JSON.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub text: Option<String>,
 }
 
 /// What MCP primitive an exported function is served as.
@@ -245,6 +317,31 @@ pub fn embed(bytes: &[u8], metadata: &ToolMetadata) -> Result<Vec<u8>> {
     Ok(out)
 }
 
+/// A world's tags: `@json STYLE` and `@tool-names STYLE` ([`NameStyle`]).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct WorldDocs {
+    pub json: Option<NameStyle>,
+    pub tool_names: Option<NameStyle>,
+}
+
+/// Reads a world's doc comment's tags. Text that is not a tag is the world's
+/// own documentation, not read here.
+pub fn parse_world_doc_comment(docs: &str) -> Result<WorldDocs> {
+    let mut out = WorldDocs::default();
+    for line in docs.lines() {
+        let Some(tag_line) = line.trim().strip_prefix('@') else { continue };
+        let (tag, rest) = tag_line.split_once(char::is_whitespace).unwrap_or((tag_line, ""));
+        let slot = match tag {
+            "json" => &mut out.json,
+            "tool-names" => &mut out.tool_names,
+            other => bail!("unknown world doc tag `@{other}` (known: @json, @tool-names)"),
+        };
+        ensure!(slot.is_none(), "`@{tag}` is given twice");
+        *slot = Some(NameStyle::parse(tag, rest.trim())?);
+    }
+    Ok(out)
+}
+
 /// Splits a WIT doc comment into description, title, parameter docs and hints,
 /// following the conventions in `wit/README.md`. Unknown `@tags` are errors:
 /// a typo must not silently drop an annotation.
@@ -331,6 +428,14 @@ pub fn parse_doc_comment(docs: &str) -> Result<FunctionDocs> {
                 out.params.insert(name.to_string(), text.trim().to_string());
                 current_param = Some(name.to_string());
             }
+            "text" => {
+                ensure!(
+                    !rest.is_empty() && !rest.contains(char::is_whitespace),
+                    "`@text` needs one field of the returned record"
+                );
+                ensure!(out.text.is_none(), "`@text` is given twice");
+                out.text = Some(rest.to_string());
+            }
             "title" => {
                 ensure!(!rest.is_empty(), "`@title` needs a title");
                 ensure!(out.title.is_none(), "`@title` is given twice");
@@ -343,14 +448,21 @@ pub fn parse_doc_comment(docs: &str) -> Result<FunctionDocs> {
             "open-world" => set(&mut hints.open_world, true, tag)?,
             "closed-world" => set(&mut hints.open_world, false, tag)?,
             other => bail!(
-                "unknown doc tag `@{other}` (known: @param, @title, @read-only, @destructive, @non-destructive, @idempotent, @open-world, @closed-world, @resource, @resource-template, @mime-type, @prompt, @completes)"
+                "unknown doc tag `@{other}` (known: @param, @title, @text, @read-only, @destructive, @non-destructive, @idempotent, @open-world, @closed-world, @resource, @resource-template, @mime-type, @prompt, @completes)"
             ),
         }
-        if !matches!(tag, "param" | "title" | "resource" | "resource-template" | "mime-type" | "completes") {
+        if !matches!(
+            tag,
+            "param" | "title" | "text" | "resource" | "resource-template" | "mime-type" | "completes"
+        ) {
             ensure!(rest.is_empty(), "`@{tag}` takes no text, found `{rest}`");
         }
     }
     ensure!(mime_type.is_none(), "`@mime-type` belongs to a `@resource` or `@resource-template`");
+    ensure!(
+        out.serves.is_tool() || out.text.is_none(),
+        "`@text` belongs to a tool, not to a resource or prompt"
+    );
     ensure!(
         out.serves.is_tool() || out.hints.is_empty(),
         "tool annotations (@read-only, @destructive, ...) belong to tools, not to a resource or prompt"
@@ -396,6 +508,21 @@ mod tests {
                 open_world: Some(false)
             }
         );
+    }
+
+    #[test]
+    fn world_tags_and_the_text_tag() {
+        let world = parse_world_doc_comment("A server.\n@json camelCase\n@tool-names snake_case").unwrap();
+        assert_eq!(world, WorldDocs { json: Some(NameStyle::Camel), tool_names: Some(NameStyle::Snake) });
+        assert!(parse_world_doc_comment("@json camel").is_err());
+        assert!(parse_world_doc_comment("@json snake_case\n@json camelCase").is_err());
+        assert!(parse_world_doc_comment("@jsn snake_case").is_err());
+        assert_eq!(NameStyle::Camel.spell("added-observations").unwrap(), "addedObservations");
+        assert_eq!(NameStyle::Snake.spell("get-URL").unwrap(), "get_URL");
+        assert!(NameStyle::Camel.spell("get-URL").is_err());
+        assert_eq!(parse_doc_comment("Deletes.\n@text message").unwrap().text.as_deref(), Some("message"));
+        assert!(parse_doc_comment("Deletes.\n@text").is_err());
+        assert!(parse_doc_comment("@resource a://b\n@text message").is_err());
     }
 
     #[test]

@@ -123,10 +123,14 @@ fn metadata_of(
         }
     }
     let params = functions.iter().map(|(path, f)| (path.clone(), f.params.clone())).collect();
+    let world_docs = metadata::parse_world_doc_comment(world.docs.contents.as_deref().unwrap_or(""))
+        .with_context(|| format!("in the doc comment of world `{world_name}`"))?;
     let metadata = ToolMetadata {
         version: FORMAT_VERSION,
         world: world_name,
         functions: functions.into_iter().map(|(path, f)| (path, f.docs)).collect(),
+        json: world_docs.json,
+        tool_names: world_docs.tool_names,
     };
     Ok((metadata, params))
 }

@@ -16,8 +16,8 @@ use serde_json::{Map, Value, json};
 use crate::component::{ExportedFunction, Signature};
 use crate::content::{self, Block, ContentError, Output, Rendered};
 use crate::convert::{self, ConvertError, JsonPath};
-use crate::metadata::{FunctionDocs, Hints, ToolMetadata};
-use crate::schema::{object_schema, schema_for};
+use crate::metadata::{FunctionDocs, Hints, NameStyle, ToolMetadata};
+use crate::schema::{Conventions, object_schema, schema_for};
 use crate::types::ValType;
 use wasmtime::component::Val;
 
@@ -35,14 +35,15 @@ impl Naming {
         Naming { component: component.to_string(), aliases: Default::default() }
     }
 
-    /// The MCP name of `function`.
-    pub fn tool_name(&self, function: &ExportedFunction) -> Result<String, String> {
+    /// The MCP name of `function`, its own part spelled in `style` (the
+    /// world's `@tool-names`).
+    pub fn tool_name(&self, function: &ExportedFunction, style: Option<NameStyle>) -> Result<String, String> {
         match self.aliases.get(&function.path) {
             Some(alias) => {
                 validate_tool_name(alias)?;
                 Ok(alias.clone())
             }
-            None => tool_name(&self.component, function),
+            None => tool_name(&self.component, function, style),
         }
     }
 
@@ -104,6 +105,11 @@ pub struct ToolDef {
     pub generated_description: bool,
     pub hints: Hints,
     pub signature: Signature,
+    /// How its JSON spells names and treats options (the world's `@json`).
+    pub conv: Conventions,
+    /// `@text FIELD`: the JSON name of the returned record's field that is
+    /// the result's text block.
+    pub text_field: Option<String>,
     /// Shared with the MCP tool list, which holds them as they are.
     pub input_schema: Arc<Map<String, Value>>,
     pub output_schema: Option<Arc<Map<String, Value>>>,
@@ -111,11 +117,21 @@ pub struct ToolDef {
 
 /// The MCP name of an exported function: `component.function`, or
 /// `component.interface.function` for a function of an exported interface
-/// (`interface` being the short name, without package or version).
-pub fn tool_name(component: &str, function: &ExportedFunction) -> Result<String, String> {
+/// (`interface` being the short name, without package or version). The
+/// function's part is spelled in `style` (`read_file` under `@tool-names
+/// snake_case`).
+pub fn tool_name(
+    component: &str,
+    function: &ExportedFunction,
+    style: Option<NameStyle>,
+) -> Result<String, String> {
+    let own = match style {
+        Some(style) => style.spell(&function.name)?,
+        None => function.name.clone(),
+    };
     let name = match &function.interface {
-        Some(interface) => format!("{component}.{}.{}", interface_short_name(interface), function.name),
-        None => format!("{component}.{}", function.name),
+        Some(interface) => format!("{component}.{}.{own}", interface_short_name(interface)),
+        None => format!("{component}.{own}"),
     };
     validate_tool_name(&name)?;
     Ok(name)
@@ -140,14 +156,32 @@ pub fn validate_tool_name(name: &str) -> Result<(), String> {
 
 impl ToolDef {
     /// Builds the definition of `function` (which must have a signature) of
-    /// component `component`, documented by `docs` when the component embeds them.
+    /// component `component`, documented by `docs` when the component embeds
+    /// them, its JSON spelled by `conv`. Refused when `conv` cannot spell one
+    /// of its names.
     pub fn new(
         name: String,
         component: &str,
         function: &ExportedFunction,
         signature: Signature,
         docs: Option<&FunctionDocs>,
-    ) -> ToolDef {
+        conv: Conventions,
+    ) -> Result<ToolDef, String> {
+        for (name, _) in &signature.params {
+            conv.check(&ValType::Record(vec![(name.clone(), ValType::Bool)]))?;
+        }
+        for ty in signature.params.iter().map(|(_, ty)| ty).chain(&signature.result) {
+            conv.check(ty)?;
+        }
+        let text_field = match docs.and_then(|d| d.text.as_deref()) {
+            None => None,
+            Some(field) => match payload_type(&signature) {
+                Some(ValType::Record(fields)) if fields.iter().any(|(name, _)| name == field) => {
+                    Some(conv.name(field).into_owned())
+                }
+                _ => return Err(format!("`@text {field}` names no field of the record it returns")),
+            },
+        };
         let (description, generated_description) = match docs {
             Some(docs) if !docs.description.is_empty() => (docs.description.clone(), false),
             _ => (
@@ -158,25 +192,27 @@ impl ToolDef {
                 true,
             ),
         };
-        let input_schema = Arc::new(input_schema(&signature, docs));
+        let input_schema = Arc::new(input_schema(&signature, docs, conv));
         let output_schema = payload_type(&signature)
             .filter(|ty| !content::is_block_list(ty))
-            .map(|ty| Arc::new(output_schema(ty)));
-        ToolDef {
+            .map(|ty| Arc::new(output_schema(ty, conv)));
+        Ok(ToolDef {
             name,
             title: docs.and_then(|d| d.title.clone()),
             description,
             generated_description,
             hints: docs.map(|d| d.hints).unwrap_or_default(),
             signature,
+            conv,
+            text_field,
             input_schema,
             output_schema,
-        }
+        })
     }
 
     /// Converts and validates JSON arguments; the guest never sees what fails here.
     pub fn arguments(&self, args: Option<&Map<String, Value>>) -> Result<Vec<Val>, ConvertError> {
-        convert::args_to_vals(&self.signature.params, args)
+        convert::args_to_vals(&self.signature.params, args, self.conv)
     }
 
     /// Whether the tool returns content blocks rather than a typed value.
@@ -203,10 +239,14 @@ impl ToolDef {
             return Ok(Rendered::Success(Output::Tool { content: content::blocks(val)?, structured: None }));
         }
         let json = match (payload_ty, payload) {
-            (Some(ty), Some(val)) => Some(convert::to_json(ty, val, &root)?),
+            (Some(ty), Some(val)) => Some(convert::to_json(ty, val, &root, self.conv)?),
             _ => None,
         };
-        let text = match &json {
+        let shown = match (&self.text_field, &json, failed) {
+            (Some(field), Some(Value::Object(record)), false) => record.get(field),
+            _ => json.as_ref(),
+        };
+        let text = match shown {
             Some(Value::String(s)) => s.clone(),
             Some(other) => other.to_string(),
             None if failed => "the tool reported an error without details".to_string(),
@@ -247,21 +287,23 @@ fn payload_type(signature: &Signature) -> Option<&ValType> {
     }
 }
 
-fn input_schema(signature: &Signature, docs: Option<&FunctionDocs>) -> Map<String, Value> {
+fn input_schema(signature: &Signature, docs: Option<&FunctionDocs>, conv: Conventions) -> Map<String, Value> {
     let properties = signature.params.iter().map(|(name, ty)| {
-        let mut schema = schema_for(ty);
+        let mut schema = schema_for(ty, conv);
         if let (Some(text), Some(object)) = (docs.and_then(|d| d.params.get(name)), schema.as_object_mut()) {
             object.insert("description".into(), Value::String(text.clone()));
         }
-        (name.as_str(), schema)
+        (conv.name(name).into_owned(), schema, conv.omissible(ty))
     });
     into_map(object_schema(properties))
 }
 
-fn output_schema(ty: &ValType) -> Map<String, Value> {
+fn output_schema(ty: &ValType, conv: Conventions) -> Map<String, Value> {
     match ty {
-        ValType::Record(_) => into_map(schema_for(ty)),
-        other => into_map(object_schema([("result", schema_for(other))].into_iter())),
+        ValType::Record(_) => into_map(schema_for(ty, conv)),
+        other => {
+            into_map(object_schema([("result".to_string(), schema_for(other, conv), false)].into_iter()))
+        }
     }
 }
 
@@ -307,6 +349,8 @@ mod tests {
             generated_description: false,
             hints: Hints::default(),
             signature: Signature { params: vec![], result },
+            conv: Conventions::WIT,
+            text_field: None,
             input_schema: Default::default(),
             output_schema: None,
         }
@@ -333,6 +377,25 @@ mod tests {
             Rendered::Success(Output::Tool {
                 content: vec![Block::text("7")],
                 structured: Some(json!({"result": 7}))
+            })
+        );
+    }
+
+    #[test]
+    fn text_tag_shows_one_field_and_structures_the_record() {
+        let record =
+            ValType::Record(vec![("success".into(), ValType::Bool), ("message".into(), ValType::String)]);
+        let mut tool = def(Some(record));
+        tool.text_field = Some("message".into());
+        let val = Val::Record(vec![
+            ("success".into(), Val::Bool(true)),
+            ("message".into(), Val::String("done".into())),
+        ]);
+        assert_eq!(
+            tool.render(Some(&val)).unwrap(),
+            Rendered::Success(Output::Tool {
+                content: vec![Block::text("done")],
+                structured: Some(json!({"success": true, "message": "done"}))
             })
         );
     }

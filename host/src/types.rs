@@ -200,6 +200,24 @@ impl ValType {
         inner + 1
     }
 
+    /// Calls `visit` on this type and on every type inside it.
+    pub fn walk(&self, visit: &mut impl FnMut(&ValType)) {
+        visit(self);
+        match self {
+            ValType::List(inner)
+            | ValType::FixedList(inner, _)
+            | ValType::StringMap(inner)
+            | ValType::Option(inner) => inner.walk(visit),
+            ValType::Record(fields) => fields.iter().for_each(|(_, ty)| ty.walk(visit)),
+            ValType::Tuple(types) => types.iter().for_each(|ty| ty.walk(visit)),
+            ValType::Variant(cases) => {
+                cases.iter().filter_map(|(_, ty)| ty.as_ref()).for_each(|ty| ty.walk(visit))
+            }
+            ValType::Result { ok, err } => ok.iter().chain(err.iter()).for_each(|ty| ty.walk(visit)),
+            _ => {}
+        }
+    }
+
     /// `option<T>`, refusing `T`s whose JSON form can itself be `null`:
     /// `none` and `some(none)` would both be `null`.
     pub fn option_of(inner: ValType) -> Result<ValType, UnsupportedType> {

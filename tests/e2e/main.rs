@@ -4,6 +4,7 @@
 //! and packed once per run by `guest-examples/build.sh`.
 
 mod audit;
+mod catalog;
 mod clients;
 mod confirm;
 mod conformance;

@@ -22,24 +22,27 @@ pub fn repo_root() -> PathBuf {
 /// `guest-examples/dist`, after building and packing every example once.
 pub fn examples() -> PathBuf {
     static BUILT: OnceLock<Result<PathBuf, String>> = OnceLock::new();
-    BUILT
-        .get_or_init(|| {
-            let root = repo_root();
-            let output = std::process::Command::new("bash")
-                .arg(root.join("guest-examples/build.sh"))
-                .env("MOAT", MOAT)
-                .output()
-                .map_err(|e| format!("cannot run guest-examples/build.sh: {e}"))?;
-            if !output.status.success() {
-                return Err(format!(
-                    "guest-examples/build.sh failed:\n{}",
-                    String::from_utf8_lossy(&output.stderr)
-                ));
-            }
-            Ok(root.join("guest-examples/dist"))
-        })
-        .clone()
-        .unwrap_or_else(|e| panic!("{e}"))
+    BUILT.get_or_init(|| built("guest-examples")).clone().unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// `catalog/dist`, after building and packing the catalog's components once.
+pub fn catalog() -> PathBuf {
+    static BUILT: OnceLock<Result<PathBuf, String>> = OnceLock::new();
+    BUILT.get_or_init(|| built("catalog")).clone().unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// Runs `FOLDER/build.sh` with this moat, and gives `FOLDER/dist`.
+fn built(folder: &str) -> Result<PathBuf, String> {
+    let root = repo_root();
+    let output = std::process::Command::new("bash")
+        .arg(root.join(folder).join("build.sh"))
+        .env("MOAT", MOAT)
+        .output()
+        .map_err(|e| format!("cannot run {folder}/build.sh: {e}"))?;
+    if !output.status.success() {
+        return Err(format!("{folder}/build.sh failed:\n{}", String::from_utf8_lossy(&output.stderr)));
+    }
+    Ok(root.join(folder).join("dist"))
 }
 
 /// `moat serve ARGS` with piped stdio and no client: for tests that must see

@@ -421,6 +421,7 @@ fn vet_reports_json_and_exit_status() {
     let critical_only =
         moat(&["vet".as_ref(), example("text").as_os_str(), "--fail-on".as_ref(), "critical".as_ref()]);
     assert_eq!(critical_only.status.code(), Some(0));
+    crate::support::catalog(); // the bundled config serves the catalog's components too
     let bundled = crate::support::repo_root().join("guest-examples/moat.toml");
     let output = moat(&["vet".as_ref(), "--config".as_ref(), bundled.as_os_str()]);
     assert_eq!(output.status.code(), Some(0), "bundled examples vet clean:\n{}", stdout_of(&output));

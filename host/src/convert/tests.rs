@@ -4,21 +4,24 @@ use proptest::prelude::*;
 use serde_json::json;
 
 use super::*;
-use crate::schema::schema_for;
+use crate::metadata::NameStyle;
+use crate::schema::{Conventions, schema_for};
 use crate::types::ValType;
 use wasmtime::component::Val;
 
 fn ok(ty: &ValType, value: Value) -> Val {
-    to_val(ty, &value, &JsonPath::root()).unwrap_or_else(|e| panic!("{value} should fit {ty}: {e}"))
+    to_val(ty, &value, &JsonPath::root(), Conventions::WIT)
+        .unwrap_or_else(|e| panic!("{value} should fit {ty}: {e}"))
 }
 
 fn err(ty: &ValType, value: Value) -> ConvertError {
-    to_val(ty, &value, &JsonPath::root()).expect_err(&format!("{value} should not fit {ty}"))
+    to_val(ty, &value, &JsonPath::root(), Conventions::WIT)
+        .expect_err(&format!("{value} should not fit {ty}"))
 }
 
 fn round_trip(ty: &ValType, value: Value) {
     let val = ok(ty, value.clone());
-    let back = to_json(ty, &val, &JsonPath::root()).unwrap();
+    let back = to_json(ty, &val, &JsonPath::root(), Conventions::WIT).unwrap();
     assert_eq!(back, value, "round trip of {ty}");
 }
 
@@ -70,9 +73,9 @@ fn floats_chars_strings_bools() {
 
 #[test]
 fn non_finite_floats_cannot_leave_as_json() {
-    let e = to_json(&ValType::F64, &Val::Float64(f64::NAN), &JsonPath::root()).unwrap_err();
+    let e = to_json(&ValType::F64, &Val::Float64(f64::NAN), &JsonPath::root(), Conventions::WIT).unwrap_err();
     assert!(e.expected.contains("finite"), "{e}");
-    to_json(&ValType::F32, &Val::Float32(f32::INFINITY), &JsonPath::root()).unwrap_err();
+    to_json(&ValType::F32, &Val::Float32(f32::INFINITY), &JsonPath::root(), Conventions::WIT).unwrap_err();
 }
 
 fn record() -> ValType {
@@ -101,16 +104,48 @@ fn records_need_every_field_and_refuse_unknown_ones() {
 fn arguments_object_is_checked_like_a_record() {
     let params = vec![("a".to_string(), ValType::S32), ("b".to_string(), ValType::S32)];
     let args = json!({"a": 1, "b": 2});
-    let vals = args_to_vals(&params, args.as_object()).unwrap();
+    let vals = args_to_vals(&params, args.as_object(), Conventions::WIT).unwrap();
     assert_eq!(vals, vec![Val::S32(1), Val::S32(2)]);
-    let e = args_to_vals(&params, json!({"a": 1}).as_object()).unwrap_err();
+    let e = args_to_vals(&params, json!({"a": 1}).as_object(), Conventions::WIT).unwrap_err();
     assert_eq!(e.path, "$.b");
     assert!(e.expected.contains("required parameter `b` (s32)"), "{e}");
-    let e = args_to_vals(&params, json!({"a": 1, "b": 2, "sidenote": "x"}).as_object()).unwrap_err();
+    let e = args_to_vals(&params, json!({"a": 1, "b": 2, "sidenote": "x"}).as_object(), Conventions::WIT)
+        .unwrap_err();
     assert_eq!(e.path, "$.sidenote");
-    assert!(args_to_vals(&[], None).unwrap().is_empty());
-    let odd_key = args_to_vals(&[], json!({"a b": 1}).as_object()).unwrap_err();
+    assert!(args_to_vals(&[], None, Conventions::WIT).unwrap().is_empty());
+    let odd_key = args_to_vals(&[], json!({"a b": 1}).as_object(), Conventions::WIT).unwrap_err();
     assert_eq!(odd_key.path, "$[\"a b\"]");
+}
+
+#[test]
+fn a_json_style_spells_keys_and_lets_options_be_left_out() {
+    let ty = ValType::Record(vec![
+        ("entity-name".into(), ValType::String),
+        ("max-length".into(), ValType::Option(Box::new(ValType::U32))),
+    ]);
+    let camel = Conventions(Some(NameStyle::Camel));
+    let val = to_val(&ty, &json!({"entityName": "a"}), &JsonPath::root(), camel).unwrap();
+    assert_eq!(
+        val,
+        Val::Record(vec![
+            ("entity-name".into(), Val::String("a".into())),
+            ("max-length".into(), Val::Option(None))
+        ])
+    );
+    assert_eq!(to_json(&ty, &val, &JsonPath::root(), camel).unwrap(), json!({"entityName": "a"}));
+    let e = to_val(&ty, &json!({"entity-name": "a"}), &JsonPath::root(), camel).unwrap_err();
+    assert!(e.expected.contains("entityName, maxLength"), "{e}");
+    let e = to_val(&ty, &json!({}), &JsonPath::root(), camel).unwrap_err();
+    assert_eq!(e.path, "$.entityName");
+    // Without a style, an option is still required (and null is how it is none).
+    let e = to_val(&ty, &json!({"entity-name": "a"}), &JsonPath::root(), Conventions::WIT).unwrap_err();
+    assert_eq!(e.path, "$.max-length");
+    let snake = Conventions(Some(NameStyle::Snake));
+    let val = to_val(&ty, &json!({"entity_name": "a", "max_length": 5}), &JsonPath::root(), snake).unwrap();
+    assert_eq!(
+        to_json(&ty, &val, &JsonPath::root(), snake).unwrap(),
+        json!({"entity_name": "a", "max_length": 5})
+    );
 }
 
 #[test]
@@ -298,6 +333,15 @@ fn arb_json() -> impl Strategy<Value = Value> {
     })
 }
 
+fn arb_conventions() -> impl Strategy<Value = Conventions> {
+    prop_oneof![
+        Just(Conventions::WIT),
+        Just(Conventions(Some(NameStyle::Kebab))),
+        Just(Conventions(Some(NameStyle::Snake))),
+        Just(Conventions(Some(NameStyle::Camel))),
+    ]
+}
+
 fn type_and_val() -> impl Strategy<Value = (ValType, Val)> {
     arb_type().prop_flat_map(|ty| {
         let vals = arb_val(&ty);
@@ -310,22 +354,26 @@ proptest! {
 
     /// value → JSON → value is the identity, and the JSON satisfies the schema.
     #[test]
-    fn values_round_trip_and_satisfy_their_schema((ty, val) in type_and_val()) {
-        let json = to_json(&ty, &val, &JsonPath::root()).unwrap();
-        let schema = schema_for(&ty);
+    fn values_round_trip_and_satisfy_their_schema((ty, val) in type_and_val(), conv in arb_conventions()) {
+        let json = to_json(&ty, &val, &JsonPath::root(), conv).unwrap();
+        let schema = schema_for(&ty, conv);
         let validator = jsonschema::validator_for(&schema).unwrap();
         prop_assert!(validator.is_valid(&json), "{} does not satisfy {} for {}", json, schema, ty);
-        let back = to_val(&ty, &json, &JsonPath::root()).unwrap();
+        let back = to_val(&ty, &json, &JsonPath::root(), conv).unwrap();
         prop_assert_eq!(back, val);
     }
 
     /// For arbitrary JSON, the converter accepts exactly what the schema accepts.
     #[test]
-    fn converter_accepts_exactly_what_the_schema_accepts(ty in arb_type(), json in arb_json()) {
+    fn converter_accepts_exactly_what_the_schema_accepts(
+        ty in arb_type(),
+        json in arb_json(),
+        conv in arb_conventions(),
+    ) {
         prop_assume!(!holds_inexact_float_integer(&json));
-        let schema = schema_for(&ty);
+        let schema = schema_for(&ty, conv);
         let validator = jsonschema::validator_for(&schema).unwrap();
-        let converted = to_val(&ty, &json, &JsonPath::root());
+        let converted = to_val(&ty, &json, &JsonPath::root(), conv);
         prop_assert_eq!(validator.is_valid(&json), converted.is_ok(),
             "schema and converter disagree on {} for {}: {:?}", json, ty, converted.err());
     }

@@ -5,10 +5,11 @@ use serde_json::{Map, Number, Value};
 use wasmtime::component::Val;
 
 use super::{ConvertError, JsonPath};
+use crate::schema::Conventions;
 use crate::types::ValType;
 
 /// Converts a component value of type `ty` to JSON.
-pub fn to_json(ty: &ValType, val: &Val, path: &JsonPath) -> Result<Value, ConvertError> {
+pub fn to_json(ty: &ValType, val: &Val, path: &JsonPath, conv: Conventions) -> Result<Value, ConvertError> {
     let mismatch =
         || Err(path.error(ty.to_string(), format!("a guest value of another shape ({})", val_kind(val))));
     let float = |f: f64| match Number::from_f64(f) {
@@ -34,7 +35,7 @@ pub fn to_json(ty: &ValType, val: &Val, path: &JsonPath) -> Result<Value, Conver
             items
                 .iter()
                 .enumerate()
-                .map(|(i, item)| to_json(inner, item, &path.index(i)))
+                .map(|(i, item)| to_json(inner, item, &path.index(i), conv))
                 .collect::<Result<_, _>>()?,
         ),
         (ValType::StringMap(inner), Val::Map(entries)) => {
@@ -44,14 +45,19 @@ pub fn to_json(ty: &ValType, val: &Val, path: &JsonPath) -> Result<Value, Conver
                     return mismatch();
                 };
                 // Last value wins for duplicate keys, as the component model specifies.
-                map.insert(key.clone(), to_json(inner, item, &path.key(key))?);
+                map.insert(key.clone(), to_json(inner, item, &path.key(key), conv)?);
             }
             Value::Object(map)
         }
         (ValType::Record(fields), Val::Record(values)) if fields.len() == values.len() => {
             let mut map = Map::new();
             for ((name, ty), (_, item)) in fields.iter().zip(values) {
-                map.insert(name.clone(), to_json(ty, item, &path.key(name))?);
+                if conv.omissible(ty) && matches!(item, Val::Option(None)) {
+                    continue;
+                }
+                let key = conv.name(name);
+                let value = to_json(ty, item, &path.key(&key), conv)?;
+                map.insert(key.into_owned(), value);
             }
             Value::Object(map)
         }
@@ -60,23 +66,23 @@ pub fn to_json(ty: &ValType, val: &Val, path: &JsonPath) -> Result<Value, Conver
                 .iter()
                 .zip(items)
                 .enumerate()
-                .map(|(i, (ty, item))| to_json(ty, item, &path.index(i)))
+                .map(|(i, (ty, item))| to_json(ty, item, &path.index(i), conv))
                 .collect::<Result<_, _>>()?,
         ),
         (ValType::Variant(cases), Val::Variant(tag, payload)) => {
             let Some((_, payload_ty)) = cases.iter().find(|(name, _)| name == tag) else {
                 return mismatch();
             };
-            tagged_json(tag, payload_ty.as_ref(), payload.as_deref(), path)?
+            tagged_json(tag, payload_ty.as_ref(), payload.as_deref(), path, conv)?
         }
         (ValType::Enum(names), Val::Enum(name)) if names.contains(name) => Value::String(name.clone()),
         (ValType::Option(_), Val::Option(None)) => Value::Null,
-        (ValType::Option(inner), Val::Option(Some(item))) => to_json(inner, item, path)?,
+        (ValType::Option(inner), Val::Option(Some(item))) => to_json(inner, item, path, conv)?,
         (ValType::Result { ok, .. }, Val::Result(Ok(payload))) => {
-            tagged_json("ok", ok.as_deref(), payload.as_deref(), path)?
+            tagged_json("ok", ok.as_deref(), payload.as_deref(), path, conv)?
         }
         (ValType::Result { err, .. }, Val::Result(Err(payload))) => {
-            tagged_json("err", err.as_deref(), payload.as_deref(), path)?
+            tagged_json("err", err.as_deref(), payload.as_deref(), path, conv)?
         }
         (ValType::Flags(_), Val::Flags(set)) => {
             Value::Array(set.iter().cloned().map(Value::String).collect())
@@ -90,12 +96,13 @@ fn tagged_json(
     ty: Option<&ValType>,
     payload: Option<&Val>,
     path: &JsonPath,
+    conv: Conventions,
 ) -> Result<Value, ConvertError> {
     let mut map = Map::new();
     map.insert("tag".into(), Value::String(tag.to_string()));
     match (ty, payload) {
         (Some(ty), Some(payload)) => {
-            map.insert("val".into(), to_json(ty, payload, &path.key("val"))?);
+            map.insert("val".into(), to_json(ty, payload, &path.key("val"), conv)?);
         }
         (None, None) => {}
         _ => {

@@ -8,32 +8,37 @@ use serde_json::{Map, Value};
 use wasmtime::component::Val;
 
 use super::{ConvertError, JsonPath, describe};
-use crate::schema::F32_MAX;
+use crate::schema::{Conventions, F32_MAX};
 use crate::types::ValType;
 
 /// Converts tool arguments (a JSON object, absent meaning `{}`) to the values of
-/// `params`, in declaration order. Every parameter is required; unknown ones are refused.
+/// `params`, in declaration order. Every parameter is required but an
+/// omissible one ([`Conventions::omissible`]); unknown ones are refused.
 pub fn args_to_vals(
     params: &[(String, ValType)],
     args: Option<&Map<String, Value>>,
+    conv: Conventions,
 ) -> Result<Vec<Val>, ConvertError> {
     let empty = Map::new();
     let args = args.unwrap_or(&empty);
     let root = JsonPath::root();
-    let fields: Vec<(String, Val)> = object_fields(params, args, &root, "parameter")?;
+    let fields: Vec<(String, Val)> = object_fields(params, args, &root, "parameter", conv)?;
     Ok(fields.into_iter().map(|(_, val)| val).collect())
 }
 
-/// Shared by records and the arguments object: all fields required, no others.
+/// Shared by records and the arguments object: every field required but the
+/// omissible ones, no others. Keys are the fields' JSON names; the values
+/// keep their WIT names, which the component's record types carry.
 fn object_fields(
     fields: &[(String, ValType)],
     object: &Map<String, Value>,
     path: &JsonPath,
     what: &str,
+    conv: Conventions,
 ) -> Result<Vec<(String, Val)>, ConvertError> {
     for key in object.keys() {
-        if !fields.iter().any(|(name, _)| name == key) {
-            let known: Vec<&str> = fields.iter().map(|(name, _)| name.as_str()).collect();
+        if !fields.iter().any(|(name, _)| conv.name(name) == key.as_str()) {
+            let known: Vec<String> = fields.iter().map(|(name, _)| conv.name(name).into_owned()).collect();
             let expected = if known.is_empty() {
                 format!("no {what}s")
             } else {
@@ -45,17 +50,19 @@ fn object_fields(
     fields
         .iter()
         .map(|(name, ty)| {
-            let field_path = path.key(name);
-            match object.get(name) {
-                Some(value) => Ok((name.clone(), to_val(ty, value, &field_path)?)),
-                None => Err(field_path.error(format!("required {what} `{name}` ({ty})"), "nothing")),
+            let key = conv.name(name);
+            let field_path = path.key(&key);
+            match object.get(key.as_ref()) {
+                Some(value) => Ok((name.clone(), to_val(ty, value, &field_path, conv)?)),
+                None if conv.omissible(ty) => Ok((name.clone(), Val::Option(None))),
+                None => Err(field_path.error(format!("required {what} `{key}` ({ty})"), "nothing")),
             }
         })
         .collect()
 }
 
 /// Converts one JSON value to a component value of type `ty`.
-pub fn to_val(ty: &ValType, value: &Value, path: &JsonPath) -> Result<Val, ConvertError> {
+pub fn to_val(ty: &ValType, value: &Value, path: &JsonPath, conv: Conventions) -> Result<Val, ConvertError> {
     let mismatch = |expected: &str| Err(path.error(expected, describe(value)));
     Ok(match ty {
         ValType::Bool => match value {
@@ -93,20 +100,22 @@ pub fn to_val(ty: &ValType, value: &Value, path: &JsonPath) -> Result<Val, Conve
             Value::String(s) => Val::String(s.clone()),
             _ => return mismatch("string"),
         },
-        ValType::List(inner) => Val::List(array_items(inner, value, path, None)?),
+        ValType::List(inner) => Val::List(array_items(inner, value, path, None, conv)?),
         ValType::FixedList(inner, len) => {
-            Val::FixedLengthList(array_items(inner, value, path, Some(*len as usize))?)
+            Val::FixedLengthList(array_items(inner, value, path, Some(*len as usize), conv)?)
         }
         ValType::StringMap(inner) => match value {
             Value::Object(map) => Val::Map(
                 map.iter()
-                    .map(|(key, item)| Ok((Val::String(key.clone()), to_val(inner, item, &path.key(key))?)))
+                    .map(|(key, item)| {
+                        Ok((Val::String(key.clone()), to_val(inner, item, &path.key(key), conv)?))
+                    })
                     .collect::<Result<_, ConvertError>>()?,
             ),
             _ => return mismatch("object"),
         },
         ValType::Record(fields) => match value {
-            Value::Object(map) => Val::Record(object_fields(fields, map, path, "field")?),
+            Value::Object(map) => Val::Record(object_fields(fields, map, path, "field", conv)?),
             _ => return mismatch(&format!("object ({ty})")),
         },
         ValType::Tuple(types) => {
@@ -119,12 +128,13 @@ pub fn to_val(ty: &ValType, value: &Value, path: &JsonPath) -> Result<Val, Conve
                     .iter()
                     .zip(items)
                     .enumerate()
-                    .map(|(i, (ty, item))| to_val(ty, item, &path.index(i)))
+                    .map(|(i, (ty, item))| to_val(ty, item, &path.index(i), conv))
                     .collect::<Result<_, _>>()?,
             )
         }
         ValType::Variant(cases) => {
-            let (tag, payload) = tagged(cases.iter().map(|(n, t)| (n.as_str(), t.as_ref())), value, path)?;
+            let (tag, payload) =
+                tagged(cases.iter().map(|(n, t)| (n.as_str(), t.as_ref())), value, path, conv)?;
             Val::Variant(tag, payload)
         }
         ValType::Enum(names) => match value.as_str() {
@@ -133,11 +143,11 @@ pub fn to_val(ty: &ValType, value: &Value, path: &JsonPath) -> Result<Val, Conve
         },
         ValType::Option(inner) => match value {
             Value::Null => Val::Option(None),
-            _ => Val::Option(Some(Box::new(to_val(inner, value, path)?))),
+            _ => Val::Option(Some(Box::new(to_val(inner, value, path, conv)?))),
         },
         ValType::Result { ok, err } => {
             let cases = [("ok", ok.as_deref()), ("err", err.as_deref())];
-            let (tag, payload) = tagged(cases.into_iter(), value, path)?;
+            let (tag, payload) = tagged(cases.into_iter(), value, path, conv)?;
             Val::Result(if tag == "ok" { Ok(payload) } else { Err(payload) })
         }
         ValType::Flags(names) => {
@@ -177,10 +187,11 @@ fn array_items(
     value: &Value,
     path: &JsonPath,
     len: Option<usize>,
+    conv: Conventions,
 ) -> Result<Vec<Val>, ConvertError> {
     match value {
         Value::Array(items) if len.is_none_or(|len| items.len() == len) => {
-            items.iter().enumerate().map(|(i, item)| to_val(inner, item, &path.index(i))).collect()
+            items.iter().enumerate().map(|(i, item)| to_val(inner, item, &path.index(i), conv)).collect()
         }
         _ => Err(path.error(
             match len {
@@ -197,6 +208,7 @@ fn tagged<'a>(
     cases: impl Iterator<Item = (&'a str, Option<&'a ValType>)> + Clone,
     value: &Value,
     path: &JsonPath,
+    conv: Conventions,
 ) -> Result<(String, Option<Box<Val>>), ConvertError> {
     let names: Vec<String> = cases.clone().map(|(name, _)| name.to_string()).collect();
     let expected = || {
@@ -224,7 +236,7 @@ fn tagged<'a>(
     }
     let payload = match payload_ty {
         Some(ty) => match map.get("val") {
-            Some(val) => Some(Box::new(to_val(ty, val, &path.key("val"))?)),
+            Some(val) => Some(Box::new(to_val(ty, val, &path.key("val"), conv)?)),
             None => {
                 return Err(path.key("val").error(format!("the payload of `{name}` ({ty})"), "nothing"));
             }

@@ -23,6 +23,7 @@ use crate::prompts::PromptDef;
 use crate::resources::{ResourceDef, TemplateDef};
 use crate::runtime::Runtime;
 use crate::runtime::cache::CompileCache;
+use crate::schema::Conventions;
 use crate::tools::{Naming, ToolDef, mcp_tool, undeclared};
 
 /// An exported function that is not served as a tool, and why.
@@ -175,11 +176,17 @@ pub fn component_tools(naming: &Naming, surface: &Surface) -> Result<ComponentTo
             completions.push((def, index));
             continue;
         }
-        let name = naming.tool_name(function).map_err(anyhow::Error::msg)?;
+        let serves = docs.map(|d| &d.serves).unwrap_or(&Serves::Tool);
+        // The world's `@json` and `@tool-names` spell tools; resources and
+        // prompts keep WIT's names.
+        let (conv, style) = match (serves, metadata) {
+            (Serves::Tool, Some(metadata)) => (Conventions(metadata.json), metadata.tool_names),
+            _ => (Conventions::WIT, None),
+        };
+        let name = naming.tool_name(function, style).map_err(anyhow::Error::msg)?;
         if !taken.insert(name.clone()) {
             bail!("name `{name}` is already taken");
         }
-        let serves = docs.map(|d| &d.serves).unwrap_or(&Serves::Tool);
         match (serves, docs) {
             (Serves::Resource { .. }, Some(docs)) => {
                 let def = ResourceDef::new(name, function, signature, docs).map_err(anyhow::Error::msg)?;
@@ -202,7 +209,9 @@ pub fn component_tools(naming: &Naming, surface: &Surface) -> Result<ComponentTo
                 derived.prompts.push((def, index));
             }
             _ => {
-                derived.tools.push((ToolDef::new(name, &naming.component, function, signature, docs), index))
+                let def = ToolDef::new(name, &naming.component, function, signature, docs, conv)
+                    .map_err(|error| anyhow::anyhow!("`{}`: {error}", function.path))?;
+                derived.tools.push((def, index))
             }
         }
     }
