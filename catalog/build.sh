@@ -14,7 +14,7 @@ if command -v rustup >/dev/null && ! rustup target list --installed | grep -qx w
 fi
 cargo build --quiet --manifest-path "$here/Cargo.toml" --target-dir "$here/target" \
     --target wasm32-wasip2 --release >&2
-mkdir -p "$here/dist" "$here/data/memory"   # data/memory: the directory moat.toml grants to `memory`
+mkdir -p "$here/dist" "$here/data/memory" "$here/data/files"   # what moat.toml grants
 for wit in "$here"/*/wit; do
     dir=$(dirname "$wit")
     name=$(basename "$dir")

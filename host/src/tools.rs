@@ -259,7 +259,9 @@ impl ToolDef {
             true => json!({ "result": json }),
             false => json,
         });
-        let content = if text.is_empty() { Vec::new() } else { vec![Block::text(text)] };
+        // A chosen text field is sent even when empty: it is the answer.
+        let content =
+            if text.is_empty() && self.text_field.is_none() { Vec::new() } else { vec![Block::text(text)] };
         Ok(Rendered::Success(Output::Tool { content, structured }))
     }
 

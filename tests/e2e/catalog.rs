@@ -55,12 +55,9 @@ impl Side {
             Err(_) => Outcome::ProtocolError,
             Ok(result) => {
                 let result = serde_json::to_value(&result).unwrap();
-                let texts: Vec<String> = result["content"]
-                    .as_array()
-                    .into_iter()
-                    .flatten()
-                    .filter_map(|block| block["text"].as_str().map(str::to_string))
-                    .collect();
+                let blocks: Vec<Value> = result["content"].as_array().cloned().unwrap_or_default();
+                let texts: Vec<String> =
+                    blocks.iter().filter_map(|block| block["text"].as_str().map(str::to_string)).collect();
                 if result["isError"] == json!(true) {
                     // The Python SDK words a tool's error as "Error executing
                     // tool NAME: MESSAGE"; the message is the server's own.
@@ -68,9 +65,15 @@ impl Side {
                     let text = texts.join("\n");
                     return Outcome::ToolError(text.strip_prefix(&prefix).unwrap_or(&text).to_string());
                 }
-                let text = texts
+                // Text blocks as the JSON they hold; other blocks as they are.
+                let text = blocks
                     .iter()
-                    .map(|text| serde_json::from_str(text).unwrap_or_else(|_| Value::String(text.clone())))
+                    .map(|block| match block["text"].as_str() {
+                        Some(text) => {
+                            serde_json::from_str(text).unwrap_or_else(|_| Value::String(text.into()))
+                        }
+                        None => block.clone(),
+                    })
                     .collect();
                 Outcome::Result { structured: result.get("structuredContent").cloned(), text }
             }
@@ -92,12 +95,16 @@ enum Outcome {
 
 impl Outcome {
     /// Where two outcomes differ: `text` (the same structured content, other
-    /// text), `error` (both tool errors, other words) or `outcome`.
+    /// content blocks), `structured` (the same blocks, other structured
+    /// content), `error` (both tool errors, other words) or `outcome`.
     fn difference(&self, other: &Outcome) -> Option<&'static str> {
         match (self, other) {
             _ if self == other => None,
             (Outcome::Result { structured: a, .. }, Outcome::Result { structured: b, .. }) if a == b => {
                 Some("text")
+            }
+            (Outcome::Result { text: a, .. }, Outcome::Result { text: b, .. }) if a == b => {
+                Some("structured")
             }
             (Outcome::ToolError(_), Outcome::ToolError(_)) => Some("error"),
             _ => Some("outcome"),
@@ -169,6 +176,16 @@ fn shape(schema: &Value, root: &Value, top: bool) -> Value {
         let name = reference.trim_start_matches("#/$defs/");
         return shape(&root["$defs"][name], root, top);
     }
+    // An omissible option is `anyOf: [T, null]` in moat's schema: read as T.
+    if let Some([inner, Value::Object(null)]) = schema["anyOf"].as_array().map(Vec::as_slice)
+        && null.get("type") == Some(&json!("null"))
+    {
+        let mut inner = shape(inner, root, top);
+        if let (true, Some(text)) = (top, schema.get("description")) {
+            inner.as_object_mut().unwrap().insert("description".into(), text.clone());
+        }
+        return inner;
+    }
     let mut out = Map::new();
     if let Some(kind) = schema.get("type") {
         out.insert("type".into(), kind.clone());
@@ -214,17 +231,15 @@ fn annotations(tool: &Tool) -> Value {
 
 /// Compares the two tool lists: the same names (moat's with its prefix),
 /// and for each tool its title, description, annotations and schemas.
-async fn compare_listings(original: &Side, moat: &Side, known: &[Known], tally: &mut Tally) {
-    let theirs = original.tools().await;
-    let ours = moat.tools().await;
+fn compare_listings(theirs: &[Tool], ours: &[Tool], prefix: &str, known: &[Known], tally: &mut Tally) {
     let mut names: Vec<String> = theirs.iter().map(|t| t.name.to_string()).collect();
     let mut our_names: Vec<String> =
-        ours.iter().map(|t| t.name.trim_start_matches(moat.prefix.as_str()).to_string()).collect();
+        ours.iter().map(|t| t.name.trim_start_matches(prefix).to_string()).collect();
     names.sort();
     our_names.sort();
     assert_eq!(our_names, names, "moat's component offers other tools than the original");
-    for tool in &theirs {
-        let our = ours.iter().find(|t| t.name.trim_start_matches(moat.prefix.as_str()) == tool.name).unwrap();
+    for tool in theirs {
+        let our = ours.iter().find(|t| t.name.trim_start_matches(prefix) == tool.name).unwrap();
         let view = |tool: &Tool| {
             let input = Value::Object((*tool.input_schema).clone());
             let output = tool.output_schema.as_ref().map(|s| Value::Object((**s).clone()));
@@ -370,7 +385,7 @@ async fn time_matches_mcp_server_time() {
     let original = Side::start(command, "").await;
 
     let mut tally = Tally::default();
-    compare_listings(&original, &moat, TIME_KNOWN, &mut tally).await;
+    compare_listings(&original.tools().await, &moat.tools().await, &moat.prefix, TIME_KNOWN, &mut tally);
     compare_calls(&original, &moat, &time_calls(), without_seconds, TIME_KNOWN, &mut tally).await;
     tally.assert_as_listed("time", TIME_KNOWN);
     original.stop().await;
@@ -510,7 +525,7 @@ async fn memory_matches_server_memory_and_writes_the_same_file() {
     let moat = Side::moat(dir.path(), &memory_config(&ours), "memory").await;
 
     let mut tally = Tally::default();
-    compare_listings(&original, &moat, MEMORY_KNOWN, &mut tally).await;
+    compare_listings(&original.tools().await, &moat.tools().await, &moat.prefix, MEMORY_KNOWN, &mut tally);
     compare_calls(&original, &moat, &memory_calls(), |o| o, MEMORY_KNOWN, &mut tally).await;
     let (a, b) = (graph_resource(&original).await, graph_resource(&moat).await);
     tally.record(
@@ -604,4 +619,389 @@ async fn memory_without_a_grant_says_what_is_missing() {
         Outcome::ToolError("no directory is granted at /memory: grant one to keep the graph in".into())
     );
     moat.stop().await;
+}
+
+// ---- filesystem -----------------------------------------------------------------
+
+const FILESYSTEM_KNOWN: &[Known] = &[
+    Known {
+        label: "tools/list read_media_file",
+        aspect: "listing",
+        reason: "a tool that returns content blocks has no output schema in moat, and no structured content",
+    },
+    Known {
+        label: "read a PNG",
+        aspect: "structured",
+        reason: "the same image block; no structured content",
+    },
+    Known {
+        label: "read a WAV",
+        aspect: "structured",
+        reason: "the same audio block; no structured content",
+    },
+    Known {
+        label: "read other bytes",
+        aspect: "structured",
+        reason: "the same resource block; no structured content",
+    },
+    Known {
+        label: "read a relative path climbing out",
+        aspect: "error",
+        reason: "moat's output scan marks an answer that names /etc/passwd, above the same refusal",
+    },
+    Known {
+        label: "read through a link inside",
+        aspect: "outcome",
+        reason: "an absolute symlink's target is not visible inside WASI, so moat's component follows no absolute link (relative links are followed, and refused when they lead outside, as the original refuses them)",
+    },
+    Known {
+        label: "read through a link outside",
+        aspect: "error",
+        reason: "an absolute symlink's target is not visible inside WASI, so moat's component follows no absolute link (relative links are followed, and refused when they lead outside, as the original refuses them)",
+    },
+    Known {
+        label: "read through a directory link outside",
+        aspect: "error",
+        reason: "an absolute symlink's target is not visible inside WASI, so moat's component follows no absolute link (relative links are followed, and refused when they lead outside, as the original refuses them)",
+    },
+    Known {
+        label: "write through a link outside",
+        aspect: "error",
+        reason: "an absolute symlink's target is not visible inside WASI, so moat's component follows no absolute link (relative links are followed, and refused when they lead outside, as the original refuses them)",
+    },
+    Known {
+        label: "search with exclusions",
+        aspect: "outcome",
+        reason: "an absolute symlink's target is not visible inside WASI, so moat's component follows no absolute link (relative links are followed, and refused when they lead outside, as the original refuses them)",
+    },
+    Known {
+        label: "list with sizes",
+        aspect: "outcome",
+        reason: "the original stats through symlinks, even to a directory outside its allowed directories (4.00 KB); moat's component cannot, and shows 0 B",
+    },
+    Known {
+        label: "file info",
+        aspect: "outcome",
+        reason: "WASI has no permission bits and no birth time; the times are those of each run's files",
+    },
+];
+
+fn filesystem_original() -> PathBuf {
+    let entry = repo_root()
+        .join("tests/originals/node_modules/@modelcontextprotocol/server-filesystem/dist/index.js");
+    assert!(entry.exists(), "run `make test` (or `npm ci` in tests/originals) to install the originals");
+    entry
+}
+
+/// A 1×1 PNG and a silent WAV: media whose bytes are what their names say.
+const PNG: &[u8] = &[
+    0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0x00, 0x00, 0x00, 0x0d, 0x49, 0x48, 0x44, 0x52, 0x00,
+    0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x01, 0x08, 0x06, 0x00, 0x00, 0x00, 0x1f, 0x15, 0xc4, 0x89, 0x00,
+    0x00, 0x00, 0x0d, 0x49, 0x44, 0x41, 0x54, 0x78, 0x9c, 0x63, 0xf8, 0xcf, 0xc0, 0xf0, 0x1f, 0x00, 0x05,
+    0x00, 0x01, 0xff, 0x89, 0x99, 0x3d, 0x1d, 0x00, 0x00, 0x00, 0x00, 0x49, 0x45, 0x4e, 0x44, 0xae, 0x42,
+    0x60, 0x82,
+];
+
+fn wav() -> Vec<u8> {
+    let mut out = Vec::new();
+    out.extend(b"RIFF");
+    out.extend(36u32.to_le_bytes());
+    out.extend(b"WAVEfmt ");
+    out.extend(16u32.to_le_bytes());
+    out.extend(1u16.to_le_bytes());
+    out.extend(1u16.to_le_bytes());
+    out.extend(8000u32.to_le_bytes());
+    out.extend(8000u32.to_le_bytes());
+    out.extend(1u16.to_le_bytes());
+    out.extend(8u16.to_le_bytes());
+    out.extend(b"data");
+    out.extend(0u32.to_le_bytes());
+    out
+}
+
+/// The tree both servers are given, written afresh before each runs, at
+/// the same path, with the same times.
+fn filesystem_fixture(root: &Path, second: &Path, outside: &Path) {
+    let _ = std::fs::remove_dir_all(root);
+    let _ = std::fs::remove_dir_all(second);
+    for dir in [root.join("sub/deep"), root.join("unicode"), second.to_path_buf(), outside.to_path_buf()] {
+        std::fs::create_dir_all(dir).unwrap();
+    }
+    let files: &[(&str, &[u8])] = &[
+        ("hello.txt", b"line1\nline2\nline3\nline4\nline5\n"),
+        ("crlf.txt", b"a\r\nb\r\nc\r\n"),
+        ("noeol.txt", b"x\ny\nz"),
+        ("empty.txt", b""),
+        ("invalid.txt", &[0xff, 0xfe, b'a', b'\n']),
+        ("unicode/caf\u{e9}.txt", "cr\u{e8}me".as_bytes()),
+        ("sub/a.txt", b"alpha"),
+        ("sub/b.log", b"beta log line\n"),
+        ("sub/deep/file.md", b"# title\n"),
+        (".hidden", b"dotfile"),
+        ("code.py", b"def f():\n    return 1\n\n\ndef g():\n    x = 2\n    return x\n"),
+        ("image.png", PNG),
+        ("data.bin", &[0, 1, 2, 3, 250, 251, 252]),
+        ("Zebra.txt", b"z"),
+        ("big.txt", &[b'x'; 1536]),
+    ];
+    for (name, bytes) in files {
+        std::fs::write(root.join(name), bytes).unwrap();
+    }
+    std::fs::write(root.join("sound.wav"), wav()).unwrap();
+    std::fs::write(second.join("readme.txt"), b"second directory").unwrap();
+    std::fs::write(outside.join("secret.txt"), b"outside the grant").unwrap();
+    std::os::unix::fs::symlink(root.join("hello.txt"), root.join("link-inside")).unwrap();
+    std::os::unix::fs::symlink(outside.join("secret.txt"), root.join("link-outside")).unwrap();
+    std::os::unix::fs::symlink(outside, root.join("dir-link-outside")).unwrap();
+    std::os::unix::fs::symlink("hello.txt", root.join("rel-link-inside")).unwrap();
+    std::os::unix::fs::symlink("../outside/secret.txt", root.join("rel-link-outside")).unwrap();
+    let fixed = std::time::UNIX_EPOCH + std::time::Duration::from_secs(1_767_225_600); // 2026-01-01
+    let times = std::fs::FileTimes::new().set_accessed(fixed).set_modified(fixed);
+    for (name, _) in files {
+        std::fs::File::options().write(true).open(root.join(name)).unwrap().set_times(times).unwrap();
+    }
+}
+
+/// What a tree holds: each path with its bytes, `dir`, or `-> target`.
+fn snapshot(root: &Path) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    let mut stack = vec![root.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            let name = path.strip_prefix(root).unwrap().to_string_lossy().into_owned();
+            let meta = std::fs::symlink_metadata(&path).unwrap();
+            if meta.file_type().is_symlink() {
+                out.push((name, format!("-> {}", std::fs::read_link(&path).unwrap().display())));
+            } else if meta.is_dir() {
+                out.push((name, "dir".into()));
+                stack.push(path);
+            } else {
+                out.push((name, String::from_utf8_lossy(&std::fs::read(&path).unwrap()).into_owned()));
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+fn filesystem_calls(root: &Path, second: &Path, outside: &Path) -> Vec<(String, &'static str, Value)> {
+    let at = |name: &str| root.join(name).to_str().unwrap().to_string();
+    let path = |name: &str| json!({ "path": at(name) });
+    let root_text = root.to_str().unwrap();
+    let edit = |old: &str, new: &str| json!({ "oldText": old, "newText": new });
+    let calls: Vec<(&str, &'static str, Value)> = vec![
+        ("read a file", "read_text_file", path("hello.txt")),
+        ("read the first lines", "read_text_file", json!({ "path": at("hello.txt"), "head": 2 })),
+        ("read the last lines", "read_text_file", json!({ "path": at("hello.txt"), "tail": 2 })),
+        ("read 2.5 lines from the head", "read_text_file", json!({ "path": at("hello.txt"), "head": 2.5 })),
+        ("read with tail 0", "read_text_file", json!({ "path": at("hello.txt"), "tail": 0 })),
+        (
+            "read with head and tail",
+            "read_text_file",
+            json!({ "path": at("hello.txt"), "head": 1, "tail": 1 }),
+        ),
+        ("read the last CRLF lines", "read_text_file", json!({ "path": at("crlf.txt"), "tail": 2 })),
+        (
+            "read the head without a final newline",
+            "read_text_file",
+            json!({ "path": at("noeol.txt"), "head": 5 }),
+        ),
+        ("read an empty file", "read_text_file", path("empty.txt")),
+        ("read invalid UTF-8", "read_text_file", path("invalid.txt")),
+        ("read a missing file", "read_text_file", path("missing.txt")),
+        ("read a directory", "read_text_file", path("sub")),
+        ("read a relative path", "read_text_file", json!({ "path": "hello.txt" })),
+        ("read a relative path climbing out", "read_text_file", json!({ "path": "../../etc/passwd" })),
+        ("read outside", "read_text_file", json!({ "path": outside.join("secret.txt") })),
+        (
+            "read with .. out",
+            "read_text_file",
+            json!({ "path": format!("{root_text}/../outside/secret.txt") }),
+        ),
+        ("read a Windows path", "read_text_file", json!({ "path": "C:\\Windows\\win.ini" })),
+        ("read through a link inside", "read_text_file", path("link-inside")),
+        ("read through a link outside", "read_text_file", path("link-outside")),
+        ("read through a relative link inside", "read_text_file", path("rel-link-inside")),
+        ("read through a relative link outside", "read_text_file", path("rel-link-outside")),
+        ("read through a directory link outside", "read_text_file", path("dir-link-outside/secret.txt")),
+        ("read a name in NFD", "read_text_file", path("unicode/cafe\u{301}.txt")),
+        ("read below a file", "read_text_file", path("hello.txt/x")),
+        ("read the second directory", "read_text_file", json!({ "path": second.join("readme.txt") })),
+        ("read_file, deprecated", "read_file", path("noeol.txt")),
+        (
+            "read several, one missing",
+            "read_multiple_files",
+            json!({ "paths": [at("hello.txt"), at("missing.txt"), at("noeol.txt"), outside.join("secret.txt")] }),
+        ),
+        ("read a PNG", "read_media_file", path("image.png")),
+        ("read a WAV", "read_media_file", path("sound.wav")),
+        ("read other bytes", "read_media_file", path("data.bin")),
+        ("read missing media", "read_media_file", path("missing.png")),
+        ("list the allowed directories", "list_allowed_directories", json!({})),
+        ("list a directory", "list_directory", path("")),
+        ("list a subdirectory", "list_directory", path("sub")),
+        ("list a file", "list_directory", path("hello.txt")),
+        ("list with sizes", "list_directory_with_sizes", path("")),
+        (
+            "list with sizes by size",
+            "list_directory_with_sizes",
+            json!({ "path": at("sub"), "sortBy": "size" }),
+        ),
+        ("a tree", "directory_tree", path("sub")),
+        (
+            "a tree with exclusions",
+            "directory_tree",
+            json!({ "path": root_text, "excludePatterns": [".hidden", "*.bin", "deep", "link-*", "dir-link-outside"] }),
+        ),
+        ("search everywhere", "search_files", json!({ "path": root_text, "pattern": "**/*.txt" })),
+        ("search the top", "search_files", json!({ "path": root_text, "pattern": "*.md" })),
+        ("search deep", "search_files", json!({ "path": root_text, "pattern": "**/*.md" })),
+        (
+            "search with exclusions",
+            "search_files",
+            json!({ "path": root_text, "pattern": "**/*", "excludePatterns": ["unicode/**", "sub/**", "*.txt"] }),
+        ),
+        ("file info", "get_file_info", path("hello.txt")),
+        ("write a new file", "write_file", json!({ "path": at("new.txt"), "content": "fresh\n" })),
+        ("overwrite a file", "write_file", json!({ "path": at("noeol.txt"), "content": "replaced" })),
+        ("write in a missing directory", "write_file", json!({ "path": at("nodir/x.txt"), "content": "x" })),
+        ("write outside", "write_file", json!({ "path": outside.join("new.txt"), "content": "x" })),
+        ("write through a link outside", "write_file", json!({ "path": at("link-outside"), "content": "x" })),
+        (
+            "preview an edit",
+            "edit_file",
+            json!({ "path": at("hello.txt"), "edits": [edit("line2", "LINE TWO")], "dryRun": true }),
+        ),
+        (
+            "edit two places",
+            "edit_file",
+            json!({ "path": at("hello.txt"), "edits": [edit("line1\n", ""), edit("line5", "line5\nline6")] }),
+        ),
+        (
+            "edit with other indentation",
+            "edit_file",
+            json!({ "path": at("code.py"), "edits": [edit("x = 2\nreturn x", "y = 3\n  return y")] }),
+        ),
+        (
+            "edit without a match",
+            "edit_file",
+            json!({ "path": at("code.py"), "edits": [edit("absent", "x")] }),
+        ),
+        (
+            "edit in backticks",
+            "edit_file",
+            json!({ "path": at("sub/deep/file.md"), "edits": [edit("# title", "```\ncode\n```")] }),
+        ),
+        ("read the edits", "read_multiple_files", json!({ "paths": [at("hello.txt"), at("code.py")] })),
+        ("create nested directories", "create_directory", path("made/a/b")),
+        ("create an existing directory", "create_directory", path("sub")),
+        ("create over a file", "create_directory", path("hello.txt")),
+        ("move a file", "move_file", json!({ "source": at("new.txt"), "destination": at("made/moved.txt") })),
+        (
+            "move onto a file",
+            "move_file",
+            json!({ "source": at("crlf.txt"), "destination": at("empty.txt") }),
+        ),
+        (
+            "move a missing file",
+            "move_file",
+            json!({ "source": at("gone.txt"), "destination": at("here.txt") }),
+        ),
+        (
+            "move out",
+            "move_file",
+            json!({ "source": at("empty.txt"), "destination": outside.join("taken.txt") }),
+        ),
+        ("the tree after", "directory_tree", path("made")),
+    ];
+    calls.into_iter().map(|(label, tool, args)| (label.to_string(), tool, args)).collect()
+}
+
+async fn run_calls(side: &Side, calls: &[(String, &'static str, Value)]) -> Vec<Outcome> {
+    let mut out = Vec::new();
+    for (_, tool, arguments) in calls {
+        out.push(side.call(tool, arguments).await);
+    }
+    out
+}
+
+#[tokio::test]
+async fn filesystem_matches_server_filesystem() {
+    let dir = tempfile::tempdir().unwrap();
+    let base = std::fs::canonicalize(dir.path()).unwrap();
+    let (root, second, outside) = (base.join("files"), base.join("second"), base.join("outside"));
+    let calls = filesystem_calls(&root, &second, &outside);
+
+    filesystem_fixture(&root, &second, &outside);
+    let mut command = tokio::process::Command::new("node");
+    command.arg(filesystem_original()).arg(&root).arg(&second).env("TZ", "UTC");
+    let original = Side::start(command, "").await;
+    let theirs_listing = original.tools().await;
+    let theirs = run_calls(&original, &calls).await;
+    original.stop().await;
+    let theirs_tree = snapshot(&root);
+
+    filesystem_fixture(&root, &second, &outside);
+    let config = format!(
+        "[components.filesystem]\npath = {:?}\n[components.filesystem.grants]\nfiles = [{{ host = {root:?}, guest = {root:?}, mode = \"rw\" }}, {{ host = {second:?}, guest = {second:?}, mode = \"rw\" }}]\n",
+        catalog().join("filesystem.wasm"),
+    );
+    let moat = Side::moat(&base, &config, "filesystem").await;
+    let mut tally = Tally::default();
+    compare_listings(&theirs_listing, &moat.tools().await, &moat.prefix, FILESYSTEM_KNOWN, &mut tally);
+    let ours = run_calls(&moat, &calls).await;
+    moat.stop().await;
+    let ours_tree = snapshot(&root);
+
+    for (((label, _, _), a), b) in calls.iter().zip(&theirs).zip(&ours) {
+        tally.record(
+            label,
+            a.difference(b),
+            || format!("\n  original {a:?}\n  moat     {b:?}"),
+            FILESYSTEM_KNOWN,
+        );
+    }
+    tally.record(
+        "the tree after the calls",
+        (theirs_tree != ours_tree).then_some("file"),
+        || format!("\n  original {theirs_tree:?}\n  moat     {ours_tree:?}"),
+        FILESYSTEM_KNOWN,
+    );
+    tally.assert_as_listed("filesystem", FILESYSTEM_KNOWN);
+}
+
+/// A read-only grant is read-only whatever the component does: writing,
+/// editing, moving and creating are refused by the sandbox, and the files
+/// stay as they were.
+#[tokio::test]
+async fn filesystem_under_a_read_only_grant_changes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = std::fs::canonicalize(dir.path()).unwrap().join("files");
+    std::fs::create_dir_all(&root).unwrap();
+    std::fs::write(root.join("keep.txt"), "kept\n").unwrap();
+    let config = format!(
+        "[components.filesystem]\npath = {:?}\n[components.filesystem.grants]\nfiles = [{{ host = {root:?}, guest = {root:?}, mode = \"ro\" }}]\n",
+        catalog().join("filesystem.wasm"),
+    );
+    let moat = Side::moat(dir.path(), &config, "filesystem").await;
+    let at = |name: &str| root.join(name).to_str().unwrap().to_string();
+    let read = moat.call("read_text_file", &json!({ "path": at("keep.txt") })).await;
+    assert_eq!(
+        read,
+        Outcome::Result { structured: Some(json!({ "content": "kept\n" })), text: vec![json!("kept\n")] }
+    );
+    let edit = json!({ "path": at("keep.txt"), "edits": [{ "oldText": "kept", "newText": "lost" }] });
+    for (tool, arguments) in [
+        ("write_file", json!({ "path": at("keep.txt"), "content": "lost" })),
+        ("write_file", json!({ "path": at("new.txt"), "content": "x" })),
+        ("edit_file", edit),
+        ("move_file", json!({ "source": at("keep.txt"), "destination": at("moved.txt") })),
+        ("create_directory", json!({ "path": at("made") })),
+    ] {
+        let outcome = moat.call(tool, &arguments).await;
+        assert!(matches!(outcome, Outcome::ToolError(_)), "{tool} under a read-only grant: {outcome:?}");
+    }
+    moat.stop().await;
+    assert_eq!(snapshot(&root), vec![("keep.txt".to_string(), "kept\n".to_string())]);
 }
