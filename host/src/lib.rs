@@ -25,7 +25,8 @@
 //! 4. `load`
 //! 5. `served`
 //! 6. `config`
-//! 7. `runtime`, `scan`, `audit`, `metrics`, `registry`, `scaffold`, `lock`, `pack`
+//! 7. `runtime`, `scan`, `audit`, `metrics`, `registry`, `scaffold`, `lock`, `pack`,
+//!    `catalog`
 //! 8. `vet`
 //! 9. `tools`, `resources`, `prompts`, `completion`
 //! 10. `convert`, `component`, `content`
@@ -39,6 +40,7 @@ pub mod audit;
 pub mod bounds;
 pub mod call;
 pub mod canonical;
+pub mod catalog;
 pub mod cli;
 pub mod clients;
 pub mod completion;

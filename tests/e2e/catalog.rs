@@ -1005,3 +1005,127 @@ async fn filesystem_under_a_read_only_grant_changes_nothing() {
     moat.stop().await;
     assert_eq!(snapshot(&root), vec![("keep.txt".to_string(), "kept\n".to_string())]);
 }
+
+// ---- the catalog, published and installed by name ---------------------------------
+
+/// `moat catalog publish` pushes the catalog to a registry with its signed
+/// index; `moat add NAME` installs each by name, pinned, verified and vetted,
+/// with the directories it asks for; one moat then serves all three. A
+/// changed index, one signed by another key, an unknown name and a missing
+/// answer are refused, and nothing is added.
+#[tokio::test]
+async fn the_catalog_publishes_and_adds_by_name() {
+    use crate::oci::{LocalRegistry, keygen};
+    let dist = catalog();
+    let registry = LocalRegistry::start();
+    let dir = tempfile::tempdir().unwrap();
+    let base = std::fs::canonicalize(dir.path()).unwrap();
+    let (key, public) = keygen(&base, "publisher");
+    let (_, stranger) = keygen(&base, "stranger");
+    let index = base.join("catalog.json");
+    let source = dist.parent().unwrap().join("catalog.toml");
+    let published = crate::support::moat(&[
+        "catalog".as_ref(),
+        "publish".as_ref(),
+        source.as_os_str(),
+        "--registry".as_ref(),
+        registry.reference("catalog").as_ref(),
+        "--key".as_ref(),
+        key.as_os_str(),
+        "--output".as_ref(),
+        index.as_os_str(),
+    ]);
+    assert!(published.status.success(), "{}", crate::support::stderr_of(&published));
+    let listed: Value = serde_json::from_slice(&std::fs::read(&index).unwrap()).unwrap();
+    for name in ["time", "memory", "filesystem"] {
+        let reference = listed["components"][name]["reference"].as_str().unwrap();
+        assert!(reference.contains("/catalog/") && reference.contains("@sha256:"), "{name}: {reference}");
+    }
+
+    let home = base.join("home");
+    let (files, memory) = (base.join("work"), base.join("graph"));
+    for d in [&home, &files, &memory] {
+        std::fs::create_dir_all(d).unwrap();
+    }
+    let config = home.join("moat.toml");
+    let add = |name: &str, index: &Path, trusted: &Path, dirs: &[&Path]| {
+        let mut args: Vec<std::ffi::OsString> =
+            vec!["add".into(), name.into(), "--catalog".into(), index.into()];
+        args.extend(["--key".into(), trusted.into(), "--config".into(), config.clone().into()]);
+        for d in dirs {
+            args.extend(["--dir".into(), d.into()]);
+        }
+        crate::support::moat(&args)
+    };
+
+    // Refusals first, each leaving no config behind.
+    let unknown = add("git", &index, &public, &[]);
+    assert_eq!(unknown.status.code(), Some(1));
+    assert!(
+        crate::support::stderr_of(&unknown)
+            .contains("no component named `git` (it has filesystem, memory, time)")
+    );
+    let unanswered = add("memory", &index, &public, &[]);
+    assert!(
+        crate::support::stderr_of(&unanswered).contains(
+            "memory needs the directory that holds (or will hold) memory.jsonl: give it with --dir PATH"
+        ),
+        "{}",
+        crate::support::stderr_of(&unanswered)
+    );
+    let untrusted = add("time", &index, &stranger, &[]);
+    assert!(crate::support::stderr_of(&untrusted).contains("is not signed by a trusted key"));
+    let tampered = base.join("tampered.json");
+    let text = std::fs::read_to_string(&index).unwrap();
+    let first_digest = text.find("@sha256:").unwrap() + "@sha256:".len();
+    let mut changed = text.clone();
+    changed.replace_range(first_digest..first_digest + 4, "0000");
+    std::fs::write(&tampered, changed).unwrap();
+    std::fs::copy(base.join("catalog.json.sig"), base.join("tampered.json.sig")).unwrap();
+    let refused = add("time", &tampered, &public, &[]);
+    assert!(crate::support::stderr_of(&refused).contains("tampered.json is not signed by a trusted key"));
+    assert!(!config.exists(), "a refused add writes no config");
+
+    for (name, dirs) in
+        [("time", vec![]), ("memory", vec![memory.as_path()]), ("filesystem", vec![files.as_path()])]
+    {
+        let output = add(name, &index, &public, &dirs);
+        assert!(output.status.success(), "{name}: {}", crate::support::stderr_of(&output));
+    }
+    let written = std::fs::read_to_string(&config).unwrap();
+    let files_text = files.to_str().unwrap();
+    assert!(
+        written.contains(&format!(
+            "[components.filesystem.grants]\nfiles = [{{ host = \"{files_text}\", guest = \"{files_text}\", mode = \"rw\" }}]"
+        )),
+        "{written}"
+    );
+    assert!(written.contains("guest = \"/memory\""), "{written}");
+    assert_eq!(written.matches("source = \"oci://").count(), 3, "{written}");
+
+    // One moat serving the three, as the config `moat add` wrote.
+    let mut command = tokio::process::Command::new(MOAT);
+    command
+        .args(["serve", "--config"])
+        .arg(&config)
+        .arg("--cache-dir")
+        .arg(shared_cache())
+        .env("RUST_LOG", "warn");
+    let served = Side::start(command, "").await;
+    assert_eq!(served.tools().await.len(), 2 + 9 + 14);
+    let note = served
+        .call(
+            "filesystem.write_file",
+            &json!({ "path": files.join("note.txt"), "content": "from the catalog" }),
+        )
+        .await;
+    assert!(matches!(note, Outcome::Result { .. }), "{note:?}");
+    assert_eq!(std::fs::read_to_string(files.join("note.txt")).unwrap(), "from the catalog");
+    let entity = json!({ "entities": [{ "name": "moat", "entityType": "host", "observations": [] }] });
+    assert!(matches!(served.call("memory.create_entities", &entity).await, Outcome::Result { .. }));
+    assert!(memory.join("memory.jsonl").exists());
+    let outside =
+        served.call("filesystem.read_text_file", &json!({ "path": memory.join("memory.jsonl") })).await;
+    assert!(matches!(outside, Outcome::ToolError(ref e) if e.starts_with("Access denied")), "{outside:?}");
+    served.stop().await;
+}

@@ -196,13 +196,28 @@ pub(super) enum Command {
         #[arg(long, value_name = "URL", requires = "server_json")]
         remote: Option<String>,
     },
+    /// Publish a catalog: every component of its source, signed, and the
+    /// signed index that `moat add NAME --catalog INDEX` reads.
+    Catalog {
+        #[command(subcommand)]
+        command: CatalogCommand,
+    },
     /// Pull a component from an OCI registry, verify its signature, vet it,
     /// and pin it by digest in the config and the lock.
     Add {
-        /// oci://HOST/REPOSITORY:TAG, oci://HOST/REPOSITORY@sha256:..., or a
+        /// oci://HOST/REPOSITORY:TAG, oci://HOST/REPOSITORY@sha256:..., a
         /// package name with its version (namespace:name@1.0.0), resolved to
-        /// an OCI reference through wkg's config as wkg resolves it.
+        /// an OCI reference through wkg's config as wkg resolves it, or a
+        /// catalog name (filesystem), resolved through --catalog.
         reference: String,
+        /// The signed catalog index a name is looked up in (catalog.json,
+        /// with catalog.json.sig beside it).
+        #[arg(long, value_name = "INDEX", env = "MOAT_CATALOG")]
+        catalog: Option<PathBuf>,
+        /// A directory the catalog component asks for; repeatable, in the
+        /// order it asks (asked on a terminal when not given).
+        #[arg(long = "dir", value_name = "PATH")]
+        dirs: Vec<PathBuf>,
         /// A trusted public key (PEM); repeatable (default: the config's [trust] keys).
         #[arg(long = "key")]
         keys: Vec<PathBuf>,
@@ -276,6 +291,28 @@ pub(super) struct ServeTrust {
     /// Append one hash-chained JSON line per call to FILE (overrides [audit] path).
     #[arg(long, value_name = "FILE")]
     pub(super) audit: Option<PathBuf>,
+}
+
+#[derive(Debug, Subcommand)]
+pub(super) enum CatalogCommand {
+    /// Vet, sign and push each component `SOURCE` (catalog.toml) names to
+    /// REGISTRY/NAME:VERSION, then write the index pinning each by digest,
+    /// signed with the same key.
+    Publish {
+        source: PathBuf,
+        /// Where: oci://HOST/PREFIX (plain HTTP only for loopback hosts).
+        #[arg(long)]
+        registry: String,
+        /// The private key to sign with (PKCS#8 PEM, from `moat keygen`).
+        #[arg(long)]
+        key: PathBuf,
+        /// The index to write; its signature goes to INDEX.sig.
+        #[arg(long, value_name = "INDEX", default_value = "catalog.json")]
+        output: PathBuf,
+        /// Refuse to publish with vet findings at or above this severity.
+        #[arg(long, value_enum, default_value = "medium")]
+        fail_on: Severity,
+    },
 }
 
 #[derive(Debug, Subcommand)]

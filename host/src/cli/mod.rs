@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result};
 use clap::Parser;
 
-use self::args::{AuditCommand, Cli, ClientCommand, Command, LogFormat, OutputFormat};
+use self::args::{AuditCommand, CatalogCommand, Cli, ClientCommand, Command, LogFormat, OutputFormat};
 use self::inspect::inspect;
 use self::pack::pack;
 use self::serve::{gated_config, serve};
@@ -21,6 +21,7 @@ mod args;
 #[macro_use]
 pub(crate) mod output;
 mod call;
+mod catalog;
 mod client;
 mod inspect;
 mod log;
@@ -137,13 +138,27 @@ pub fn main() -> Result<std::process::ExitCode> {
             }
             Command::Publish { component, reference, key, fail_on, server_json, server_name, remote } => {
                 let listing = publish::ListingRequest { file: server_json, name: server_name, remote };
-                publish::publish(&component, &reference, &key, fail_on, &listing).await
+                publish::publish(&component, &reference, &key, fail_on, &listing).await.map(drop)
             }
-            Command::Add { reference, keys, config, name, fail_on } => {
+            Command::Add { reference, catalog, dirs, keys, config, name, fail_on } => {
                 let config = config
                     .or_else(crate::config::discover)
                     .unwrap_or_else(|| PathBuf::from(crate::config::CONFIG_FILE));
-                publish::add(&reference, &keys, &config, name.as_deref(), fail_on).await
+                if catalog::is_catalog_name(&reference) {
+                    let request = catalog::AddRequest {
+                        name: &reference, index: catalog, dirs, keys, config, as_name: name, fail_on,
+                    };
+                    catalog::add(request).await
+                } else if !dirs.is_empty() {
+                    Err(anyhow::anyhow!(
+                        "--dir answers a catalog component's question; {reference} is not a catalog name"
+                    ))
+                } else {
+                    publish::add(&reference, &keys, &config, name.as_deref(), fail_on, "").await
+                }
+            }
+            Command::Catalog { command: CatalogCommand::Publish { source, registry, key, output, fail_on } } => {
+                catalog::publish_catalog(&source, &registry, &key, &output, fail_on).await
             }
             Command::Sign { component, key, output } => {
                 trust::sign(&component, &key, output.as_deref()).map(drop)

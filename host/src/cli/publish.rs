@@ -24,14 +24,14 @@ pub struct ListingRequest {
 }
 
 /// Vets, signs and pushes `component` to `reference` (a tag); with a
-/// listing, writes its server.json.
+/// listing, writes its server.json. The reference pinned by digest.
 pub async fn publish(
     component: &Path,
     reference: &str,
     key: &Path,
     fail_on: Severity,
     listing: &ListingRequest,
-) -> Result<()> {
+) -> Result<String> {
     let reference = OciRef::parse(reference)?;
     let key = signing::read_signing_key(key)?;
     if let Some(name) = &listing.name {
@@ -79,7 +79,7 @@ pub async fn publish(
         "manifest_digest": manifest_digest, "component_digest": file.digest.to_string(),
         "signature": format!("{}:{tag}", reference.repository()), "server_json": listing.file,
     }));
-    Ok(())
+    Ok(pinned)
 }
 
 fn vet_or_refuse(component: &Path, name: &str, fail_on: Severity) -> Result<()> {
@@ -91,18 +91,21 @@ fn vet_or_refuse(component: &Path, name: &str, fail_on: Severity) -> Result<()> 
     Ok(())
 }
 
-/// Pulls `reference`, verifies its signature against `keys`, vets it, and
-/// pins it by digest in the config (`[components.NAME]`) and the lock.
+/// Pulls `reference`, verifies its signature against `keys` (default: the
+/// config's), vets it, and pins it by digest in the config
+/// (`[components.NAME]`, followed by `grants`, a catalog entry's grants
+/// table) and the lock.
 pub async fn add(
     reference: &str,
     keys: &[PathBuf],
     config_path: &Path,
     name: Option<&str>,
     fail_on: Severity,
+    grants: &str,
 ) -> Result<()> {
+    let keys = trusted_keys(keys, config_path)?;
     let resolved = crate::registry::packages::resolve(reference).await?;
     let reference = OciRef::parse(resolved.as_deref().unwrap_or(reference))?;
-    let mut keys: Vec<TrustedKey> = keys.iter().map(|k| TrustedKey::read(k)).collect::<Result<_>>()?;
     let name = match name {
         Some(name) => name.to_string(),
         None => reference.repository().rsplit('/').next().unwrap_or("component").to_string(),
@@ -113,9 +116,6 @@ pub async fn add(
             let config = Config::load(config_path)?;
             if config.components.iter().any(|c| c.name == name) {
                 bail!("{} already has a component named `{name}` (use --name)", config_path.display());
-            }
-            if keys.is_empty() {
-                keys = config.gates.trusted_keys;
             }
             text
         }
@@ -146,24 +146,30 @@ pub async fn add(
         return Err(error);
     }
 
-    let (file, tools, _) = compiled_tools(&path, &Naming::new(&name))?;
-    let defs: Vec<_> = tools.definitions().cloned().collect();
-    let entry =
-        LockedComponent::new(&file.digest, &defs, tools.offers(), &Policy::default(), Some(pinned.clone()));
-    let lock_path = path_for_config(config_path);
-    let mut lock = LockFile::read(&lock_path)?
-        .unwrap_or(LockFile { version: LOCK_VERSION, components: Default::default() });
-    lock.components.insert(name.clone(), entry);
-
     let mut text = config_text;
     if !text.is_empty() && !text.ends_with('\n') {
         text.push('\n');
     }
     text.push_str(&format!(
-        "\n[components.{name}]\npath = {:?}\nsource = {:?}\n",
+        "\n[components.{name}]\npath = {:?}\nsource = {:?}\n{grants}",
         relative.display().to_string(),
         pinned
     ));
+    // The lock approves what the config grants: read back from the new text.
+    let policy = Config::parse(&text, base)
+        .and_then(|config| {
+            let spec = config.components.into_iter().find(|c| c.name == name).context("the new entry")?;
+            Ok(spec.policy)
+        })
+        .with_context(|| format!("the entry for `{name}` does not fit {}", config_path.display()))?;
+    let (file, tools, _) = compiled_tools(&path, &Naming::new(&name))?;
+    let defs: Vec<_> = tools.definitions().cloned().collect();
+    let entry = LockedComponent::new(&file.digest, &defs, tools.offers(), &policy, Some(pinned.clone()));
+    let lock_path = path_for_config(config_path);
+    let mut lock = LockFile::read(&lock_path)?
+        .unwrap_or(LockFile { version: LOCK_VERSION, components: Default::default() });
+    lock.components.insert(name.clone(), entry);
+
     // The lock first: a moat stopped between the two leaves an approval for a
     // component the config does not name yet, never a named one unapproved.
     lock.write(&lock_path)?;
@@ -178,6 +184,15 @@ pub async fn add(
         "config": config_path, "lock": lock_path,
     }));
     Ok(())
+}
+
+/// The keys given, else the config's `[trust]` keys.
+pub fn trusted_keys(keys: &[PathBuf], config_path: &Path) -> Result<Vec<TrustedKey>> {
+    let keys: Vec<TrustedKey> = keys.iter().map(|k| TrustedKey::read(k)).collect::<Result<_>>()?;
+    if keys.is_empty() && config_path.is_file() {
+        return Ok(Config::load(config_path)?.gates.trusted_keys);
+    }
+    Ok(keys)
 }
 
 /// For `moat serve oci://HOST/REPO@sha256:…`: the component the digest
