@@ -51,4 +51,9 @@ test: deps
 bench: guest-toolchains
 	@cargo build --quiet --release -p moat -p moat-native-baseline -p moat-bench >&2
 	@MOAT=target/release/moat guest-examples/build.sh
+	@MOAT=target/release/moat catalog/build.sh
+	@cd tests/originals && npm ci --silent --no-audit --no-fund >&2
+	@$(PYTHON) -m pip install --quiet --disable-pip-version-check --root-user-action=ignore \
+		-r tests/python/requirements.txt >&2
 	target/release/moat-bench
+	target/release/moat-bench --originals

@@ -49,6 +49,9 @@ pub struct SourceEntry {
     pub stands_in_for: Option<String>,
     #[serde(default)]
     pub directories: Vec<DirectoryAsk>,
+    /// HTTP destinations it is granted as it is added (`https://*`).
+    #[serde(default)]
+    pub http: Vec<String>,
 }
 
 /// `catalog.toml`: the components to publish, by name.
@@ -81,6 +84,8 @@ pub struct Entry {
     pub stands_in_for: Option<String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub directories: Vec<DirectoryAsk>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub http: Vec<String>,
 }
 
 /// `catalog.json`.
@@ -151,9 +156,10 @@ impl Index {
     }
 }
 
-/// The `[components.NAME.grants]` table for `directories`, given the host
-/// directories the user chose for each (in order).
-pub fn grants_toml(name: &str, directories: &[DirectoryAsk], chosen: &[Vec<PathBuf>]) -> Result<String> {
+/// The `[components.NAME.grants]` table for `entry`, given the host
+/// directories the user chose for each of its directories (in order).
+pub fn grants_toml(name: &str, entry: &Entry, chosen: &[Vec<PathBuf>]) -> Result<String> {
+    let directories = &entry.directories;
     let mut files = Vec::new();
     for (ask, paths) in directories.iter().zip(chosen) {
         ensure!(!paths.is_empty(), "no directory given for {name}: {}", ask.ask);
@@ -173,10 +179,19 @@ pub fn grants_toml(name: &str, directories: &[DirectoryAsk], chosen: &[Vec<PathB
             ));
         }
     }
-    if files.is_empty() {
+    let mut table = String::new();
+    if !files.is_empty() {
+        table.push_str(&format!("files = [{}]\n", files.join(", ")));
+    }
+    if !entry.http.is_empty() {
+        let urls: Vec<String> =
+            entry.http.iter().map(|url| format!("{{ url = {} }}", toml_string(url))).collect();
+        table.push_str(&format!("http = [{}]\n", urls.join(", ")));
+    }
+    if table.is_empty() {
         return Ok(String::new());
     }
-    Ok(format!("[components.{name}.grants]\nfiles = [{}]\n", files.join(", ")))
+    Ok(format!("[components.{name}.grants]\n{table}"))
 }
 
 fn toml_string(text: &str) -> String {
@@ -194,6 +209,7 @@ mod tests {
             description: "time".into(),
             stands_in_for: None,
             directories: Vec::new(),
+            http: Vec::new(),
         };
         Index { version: INDEX_VERSION, components: [("time".to_string(), entry)].into() }
     }
@@ -233,8 +249,16 @@ mod tests {
             mode: "ro".into(),
             many: false,
         };
-        let text =
-            grants_toml("c", &[same, fixed], &[vec![dir.path().into()], vec![dir.path().into()]]).unwrap();
+        let entry = |directories: Vec<DirectoryAsk>, http: Vec<String>| Entry {
+            reference: String::new(),
+            version: String::new(),
+            description: String::new(),
+            stands_in_for: None,
+            directories,
+            http,
+        };
+        let both = entry(vec![same, fixed], Vec::new());
+        let text = grants_toml("c", &both, &[vec![dir.path().into()], vec![dir.path().into()]]).unwrap();
         let host = real.to_str().unwrap();
         assert_eq!(
             text,
@@ -244,7 +268,14 @@ mod tests {
         );
         let one = DirectoryAsk { ask: "one".into(), guest: None, mode: "rw".into(), many: false };
         let two = vec![dir.path().to_path_buf(), dir.path().to_path_buf()];
-        assert!(grants_toml("c", std::slice::from_ref(&one), &[two]).is_err());
-        assert!(grants_toml("c", &[one], &[vec![dir.path().join("missing")]]).is_err());
+        assert!(grants_toml("c", &entry(vec![one.clone()], Vec::new()), &[two]).is_err());
+        assert!(
+            grants_toml("c", &entry(vec![one], Vec::new()), &[vec![dir.path().join("missing")]]).is_err()
+        );
+        let web = entry(Vec::new(), vec!["https://*".into()]);
+        assert_eq!(
+            grants_toml("c", &web, &[]).unwrap(),
+            "[components.c.grants]\nhttp = [{ url = \"https://*\" }]\n"
+        );
     }
 }

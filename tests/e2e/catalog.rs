@@ -1063,7 +1063,7 @@ async fn the_catalog_publishes_and_adds_by_name() {
     assert_eq!(unknown.status.code(), Some(1));
     assert!(
         crate::support::stderr_of(&unknown)
-            .contains("no component named `git` (it has filesystem, memory, time)")
+            .contains("no component named `git` (it has fetch, filesystem, memory, time)")
     );
     let unanswered = add("memory", &index, &public, &[]);
     assert!(
@@ -1128,4 +1128,158 @@ async fn the_catalog_publishes_and_adds_by_name() {
         served.call("filesystem.read_text_file", &json!({ "path": memory.join("memory.jsonl") })).await;
     assert!(matches!(outside, Outcome::ToolError(ref e) if e.starts_with("Access denied")), "{outside:?}");
     served.stop().await;
+}
+
+// ---- fetch --------------------------------------------------------------------
+
+const FETCH_KNOWN: &[Known] = &[
+    Known {
+        label: "no host",
+        aspect: "error",
+        reason: "arguments that do not fit are refused by each side's own validator, in its own words",
+    },
+    Known {
+        label: "an article among navigation",
+        aspect: "text",
+        reason: "the same article found (Readability's algorithm in both), but markdownify keeps a paragraph's line breaks as the page wrote them and htmd joins its lines with spaces",
+    },
+    Known {
+        label: "max_length 0",
+        aspect: "error",
+        reason: "arguments that do not fit are refused by each side's own validator, in its own words",
+    },
+];
+
+/// tests/python/pages.py on a free port; stopped when dropped (its stdin closes).
+struct Pages {
+    child: std::process::Child,
+    port: u16,
+}
+
+impl Pages {
+    fn start(forbidden: bool) -> Pages {
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let mut command = std::process::Command::new("python3");
+        command.arg(repo_root().join("tests/python/pages.py")).arg(port.to_string());
+        if forbidden {
+            command.arg("forbidden");
+        }
+        let mut child = command
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .expect("start the pages server");
+        let mut line = String::new();
+        std::io::BufRead::read_line(&mut std::io::BufReader::new(child.stdout.take().unwrap()), &mut line)
+            .unwrap();
+        assert_eq!(line.trim(), "ready");
+        Pages { child, port }
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("http://127.0.0.1:{}{path}", self.port)
+    }
+}
+
+impl Drop for Pages {
+    fn drop(&mut self) {
+        drop(self.child.stdin.take());
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[tokio::test]
+async fn fetch_matches_mcp_server_fetch() {
+    let (pages, forbidden) = (Pages::start(false), Pages::start(true));
+    let dir = tempfile::tempdir().unwrap();
+    // Both reach the test's loopback server: the original with its flag for
+    // private addresses, moat's component with a grant naming it.
+    let config = format!(
+        "[components.fetch]\npath = {:?}\n[components.fetch.grants]\nhttp = [{{ url = \"http://127.0.0.1:{}\" }}, {{ url = \"http://127.0.0.1:{}\" }}]\n",
+        catalog().join("fetch.wasm"),
+        pages.port,
+        forbidden.port,
+    );
+    let moat = Side::moat(dir.path(), &config, "fetch").await;
+    let mut command = tokio::process::Command::new("python3");
+    command.args(["-m", "mcp_server_fetch", "--allow-private-ips"]);
+    let original = Side::start(command, "").await;
+
+    let mut tally = Tally::default();
+    compare_listings(&original.tools().await, &moat.tools().await, &moat.prefix, FETCH_KNOWN, &mut tally);
+    let fetch = |url: String| json!({ "url": url });
+    let calls: Vec<(String, &'static str, Value)> = vec![
+        ("plain text".into(), "fetch", fetch(pages.url("/plain.txt"))),
+        ("JSON".into(), "fetch", fetch(pages.url("/data.json"))),
+        ("HTML, raw".into(), "fetch", json!({ "url": pages.url("/page.html"), "raw": true })),
+        ("HTML as Markdown".into(), "fetch", fetch(pages.url("/page.html"))),
+        ("an empty page".into(), "fetch", fetch(pages.url("/empty.html"))),
+        ("an article among navigation".into(), "fetch", fetch(pages.url("/article.html"))),
+        ("a long text, first window".into(), "fetch", fetch(pages.url("/long.txt"))),
+        (
+            "a long text, a later window".into(),
+            "fetch",
+            json!({ "url": pages.url("/long.txt"), "start_index": 5000, "max_length": 1000 }),
+        ),
+        (
+            "a long text, the last window".into(),
+            "fetch",
+            json!({ "url": pages.url("/long.txt"), "start_index": 31000 }),
+        ),
+        ("past the end".into(), "fetch", json!({ "url": pages.url("/plain.txt"), "start_index": 100000 })),
+        ("exactly the length".into(), "fetch", json!({ "url": pages.url("/plain.txt"), "max_length": 39 })),
+        ("a redirect".into(), "fetch", fetch(pages.url("/moved"))),
+        ("disallowed by robots.txt".into(), "fetch", fetch(pages.url("/private/secret.txt"))),
+        ("a redirect into a disallowed page".into(), "fetch", fetch(pages.url("/into-private"))),
+        ("a redirect loop".into(), "fetch", fetch(pages.url("/loop"))),
+        ("not found".into(), "fetch", fetch(pages.url("/missing"))),
+        ("robots.txt forbidden".into(), "fetch", fetch(forbidden.url("/plain.txt"))),
+        ("no host".into(), "fetch", fetch("http://".into())),
+        ("max_length 0".into(), "fetch", json!({ "url": pages.url("/plain.txt"), "max_length": 0 })),
+    ];
+    compare_calls(
+        &original,
+        &moat,
+        &calls.iter().map(|(l, t, a)| (l.as_str(), *t, a.clone())).collect::<Vec<_>>(),
+        |o| o,
+        FETCH_KNOWN,
+        &mut tally,
+    )
+    .await;
+    tally.assert_as_listed("fetch", FETCH_KNOWN);
+    original.stop().await;
+    moat.stop().await;
+}
+
+/// Under `https://*` (any public host), the component reaches no loopback,
+/// private or metadata address, and nothing over plain http: the host
+/// refuses each request before connecting, whatever the component asks.
+#[tokio::test]
+async fn fetch_under_any_public_host_reaches_no_private_address() {
+    let pages = Pages::start(false);
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("moat.toml"),
+        format!(
+            "[components.fetch]\npath = {:?}\n[components.fetch.grants]\nhttp = [{{ url = \"https://*\" }}]\n",
+            catalog().join("fetch.wasm")
+        ),
+    )
+    .unwrap();
+    let moat = crate::support::Moat::serve_dir(dir, &[]).await;
+    for url in [
+        format!("https://localhost:{}/plain.txt", pages.port),
+        "https://127.0.0.1/plain.txt".to_string(),
+        "https://169.254.169.254/latest/meta-data/".to_string(),
+        "https://10.0.0.1/".to_string(),
+        pages.url("/plain.txt"),
+    ] {
+        let result = moat.call("fetch.fetch", json!({ "url": url })).await;
+        assert!(crate::support::is_error(&result), "{url}: {}", crate::support::text(&result));
+    }
+    let log = moat.settled_log().await;
+    assert_eq!(log.matches("egress refused").count(), 5, "each request refused by the host:\n{log}");
+    assert!(log.contains("resolves only to addresses the grant does not name"), "{log}");
+    moat.stop().await;
 }

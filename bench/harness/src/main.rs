@@ -9,7 +9,8 @@
 //! Run with `make bench` (release build of everything, then this); `--quick`
 //! for a smaller plan, `--replicas` for only the replicas behind HAProxy,
 //! `--startup` for only start-up with the bundled examples, `--load` for
-//! only the thousand HTTP clients and the flood.
+//! only the thousand HTTP clients and the flood, `--originals` for only the
+//! catalog against the official servers it stands in for.
 
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
@@ -24,6 +25,7 @@ use tokio::sync::Semaphore;
 
 mod http;
 mod load;
+mod originals;
 mod replicas;
 
 /// The moat binary's allocator, for the in-process measurements.
@@ -912,6 +914,11 @@ async fn main() -> Result<()> {
     if std::env::args().any(|a| a == "--startup") {
         // Only start-up with the bundled examples.
         print_rows(&startup_rows(plan, &sides).await?);
+        return Ok(());
+    }
+    if std::env::args().any(|a| a == "--originals") {
+        // Only the catalog against the official servers it stands in for.
+        originals::print(&originals::comparisons(plan, &sides).await?);
         return Ok(());
     }
     if std::env::args().any(|a| a == "--load") {

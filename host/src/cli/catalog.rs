@@ -42,6 +42,7 @@ pub async fn publish_catalog(
                 description: entry.description,
                 stands_in_for: entry.stands_in_for,
                 directories: entry.directories,
+                http: entry.http,
             },
         );
     }
@@ -107,7 +108,7 @@ fn resolve(name: &str, index_path: &Path, keys: &[TrustedKey], dirs: &[PathBuf])
     let entry = index.entry(name)?;
     tracing::info!(index = %index_path.display(), key = %key.hint(), "catalog index verified");
     let chosen = directories(name, &entry.directories, dirs)?;
-    let grants = catalog::grants_toml(name, &entry.directories, &chosen)?;
+    let grants = catalog::grants_toml(name, entry, &chosen)?;
     Ok((entry.reference.clone(), grants))
 }
 

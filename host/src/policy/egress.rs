@@ -56,6 +56,10 @@ pub enum HostPattern {
     Subdomains(String),
     /// An IP literal: naming it grants exactly that address, private or not.
     Ip(IpAddr),
+    /// `*` (only as `https://*`): any host whose address is public. A name
+    /// resolving to a loopback, private, link-local or metadata address, or
+    /// such an address written as the host, is refused like any other.
+    AnyPublic,
 }
 
 /// One destination a component may send requests to.
@@ -91,7 +95,24 @@ impl HttpGrant {
         let (host, port) = split_host_port(authority)?;
         let port = port.unwrap_or(if https { 443 } else { 80 });
         let host = host.to_ascii_lowercase();
-        let host = if let Ok(ip) = host.trim_start_matches('[').trim_end_matches(']').parse::<IpAddr>() {
+        let host = if host == "*" {
+            ensure!(
+                https,
+                "`{}`: a grant for any host is https only (`https://*`): plain http can be read and changed on the way",
+                raw.url
+            );
+            ensure!(
+                !raw.allow_private && raw.allow_networks.is_empty(),
+                "`{}`: a grant for any host reaches public addresses only; name a private destination in a grant of its own",
+                raw.url
+            );
+            ensure!(
+                raw.headers.is_empty(),
+                "`{}`: a grant for any host sets no headers (they would go to every host)",
+                raw.url
+            );
+            HostPattern::AnyPublic
+        } else if let Ok(ip) = host.trim_start_matches('[').trim_end_matches(']').parse::<IpAddr>() {
             HostPattern::Ip(ip)
         } else if let Some(domain) = host.strip_prefix("*.") {
             validate_hostname(domain)?;
@@ -149,6 +170,7 @@ impl HttpGrant {
             HostPattern::Ip(ip) => {
                 host.trim_start_matches('[').trim_end_matches(']').parse::<IpAddr>() == Ok(*ip)
             }
+            HostPattern::AnyPublic => true,
         }
     }
 
@@ -160,8 +182,12 @@ impl HttpGrant {
             HostPattern::Subdomains(domain) => format!("*.{domain}"),
             HostPattern::Ip(IpAddr::V6(ip)) => format!("[{ip}]"),
             HostPattern::Ip(ip) => ip.to_string(),
+            HostPattern::AnyPublic => "*".to_string(),
         };
         let mut text = format!("{scheme}://{host}:{}", self.port);
+        if self.host == HostPattern::AnyPublic {
+            text.push_str(" (any public host)");
+        }
         if !self.headers.is_empty() {
             let names: Vec<&str> = self.headers.iter().map(|(n, _)| n.as_str()).collect();
             text.push_str(&format!(" (host adds {})", names.join(", ")));
@@ -465,6 +491,39 @@ mod tests {
             allow_networks: Vec::new(),
         };
         HttpGrant::from_raw(&raw, &Secrets::default()).unwrap()
+    }
+
+    #[test]
+    fn any_public_host_is_https_only_and_reaches_public_addresses_only() {
+        let any = grant("https://*");
+        assert!(any.matches(true, "example.org", 443));
+        assert!(any.matches(true, "127.0.0.1", 443), "matched by name; refused by address below");
+        assert!(!any.matches(false, "example.org", 80));
+        assert!(!any.matches(true, "example.org", 8443));
+        let addresses = |list: &[&str]| list.iter().map(|a| a.parse().unwrap()).collect::<Vec<SocketAddr>>();
+        assert!(choose_address(&any, &addresses(&["93.184.215.14:443"])).is_some());
+        for private in
+            ["127.0.0.1:443", "10.0.0.1:443", "169.254.169.254:443", "[::1]:443", "192.168.1.1:443"]
+        {
+            assert!(choose_address(&any, &addresses(&[private])).is_none(), "{private}");
+        }
+        assert_eq!(any.describe(), "https://*:443 (any public host)");
+        for refused in ["http://*", "https://*.*.", "ftp://*"] {
+            let raw = RawHttpGrant {
+                url: refused.into(),
+                headers: BTreeMap::new(),
+                allow_private: false,
+                allow_networks: Vec::new(),
+            };
+            assert!(HttpGrant::from_raw(&raw, &Secrets::default()).is_err(), "{refused}");
+        }
+        let private = RawHttpGrant {
+            url: "https://*".into(),
+            headers: BTreeMap::new(),
+            allow_private: true,
+            allow_networks: Vec::new(),
+        };
+        assert!(HttpGrant::from_raw(&private, &Secrets::default()).is_err());
     }
 
     #[test]
