@@ -1010,7 +1010,7 @@ async fn filesystem_under_a_read_only_grant_changes_nothing() {
 
 /// `moat catalog publish` pushes the catalog to a registry with its signed
 /// index; `moat add NAME` installs each by name, pinned, verified and vetted,
-/// with the directories it asks for; one moat then serves all three. A
+/// with the directories it asks for; one moat then serves all four. A
 /// changed index, one signed by another key, an unknown name and a missing
 /// answer are refused, and nothing is added.
 #[tokio::test]
@@ -1086,9 +1086,13 @@ async fn the_catalog_publishes_and_adds_by_name() {
     assert!(crate::support::stderr_of(&refused).contains("tampered.json is not signed by a trusted key"));
     assert!(!config.exists(), "a refused add writes no config");
 
-    for (name, dirs) in
-        [("time", vec![]), ("memory", vec![memory.as_path()]), ("filesystem", vec![files.as_path()])]
-    {
+    let adding = [
+        ("time", vec![]),
+        ("memory", vec![memory.as_path()]),
+        ("filesystem", vec![files.as_path()]),
+        ("fetch", vec![]),
+    ];
+    for (name, dirs) in adding {
         let output = add(name, &index, &public, &dirs);
         assert!(output.status.success(), "{name}: {}", crate::support::stderr_of(&output));
     }
@@ -1101,7 +1105,8 @@ async fn the_catalog_publishes_and_adds_by_name() {
         "{written}"
     );
     assert!(written.contains("guest = \"/memory\""), "{written}");
-    assert_eq!(written.matches("source = \"oci://").count(), 3, "{written}");
+    assert!(written.contains("[components.fetch.grants]\nhttp = [{ url = \"https://*\" }]"), "{written}");
+    assert_eq!(written.matches("source = \"oci://").count(), 4, "{written}");
 
     // One moat serving the three, as the config `moat add` wrote.
     let mut command = tokio::process::Command::new(MOAT);
@@ -1112,7 +1117,7 @@ async fn the_catalog_publishes_and_adds_by_name() {
         .arg(shared_cache())
         .env("RUST_LOG", "warn");
     let served = Side::start(command, "").await;
-    assert_eq!(served.tools().await.len(), 2 + 9 + 14);
+    assert_eq!(served.tools().await.len(), 2 + 9 + 14 + 1);
     let note = served
         .call(
             "filesystem.write_file",
