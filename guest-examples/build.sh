@@ -13,19 +13,10 @@ set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 moat=${MOAT:?set MOAT to the moat binary}
 
-if command -v rustup >/dev/null && ! rustup target list --installed | grep -qx wasm32-wasip2; then
-    rustup target add wasm32-wasip2 >&2
-fi
-# Its own target directory, whatever CARGO_TARGET_DIR says: the packing below reads from it.
-cargo build --quiet --manifest-path "$here/Cargo.toml" --target-dir "$here/target" \
-    --target wasm32-wasip2 --release >&2
-mkdir -p "$here/dist" "$here/dist/notes"   # dist/notes: the directory moat.toml grants to `notes`
-for wit in "$here"/*/wit; do
-    dir=$(dirname "$wit")
-    name=$(basename "$dir")
-    "$moat" --log warn pack "$here/target/wasm32-wasip2/release/${name//-/_}.wasm" \
-        --wit "$wit" --output "$here/dist/$name.wasm" 2>&1 | sed 's/^/  /' >&2
-done
+# shellcheck source=guest-examples/rust-components.sh
+source "$here/rust-components.sh"
+build_rust_components "$here" "$moat"
+mkdir -p "$here/dist/notes"   # dist/notes: the directory moat.toml grants to `notes`
 
 # The benchmark's tools once more as a component that imports nothing (README,
 # "A tool that imports nothing"): built for wasm32-unknown-unknown, whose std
