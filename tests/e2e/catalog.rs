@@ -1025,6 +1025,8 @@ async fn the_catalog_publishes_and_adds_by_name() {
     let index = base.join("catalog.json");
     let source = dist.parent().unwrap().join("catalog.toml");
     let published = crate::support::moat(&[
+        "--format".as_ref(),
+        "json".as_ref(),
         "catalog".as_ref(),
         "publish".as_ref(),
         source.as_os_str(),
@@ -1036,6 +1038,9 @@ async fn the_catalog_publishes_and_adds_by_name() {
         index.as_os_str(),
     ]);
     assert!(published.status.success(), "{}", crate::support::stderr_of(&published));
+    // One JSON document for the whole catalog, not one per component pushed.
+    let report: Value = serde_json::from_slice(&published.stdout).expect("one JSON document");
+    assert_eq!(report["components"].as_object().unwrap().len(), 4, "{report}");
     let listed: Value = serde_json::from_slice(&std::fs::read(&index).unwrap()).unwrap();
     for name in ["time", "memory", "filesystem"] {
         let reference = listed["components"][name]["reference"].as_str().unwrap();

@@ -33,7 +33,7 @@ pub async fn publish_catalog(
         validate_component_name(&name).with_context(|| format!("{}: [{name}]", source_path.display()))?;
         let reference = format!("{registry}/{name}:{}", entry.version);
         let listing = ListingRequest { file: None, name: None, remote: None };
-        let pinned = publish(&base.join(&entry.file), &reference, key_path, fail_on, &listing).await?;
+        let pinned = publish(&base.join(&entry.file), &reference, key_path, fail_on, &listing).await?.pinned;
         index.components.insert(
             name,
             Entry {

@@ -138,7 +138,9 @@ pub fn main() -> Result<std::process::ExitCode> {
             }
             Command::Publish { component, reference, key, fail_on, server_json, server_name, remote } => {
                 let listing = publish::ListingRequest { file: server_json, name: server_name, remote };
-                publish::publish(&component, &reference, &key, fail_on, &listing).await.map(drop)
+                let published = publish::publish(&component, &reference, &key, fail_on, &listing).await?;
+                output::result(&published.report);
+                Ok(())
             }
             Command::Add { reference, catalog, dirs, keys, config, name, fail_on } => {
                 let config = config

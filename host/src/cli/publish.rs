@@ -23,15 +23,22 @@ pub struct ListingRequest {
     pub remote: Option<String>,
 }
 
+/// What `publish` pushed: the reference pinned by digest, and the result
+/// `--format json` prints for it.
+pub struct Published {
+    pub pinned: String,
+    pub report: serde_json::Value,
+}
+
 /// Vets, signs and pushes `component` to `reference` (a tag); with a
-/// listing, writes its server.json. The reference pinned by digest.
+/// listing, writes its server.json.
 pub async fn publish(
     component: &Path,
     reference: &str,
     key: &Path,
     fail_on: Severity,
     listing: &ListingRequest,
-) -> Result<String> {
+) -> Result<Published> {
     let reference = OciRef::parse(reference)?;
     let key = signing::read_signing_key(key)?;
     if let Some(name) = &listing.name {
@@ -74,12 +81,12 @@ pub async fn publish(
         write_atomically(path, (serde_json::to_string_pretty(&document)? + "\n").as_bytes())?;
         outln!("  listing   {} (MCP Registry server.json, {server_name})", path.display());
     }
-    super::output::result(&serde_json::json!({
+    let report = serde_json::json!({
         "published": reference.to_string(), "pinned": pinned,
         "manifest_digest": manifest_digest, "component_digest": file.digest.to_string(),
         "signature": format!("{}:{tag}", reference.repository()), "server_json": listing.file,
-    }));
-    Ok(pinned)
+    });
+    Ok(Published { pinned, report })
 }
 
 fn vet_or_refuse(component: &Path, name: &str, fail_on: Severity) -> Result<()> {
