@@ -167,11 +167,10 @@ impl ToolDef {
         docs: Option<&FunctionDocs>,
         conv: Conventions,
     ) -> Result<ToolDef, String> {
-        for (name, _) in &signature.params {
-            conv.check(&ValType::Record(vec![(name.clone(), ValType::Bool)]))?;
-        }
-        for ty in signature.params.iter().map(|(_, ty)| ty).chain(&signature.result) {
-            conv.check(ty)?;
+        // The arguments are an object too: their names, and every record inside.
+        conv.check(&ValType::Record(signature.params.clone()))?;
+        if let Some(result) = &signature.result {
+            conv.check(result)?;
         }
         let text_field = match docs.and_then(|d| d.text.as_deref()) {
             None => None,

@@ -13,9 +13,13 @@ use unicode_normalization::UnicodeNormalization;
 
 use crate::text::NodeError;
 
-/// The granted directories, as the component sees them, in grant order.
-pub fn allowed_directories() -> Vec<String> {
-    wasip2::filesystem::preopens::get_directories().into_iter().map(|(_, path)| resolve(&path)).collect()
+/// The granted directories, as the component sees them, in grant order:
+/// read once an instance (a search validates every entry it walks).
+pub fn allowed_directories() -> &'static [String] {
+    static DIRECTORIES: std::sync::OnceLock<Vec<String>> = std::sync::OnceLock::new();
+    DIRECTORIES.get_or_init(|| {
+        wasip2::filesystem::preopens::get_directories().into_iter().map(|(_, path)| resolve(&path)).collect()
+    })
 }
 
 /// Node's `path.normalize` of `path`, `.` and `..` applied, `//` collapsed,
@@ -173,15 +177,15 @@ pub fn validate(requested: &str) -> Result<String, String> {
     let absolute = if requested.starts_with('/') {
         resolve(requested)
     } else {
-        resolve_relative(requested, &directories)
+        resolve_relative(requested, directories)
     };
-    if !within(&normalize_path(&absolute), &directories) {
-        return Err(outside("path", &absolute, &directories));
+    if !within(&normalize_path(&absolute), directories) {
+        return Err(outside("path", &absolute, directories));
     }
-    match realpath(&absolute, &directories) {
-        Ok(real) if within(&real, &directories) => Ok(real),
-        Ok(real) => Err(outside("symlink target", &real, &directories)),
-        Err(error) if error.kind() == ErrorKind::NotFound => unicode_equivalent(&absolute, &directories),
+    match realpath(&absolute, directories) {
+        Ok(real) if within(&real, directories) => Ok(real),
+        Ok(real) => Err(outside("symlink target", &real, directories)),
+        Err(error) if error.kind() == ErrorKind::NotFound => unicode_equivalent(&absolute, directories),
         Err(error) if error.to_string() == UNSEEN_TARGET => Err(format!(
             "Access denied - symlink target not visible in the sandbox (an absolute link is not followed): {absolute}"
         )),
