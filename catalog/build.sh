@@ -13,4 +13,7 @@ moat=${MOAT:?set MOAT to the moat binary}
 # shellcheck source=guest-examples/rust-components.sh
 source "$here/../guest-examples/rust-components.sh"
 build_rust_components "$here" "$moat"
+# gitoxide needs three of its crates patched for wasm32-wasip2 (gitoxide/patches).
+"$here/gitoxide/patches/apply.sh"
+build_rust_components "$here/gitoxide" "$moat" "$here/dist"
 mkdir -p "$here/data/memory" "$here/data/files"   # what moat.toml grants

@@ -1,6 +1,7 @@
 //! The catalog against the originals it stands in for. Each catalog
 //! component runs in moat beside the official server (PyPI's
-//! `mcp-server-time`, npm's `@modelcontextprotocol/server-memory`, pinned in
+//! `mcp-server-time`, `mcp-server-fetch` and `mcp-server-git`, npm's
+//! `@modelcontextprotocol/server-memory` and `server-filesystem`, pinned in
 //! tests/python/requirements.txt and tests/originals), both driven by rmcp's
 //! client with the same calls. `tools/list` and every result are compared; a
 //! difference either is one catalog/README.md lists, with its reason, or
@@ -1040,7 +1041,7 @@ async fn the_catalog_publishes_and_adds_by_name() {
     assert!(published.status.success(), "{}", crate::support::stderr_of(&published));
     // One JSON document for the whole catalog, not one per component pushed.
     let report: Value = serde_json::from_slice(&published.stdout).expect("one JSON document");
-    assert_eq!(report["components"].as_object().unwrap().len(), 4, "{report}");
+    assert_eq!(report["components"].as_object().unwrap().len(), 5, "{report}");
     let listed: Value = serde_json::from_slice(&std::fs::read(&index).unwrap()).unwrap();
     for name in ["time", "memory", "filesystem"] {
         let reference = listed["components"][name]["reference"].as_str().unwrap();
@@ -1048,10 +1049,13 @@ async fn the_catalog_publishes_and_adds_by_name() {
     }
 
     let home = base.join("home");
-    let (files, memory) = (base.join("work"), base.join("graph"));
+    let (files, memory, repository) = (base.join("work"), base.join("graph"), base.join("repository"));
     for d in [&home, &files, &memory] {
         std::fs::create_dir_all(d).unwrap();
     }
+    let initialised =
+        std::process::Command::new("git").args(["init", "-q", "-b", "main"]).arg(&repository).status();
+    assert!(initialised.unwrap().success());
     let config = home.join("moat.toml");
     let add = |name: &str, index: &Path, trusted: &Path, dirs: &[&Path]| {
         let mut args: Vec<std::ffi::OsString> =
@@ -1064,11 +1068,12 @@ async fn the_catalog_publishes_and_adds_by_name() {
     };
 
     // Refusals first, each leaving no config behind.
-    let unknown = add("git", &index, &public, &[]);
+    let unknown = add("sequential-thinking", &index, &public, &[]);
     assert_eq!(unknown.status.code(), Some(1));
     assert!(
-        crate::support::stderr_of(&unknown)
-            .contains("no component named `git` (it has fetch, filesystem, memory, time)")
+        crate::support::stderr_of(&unknown).contains(
+            "no component named `sequential-thinking` (it has fetch, filesystem, git, memory, time)"
+        )
     );
     let unanswered = add("memory", &index, &public, &[]);
     assert!(
@@ -1096,6 +1101,7 @@ async fn the_catalog_publishes_and_adds_by_name() {
         ("memory", vec![memory.as_path()]),
         ("filesystem", vec![files.as_path()]),
         ("fetch", vec![]),
+        ("git", vec![repository.as_path()]),
     ];
     for (name, dirs) in adding {
         let output = add(name, &index, &public, &dirs);
@@ -1111,9 +1117,16 @@ async fn the_catalog_publishes_and_adds_by_name() {
     );
     assert!(written.contains("guest = \"/memory\""), "{written}");
     assert!(written.contains("[components.fetch.grants]\nhttp = [{ url = \"https://*\" }]"), "{written}");
-    assert_eq!(written.matches("source = \"oci://").count(), 4, "{written}");
+    let repository_text = repository.to_str().unwrap();
+    assert!(
+        written.contains(&format!(
+            "[components.git.grants]\nfiles = [{{ host = \"{repository_text}\", guest = \"{repository_text}\", mode = \"ro\" }}]"
+        )),
+        "{written}"
+    );
+    assert_eq!(written.matches("source = \"oci://").count(), 5, "{written}");
 
-    // One moat serving the three, as the config `moat add` wrote.
+    // One moat serving the five, as the config `moat add` wrote.
     let mut command = tokio::process::Command::new(MOAT);
     command
         .args(["serve", "--config"])
@@ -1122,7 +1135,12 @@ async fn the_catalog_publishes_and_adds_by_name() {
         .arg(shared_cache())
         .env("RUST_LOG", "warn");
     let served = Side::start(command, "").await;
-    assert_eq!(served.tools().await.len(), 2 + 9 + 14 + 1);
+    assert_eq!(served.tools().await.len(), 2 + 9 + 14 + 1 + 7);
+    let status = served.call("git.git_status", &json!({ "repo_path": repository })).await;
+    assert!(
+        matches!(status, Outcome::Result { ref text, .. } if text[0].as_str().unwrap().contains("No commits yet")),
+        "{status:?}"
+    );
     let note = served
         .call(
             "filesystem.write_file",
@@ -1292,4 +1310,286 @@ async fn fetch_under_any_public_host_reaches_no_private_address() {
     assert_eq!(log.matches("egress refused").count(), 5, "each request refused by the host:\n{log}");
     assert!(log.contains("resolves only to addresses the grant does not name"), "{log}");
     moat.stop().await;
+}
+
+// ---- git ----------------------------------------------------------------------
+
+/// The original's tools that write (commit, stage, reset, branch, switch):
+/// the component reads only (catalog/README.md says why).
+const GIT_WRITING_TOOLS: &[&str] =
+    &["git_add", "git_checkout", "git_commit", "git_create_branch", "git_reset"];
+
+const GIT_KNOWN: &[Known] = &[Known {
+    label: "contains an unknown commit",
+    aspect: "error",
+    reason: "the original reports the failed git command (its exit code, command line and stderr); moat runs no git program and says what git's stderr says",
+}];
+
+/// Repositories built by tests/originals/git-fixture.sh in a new directory:
+/// ROOT/work, ROOT/fresh and ROOT/detached.
+fn git_fixture() -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let root = std::fs::canonicalize(dir.path()).unwrap();
+    let status = std::process::Command::new("bash")
+        .arg(repo_root().join("tests/originals/git-fixture.sh"))
+        .arg(&root)
+        .status()
+        .expect("run git-fixture.sh (it needs git)");
+    assert!(status.success(), "git-fixture.sh failed");
+    (dir, root)
+}
+
+/// PyPI's mcp-server-git, confined to `repository` when one is given, with
+/// no user or system git configuration.
+async fn git_original(repository: Option<&Path>) -> Side {
+    let mut command = tokio::process::Command::new("python3");
+    command
+        .args(["-m", "mcp_server_git"])
+        .env("GIT_CONFIG_GLOBAL", "/dev/null")
+        .env("GIT_CONFIG_NOSYSTEM", "1");
+    if let Some(repository) = repository {
+        command.arg("--repository").arg(repository);
+    }
+    Side::start(command, "").await
+}
+
+/// moat's config granting each of `repositories` read-only, at the same
+/// path inside as outside.
+fn git_config(repositories: &[&Path]) -> String {
+    let grants: Vec<String> = repositories
+        .iter()
+        .map(|path| format!("{{ host = {:?}, guest = {:?}, mode = \"ro\" }}", path, path))
+        .collect();
+    format!(
+        "[components.git]\npath = {:?}\n[components.git.grants]\nfiles = [{}]\n",
+        catalog().join("git.wasm"),
+        grants.join(", ")
+    )
+}
+
+fn git_calls(work: &Path) -> Vec<(String, &'static str, Value)> {
+    let repo = work.to_str().unwrap();
+    let call = |label: &str, tool: &'static str, extra: Value| {
+        let mut arguments = json!({ "repo_path": repo });
+        arguments.as_object_mut().unwrap().extend(extra.as_object().unwrap().clone());
+        (label.to_string(), tool, arguments)
+    };
+    vec![
+        call("status with every kind of change", "git_status", json!({})),
+        call("unstaged diff", "git_diff_unstaged", json!({})),
+        call("unstaged diff, no context", "git_diff_unstaged", json!({ "context_lines": 0 })),
+        call("unstaged diff, ten lines of context", "git_diff_unstaged", json!({ "context_lines": 10 })),
+        call("staged diff", "git_diff_staged", json!({})),
+        call("diff with the parent", "git_diff", json!({ "target": "HEAD~1" })),
+        call("diff with a tag: renames, binary, two hunks", "git_diff", json!({ "target": "v1" })),
+        call(
+            "diff with a branch, one line of context",
+            "git_diff",
+            json!({ "target": "feature", "context_lines": 1 }),
+        ),
+        call("diff with an unknown name", "git_diff", json!({ "target": "nope" })),
+        call("diff with a flag as target", "git_diff", json!({ "target": "--output=/tmp/x" })),
+        call("log", "git_log", json!({})),
+        call("log, two entries", "git_log", json!({ "max_count": 2 })),
+        call("log since a date", "git_log", json!({ "start_timestamp": "2024-01-18" })),
+        call("log until a month-name date", "git_log", json!({ "end_timestamp": "Jan 25 2024" })),
+        call(
+            "log between an ISO time and a date",
+            "git_log",
+            json!({ "start_timestamp": "2024-01-16T00:00:00", "end_timestamp": "2024-02-05" }),
+        ),
+        call("log since a relative date", "git_log", json!({ "start_timestamp": "2 weeks ago" })),
+        call("log with a flag as date", "git_log", json!({ "start_timestamp": "-all" })),
+        call("show a merge", "git_show", json!({ "revision": "HEAD" })),
+        call("show a commit with a rename and a binary file", "git_show", json!({ "revision": "HEAD~1" })),
+        call("show the root commit", "git_show", json!({ "revision": "HEAD~2" })),
+        call("show an annotated tag", "git_show", json!({ "revision": "v1" })),
+        call("show a directory", "git_show", json!({ "revision": "HEAD:docs" })),
+        call("show the top tree", "git_show", json!({ "revision": "HEAD:" })),
+        call("show a file", "git_show", json!({ "revision": "HEAD:main.rs" })),
+        call("show a binary file", "git_show", json!({ "revision": "HEAD:bin.dat" })),
+        call("show a missing path", "git_show", json!({ "revision": "HEAD:nothere" })),
+        call("show an unknown name", "git_show", json!({ "revision": "nope" })),
+        call("show a flag", "git_show", json!({ "revision": "-p" })),
+        call("local branches", "git_branch", json!({ "branch_type": "local" })),
+        call("remote branches", "git_branch", json!({ "branch_type": "remote" })),
+        call("all branches", "git_branch", json!({ "branch_type": "all" })),
+        call(
+            "branches containing a commit",
+            "git_branch",
+            json!({ "branch_type": "all", "contains": "HEAD~1" }),
+        ),
+        call(
+            "branches not containing HEAD",
+            "git_branch",
+            json!({ "branch_type": "local", "not_contains": "HEAD" }),
+        ),
+        call(
+            "contains an unknown commit",
+            "git_branch",
+            json!({ "branch_type": "local", "contains": "nope" }),
+        ),
+        call("a bad branch type", "git_branch", json!({ "branch_type": "bogus" })),
+        call("contains a flag", "git_branch", json!({ "branch_type": "local", "contains": "--all" })),
+        ("a repository outside the grant".into(), "git_status", json!({ "repo_path": "/tmp" })),
+        (
+            "a directory inside the repository".into(),
+            "git_status",
+            json!({ "repo_path": format!("{repo}/docs") }),
+        ),
+        ("a path through ..".into(), "git_status", json!({ "repo_path": format!("{repo}/../work") })),
+        ("a missing path".into(), "git_status", json!({ "repo_path": format!("{repo}/nothere") })),
+    ]
+}
+
+fn git_other_calls(fresh: &Path, detached: &Path) -> Vec<(String, &'static str, Value)> {
+    let (fresh, detached) = (fresh.to_str().unwrap(), detached.to_str().unwrap());
+    vec![
+        ("status before the first commit".into(), "git_status", json!({ "repo_path": fresh })),
+        ("staged diff before the first commit".into(), "git_diff_staged", json!({ "repo_path": fresh })),
+        ("unstaged diff before the first commit".into(), "git_diff_unstaged", json!({ "repo_path": fresh })),
+        ("log before the first commit".into(), "git_log", json!({ "repo_path": fresh })),
+        (
+            "branches before the first commit".into(),
+            "git_branch",
+            json!({ "repo_path": fresh, "branch_type": "local" }),
+        ),
+        (
+            "show HEAD before the first commit".into(),
+            "git_show",
+            json!({ "repo_path": fresh, "revision": "HEAD" }),
+        ),
+        ("status, HEAD detached".into(), "git_status", json!({ "repo_path": detached })),
+        (
+            "branches, HEAD detached".into(),
+            "git_branch",
+            json!({ "repo_path": detached, "branch_type": "local" }),
+        ),
+        (
+            "all branches of a clone".into(),
+            "git_branch",
+            json!({ "repo_path": detached, "branch_type": "all" }),
+        ),
+        ("log, HEAD detached".into(), "git_log", json!({ "repo_path": detached, "max_count": 1 })),
+        (
+            "diff with a branch, HEAD detached".into(),
+            "git_diff",
+            json!({ "repo_path": detached, "target": "main" }),
+        ),
+    ]
+}
+
+#[tokio::test]
+async fn git_matches_mcp_server_git() {
+    let (_dir, root) = git_fixture();
+    let (work, fresh, detached) = (root.join("work"), root.join("fresh"), root.join("detached"));
+    let config_dir = tempfile::tempdir().unwrap();
+    let moat = Side::moat(config_dir.path(), &git_config(&[&work, &fresh, &detached]), "git").await;
+    let confined = git_original(Some(&work)).await;
+    let unconfined = git_original(None).await;
+
+    let mut tally = Tally::default();
+    let theirs = confined.tools().await;
+    let ours = moat.tools().await;
+    for name in GIT_WRITING_TOOLS {
+        assert!(theirs.iter().any(|t| t.name == *name), "the original has no {name}: update the list");
+        assert!(!ours.iter().any(|t| t.name.ends_with(name)), "moat's component offers {name}");
+    }
+    let theirs: Vec<Tool> =
+        theirs.into_iter().filter(|t| !GIT_WRITING_TOOLS.contains(&t.name.as_ref())).collect();
+    compare_listings(&theirs, &ours, &moat.prefix, GIT_KNOWN, &mut tally);
+    for (original, calls) in
+        [(&confined, git_calls(&work)), (&unconfined, git_other_calls(&fresh, &detached))]
+    {
+        let calls: Vec<(&str, &str, Value)> =
+            calls.iter().map(|(l, t, a)| (l.as_str(), *t, a.clone())).collect();
+        compare_calls(original, &moat, &calls, |o| o, GIT_KNOWN, &mut tally).await;
+    }
+    tally.assert_as_listed("git", GIT_KNOWN);
+    for side in [confined, unconfined, moat] {
+        side.stop().await;
+    }
+}
+
+/// A repository's own config can name a program git runs on `git status`
+/// (`core.fsmonitor`). The original runs git, so it runs that program;
+/// moat's component has no way to start one, and reads the status all the same.
+#[tokio::test]
+async fn git_runs_no_program_a_repository_names() {
+    let (_dir, root) = git_fixture();
+    let work = root.join("work");
+    let marker = root.join("ran");
+    let hook = format!("touch {}; false", marker.display());
+    let configured = std::process::Command::new("git")
+        .args(["config", "core.fsmonitor", &hook])
+        .current_dir(&work)
+        .status()
+        .unwrap();
+    assert!(configured.success());
+
+    let original = git_original(Some(&work)).await;
+    let theirs = original.call("git_status", &json!({ "repo_path": work })).await;
+    original.stop().await;
+    assert!(matches!(theirs, Outcome::Result { .. }), "{theirs:?}");
+    assert!(marker.exists(), "the original ran the repository's fsmonitor program");
+    std::fs::remove_file(&marker).unwrap();
+
+    let config_dir = tempfile::tempdir().unwrap();
+    let moat = Side::moat(config_dir.path(), &git_config(&[&work]), "git").await;
+    let ours = moat.call("git_status", &json!({ "repo_path": work })).await;
+    moat.stop().await;
+    let Outcome::Result { text, .. } = &ours else { panic!("moat's status: {ours:?}") };
+    assert!(text[0].as_str().unwrap().contains("modified:   docs/a.md"), "{text:?}");
+    assert!(!marker.exists(), "moat's component ran a program");
+}
+
+/// A symlink planted in the granted repository that leads to a repository
+/// outside the grant: the original refuses it by resolving the path, and
+/// moat's sandbox refuses to follow it, so the outside history stays unread.
+/// Nothing under the grant changes, whatever is called (the grant is
+/// read-only).
+#[tokio::test]
+async fn git_reads_no_repository_outside_its_grant() {
+    let (_dir, root) = git_fixture();
+    let work = root.join("work");
+    let secret = root.join("secret");
+    let built = std::process::Command::new("bash")
+        .arg("-c")
+        .arg("git init -q -b main && echo s > s && git add s && git -c user.name=x -c user.email=x@x commit -qm 'SECRET HISTORY'")
+        .current_dir({
+            std::fs::create_dir(&secret).unwrap();
+            &secret
+        })
+        .status()
+        .unwrap();
+    assert!(built.success());
+    std::os::unix::fs::symlink(&secret, work.join("escape")).unwrap();
+    let before = snapshot(&work);
+
+    let config_dir = tempfile::tempdir().unwrap();
+    let moat = Side::moat(config_dir.path(), &git_config(&[&work]), "git").await;
+    let through_link = work.join("escape");
+    for (tool, arguments) in [
+        ("git_log", json!({ "repo_path": through_link })),
+        ("git_show", json!({ "repo_path": through_link, "revision": "HEAD" })),
+        ("git_log", json!({ "repo_path": secret })),
+        ("git_status", json!({ "repo_path": work })),
+        ("git_diff", json!({ "repo_path": work, "target": "v1" })),
+    ] {
+        let outcome = moat.call(tool, &arguments).await;
+        assert!(!format!("{outcome:?}").contains("SECRET HISTORY"), "{tool} {arguments}: {outcome:?}");
+        if arguments["repo_path"] != json!(work) {
+            assert!(matches!(outcome, Outcome::ToolError(_)), "{tool} {arguments}: {outcome:?}");
+        }
+    }
+    moat.stop().await;
+    assert_eq!(snapshot(&work), before, "a read-only grant: nothing in the repository changed");
+
+    let original = git_original(Some(&work)).await;
+    let theirs = original.call("git_log", &json!({ "repo_path": through_link })).await;
+    original.stop().await;
+    assert!(
+        matches!(theirs, Outcome::ToolError(ref e) if e.contains("outside the allowed repository")),
+        "{theirs:?}"
+    );
 }

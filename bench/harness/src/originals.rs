@@ -1,8 +1,8 @@
 //! The catalog against the official servers it stands in for (`moat-bench
-//! --originals`): for time, memory and filesystem, moat serving the
-//! catalog's component and the original (PyPI's `mcp-server-time`, npm's
-//! `server-memory` and `server-filesystem`, as tests/originals and
-//! tests/python pin them) are started the same way, spawn to the tools/list
+//! --originals`): for time, memory, filesystem and git, moat serving the
+//! catalog's component and the original (PyPI's `mcp-server-time` and
+//! `mcp-server-git`, npm's `server-memory` and `server-filesystem`, as
+//! tests/originals and tests/python pin them) are started the same way, spawn to the tools/list
 //! answer, then called the same way, in turns, through the same raw
 //! JSON-RPC client. Each original is the baseline of its row.
 
@@ -43,11 +43,11 @@ fn node(root: &Path, package: &str) -> Result<Command> {
     Ok(command)
 }
 
-/// The three cases, their fixtures written under `work` (the same data for
-/// both sides; for filesystem, at one path, granted at the same path).
+/// The four cases, their fixtures written under `work` (the same data for
+/// both sides; for filesystem and git, at one path, granted at the same path).
 fn cases(sides: &Sides, work: &Path) -> Result<Vec<Case>> {
     let catalog = sides.root.join("catalog/dist");
-    for name in ["time", "memory", "filesystem"] {
+    for name in ["time", "memory", "filesystem", "git"] {
         if !catalog.join(format!("{name}.wasm")).exists() {
             bail!("catalog/dist/{name}.wasm is missing: run `make bench`");
         }
@@ -93,6 +93,28 @@ fn cases(sides: &Sides, work: &Path) -> Result<Vec<Case>> {
         "[components.filesystem.grants]\nfiles = [{{ host = {files:?}, guest = {files:?}, mode = \"rw\" }}]\n"
     );
 
+    // tests/originals/git-fixture.sh's repository: history, a pack, and
+    // uncommitted changes of every kind, for `git status` to find.
+    let repositories = std::fs::canonicalize(work)?.join("git");
+    if !repositories.exists() {
+        let built = std::process::Command::new("bash")
+            .arg(sides.root.join("tests/originals/git-fixture.sh"))
+            .arg(&repositories)
+            .status()?;
+        if !built.success() {
+            bail!("tests/originals/git-fixture.sh failed");
+        }
+    }
+    let repository = repositories.join("work");
+    let mut git = Command::new("python3");
+    git.args(["-m", "mcp_server_git", "--repository"])
+        .arg(&repository)
+        .env("GIT_CONFIG_GLOBAL", "/dev/null")
+        .env("GIT_CONFIG_NOSYSTEM", "1");
+    let git_grant = format!(
+        "[components.git.grants]\nfiles = [{{ host = {repository:?}, guest = {repository:?}, mode = \"ro\" }}]\n"
+    );
+
     Ok(vec![
         Case {
             server: "time",
@@ -114,6 +136,13 @@ fn cases(sides: &Sides, work: &Path) -> Result<Vec<Case>> {
             config: config("filesystem", &files_grant)?,
             tool: "read_text_file",
             args: json!({"path": files.join("file-042.txt")}),
+        },
+        Case {
+            server: "git",
+            original: git,
+            config: config("git", &git_grant)?,
+            tool: "git_status",
+            args: json!({"repo_path": repository}),
         },
     ])
 }
