@@ -1120,7 +1120,7 @@ async fn the_catalog_publishes_and_adds_by_name() {
     let repository_text = repository.to_str().unwrap();
     assert!(
         written.contains(&format!(
-            "[components.git.grants]\nfiles = [{{ host = \"{repository_text}\", guest = \"{repository_text}\", mode = \"ro\" }}]"
+            "[components.git.grants]\nfiles = [{{ host = \"{repository_text}\", guest = \"{repository_text}\", mode = \"rw\" }}]"
         )),
         "{written}"
     );
@@ -1135,7 +1135,7 @@ async fn the_catalog_publishes_and_adds_by_name() {
         .arg(shared_cache())
         .env("RUST_LOG", "warn");
     let served = Side::start(command, "").await;
-    assert_eq!(served.tools().await.len(), 2 + 9 + 14 + 1 + 7);
+    assert_eq!(served.tools().await.len(), 2 + 9 + 14 + 1 + 12);
     let status = served.call("git.git_status", &json!({ "repo_path": repository })).await;
     assert!(
         matches!(status, Outcome::Result { ref text, .. } if text[0].as_str().unwrap().contains("No commits yet")),
@@ -1314,16 +1314,29 @@ async fn fetch_under_any_public_host_reaches_no_private_address() {
 
 // ---- git ----------------------------------------------------------------------
 
-/// The original's tools that write (commit, stage, reset, branch, switch):
-/// the component reads only (catalog/README.md says why).
-const GIT_WRITING_TOOLS: &[&str] =
-    &["git_add", "git_checkout", "git_commit", "git_create_branch", "git_reset"];
-
 const GIT_KNOWN: &[Known] = &[Known {
     label: "contains an unknown commit",
     aspect: "error",
     reason: "the original reports the failed git command (its exit code, command line and stderr); moat runs no git program and says what git's stderr says",
 }];
+
+const GIT_WRITE_KNOWN: &[Known] = &[
+    Known {
+        label: "add a path that is not there",
+        aspect: "error",
+        reason: "the original reports the failed git command; moat says what git's stderr says",
+    },
+    Known {
+        label: "add an ignored file",
+        aspect: "error",
+        reason: "the original reports the failed git command, with git's hints; moat says what git's stderr says, without the hints (there is no -f to pass)",
+    },
+    Known {
+        label: "checkout over a local change",
+        aspect: "error",
+        reason: "the original reports the failed git command; moat names the same files in git's words",
+    },
+];
 
 /// Repositories built by tests/originals/git-fixture.sh in a new directory:
 /// ROOT/work, ROOT/fresh and ROOT/detached.
@@ -1353,12 +1366,12 @@ async fn git_original(repository: Option<&Path>) -> Side {
     Side::start(command, "").await
 }
 
-/// moat's config granting each of `repositories` read-only, at the same
-/// path inside as outside.
-fn git_config(repositories: &[&Path]) -> String {
+/// moat's config granting each of `repositories` with `mode` (`ro` or
+/// `rw`), at the same path inside as outside.
+fn git_config(repositories: &[&Path], mode: &str) -> String {
     let grants: Vec<String> = repositories
         .iter()
-        .map(|path| format!("{{ host = {:?}, guest = {:?}, mode = \"ro\" }}", path, path))
+        .map(|path| format!("{{ host = {:?}, guest = {:?}, mode = {mode:?} }}", path, path))
         .collect();
     format!(
         "[components.git]\npath = {:?}\n[components.git.grants]\nfiles = [{}]\n",
@@ -1484,20 +1497,12 @@ async fn git_matches_mcp_server_git() {
     let (_dir, root) = git_fixture();
     let (work, fresh, detached) = (root.join("work"), root.join("fresh"), root.join("detached"));
     let config_dir = tempfile::tempdir().unwrap();
-    let moat = Side::moat(config_dir.path(), &git_config(&[&work, &fresh, &detached]), "git").await;
+    let moat = Side::moat(config_dir.path(), &git_config(&[&work, &fresh, &detached], "ro"), "git").await;
     let confined = git_original(Some(&work)).await;
     let unconfined = git_original(None).await;
 
     let mut tally = Tally::default();
-    let theirs = confined.tools().await;
-    let ours = moat.tools().await;
-    for name in GIT_WRITING_TOOLS {
-        assert!(theirs.iter().any(|t| t.name == *name), "the original has no {name}: update the list");
-        assert!(!ours.iter().any(|t| t.name.ends_with(name)), "moat's component offers {name}");
-    }
-    let theirs: Vec<Tool> =
-        theirs.into_iter().filter(|t| !GIT_WRITING_TOOLS.contains(&t.name.as_ref())).collect();
-    compare_listings(&theirs, &ours, &moat.prefix, GIT_KNOWN, &mut tally);
+    compare_listings(&confined.tools().await, &moat.tools().await, &moat.prefix, GIT_KNOWN, &mut tally);
     for (original, calls) in
         [(&confined, git_calls(&work)), (&unconfined, git_other_calls(&fresh, &detached))]
     {
@@ -1505,49 +1510,226 @@ async fn git_matches_mcp_server_git() {
             calls.iter().map(|(l, t, a)| (l.as_str(), *t, a.clone())).collect();
         compare_calls(original, &moat, &calls, |o| o, GIT_KNOWN, &mut tally).await;
     }
-    tally.assert_as_listed("git", GIT_KNOWN);
+    tally.assert_as_listed("git, reading", GIT_KNOWN);
     for side in [confined, unconfined, moat] {
         side.stop().await;
     }
 }
 
-/// A repository's own config can name a program git runs on `git status`
-/// (`core.fsmonitor`). The original runs git, so it runs that program;
-/// moat's component has no way to start one, and reads the status all the same.
+/// `text` with `root` written as ROOT and every 40-digit object id as HASH
+/// (commits made by the two sides differ in their times, so in their ids).
+fn git_neutral(text: &str, root: &Path) -> String {
+    let text = text.replace(root.to_str().unwrap(), "ROOT");
+    let mut out = String::new();
+    let mut run = String::new();
+    for c in text.chars().chain(std::iter::once(' ')) {
+        if c.is_ascii_hexdigit() {
+            run.push(c);
+            continue;
+        }
+        out.push_str(if run.len() == 40 { "HASH" } else { &run });
+        run.clear();
+        out.push(c);
+    }
+    out.pop();
+    out
+}
+
+fn git_write_calls(work: &Path) -> Vec<(String, &'static str, Value)> {
+    let repo = work.to_str().unwrap();
+    let call = |label: &str, tool: &'static str, extra: Value| {
+        let mut arguments = json!({ "repo_path": repo });
+        arguments.as_object_mut().unwrap().extend(extra.as_object().unwrap().clone());
+        (label.to_string(), tool, arguments)
+    };
+    vec![
+        call("create a branch from the current one", "git_create_branch", json!({ "branch_name": "topic" })),
+        call("create a branch that exists", "git_create_branch", json!({ "branch_name": "topic" })),
+        call(
+            "create a branch from another",
+            "git_create_branch",
+            json!({ "branch_name": "from-feature", "base_branch": "feature" }),
+        ),
+        call(
+            "create a branch from a remote-tracking one",
+            "git_create_branch",
+            json!({ "branch_name": "from-remote", "base_branch": "origin/main" }),
+        ),
+        call(
+            "create a branch from nothing",
+            "git_create_branch",
+            json!({ "branch_name": "x", "base_branch": "nope" }),
+        ),
+        call("create a branch named like a flag", "git_create_branch", json!({ "branch_name": "-x" })),
+        call(
+            "create a branch with an invalid name",
+            "git_create_branch",
+            json!({ "branch_name": "bad..name" }),
+        ),
+        call("add an untracked file", "git_add", json!({ "files": ["untracked.txt"] })),
+        call("add it again", "git_add", json!({ "files": ["untracked.txt"] })),
+        call("add a path that is not there", "git_add", json!({ "files": ["nothere.txt"] })),
+        call("add an ignored file", "git_add", json!({ "files": ["debug.log"] })),
+        call("add a path outside", "git_add", json!({ "files": ["../outside"] })),
+        call("add a directory", "git_add", json!({ "files": ["newdir"] })),
+        call("add a deletion", "git_add", json!({ "files": ["nonl.txt"] })),
+        call("status after adding", "git_status", json!({})),
+        call("staged diff after adding", "git_diff_staged", json!({})),
+        call("add everything", "git_add", json!({ "files": ["."] })),
+        call("status after adding everything", "git_status", json!({})),
+        call("reset", "git_reset", json!({})),
+        call("status after reset", "git_status", json!({})),
+        call("add two files", "git_add", json!({ "files": ["docs/a.md", "long.txt"] })),
+        call("commit", "git_commit", json!({ "message": "a commit\n\nwith a body" })),
+        call("commit with nothing staged", "git_commit", json!({ "message": "again" })),
+        call("status after the commit", "git_status", json!({})),
+        call("checkout over a local change", "git_checkout", json!({ "branch_name": "feature" })),
+        call("checkout of nothing", "git_checkout", json!({ "branch_name": "nope" })),
+        call("checkout of a flag", "git_checkout", json!({ "branch_name": "-f" })),
+        call("add everything again", "git_add", json!({ "files": ["."] })),
+        call("commit everything", "git_commit", json!({ "message": "everything" })),
+        call("checkout of a branch", "git_checkout", json!({ "branch_name": "feature" })),
+        call("status on the branch", "git_status", json!({})),
+        call("branches after the checkout", "git_branch", json!({ "branch_type": "local" })),
+        call("checkout of a tag", "git_checkout", json!({ "branch_name": "v1" })),
+        call("status at the tag", "git_status", json!({})),
+        call("checkout back", "git_checkout", json!({ "branch_name": "main" })),
+        call("the last commit", "git_log", json!({ "max_count": 1 })),
+    ]
+}
+
+/// What a repository holds, as git itself reports it, for comparing the
+/// repositories the two sides left.
+fn git_state(work: &Path) -> Vec<(String, String)> {
+    let commands: [&[&str]; 5] = [
+        &["status", "--porcelain", "-uall"],
+        &["log", "--all", "--format=%T %P %s %an <%ae>"],
+        &["branch", "-a"],
+        &["ls-files", "--stage"],
+        &["fsck", "--no-progress", "--no-dangling"],
+    ];
+    commands
+        .iter()
+        .map(|args| {
+            let output = std::process::Command::new("git")
+                .args(*args)
+                .current_dir(work)
+                .env("GIT_CONFIG_GLOBAL", "/dev/null")
+                .env("GIT_CONFIG_NOSYSTEM", "1")
+                .output()
+                .unwrap();
+            let text = format!(
+                "{}{}",
+                String::from_utf8_lossy(&output.stdout),
+                String::from_utf8_lossy(&output.stderr)
+            );
+            (format!("git {}", args.join(" ")), git_neutral(&text, work))
+        })
+        .collect()
+}
+
+/// The writing tools, on two copies of the same fixture, one each: every
+/// answer compared (paths and the ids of new commits made neutral), then
+/// the repositories each left, as git reports them.
+#[tokio::test]
+async fn git_writes_as_mcp_server_git_does() {
+    let ((_a, theirs_root), (_b, ours_root)) = (git_fixture(), git_fixture());
+    let (theirs_work, ours_work) = (theirs_root.join("work"), ours_root.join("work"));
+    for work in [&theirs_work, &ours_work] {
+        for (key, value) in [("user.name", "Ada Lovelace"), ("user.email", "ada@example.com")] {
+            let set =
+                std::process::Command::new("git").args(["config", key, value]).current_dir(work).status();
+            assert!(set.unwrap().success());
+        }
+    }
+    let config_dir = tempfile::tempdir().unwrap();
+    let moat = Side::moat(config_dir.path(), &git_config(&[&ours_work], "rw"), "git").await;
+    let original = git_original(Some(&theirs_work)).await;
+
+    let mut tally = Tally::default();
+    for ((label, tool, theirs_args), (_, _, ours_args)) in
+        git_write_calls(&theirs_work).into_iter().zip(git_write_calls(&ours_work))
+    {
+        let neutral = |outcome: Outcome, root: &Path| match outcome {
+            Outcome::Result { structured, text } => Outcome::Result {
+                structured,
+                text: text
+                    .into_iter()
+                    .map(|t| json!(git_neutral(t.as_str().unwrap_or_default(), root)))
+                    .collect(),
+            },
+            Outcome::ToolError(e) => Outcome::ToolError(git_neutral(&e, root)),
+            other => other,
+        };
+        let a = neutral(original.call(tool, &theirs_args).await, &theirs_work);
+        let b = neutral(moat.call(tool, &ours_args).await, &ours_work);
+        tally.record(
+            &label,
+            a.difference(&b),
+            || format!("\n  original {a:?}\n  moat     {b:?}"),
+            GIT_WRITE_KNOWN,
+        );
+    }
+    for ((label, a), (_, b)) in git_state(&theirs_work).into_iter().zip(git_state(&ours_work)) {
+        let detail = || format!("\n  original {a}\n  moat     {b}");
+        tally.record(&label, (a != b).then_some("state"), detail, GIT_WRITE_KNOWN);
+    }
+    tally.assert_as_listed("git, writing", GIT_WRITE_KNOWN);
+    original.stop().await;
+    moat.stop().await;
+}
+
+/// A repository can name programs for git to run: `core.fsmonitor` in its
+/// config runs on `git status`, a pre-commit hook on a commit. The original
+/// runs git (and GitPython runs the hooks), so it runs both, as the user;
+/// moat's component has no way to start a program, and reads the status
+/// and makes the commit all the same.
 #[tokio::test]
 async fn git_runs_no_program_a_repository_names() {
     let (_dir, root) = git_fixture();
     let work = root.join("work");
-    let marker = root.join("ran");
-    let hook = format!("touch {}; false", marker.display());
-    let configured = std::process::Command::new("git")
-        .args(["config", "core.fsmonitor", &hook])
-        .current_dir(&work)
-        .status()
-        .unwrap();
-    assert!(configured.success());
+    let (monitored, hooked) = (root.join("fsmonitor-ran"), root.join("hook-ran"));
+    let git = |args: &[&str]| {
+        let status = std::process::Command::new("git").args(args).current_dir(&work).status().unwrap();
+        assert!(status.success(), "git {args:?}");
+    };
+    git(&["config", "core.fsmonitor", &format!("touch {}; false", monitored.display())]);
+    git(&["config", "user.name", "Ada Lovelace"]);
+    git(&["config", "user.email", "ada@example.com"]);
+    let hook = work.join(".git/hooks/pre-commit");
+    std::fs::write(&hook, format!("#!/bin/sh\ntouch {}\n", hooked.display())).unwrap();
+    std::fs::set_permissions(&hook, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
 
     let original = git_original(Some(&work)).await;
-    let theirs = original.call("git_status", &json!({ "repo_path": work })).await;
+    let status = original.call("git_status", &json!({ "repo_path": work })).await;
+    assert!(matches!(status, Outcome::Result { .. }), "{status:?}");
+    let committed = original.call("git_commit", &json!({ "repo_path": work, "message": "theirs" })).await;
     original.stop().await;
-    assert!(matches!(theirs, Outcome::Result { .. }), "{theirs:?}");
-    assert!(marker.exists(), "the original ran the repository's fsmonitor program");
-    std::fs::remove_file(&marker).unwrap();
+    assert!(matches!(committed, Outcome::Result { .. }), "{committed:?}");
+    assert!(monitored.exists(), "the original ran the repository's fsmonitor program");
+    assert!(hooked.exists(), "the original ran the repository's pre-commit hook");
+    std::fs::remove_file(&monitored).unwrap();
+    std::fs::remove_file(&hooked).unwrap();
 
     let config_dir = tempfile::tempdir().unwrap();
-    let moat = Side::moat(config_dir.path(), &git_config(&[&work]), "git").await;
-    let ours = moat.call("git_status", &json!({ "repo_path": work })).await;
-    moat.stop().await;
-    let Outcome::Result { text, .. } = &ours else { panic!("moat's status: {ours:?}") };
+    let moat = Side::moat(config_dir.path(), &git_config(&[&work], "rw"), "git").await;
+    let status = moat.call("git_status", &json!({ "repo_path": work })).await;
+    let Outcome::Result { text, .. } = &status else { panic!("moat's status: {status:?}") };
     assert!(text[0].as_str().unwrap().contains("modified:   docs/a.md"), "{text:?}");
-    assert!(!marker.exists(), "moat's component ran a program");
+    let added = moat.call("git_add", &json!({ "repo_path": work, "files": ["untracked.txt"] })).await;
+    assert!(matches!(added, Outcome::Result { .. }), "{added:?}");
+    let committed = moat.call("git_commit", &json!({ "repo_path": work, "message": "ours" })).await;
+    assert!(matches!(committed, Outcome::Result { .. }), "{committed:?}");
+    moat.stop().await;
+    assert!(!monitored.exists(), "moat's component ran the fsmonitor program");
+    assert!(!hooked.exists(), "moat's component ran the pre-commit hook");
 }
 
 /// A symlink planted in the granted repository that leads to a repository
 /// outside the grant: the original refuses it by resolving the path, and
 /// moat's sandbox refuses to follow it, so the outside history stays unread.
-/// Nothing under the grant changes, whatever is called (the grant is
-/// read-only).
+/// Under a read-only grant nothing in the repository changes, whatever is
+/// called: the tools that write fail, and say why.
 #[tokio::test]
 async fn git_reads_no_repository_outside_its_grant() {
     let (_dir, root) = git_fixture();
@@ -1567,7 +1749,7 @@ async fn git_reads_no_repository_outside_its_grant() {
     let before = snapshot(&work);
 
     let config_dir = tempfile::tempdir().unwrap();
-    let moat = Side::moat(config_dir.path(), &git_config(&[&work]), "git").await;
+    let moat = Side::moat(config_dir.path(), &git_config(&[&work], "ro"), "git").await;
     let through_link = work.join("escape");
     for (tool, arguments) in [
         ("git_log", json!({ "repo_path": through_link })),
@@ -1575,11 +1757,22 @@ async fn git_reads_no_repository_outside_its_grant() {
         ("git_log", json!({ "repo_path": secret })),
         ("git_status", json!({ "repo_path": work })),
         ("git_diff", json!({ "repo_path": work, "target": "v1" })),
+        ("git_add", json!({ "repo_path": work, "files": ["."] })),
+        ("git_reset", json!({ "repo_path": work })),
+        ("git_commit", json!({ "repo_path": work, "message": "no" })),
+        ("git_create_branch", json!({ "repo_path": work, "branch_name": "no" })),
+        ("git_checkout", json!({ "repo_path": work, "branch_name": "feature" })),
     ] {
         let outcome = moat.call(tool, &arguments).await;
         assert!(!format!("{outcome:?}").contains("SECRET HISTORY"), "{tool} {arguments}: {outcome:?}");
+        let reads = ["git_status", "git_diff"].contains(&tool);
         if arguments["repo_path"] != json!(work) {
             assert!(matches!(outcome, Outcome::ToolError(_)), "{tool} {arguments}: {outcome:?}");
+        } else if !reads {
+            assert!(
+                matches!(outcome, Outcome::ToolError(ref e) if e.contains("need it granted read-write")),
+                "{tool}: {outcome:?}"
+            );
         }
     }
     moat.stop().await;

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Unpacks the four crates that do not build for wasm32-wasip2 as
+# Unpacks the crates that do not build for wasm32-wasip2 as
 # published, from cargo's download cache, into target/patched/, and applies
 # the diffs beside this script (README.md says what each changes and why).
 # Idempotent: a crate already unpacked and patched is left alone.

@@ -1,9 +1,10 @@
-//! The read-only tools of PyPI's `mcp-server-git` as a sandboxed component:
-//! status, the three diffs, log, show and branch, each answering in the
-//! words of the git command the original runs. The repository is read
-//! through gitoxide from the component's file grant (its WASI preopen), at
-//! the same path inside as outside; nothing is written and no program runs.
-//! This file owns the tools' arguments, the grant check and opening the
+//! The tools of PyPI's `mcp-server-git` as a sandboxed component: status,
+//! the three diffs, log, show and branch answer in the words of the git
+//! command the original runs; add, reset, commit, create-branch and checkout
+//! change the repository as the original does. The repository is read and
+//! written through gitoxide in the component's file grant (its WASI
+//! preopen), at the same path inside as outside; no program runs. This
+//! file owns the tools' arguments, the grant check and opening the
 //! repository; the answers are built in the modules below.
 
 wit_bindgen::generate!({ world: "git", path: "wit", generate_all });
@@ -14,6 +15,7 @@ mod log;
 mod patch;
 mod show;
 mod status;
+mod write;
 
 use std::path::Path;
 
@@ -101,6 +103,49 @@ impl Guest for Git {
             other => return Err(format!("Invalid branch type: {other}")),
         };
         branch::list(&repo, kind, contains.as_deref(), not_contains.as_deref()).map(text)
+    }
+
+    fn git_commit(repo_path: String, message: String) -> Result<Vec<Block>, String> {
+        let repo = open(&repo_path)?;
+        write::writable(&repo)?;
+        write::commit(&repo, &message).map(text)
+    }
+
+    fn git_add(repo_path: String, files: Vec<String>) -> Result<Vec<Block>, String> {
+        let repo = open(&repo_path)?;
+        write::writable(&repo)?;
+        write::add(&repo, &files).map(text)
+    }
+
+    fn git_reset(repo_path: String) -> Result<Vec<Block>, String> {
+        let repo = open(&repo_path)?;
+        write::writable(&repo)?;
+        write::reset(&repo).map(text)
+    }
+
+    fn git_create_branch(
+        repo_path: String,
+        branch_name: String,
+        base_branch: Option<String>,
+    ) -> Result<Vec<Block>, String> {
+        let repo = open(&repo_path)?;
+        if branch_name.starts_with('-') {
+            return Err(format!("Invalid branch name: '{branch_name}' - cannot start with '-'"));
+        }
+        if let Some(base) = base_branch.as_deref().filter(|b| b.starts_with('-')) {
+            return Err(format!("Invalid base branch: '{base}' - cannot start with '-'"));
+        }
+        write::writable(&repo)?;
+        write::create_branch(&repo, &branch_name, base_branch.as_deref().filter(|b| !b.is_empty())).map(text)
+    }
+
+    fn git_checkout(repo_path: String, branch_name: String) -> Result<Vec<Block>, String> {
+        let repo = open(&repo_path)?;
+        if branch_name.starts_with('-') {
+            return Err(format!("Invalid branch name: '{branch_name}' - cannot start with '-'"));
+        }
+        write::writable(&repo)?;
+        write::checkout(&repo, &branch_name).map(text)
     }
 }
 

@@ -20,8 +20,7 @@ pub fn long_format(repo: &gix::Repository) -> Result<String, String> {
             let _ = writeln!(out, "On branch {}", name.shorten());
         }
         None => {
-            let id = repo.head_id().map_err(|e| e.to_string())?;
-            let _ = writeln!(out, "HEAD detached at {}", id.to_hex_with_len(7));
+            let _ = writeln!(out, "{}", detached(repo, &head)?);
         }
     }
     if unborn {
@@ -77,6 +76,38 @@ pub fn long_format(repo: &gix::Repository) -> Result<String, String> {
     }
     out.pop();
     Ok(out)
+}
+
+/// The first line for a detached `HEAD`, read from its reflog as git reads
+/// it: the name of the last checkout (a tag or remote-tracking branch
+/// without its prefix when it still names that commit, else the commit's
+/// short id), `at` it if `HEAD` has not moved since, `from` it if it has.
+fn detached(repo: &gix::Repository, head: &gix::Head<'_>) -> Result<String, String> {
+    let mut last = None;
+    if let Ok(Some(lines)) = head.log_iter().all() {
+        for line in lines.flatten() {
+            if let Some(rest) = line.message.strip_prefix(b"checkout: moving from ")
+                && let Some(at) = rest.find(" to ")
+            {
+                last = Some((rest[at + 4..].to_str_lossy().into_owned(), line.new_oid()));
+            }
+        }
+    }
+    let Some((name, moved_to)) = last else { return Ok("Not currently on any branch.".into()) };
+    let named = repo.find_reference(name.as_str()).ok().and_then(|mut reference| {
+        let id = reference.peel_to_id().ok()?.detach();
+        (id == moved_to).then(|| reference.name().as_bstr().to_string())
+    });
+    let label = match named {
+        Some(full) => {
+            let short = full.strip_prefix("refs/tags/").or_else(|| full.strip_prefix("refs/remotes/"));
+            short.map(str::to_string).unwrap_or(full)
+        }
+        None => moved_to.to_hex_with_len(7).to_string(),
+    };
+    let head_id = repo.head_id().map_err(|e| e.to_string())?.detach();
+    let place = if head_id == moved_to { "at" } else { "from" };
+    Ok(format!("HEAD detached {place} {label}"))
 }
 
 /// One change's line: its kind, padded as git pads it, and its path.
