@@ -1,8 +1,8 @@
 //! The catalog against the official servers it stands in for (`moat-bench
-//! --originals`): for time, memory, filesystem and git, moat serving the
-//! catalog's component and the original (PyPI's `mcp-server-time` and
-//! `mcp-server-git`, npm's `server-memory` and `server-filesystem`, as
-//! tests/originals and tests/python pin them) are started the same way, spawn to the tools/list
+//! --originals`): for time, memory, filesystem, git and fetch, moat serving
+//! the catalog's component and the original (PyPI's `mcp-server-time`,
+//! `mcp-server-git` and `mcp-server-fetch`, npm's `server-memory` and
+//! `server-filesystem`, as tests/originals and tests/python pin them) are started the same way, spawn to the tools/list
 //! answer, then called the same way, in turns, through the same raw
 //! JSON-RPC client. Each original is the baseline of its row.
 
@@ -19,6 +19,7 @@ use crate::{Plan, Server, Sides, in_turns, micros, millis, percentile, warm_up};
 pub struct Comparison {
     pub server: &'static str,
     pub call: String,
+    pub calls: usize,
     pub start: (Duration, Duration),
     pub p50: (Duration, Duration),
     pub p99: (Duration, Duration),
@@ -30,6 +31,9 @@ struct Case {
     config: PathBuf,
     tool: &'static str,
     args: Value,
+    /// Calls per side at most: the plan's, or fewer for an original whose
+    /// call takes most of a second (fetch: its Readability runs in Node).
+    calls: usize,
 }
 
 fn node(root: &Path, package: &str) -> Result<Command> {
@@ -43,11 +47,47 @@ fn node(root: &Path, package: &str) -> Result<Command> {
     Ok(command)
 }
 
-/// The four cases, their fixtures written under `work` (the same data for
-/// both sides; for filesystem and git, at one path, granted at the same path).
-fn cases(sides: &Sides, work: &Path) -> Result<Vec<Case>> {
+/// tests/python/pages.py on a free port of 127.0.0.1, for fetch to read;
+/// it stops when dropped (its stdin closes).
+struct Pages {
+    child: std::process::Child,
+    port: u16,
+}
+
+impl Pages {
+    fn start(root: &Path) -> Result<Pages> {
+        use std::io::BufRead;
+        let port = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
+        let mut child = std::process::Command::new("python3")
+            .arg(root.join("tests/python/pages.py"))
+            .arg(port.to_string())
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .spawn()?;
+        let mut line = String::new();
+        std::io::BufReader::new(child.stdout.take().expect("piped")).read_line(&mut line)?;
+        if line.trim() != "ready" {
+            bail!("tests/python/pages.py did not start");
+        }
+        Ok(Pages { child, port })
+    }
+}
+
+impl Drop for Pages {
+    fn drop(&mut self) {
+        drop(self.child.stdin.take());
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The five cases, their fixtures written under `work` (the same data for
+/// both sides; for filesystem and git, at one path, granted at the same
+/// path; for fetch, one page server on loopback, which the original reaches
+/// with its flag for private addresses and moat's component by a grant).
+fn cases(sides: &Sides, work: &Path, pages: &Pages) -> Result<Vec<Case>> {
     let catalog = sides.root.join("catalog/dist");
-    for name in ["time", "memory", "filesystem", "git"] {
+    for name in ["time", "memory", "filesystem", "git", "fetch"] {
         if !catalog.join(format!("{name}.wasm")).exists() {
             bail!("catalog/dist/{name}.wasm is missing: run `make bench`");
         }
@@ -115,6 +155,11 @@ fn cases(sides: &Sides, work: &Path) -> Result<Vec<Case>> {
         "[components.git.grants]\nfiles = [{{ host = {repository:?}, guest = {repository:?}, mode = \"ro\" }}]\n"
     );
 
+    let mut fetch = Command::new("python3");
+    fetch.args(["-m", "mcp_server_fetch", "--allow-private-ips"]);
+    let fetch_grant =
+        format!("[components.fetch.grants]\nhttp = [{{ url = \"http://127.0.0.1:{}\" }}]\n", pages.port);
+
     Ok(vec![
         Case {
             server: "time",
@@ -122,6 +167,7 @@ fn cases(sides: &Sides, work: &Path) -> Result<Vec<Case>> {
             config: config("time", "")?,
             tool: "get_current_time",
             args: json!({"timezone": "Europe/Paris"}),
+            calls: usize::MAX,
         },
         Case {
             server: "memory",
@@ -129,6 +175,7 @@ fn cases(sides: &Sides, work: &Path) -> Result<Vec<Case>> {
             config: config("memory", &memory_grant)?,
             tool: "search_nodes",
             args: json!({"query": "entity 17"}),
+            calls: usize::MAX,
         },
         Case {
             server: "filesystem",
@@ -136,6 +183,7 @@ fn cases(sides: &Sides, work: &Path) -> Result<Vec<Case>> {
             config: config("filesystem", &files_grant)?,
             tool: "read_text_file",
             args: json!({"path": files.join("file-042.txt")}),
+            calls: usize::MAX,
         },
         Case {
             server: "git",
@@ -143,6 +191,15 @@ fn cases(sides: &Sides, work: &Path) -> Result<Vec<Case>> {
             config: config("git", &git_grant)?,
             tool: "git_status",
             args: json!({"repo_path": repository}),
+            calls: usize::MAX,
+        },
+        Case {
+            server: "fetch",
+            original: fetch,
+            config: config("fetch", &fetch_grant)?,
+            tool: "fetch",
+            args: json!({"url": format!("http://127.0.0.1:{}/page.html", pages.port)}),
+            calls: 200,
         },
     ])
 }
@@ -164,8 +221,9 @@ pub async fn comparisons(plan: &Plan, sides: &Sides) -> Result<Vec<Comparison>> 
     let work = sides.work.path().join("originals");
     std::fs::create_dir_all(&work)?;
     let cache = sides.work.path().join("cache-originals");
+    let pages = Pages::start(&sides.root)?;
     let mut out = Vec::new();
-    for case in cases(sides, &work)? {
+    for case in cases(sides, &work, &pages)? {
         sides.fill(&case.config, &cache).await?;
         let moat_tool = format!("{}.{}", case.server, case.tool);
         let (mut moat_starts, mut original_starts) = (Vec::new(), Vec::new());
@@ -175,9 +233,11 @@ pub async fn comparisons(plan: &Plan, sides: &Sides) -> Result<Vec<Comparison>> 
         }
         let (mut moat, _) = Server::start(sides.moat(&case.config, &cache)).await?;
         let (mut original, _) = Server::start(again(&case.original)).await?;
-        warm_up(&mut moat, &moat_tool, &case.args, plan.warmup).await?;
-        warm_up(&mut original, case.tool, &case.args, plan.warmup).await?;
-        let [mut ours, mut theirs] = in_turns::<2>(plan.add_calls.min(2000), async |side| match side {
+        let warmup = plan.warmup.min(case.calls / 20);
+        warm_up(&mut moat, &moat_tool, &case.args, warmup).await?;
+        warm_up(&mut original, case.tool, &case.args, warmup).await?;
+        let calls = plan.add_calls.min(2000).min(case.calls);
+        let [mut ours, mut theirs] = in_turns::<2>(calls, async |side| match side {
             0 => moat.call(&moat_tool, &case.args).await,
             _ => original.call(case.tool, &case.args).await,
         })
@@ -185,6 +245,7 @@ pub async fn comparisons(plan: &Plan, sides: &Sides) -> Result<Vec<Comparison>> 
         out.push(Comparison {
             server: case.server,
             call: format!("{}({})", case.tool, case.args),
+            calls,
             start: (percentile(&mut moat_starts, 0.5), percentile(&mut original_starts, 0.5)),
             p50: (percentile(&mut ours, 0.5), percentile(&mut theirs, 0.5)),
             p99: (percentile(&mut ours, 0.99), percentile(&mut theirs, 0.99)),
@@ -197,7 +258,10 @@ pub fn print(comparisons: &[Comparison]) {
     println!("| server | measure | moat | the original | moat / original |");
     println!("| --- | --- | ---: | ---: | ---: |");
     for c in comparisons {
-        let ratio = |(m, o): (Duration, Duration)| format!("{:.2}×", m.as_secs_f64() / o.as_secs_f64());
+        let ratio = |(m, o): (Duration, Duration)| match m.as_secs_f64() / o.as_secs_f64() {
+            r if r < 0.01 => format!("{r:.3}×"),
+            r => format!("{r:.2}×"),
+        };
         println!(
             "| {} | start, spawn to tools/list (cache warm) | {} | {} | {} |",
             c.server,
@@ -206,8 +270,9 @@ pub fn print(comparisons: &[Comparison]) {
             ratio(c.start)
         );
         println!(
-            "| {} | p50 per call, `{}` | {} | {} | {} |",
+            "| {} | p50 per call ({} calls), `{}` | {} | {} | {} |",
             c.server,
+            c.calls,
             c.call,
             micros(c.p50.0),
             micros(c.p50.1),

@@ -82,10 +82,13 @@ pub fn add(repo: &gix::Repository, files: &[String]) -> Result<String, String> {
             let mode = tracked.get(&key).map(|(mode, _)| *mode).filter(|m| m & 0o170000 == 0o100000);
             (mode.unwrap_or(0o100644), std::fs::read(&full).map_err(|e| e.to_string())?)
         };
-        let id = repo.write_blob(&data).map_err(|e| e.to_string())?.detach();
+        // Hashed first: a file that did not change is not written again.
+        let id = gix::objs::compute_hash(repo.object_hash(), gix::object::Kind::Blob, &data)
+            .map_err(|e| e.to_string())?;
         if tracked.get(&key) == Some(&(mode, id)) {
             continue;
         }
+        repo.write_blob(&data).map_err(|e| e.to_string())?;
         let stat = gix::index::fs::Metadata::from_path_no_follow(&full)
             .ok()
             .and_then(|m| gix::index::entry::Stat::from_fs(&m).ok())
