@@ -1570,6 +1570,7 @@ fn git_write_calls(work: &Path) -> Vec<(String, &'static str, Value)> {
         call("add it again", "git_add", json!({ "files": ["untracked.txt"] })),
         call("add a path that is not there", "git_add", json!({ "files": ["nothere.txt"] })),
         call("add an ignored file", "git_add", json!({ "files": ["debug.log"] })),
+        call("add a directory holding only ignored files", "git_add", json!({ "files": ["logs"] })),
         call("add a path outside", "git_add", json!({ "files": ["../outside"] })),
         call("add a directory", "git_add", json!({ "files": ["newdir"] })),
         call("add a deletion", "git_add", json!({ "files": ["nonl.txt"] })),

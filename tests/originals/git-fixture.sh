@@ -50,6 +50,7 @@ printf 'staged\n' > staged.txt && git add staged.txt
 printf 'new\n' > untracked.txt
 mkdir -p newdir/inner && printf 'x\n' > newdir/inner/x
 printf 'noise\n' > debug.log
+mkdir -p logs && printf 'noise\n' > logs/run.log
 printf 'grüße, welt!\n' > "ünïcode.txt"
 
 mkdir -p "$root/fresh" && cd "$root/fresh"

@@ -56,11 +56,17 @@ pub fn add(repo: &gix::Repository, files: &[String]) -> Result<String, String> {
         chosen.extend(tracked.keys().map(|p| p.to_str_lossy().into_owned()).filter(|p| under(p, prefix)));
         chosen.extend(untracked.iter().filter(|p| under(p, prefix)).cloned());
         if chosen.len() == before {
-            let exists = std::fs::symlink_metadata(root.join(prefix)).is_ok();
-            return Err(match exists {
-                true => format!("The following paths are ignored by one of your .gitignore files:\n{prefix}"),
-                false => format!("pathspec '{prefix}' did not match any files"),
-            });
+            // As git: a directory with nothing to add is no error, an
+            // ignored file is, and so is a path that is not there.
+            match std::fs::symlink_metadata(root.join(prefix)) {
+                Ok(meta) if meta.is_dir() => {}
+                Ok(_) => {
+                    return Err(format!(
+                        "The following paths are ignored by one of your .gitignore files:\n{prefix}"
+                    ));
+                }
+                Err(_) => return Err(format!("pathspec '{prefix}' did not match any files")),
+            }
         }
     }
     chosen.sort();
