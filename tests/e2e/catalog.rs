@@ -1380,13 +1380,17 @@ fn git_config(repositories: &[&Path], mode: &str) -> String {
     )
 }
 
+/// One labelled call of `tool` on the repository `repo`, with `extra`
+/// arguments beside `repo_path`.
+fn git_call(repo: &str, label: &str, tool: &'static str, extra: Value) -> (String, &'static str, Value) {
+    let mut arguments = json!({ "repo_path": repo });
+    arguments.as_object_mut().unwrap().extend(extra.as_object().unwrap().clone());
+    (label.to_string(), tool, arguments)
+}
+
 fn git_calls(work: &Path) -> Vec<(String, &'static str, Value)> {
     let repo = work.to_str().unwrap();
-    let call = |label: &str, tool: &'static str, extra: Value| {
-        let mut arguments = json!({ "repo_path": repo });
-        arguments.as_object_mut().unwrap().extend(extra.as_object().unwrap().clone());
-        (label.to_string(), tool, arguments)
-    };
+    let call = |label: &str, tool: &'static str, extra: Value| git_call(repo, label, tool, extra);
     vec![
         call("status with every kind of change", "git_status", json!({})),
         call("unstaged diff", "git_diff_unstaged", json!({})),
@@ -1537,11 +1541,7 @@ fn git_neutral(text: &str, root: &Path) -> String {
 
 fn git_write_calls(work: &Path) -> Vec<(String, &'static str, Value)> {
     let repo = work.to_str().unwrap();
-    let call = |label: &str, tool: &'static str, extra: Value| {
-        let mut arguments = json!({ "repo_path": repo });
-        arguments.as_object_mut().unwrap().extend(extra.as_object().unwrap().clone());
-        (label.to_string(), tool, arguments)
-    };
+    let call = |label: &str, tool: &'static str, extra: Value| git_call(repo, label, tool, extra);
     vec![
         call("create a branch from the current one", "git_create_branch", json!({ "branch_name": "topic" })),
         call("create a branch that exists", "git_create_branch", json!({ "branch_name": "topic" })),

@@ -125,10 +125,7 @@ pub fn head_to_index(repo: &gix::Repository) -> Result<Vec<FileChange>, String> 
 /// Unstaged changes: the index against the working tree (`git diff`).
 pub fn index_to_worktree(repo: &gix::Repository) -> Result<Vec<FileChange>, String> {
     let old = index_entries(repo)?;
-    let new: BTreeMap<BString, Entry> = old
-        .iter()
-        .filter_map(|(path, entry)| worktree_blob(repo, path, entry.mode).map(|blob| (path.clone(), blob)))
-        .collect();
+    let new = worktree_entries(repo, &old);
     pair(repo, old, new, &|path| worktree_data(&repo.workdir()?.join(path)), false)
 }
 
@@ -136,12 +133,49 @@ pub fn index_to_worktree(repo: &gix::Repository) -> Result<Vec<FileChange>, Stri
 /// (`git diff TARGET`).
 pub fn tree_to_worktree(repo: &gix::Repository, tree: ObjectId) -> Result<Vec<FileChange>, String> {
     let old = tree_entries(repo, Some(tree))?;
-    let tracked = index_entries(repo)?;
-    let new: BTreeMap<BString, Entry> = tracked
+    let new = worktree_entries(repo, &index_entries(repo)?);
+    pair(repo, old, new, &|path| worktree_data(&repo.workdir()?.join(path)), true)
+}
+
+/// What the working tree holds at each of the `tracked` paths, as blobs;
+/// a path that is gone is left out.
+fn worktree_entries(repo: &gix::Repository, tracked: &BTreeMap<BString, Entry>) -> BTreeMap<BString, Entry> {
+    tracked
         .iter()
         .filter_map(|(path, entry)| worktree_blob(repo, path, entry.mode).map(|blob| (path.clone(), blob)))
-        .collect();
-    pair(repo, old, new, &|path| worktree_data(&repo.workdir()?.join(path)), true)
+        .collect()
+}
+
+/// The untracked paths that are not ignored, bytewise in order: each file
+/// on its own with `UntrackedFiles::Files`, or a directory with nothing
+/// tracked in it as `dir/` with `UntrackedFiles::Collapsed` (as `git status`
+/// lists them).
+pub fn untracked(
+    repo: &gix::Repository,
+    listing: gix::status::UntrackedFiles,
+) -> Result<Vec<String>, String> {
+    use gix::status::index_worktree::Item;
+    let iter = repo
+        .status(gix::progress::Discard)
+        .map_err(|e| e.to_string())?
+        .untracked_files(listing)
+        .index_worktree_rewrites(None)
+        .into_index_worktree_iter(Vec::new())
+        .map_err(|e| e.to_string())?;
+    let mut paths = Vec::new();
+    for item in iter {
+        if let Item::DirectoryContents { entry, .. } = item.map_err(|e| e.to_string())?
+            && entry.status == gix::dir::entry::Status::Untracked
+        {
+            let mut path = entry.rela_path.to_str_lossy().into_owned();
+            if entry.disk_kind == Some(gix::dir::entry::Kind::Directory) {
+                path.push('/');
+            }
+            paths.push(path);
+        }
+    }
+    paths.sort_by(|a, b| a.as_bytes().cmp(b.as_bytes()));
+    Ok(paths)
 }
 
 /// One tree against another (a commit against its parent, for `git show`).

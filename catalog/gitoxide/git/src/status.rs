@@ -28,7 +28,7 @@ pub fn long_format(repo: &gix::Repository) -> Result<String, String> {
     }
     let staged = changes::head_to_index(repo)?;
     let unstaged = changes::index_to_worktree(repo)?;
-    let untracked = untracked(repo)?;
+    let untracked = changes::untracked(repo, gix::status::UntrackedFiles::Collapsed)?;
 
     if !staged.is_empty() {
         out.push_str("Changes to be committed:\n");
@@ -124,32 +124,4 @@ fn entry(out: &mut String, change: &FileChange) {
         (_, _) => ("modified:", quote(change.path())),
     };
     let _ = writeln!(out, "\t{label:<12}{path}");
-}
-
-/// The untracked paths git lists, bytewise in order: a directory with
-/// nothing tracked in it as `dir/`, ignored files left out.
-fn untracked(repo: &gix::Repository) -> Result<Vec<String>, String> {
-    use gix::status::index_worktree::Item;
-    let iter = repo
-        .status(gix::progress::Discard)
-        .map_err(|e| e.to_string())?
-        .untracked_files(gix::status::UntrackedFiles::Collapsed)
-        .index_worktree_rewrites(None)
-        .into_index_worktree_iter(Vec::new())
-        .map_err(|e| e.to_string())?;
-    let mut paths = Vec::new();
-    for item in iter {
-        let item = item.map_err(|e| e.to_string())?;
-        let Item::DirectoryContents { entry, .. } = item else { continue };
-        if entry.status != gix::dir::entry::Status::Untracked {
-            continue;
-        }
-        let mut path = entry.rela_path.to_str_lossy().into_owned();
-        if entry.disk_kind == Some(gix::dir::entry::Kind::Directory) {
-            path.push('/');
-        }
-        paths.push(path);
-    }
-    paths.sort_by(|a, b| a.as_bytes().cmp(b.as_bytes()));
-    Ok(paths)
 }

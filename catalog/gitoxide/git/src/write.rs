@@ -44,7 +44,7 @@ pub fn add(repo: &gix::Repository, files: &[String]) -> Result<String, String> {
         .filter(|e| e.stage_raw() == 0)
         .map(|e| (e.path(&index).to_owned(), (e.mode.bits(), e.id)))
         .collect();
-    let untracked = untracked_files(repo)?;
+    let untracked = changes::untracked(repo, gix::status::UntrackedFiles::Files)?;
     let under = |path: &str, prefix: &str| {
         prefix.is_empty() || path == prefix || path.starts_with(&format!("{prefix}/"))
     };
@@ -115,27 +115,6 @@ pub fn add(repo: &gix::Repository, files: &[String]) -> Result<String, String> {
     }
     write_index(&mut index)?;
     Ok("Files staged successfully".into())
-}
-
-/// The untracked files that are not ignored, each on its own.
-fn untracked_files(repo: &gix::Repository) -> Result<Vec<String>, String> {
-    use gix::status::index_worktree::Item;
-    let iter = repo
-        .status(gix::progress::Discard)
-        .map_err(|e| e.to_string())?
-        .untracked_files(gix::status::UntrackedFiles::Files)
-        .index_worktree_rewrites(None)
-        .into_index_worktree_iter(Vec::new())
-        .map_err(|e| e.to_string())?;
-    let mut paths = Vec::new();
-    for item in iter {
-        if let Item::DirectoryContents { entry, .. } = item.map_err(|e| e.to_string())?
-            && entry.status == gix::dir::entry::Status::Untracked
-        {
-            paths.push(entry.rela_path.to_str_lossy().into_owned());
-        }
-    }
-    Ok(paths)
 }
 
 /// `git_reset`: the index made `HEAD`'s tree again; the working tree kept.
@@ -274,7 +253,7 @@ pub fn checkout(repo: &gix::Repository, spec: &str) -> Result<String, String> {
             blocked.join("\n\t")
         ));
     }
-    let untracked = untracked_files(repo)?;
+    let untracked = changes::untracked(repo, gix::status::UntrackedFiles::Files)?;
     let mut in_the_way: Vec<String> = moving
         .iter()
         .filter(|c| c.old.is_none())
