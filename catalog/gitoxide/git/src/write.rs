@@ -278,7 +278,7 @@ pub fn checkout(repo: &gix::Repository, spec: &str) -> Result<String, String> {
         {
             let full = root.join(&old.path);
             std::fs::remove_file(&full).map_err(|e| format!("{}: {e}", old.path))?;
-            remove_empty_parents(&root, &full);
+            remove_empty_parents(root, &full);
             gone.push(old.path.as_str().into());
         }
         if let Some(new) = &change.new {
