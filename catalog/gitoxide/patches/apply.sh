@@ -26,7 +26,10 @@ for diff in "$here"/*.patch; do
     fi
     rm -rf "${out:?}/$crate"
     tar xzf "$archive" -C "$out"
-    patch --quiet -p1 -d "$out/$crate" < "$diff"
+    # git, which the checkout already needs, applies the diff (not `patch`,
+    # which a fresh machine may lack); the ceiling keeps it from taking the
+    # crate for a directory of this repository.
+    (cd "$out/$crate" && GIT_CEILING_DIRECTORIES="$out" git apply -p1 "$diff")
     # Cargo caps a registry crate's lints; a path dependency's it shows.
     sed -i '1i #![allow(warnings)]' "$out/$crate/src/lib.rs"
     touch "$out/$crate/.patched"
