@@ -56,20 +56,45 @@ pub fn parameter_names(tools: &[Value]) -> Vec<String> {
 
 /// Vets one MCP tool definition (`{"name", "title", "description", "inputSchema", ...}`).
 pub fn vet_tool(tool: &Value, context: &Context) -> ToolFindings {
-    vet_definition(tool, context, &context.names(), true)
+    vet_definition(tool, context, &context.names(), true, None)
+}
+
+/// One clause of a definition's text as the learned model reads it.
+#[derive(Debug, Clone)]
+pub struct LearnedClause {
+    /// Where in the definition: `description`, `inputSchema.properties.path.description`, ...
+    pub field: String,
+    /// The clause, normalised.
+    pub text: String,
+    /// The names of its features.
+    pub features: Vec<String>,
+}
+
+/// Every clause the learned model reads in `tool`, with its features, as
+/// `vet_tool` reads them: what `vet-train` learns from.
+pub fn learned_clauses(tool: &Value, context: &Context) -> Vec<LearnedClause> {
+    let mut clauses = Vec::new();
+    vet_definition(tool, context, &context.names(), true, Some(&mut clauses));
+    clauses
 }
 
 /// Vets a prompt or a resource given in a tool's shape (`name`, `title`,
 /// `description`, `inputSchema` holding a prompt's arguments, `uri`): every
 /// string is read as a tool's is; the name is not held to the tool-name rule.
 pub fn vet_other_definition(definition: &Value, context: &Context) -> ToolFindings {
-    let mut findings = vet_definition(definition, context, &context.names(), false);
+    let mut findings = vet_definition(definition, context, &context.names(), false, None);
     let kind = definition.get("kind").and_then(Value::as_str).unwrap_or("definition");
     findings.name = format!("{kind} {}", findings.name);
     findings
 }
 
-fn vet_definition(tool: &Value, context: &Context, shared: &NameSet, is_tool: bool) -> ToolFindings {
+fn vet_definition(
+    tool: &Value,
+    context: &Context,
+    shared: &NameSet,
+    is_tool: bool,
+    learned: Option<&mut Vec<LearnedClause>>,
+) -> ToolFindings {
     let name = tool.get("name").and_then(Value::as_str).unwrap_or("").to_string();
     let mut findings = Vec::new();
     let mut own = NameSet::new([&name]);
@@ -89,6 +114,7 @@ fn vet_definition(tool: &Value, context: &Context, shared: &NameSet, is_tool: bo
         names: Names { shared, own: &own },
         purpose: &purpose,
         others_lowercase: &others_lowercase,
+        learned,
     };
     scanner.name("name", &name);
     if is_tool && let Err(reason) = crate::tools::validate_tool_name(&name) {
@@ -136,7 +162,7 @@ pub fn vet_tools(tools: &[Value], others: &[String]) -> Vec<ToolFindings> {
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
     let chunk = tools.len().div_ceil(threads).max(64);
     if tools.len() <= chunk {
-        return tools.iter().map(|tool| vet_definition(tool, &context, &shared, true)).collect();
+        return tools.iter().map(|tool| vet_definition(tool, &context, &shared, true, None)).collect();
     }
     std::thread::scope(|scope| {
         let workers: Vec<_> = tools
@@ -144,7 +170,9 @@ pub fn vet_tools(tools: &[Value], others: &[String]) -> Vec<ToolFindings> {
             .map(|part| {
                 let (context, shared) = (&context, &shared);
                 scope.spawn(move || {
-                    part.iter().map(|tool| vet_definition(tool, context, shared, true)).collect::<Vec<_>>()
+                    part.iter()
+                        .map(|tool| vet_definition(tool, context, shared, true, None))
+                        .collect::<Vec<_>>()
                 })
             })
             .collect();
@@ -187,6 +215,7 @@ fn scan_text(field: &str, text: &str, context: &Context, output: bool) -> Vec<Fi
         names: Names { shared, own: &NONE },
         purpose: "",
         others_lowercase: &others_lowercase,
+        learned: None,
     };
     scanner.text(field, text);
     findings

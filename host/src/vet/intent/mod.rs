@@ -19,6 +19,7 @@
 //! reads the normalised text of [`super::text::Normalized`].
 
 mod clause;
+pub mod learned;
 mod markup;
 mod words;
 

@@ -79,6 +79,7 @@ impl Scanner<'_> {
                     names: self.names,
                     purpose: self.purpose,
                     others_lowercase: self.others_lowercase,
+                    learned: None,
                 };
                 scanner.text_at_depth(field, &decoded, depth + 1);
                 let Some(worst) = inner.iter().map(|f| f.severity).max() else { continue };

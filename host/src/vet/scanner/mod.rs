@@ -42,6 +42,9 @@ pub(super) struct Scanner<'a> {
     pub(super) purpose: &'a str,
     /// `context.others`, lowercase, for the intent reader.
     pub(super) others_lowercase: &'a [String],
+    /// Where the learned model's features of every clause go, for training,
+    /// in place of its findings.
+    pub(super) learned: Option<&'a mut Vec<super::LearnedClause>>,
 }
 
 /// Rules that ask for data: a match that is denied ("do not include API
@@ -147,6 +150,18 @@ impl Scanner<'_> {
             }
             let range = normalized.original_range(judgement.range);
             self.push(judgement.rule, judgement.severity, field, &original[range], judgement.reason);
+        }
+        // The learned model, where the rules found nothing that counts.
+        if let Some(sink) = self.learned.as_deref_mut() {
+            for (range, features) in intent::learned::clause_features(&normalized.text, &frame) {
+                let text = normalized.text[range].to_string();
+                sink.push(super::LearnedClause { field: field.to_string(), text, features });
+            }
+        } else if !self.findings.iter().any(|f| f.field == field && f.severity >= Severity::Medium)
+            && let Some((range, reason)) = intent::learned::judge(&normalized.text, &frame)
+        {
+            let range = normalized.original_range(range);
+            self.push(intent::learned::RULE, Severity::Medium, field, &original[range], reason);
         }
     }
 
