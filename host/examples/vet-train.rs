@@ -31,7 +31,15 @@ use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
 /// The tuned sets of `tests/vet` the model learns from.
-const SETS: &[&str] = &["dev.jsonl", "train.jsonl", "adversarial.jsonl", "holdout.jsonl", "unseen.jsonl"];
+const SETS: &[&str] = &[
+    "dev.jsonl",
+    "train.jsonl",
+    "train2.jsonl",
+    "adversarial.jsonl",
+    "holdout.jsonl",
+    "unseen.jsonl",
+    "unseen2.jsonl",
+];
 /// Published servers' tool lists (benign), under `tests/vet/real`.
 const SERVERS: &[&str] = &["tuned", "unseen"];
 /// Poisoned categories whose text is not the attack (it is hidden in
@@ -219,7 +227,7 @@ fn train(data: &[Indexed], names: &[String]) -> Vec<f32> {
         .iter()
         .map(|name| {
             let family = ["s:", "p:", "n:", "at:", "bias"].iter().any(|prefix| name.starts_with(prefix));
-            knob("L2", 1e-3) * if family { 1.0 } else { knob("WORDS", 3.0) }
+            knob("L2", 1e-3) * if family { 1.0 } else { knob("WORDS", 10.0) }
         })
         .collect();
     let negatives: usize = data.iter().filter(|d| !d.poisoned).map(|d| d.clauses.len()).sum();
@@ -249,6 +257,11 @@ fn train(data: &[Indexed], names: &[String]) -> Vec<f32> {
 
 fn definition_score(weights: &[f32], d: &Indexed) -> f32 {
     d.clauses.iter().map(|c| score(weights, c)).fold(f32::NEG_INFINITY, f32::max)
+}
+
+/// How many of `held_out` are poisoned (or, with `false`, benign).
+fn poisoned_total(held_out: &[(f32, &Definition)], poisoned: bool) -> usize {
+    held_out.iter().filter(|(_, d)| d.poisoned == poisoned).count()
 }
 
 fn main() {
@@ -281,8 +294,27 @@ fn main() {
             held_out.push((s, d));
         }
     }
+    if std::env::var("SHOW").is_ok() {
+        let mut top: Vec<&(f32, &Definition)> = held_out.iter().filter(|(_, d)| !d.poisoned).collect();
+        top.sort_by(|a, b| b.0.total_cmp(&a.0));
+        for (s, d) in top.iter().take(25) {
+            eprintln!("  benign {s:.2} {}", d.origin);
+        }
+    }
     let mut benign: Vec<f32> = held_out.iter().filter(|(_, d)| !d.poisoned).map(|(s, _)| *s).collect();
     benign.sort_by(|a, b| b.total_cmp(a));
+    for budget in [0.005, 0.01, 0.02] {
+        let at = benign[(benign.len() as f64 * budget).floor() as usize] + 1e-3;
+        let caught = held_out.iter().filter(|(s, d)| d.poisoned && *s >= at).count();
+        let hard = |d: &Definition| d.origin.starts_with("unseen2") || d.origin.starts_with("train2");
+        let hard_all = held_out.iter().filter(|(_, d)| d.poisoned && hard(d)).count();
+        let hard_caught =
+            held_out.iter().filter(|(s, d)| d.poisoned && hard(d) && (*s >= at || d.by_rules)).count();
+        eprintln!(
+            "  at {:.1}% benign (score {at:.2}): the model catches {caught}; with the rules, {hard_caught} of {hard_all} of unseen2 and train2",
+            budget * 100.0
+        );
+    }
     let allowed = (benign.len() as f64 * BENIGN_BUDGET).floor() as usize;
     let threshold = benign[allowed] + 1e-3;
     let caught = held_out.iter().filter(|(s, d)| d.poisoned && *s >= threshold).count();
@@ -290,8 +322,8 @@ fn main() {
     println!(
         "held out (5 folds): {caught} of {poisoned} poisoned caught ({:.1}%), {flagged} of {} benign flagged ({:.2}%), threshold {threshold:.3}",
         100.0 * caught as f64 / poisoned as f64,
-        benign.len(),
-        100.0 * flagged as f64 / benign.len() as f64
+        poisoned_total(&held_out, false),
+        100.0 * flagged as f64 / poisoned_total(&held_out, false) as f64
     );
     let rules_caught = held_out.iter().filter(|(_, d)| d.poisoned && d.by_rules).count();
     let either = held_out.iter().filter(|(s, d)| d.poisoned && (d.by_rules || *s >= threshold)).count();
@@ -301,6 +333,21 @@ fn main() {
         "the rules alone catch {rules_caught}; the rules or the model {either} ({:.1}%), flagging {either_flagged} benign",
         100.0 * either as f64 / poisoned as f64
     );
+    let mut by_set: std::collections::BTreeMap<&str, [usize; 4]> = Default::default();
+    for (s, d) in &held_out {
+        let set = d.origin.split(['/', ':']).next().unwrap_or("");
+        let tally = by_set.entry(set).or_default();
+        if d.poisoned {
+            tally[0] += 1;
+            tally[1] += usize::from(d.by_rules || *s >= threshold);
+        } else {
+            tally[2] += 1;
+            tally[3] += usize::from(d.by_rules || *s >= threshold);
+        }
+    }
+    for (set, [poisoned, caught, benign, flagged]) in &by_set {
+        println!("  {set}: {caught} of {poisoned} poisoned caught, {flagged} of {benign} benign flagged");
+    }
     for (s, d) in &held_out {
         if d.poisoned && *s < threshold && !d.by_rules || !d.poisoned && (*s >= threshold || d.by_rules) {
             let what = if d.poisoned { "missed by both" } else { "flagged" };
@@ -323,7 +370,7 @@ fn main() {
     }
     out.push_str(&format!(
         "# Held out in 5 folds: {caught} of {poisoned} poisoned caught, {flagged} of {} benign flagged.\n",
-        benign.len()
+        poisoned_total(&held_out, false)
     ));
     out.push_str(&format!("threshold\t{threshold:.4}\n"));
     for (name, weight) in names.iter().zip(&weights) {

@@ -189,6 +189,16 @@ fn intent_development_set() {
     tally.assert_within("train.jsonl", 0.95, 0.03);
 }
 
+/// The learned model's second development set: benign descriptions in the
+/// five languages beside English (so that a language is not itself a
+/// signal) and poisoned ones in every category, written after unseen2's run.
+#[test]
+fn learned_development_set() {
+    let tally = evaluate("train2.jsonl");
+    assert!(tally.malicious >= 30 && tally.benign >= 60, "the set is too small to mean anything");
+    tally.assert_within("train2.jsonl", 0.95, 0.03);
+}
+
 /// Written after the rules, to get past them: paraphrases without the
 /// rules' keywords, obfuscations the rules do not decode (leetspeak, spaced
 /// letters, ROT13, split base64), a language without rules (Italian), and

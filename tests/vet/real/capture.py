@@ -38,6 +38,16 @@ PYPI = [
     ("atlassian", "mcp-atlassian", ["mcp-atlassian"], {"JIRA_URL": "https://jira.invalid", "JIRA_USERNAME": "u", "JIRA_API_TOKEN": PLACEHOLDER, "CONFLUENCE_URL": "https://c.invalid/wiki", "CONFLUENCE_USERNAME": "u", "CONFLUENCE_API_TOKEN": PLACEHOLDER}),
     ("aws-documentation", "awslabs.aws-documentation-mcp-server", ["awslabs.aws-documentation-mcp-server"], {}),
     ("docker", "mcp-server-docker", ["mcp-server-docker"], {}),
+    ("calculator", "mcp-server-calculator", ["mcp-server-calculator"], {}),
+    ("obsidian", "mcp-obsidian", ["mcp-obsidian"], {"OBSIDIAN_API_KEY": PLACEHOLDER}),
+    ("clickhouse", "mcp-clickhouse", ["mcp-clickhouse"], {"CLICKHOUSE_HOST": "127.0.0.1", "CLICKHOUSE_USER": "u", "CLICKHOUSE_PASSWORD": PLACEHOLDER}),
+    ("neo4j-cypher", "mcp-neo4j-cypher", ["mcp-neo4j-cypher"], {"NEO4J_URI": "bolt://127.0.0.1:1", "NEO4J_PASSWORD": PLACEHOLDER}),
+    ("neo4j-memory", "mcp-neo4j-memory", ["mcp-neo4j-memory"], {"NEO4J_URI": "bolt://127.0.0.1:1", "NEO4J_PASSWORD": PLACEHOLDER}),
+    ("excel", "excel-mcp-server", ["excel-mcp-server", "stdio"], {}),
+    ("aws-pricing", "awslabs.aws-pricing-mcp-server", ["awslabs.aws-pricing-mcp-server"], {}),
+    ("elevenlabs", "elevenlabs-mcp", ["elevenlabs-mcp"], {"ELEVENLABS_API_KEY": PLACEHOLDER}),
+    ("motherduck", "mcp-server-motherduck", ["mcp-server-motherduck", "--db-path", ":memory:"], {}),
+    ("youtube-transcript", "mcp-youtube-transcript", ["mcp-youtube-transcript"], {}),
 ]
 
 NPM_ENV = {
@@ -54,6 +64,10 @@ NPM_ENV = {
     "LARA_ACCESS_KEY_ID": PLACEHOLDER, "LARA_ACCESS_KEY_SECRET": PLACEHOLDER, "MDB_MCP_CONNECTION_STRING": "mongodb://127.0.0.1:1",
     "MYSQL_HOST": "127.0.0.1", "MYSQL_USER": "u", "MYSQL_PASS": PLACEHOLDER, "MYSQL_DB": "d",
     "REDIS_URL": "redis://127.0.0.1:1", "CURRENTS_API_KEY": PLACEHOLDER, "API_KEY": PLACEHOLDER,
+    "CHANNEL_ACCESS_TOKEN": PLACEHOLDER, "DESTINATION_USER_ID": "U0", "MAPBOX_ACCESS_TOKEN": "pk." + PLACEHOLDER,
+    "UPSTASH_EMAIL": "u@example.com", "UPSTASH_API_KEY": PLACEHOLDER, "LINEAR_API_KEY": PLACEHOLDER,
+    "OBSIDIAN_API_KEY": PLACEHOLDER, "RAILWAY_API_TOKEN": PLACEHOLDER, "TWENTY_FIRST_API_KEY": PLACEHOLDER,
+    "CLOUDFLARE_API_TOKEN": PLACEHOLDER, "CLOUDFLARE_ACCOUNT_ID": "a0",
 }
 NPM_ARGS = {
     "@modelcontextprotocol/server-filesystem": ["/tmp"],
@@ -64,6 +78,11 @@ NPM_ARGS = {
     "@supabase/mcp-server-supabase": ["--access-token", PLACEHOLDER],
     "figma-developer-mcp": ["--stdio", "--figma-api-key", PLACEHOLDER],
     "@zilliz/mcp-server-milvus": [],
+    "@azure-devops/mcp": ["example-org"],
+    "@upstash/mcp-server": ["run", "u@example.com", PLACEHOLDER],
+    "@playwright/mcp": ["--headless"],
+    "@neondatabase/mcp-server-neon": ["start", PLACEHOLDER],
+    "@cloudflare/mcp-server-cloudflare": ["run", "a0"],
 }
 
 
@@ -117,7 +136,7 @@ async def main():
     if len(sys.argv) > 2:
         servers += list(npm_servers(Path(sys.argv[2])))
     for slug, source, licence, command, env in servers:
-        if (OUT / f"{slug}.json").exists() or (OUT.parent / "tuned" / f"{slug}.json").exists():
+        if any((split / f"{slug}.json").exists() for split in OUT.parent.iterdir() if split.is_dir()):
             continue
         try:
             count = await asyncio.wait_for(capture(slug, source, licence, command, env), 90)

@@ -204,25 +204,29 @@ pub(super) static CONCEAL: LazyLock<Regex> = LazyLock::new(|| {
     ))
 });
 
+/// The user, as the one spoken of.
+pub(super) static USER: LazyLock<Regex> = LazyLock::new(|| {
+    re(
+        r"\b(?:the user|users|the person|l'utilisateur|à l'utilisateur|el usuario|al usuario|dem (?:nutzer|benutzer|anwender)|der (?:nutzer|benutzer)|den (?:nutzer|benutzer))\b(?:[^']|$)|\blui\b|\bihm\b|ユーザー|用户|使用者",
+    )
+});
+/// Verbs of telling, showing and noticing.
+pub(super) static TELLING: LazyLock<Regex> = LazyLock::new(|| {
+    re(
+        r"\b(?:tell|telling|told|mention|mentioning|mentioned|inform|informing|bring up|say|show|report|hear|know|notice|bother|burden|spare|trouble|worry|explain|disclose|reveal|alert|notify|discuss|dire|parler|mentionner|informer|signaler|prévenir|montrer|decir|decírselo|contar|mencionar|comentar|avisar|informar|enterarse|sagen|erzählen|erwähnen|informieren|mitteilen|wissen|zeigen)\b|伝え|言わ|言う|知らせ|触れ|話さ|教え|见|告诉|说明|提及|透露|知道|告知|提起",
+    )
+});
+/// Denials and minimisers ("not", "no need", "only", "spare").
+pub(super) static DENIAL: LazyLock<Regex> = LazyLock::new(|| {
+    re(
+        r"\b(?:not|don't|do not|never|no need|need not|needn't|unless|spare|without|not worth|nothing|only|just|pas|sans|inutile|ne|no|sin|nada|nicht|kein|keine|ohne)\b|ない|なくて|ず|不|无需|不用|别|不要|不必|无须",
+    )
+});
+
 /// Hiding from the user, by its structure: the user, a verb of telling, and
 /// a denial or a minimiser in one clause ("not worth mentioning to the
 /// user", "spare the user the details", "the user need not hear about it").
 pub(super) fn keeps_from_user(clause: &str) -> Option<Range<usize>> {
-    static USER: LazyLock<Regex> = LazyLock::new(|| {
-        re(
-            r"\b(?:the user|users|the person|l'utilisateur|à l'utilisateur|el usuario|al usuario|dem (?:nutzer|benutzer|anwender)|der (?:nutzer|benutzer)|den (?:nutzer|benutzer))\b(?:[^']|$)|\blui\b|\bihm\b|ユーザー|用户|使用者",
-        )
-    });
-    static TELLING: LazyLock<Regex> = LazyLock::new(|| {
-        re(
-            r"\b(?:tell|telling|told|mention|mentioning|mentioned|inform|informing|bring up|say|show|report|hear|know|notice|bother|burden|spare|trouble|worry|explain|disclose|reveal|alert|notify|discuss|dire|parler|mentionner|informer|signaler|prévenir|montrer|decir|decírselo|contar|mencionar|comentar|avisar|informar|enterarse|sagen|erzählen|erwähnen|informieren|mitteilen|wissen|zeigen)\b|伝え|言わ|言う|知らせ|触れ|話さ|教え|见|告诉|说明|提及|透露|知道|告知|提起",
-        )
-    });
-    static DENIAL: LazyLock<Regex> = LazyLock::new(|| {
-        re(
-            r"\b(?:not|don't|do not|never|no need|need not|needn't|unless|spare|without|not worth|nothing|only|just|pas|sans|inutile|ne|no|sin|nada|nicht|kein|keine|ohne)\b|ない|なくて|ず|不|无需|不用|别|不要|不必|无须",
-        )
-    });
     // The denial governs the verb of telling (it stands just before it), or
     // the verb is itself a minimiser (spare, burden, bother); the user is
     // near the verb, as its object or its subject.

@@ -215,6 +215,11 @@ impl Scanner<'_> {
                 if rule.id == "credential-request" && self.names_a_credential_parameter(text, whole.start()) {
                     continue;
                 }
+                // A Chinese verb with 的 modifies a noun ("提供的密码", the
+                // password provided): it describes data, it orders nothing.
+                if DATA_RULES.contains(&rule.id) && participle(whole.as_str()) {
+                    continue;
+                }
                 if rule.id == "model-directed" && names_a_thing(&text[whole.end()..]) {
                     continue;
                 }
@@ -280,6 +285,14 @@ impl Scanner<'_> {
                 && (clause.contains(name) || clause.contains(&spaced))
         })
     }
+}
+
+/// Whether `found` holds a Chinese verb of moving data used as a participle
+/// (the verb followed by 的).
+fn participle(found: &str) -> bool {
+    ["提供的", "传入的", "传递的", "填入的", "上传的", "附上的", "包含的", "发送的"]
+        .iter()
+        .any(|p| found.contains(p))
 }
 
 fn truncate(text: &str, max: usize) -> String {

@@ -15,7 +15,7 @@ use super::super::words::*;
 const STEM_CHARS: usize = 6;
 
 /// The families a clause is read for, by the name its features carry.
-fn families() -> [(&'static str, &'static regex::Regex); 24] {
+fn families() -> [(&'static str, &'static regex::Regex); 27] {
     [
         ("assistant", &*ASSISTANT),
         ("directive", &*DIRECTIVE),
@@ -41,6 +41,9 @@ fn families() -> [(&'static str, &'static regex::Regex); 24] {
         ("redirect", &*REDIRECT),
         ("destination", &*DESTINATION),
         ("negation", &*NEGATION),
+        ("user", &*USER),
+        ("telling", &*TELLING),
+        ("denial", &*DENIAL),
     ]
 }
 
