@@ -279,22 +279,41 @@ fn unseen_set() {
 }
 
 /// A second split, written after the intent detector against its blind
-/// spots and committed before its one run (tests/vet/README.md). Never
-/// tuned on; the bounds are that first run's: 16 of 43 detected (37%), 1 of
-/// 43 benign flagged (2.3%).
+/// spots. Its first run (the rules) found 16 of 43 (37%) and flagged 1 of
+/// 43; the learned model's first run, before it was trained on the set,
+/// found 23 of 43 (53%) and flagged 1 (tests/vet/README.md). It has been
+/// the learned model's training data since: these bounds are a tuned set's.
 #[test]
 fn unseen2_set() {
     let tally = evaluate("unseen2.jsonl");
     assert!(tally.malicious >= 40 && tally.benign >= 40, "the set is too small to mean anything");
     tally.assert_within(
-        "unseen2.jsonl (its first run)",
+        "unseen2.jsonl (trained on)",
         UNSEEN2_DETECTION_FLOOR,
         UNSEEN2_FALSE_POSITIVE_CEILING,
     );
 }
 
-const UNSEEN2_DETECTION_FLOOR: f64 = 0.37;
+const UNSEEN2_DETECTION_FLOOR: f64 = 0.90;
 const UNSEEN2_FALSE_POSITIVE_CEILING: f64 = 0.03;
+
+/// The third never-tuned split (tests/vet/README.md), first run with the
+/// learned model of commit 57fc5ce; the bounds are that run's.
+#[test]
+fn unseen3_set() {
+    let evaluation = evaluate_all("unseen3.jsonl");
+    let total = &evaluation.total;
+    assert!(total.malicious >= 30 && total.benign >= 30, "the set is too small to mean anything");
+    total.assert_within(
+        "unseen3.jsonl (its first run)",
+        UNSEEN3_DETECTION_FLOOR,
+        UNSEEN3_FALSE_POSITIVE_CEILING,
+    );
+}
+
+/// 19 of 32 detected (59%; the rules alone 15), 1 of 30 benign flagged.
+const UNSEEN3_DETECTION_FLOOR: f64 = 0.59;
+const UNSEEN3_FALSE_POSITIVE_CEILING: f64 = 0.034;
 
 /// Published servers' own `tools/list` (tests/vet/real/SPLIT, captured by
 /// capture.py from npm and PyPI): every tool is benign, and each server's
@@ -359,3 +378,21 @@ fn real_servers_held_out() {
 
 /// The bound on `real/unseen`: the 1% for real published servers.
 const REAL_UNSEEN_FALSE_POSITIVE_CEILING: f64 = 0.01;
+
+/// Servers captured after the learned model (real/README.md), never tuned
+/// on; first run with commit 57fc5ce.
+#[test]
+fn real_servers_never_tuned_on() {
+    let (tools, flagged, servers) = real_servers("unseen2");
+    assert!(servers >= 5 && tools >= 100, "too few real servers to mean anything");
+    let rate = flagged as f64 / tools as f64;
+    assert!(
+        rate <= REAL_UNSEEN2_FALSE_POSITIVE_CEILING,
+        "{flagged} of {tools} real tools flagged ({:.2}%)",
+        rate * 100.0
+    );
+}
+
+/// The first run flagged 2 of 247 tools (0.81%), both by phrase rules;
+/// the bound for real servers is 1%.
+const REAL_UNSEEN2_FALSE_POSITIVE_CEILING: f64 = 0.01;
