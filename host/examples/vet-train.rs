@@ -310,7 +310,7 @@ fn main() {
     }
     let mut benign: Vec<f32> = held_out.iter().filter(|(_, d)| !d.poisoned).map(|(s, _)| *s).collect();
     benign.sort_by(|a, b| b.total_cmp(a));
-    for budget in [0.005, 0.01, 0.02] {
+    for budget in [0.005, 0.01, 0.02, 0.05, 0.10] {
         let at = benign[(benign.len() as f64 * budget).floor() as usize] + 1e-3;
         let caught = held_out.iter().filter(|(s, d)| d.poisoned && *s >= at).count();
         let hard = |d: &Definition| d.origin.starts_with("unseen2") || d.origin.starts_with("train2");
