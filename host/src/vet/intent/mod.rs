@@ -16,7 +16,10 @@
 //! Signals are word families in the six languages vet claims (English,
 //! Japanese, Chinese, Spanish, French, German), written from what each kind of
 //! attack needs to say, not from any one attack's wording. Everything here
-//! reads the normalised text of [`super::text::Normalized`].
+//! reads the normalised text of [`super::text::Normalized`]. Beside these
+//! rules, [`learned`] weighs the same families and the words around them
+//! with a model trained on the repository's sets, for the shapes no rule
+//! knows.
 
 mod clause;
 pub mod learned;
