@@ -239,8 +239,9 @@ fn holdout_set() {
 /// (5.9%) (README.md keeps that run's table). None of its misses was tuned
 /// on since; three benign cases the issue itself named ("Include dotfiles",
 /// "supply credentials", "<!-- comments -->") were fixed, with the rules
-/// they tripped, and it now flags none. These bounds hold that ground: the
-/// goal (95% detected, at most 2% flagged) is not reached on detection.
+/// they tripped, and it flagged none. The learned model has trained on it
+/// since (tests/vet/README.md), so it is no longer an unseen set; these
+/// bounds hold the ground the rules had on it.
 const UNSEEN_DETECTION_FLOOR: f64 = 0.89;
 const UNSEEN_FALSE_POSITIVE_CEILING: f64 = 0.02;
 /// No category may fall below this share detected, nor any language
@@ -250,8 +251,7 @@ const UNSEEN_GROUP_DETECTION_FLOOR: f64 = 0.75;
 /// cases flagged (one case in the smallest group is a third).
 const UNSEEN_GROUP_FALSE_POSITIVE_CEILING: f64 = 0.34;
 
-/// Never tuned on (tests/vet/README.md): the honest estimate, per category
-/// and per language, detection and false positives both.
+/// Per category and per language, detection and false positives both.
 #[test]
 fn unseen_set() {
     let evaluation = evaluate_all("unseen.jsonl");
@@ -297,8 +297,9 @@ fn unseen2_set() {
 const UNSEEN2_DETECTION_FLOOR: f64 = 0.90;
 const UNSEEN2_FALSE_POSITIVE_CEILING: f64 = 0.03;
 
-/// The third never-tuned split (tests/vet/README.md), first run with the
-/// learned model of commit 57fc5ce; the bounds are that run's.
+/// The never-tuned split (tests/vet/README.md), first run with the learned
+/// model of commit 57fc5ce: the honest estimate, per category and language;
+/// the bounds are that run's.
 #[test]
 fn unseen3_set() {
     let evaluation = evaluate_all("unseen3.jsonl");
@@ -309,7 +310,43 @@ fn unseen3_set() {
         UNSEEN3_DETECTION_FLOOR,
         UNSEEN3_FALSE_POSITIVE_CEILING,
     );
+    for (group, detected, flagged) in UNSEEN3_FIRST_RUN_GROUPS {
+        let (kind, name) = group.split_once(' ').unwrap();
+        let groups = if kind == "category" { &evaluation.by_category } else { &evaluation.by_lang };
+        let tally = &groups[name];
+        assert!(
+            tally.detected >= *detected,
+            "{group}: {} detected, fewer than the first run's {detected}",
+            tally.detected
+        );
+        assert!(
+            tally.false_positives <= *flagged,
+            "{group}: {} benign flagged, more than the first run's {flagged}",
+            tally.false_positives
+        );
+    }
 }
+
+/// unseen3's first run per category and language: poisoned detected, benign
+/// flagged. No group may do worse.
+const UNSEEN3_FIRST_RUN_GROUPS: &[(&str, usize, usize)] = &[
+    ("category coercive-ordering", 1, 0),
+    ("category concealment", 1, 0),
+    ("category exfiltration", 2, 0),
+    ("category instruction-override", 5, 0),
+    ("category parameter-exfiltration", 2, 0),
+    ("category self-promotion", 0, 0),
+    ("category sensitive-files", 0, 0),
+    ("category shadowing", 5, 0),
+    ("category social-engineering", 3, 0),
+    ("category tricky", 0, 1),
+    ("language de", 2, 0),
+    ("language en", 6, 0),
+    ("language es", 4, 0),
+    ("language fr", 3, 0),
+    ("language ja", 1, 1),
+    ("language zh", 3, 0),
+];
 
 /// 19 of 32 detected (59%; the rules alone 15), 1 of 30 benign flagged.
 const UNSEEN3_DETECTION_FLOOR: f64 = 0.59;
