@@ -49,8 +49,9 @@ const SETS: &[&str] = &[
 /// Published servers' tool lists (benign), under `tests/vet/real`.
 const SERVERS: &[&str] = &["tuned", "unseen"];
 /// Poisoned categories whose text is not the attack (it is hidden in
-/// characters, encodings or annotations, which other rules read), and
-/// self-promotion, which is low by design.
+/// characters, encodings, annotations or schema names and values, which
+/// other rules read: learning from them would teach the model that "Adds two
+/// numbers." is poisoned), and self-promotion, which is low by design.
 const NOT_TEXT: &[&str] = &[
     "invisible",
     "invisible-unicode",
@@ -58,6 +59,7 @@ const NOT_TEXT: &[&str] = &[
     "confusable",
     "obfuscation",
     "annotations",
+    "schema-channel",
     "self-promotion",
 ];
 /// The share of held-out benign definitions the threshold may flag.

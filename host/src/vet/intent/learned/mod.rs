@@ -146,9 +146,13 @@ mod tests {
         // The rules alone find nothing in it: the model is what caught it.
         assert!(findings.iter().all(|f| f.rule == RULE), "{findings:?}");
 
-        let ordinary =
-            tool("Resizes images to the given width. The aspect ratio is kept unless height is also given.");
-        assert!(vet_tool(&ordinary, &context).findings.is_empty());
+        for ordinary in [
+            "Resizes images to the given width. The aspect ratio is kept unless height is also given.",
+            "Adds two numbers.",
+        ] {
+            let findings = vet_tool(&tool(ordinary), &context).findings;
+            assert!(findings.is_empty(), "{ordinary}: {findings:?}");
+        }
     }
 
     #[test]
