@@ -232,17 +232,19 @@ fn train(data: &[Indexed], names: &[String]) -> Vec<f32> {
     let mut squares = vec![1e-6f32; features];
     // Words are held back harder than word families: a family says what a
     // clause does in any language, a word mostly which language it is in.
+    let (l2, words) = (knob("L2", 1e-3), knob("WORDS", 10.0));
     let penalty: Vec<f32> = names
         .iter()
         .map(|name| {
             let family = ["s:", "p:", "n:", "at:", "bias"].iter().any(|prefix| name.starts_with(prefix));
-            knob("L2", 1e-3) * if family { 1.0 } else { knob("WORDS", 10.0) }
+            l2 * if family { 1.0 } else { words }
         })
         .collect();
     let negatives: usize = data.iter().filter(|d| !d.poisoned).map(|d| d.clauses.len()).sum();
     let positives = data.iter().filter(|d| d.poisoned).count().max(1);
     // The poisoned clauses weigh half as much, together, as the benign ones.
     let positive_weight = knob("POS", 0.25) * negatives as f32 / positives as f32;
+    let learning_rate = knob("LR", 0.2);
     for _ in 0..knob("EPOCHS", 15.0) as usize {
         for d in data {
             let (clauses, label, weight): (Vec<&Vec<usize>>, f32, f32) = if d.poisoned {
@@ -256,7 +258,7 @@ fn train(data: &[Indexed], names: &[String]) -> Vec<f32> {
                 for &i in clause {
                     let g = gradient + penalty[i] * weights[i];
                     squares[i] += g * g;
-                    weights[i] -= knob("LR", 0.2) * g / squares[i].sqrt();
+                    weights[i] -= learning_rate * g / squares[i].sqrt();
                 }
             }
         }

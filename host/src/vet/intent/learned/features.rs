@@ -148,7 +148,7 @@ pub(super) fn describe(feature: &str) -> String {
         Some(("at", place)) => format!("a {place} clause"),
         Some(("b", pair)) => format!("\"{pair}\""),
         Some(("c", chars)) => format!("\"{chars}\""),
-        Some(("s", family)) => family.replace('@', " in a ").to_string(),
+        Some(("s", family)) => family.replace('@', " in a "),
         Some(("p", pair)) => pair.replace('+', " with "),
         Some(("n", count)) => format!("{count} word families together"),
         _ => feature.to_string(),
